@@ -1,0 +1,242 @@
+//! The command ABI: a WASI preview 1 command reads one JSON request on stdin and
+//! writes one JSON response on stdout.
+
+use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
+use super::limiter::GuestLimiter;
+use super::{Engine, GuestIo, LoadError, classify};
+use crate::limits::Limits;
+use std::time::Instant;
+use wasmtime::{InstancePre, Linker, Module};
+use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+
+/// The import module every WASI preview 1 function lives in.
+const WASI_P1_MODULE: &str = "wasi_snapshot_preview1";
+
+/// Store state of a command-ABI invocation.
+pub(crate) struct CommandState {
+    wasi: WasiP1Ctx,
+    limiter: GuestLimiter,
+}
+
+/// The linker for command modules: all of WASI preview 1, denying by context.
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CommandState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state: &mut CommandState| {
+        &mut state.wasi
+    })?;
+    Ok(linker)
+}
+
+/// Compiles a core module and checks it is a WASI command whose imports Docket knows.
+pub(crate) fn prepare(
+    engine: &wasmtime::Engine,
+    linker: &Linker<CommandState>,
+    bytes: &[u8],
+) -> Result<InstancePre<CommandState>, LoadError> {
+    let module = Module::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+    let unknown: Vec<String> = module
+        .imports()
+        .filter(|import| import.module() != WASI_P1_MODULE)
+        .map(|import| format!("{}::{}", import.module(), import.name()))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(LoadError::UnknownImports(unknown));
+    }
+    let has_start = module
+        .exports()
+        .any(|export| export.name() == "_start" && export.ty().func().is_some());
+    if !has_start {
+        return Err(LoadError::NoAbi(
+            "a core module must be a WASI preview 1 command exporting `_start` \
+             (a component must target world docket:action/action)"
+                .into(),
+        ));
+    }
+    linker
+        .instantiate_pre(&module)
+        .map_err(|e| LoadError::UnknownImports(vec![format!("{e:#}")]))
+}
+
+/// Runs one request through a command module.
+pub(crate) async fn run(
+    engine: &Engine,
+    pre: &InstancePre<CommandState>,
+    limits: &Limits,
+    request: &ActionRequest,
+    io: &GuestIo,
+    deadline: Instant,
+) -> Result<Outcome, InvokeError> {
+    let input = serde_json::to_vec(request).map_err(|e| InvokeError::Host(e.to_string()))?;
+    let wasi = WasiCtxBuilder::new()
+        .stdin(MemoryInputPipe::new(input))
+        .stdout(io.stdout.clone())
+        .stderr(io.stderr.clone())
+        .arg(&request.action)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .build_p1();
+    let limiter = GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements);
+    let mut store = engine.new_store(CommandState { wasi, limiter }, limits, deadline, |s| {
+        &mut s.limiter
+    });
+    let instance = pre.instantiate_async(&mut store).await.map_err(classify)?;
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .map_err(|e| InvokeError::Host(format!("{e:#}")))?;
+    let exit_code = match start.call_async(&mut store, ()).await {
+        Ok(()) => 0,
+        Err(err) => match err.downcast_ref::<I32Exit>() {
+            Some(I32Exit(code)) => *code,
+            None => return Err(classify(err)),
+        },
+    };
+    let stdout = io.stdout.contents();
+    interpret(exit_code, &stdout, io.stderr.last_line())
+}
+
+/// Turns a finished command's exit code, stdout and last stderr line into an answer.
+fn interpret(
+    exit_code: i32,
+    stdout: &[u8],
+    stderr_last_line: Option<String>,
+) -> Result<Outcome, InvokeError> {
+    let text = std::str::from_utf8(stdout)
+        .map_err(|e| InvokeError::BadResponse(format!("stdout is not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        return Ok(if exit_code == 0 {
+            Outcome::Success { message: None }
+        } else {
+            Outcome::Failure {
+                kind: FailureKind::Failed,
+                message: stderr_last_line
+                    .unwrap_or_else(|| format!("action exited with code {exit_code}")),
+            }
+        });
+    }
+    parse_response(text)
+}
+
+/// Parses the JSON response. Authors often print a debug line first, so when the
+/// whole of stdout is not one JSON value, its last line is tried.
+fn parse_response(text: &str) -> Result<Outcome, InvokeError> {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(whole_err) => {
+            let last = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            serde_json::from_str(last).map_err(|_| {
+                InvokeError::BadResponse(format!("stdout is not a JSON response: {whole_err}"))
+            })?
+        }
+    };
+    let object = value
+        .as_object()
+        .ok_or_else(|| InvokeError::BadResponse("stdout JSON is not an object".into()))?;
+    let string_field = |key: &str| -> Result<Option<String>, InvokeError> {
+        match object.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(InvokeError::BadResponse(format!(
+                "`{key}` must be a string"
+            ))),
+        }
+    };
+    match string_field("status")?.as_deref() {
+        Some("success") => Ok(Outcome::Success {
+            message: string_field("message")?,
+        }),
+        Some("failure") => {
+            let kind = match string_field("kind")? {
+                None => FailureKind::Failed,
+                Some(kind) => FailureKind::parse(&kind).ok_or_else(|| {
+                    InvokeError::BadResponse(format!(
+                        "unknown failure kind {kind:?}; use \"failed\", \"forbidden\" or \"not-found\""
+                    ))
+                })?,
+            };
+            let message = string_field("error")?.unwrap_or_else(|| "action failed".into());
+            Ok(Outcome::Failure { kind, message })
+        }
+        Some(other) => Err(InvokeError::BadResponse(format!(
+            "unknown status {other:?}; use \"success\" or \"failure\""
+        ))),
+        None => Err(InvokeError::BadResponse("missing `status`".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_stdout_and_exit_zero_is_success() {
+        assert_eq!(
+            interpret(0, b"", None),
+            Ok(Outcome::Success { message: None })
+        );
+    }
+
+    #[test]
+    fn nonzero_exit_without_json_fails_with_the_last_stderr_line() {
+        assert_eq!(
+            interpret(3, b"\n", Some("disk on fire".into())),
+            Ok(Outcome::Failure {
+                kind: FailureKind::Failed,
+                message: "disk on fire".into()
+            })
+        );
+        assert_eq!(
+            interpret(3, b"", None),
+            Ok(Outcome::Failure {
+                kind: FailureKind::Failed,
+                message: "action exited with code 3".into()
+            })
+        );
+    }
+
+    #[test]
+    fn failure_json_carries_kind_and_error() {
+        let out = br#"{"status":"failure","kind":"not-found","error":"no such doc"}"#;
+        assert_eq!(
+            interpret(1, out, None),
+            Ok(Outcome::Failure {
+                kind: FailureKind::NotFound,
+                message: "no such doc".into()
+            })
+        );
+    }
+
+    #[test]
+    fn debug_lines_before_the_json_are_tolerated() {
+        let out = b"debug: starting\n{\"status\":\"success\",\"message\":\"ok\"}\n";
+        assert_eq!(
+            interpret(0, out, None),
+            Ok(Outcome::Success {
+                message: Some("ok".into())
+            })
+        );
+    }
+
+    #[test]
+    fn contract_breaches_are_bad_responses() {
+        for out in [
+            &b"not json"[..],
+            br#"[1,2]"#,
+            br#"{"status":"maybe"}"#,
+            br#"{"status":"failure","kind":"teapot"}"#,
+            br#"{"message":"no status"}"#,
+            b"\xff\xfe",
+        ] {
+            assert!(
+                matches!(interpret(0, out, None), Err(InvokeError::BadResponse(_))),
+                "{out:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The component ABI: a component of world `docket:action/action` exporting
+//! `run: func(req: request) -> result<option<string>, failure>`.
+
+use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
+use super::limiter::{GuestLimiter, LimitHit};
+use super::{Engine, GuestIo, LoadError, classify};
+use crate::limits::Limits;
+use std::time::Instant;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../guest-sdk/wit",
+        world: "action",
+        exports: { default: async },
+    });
+}
+
+pub(crate) use bindings::ActionPre;
+use bindings::{Failure, Request};
+
+/// Store state of a component-ABI invocation.
+pub(crate) struct ComponentState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outbound: DenyOutbound,
+    table: ResourceTable,
+    limiter: GuestLimiter,
+}
+
+impl WasiView for ComponentState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ComponentState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
+}
+
+/// `wasi:http` is linked so toolchains that import it by default load, but no
+/// request leaves: outbound HTTP is a capability no manifest can grant yet.
+struct DenyOutbound;
+
+impl WasiHttpHooks for DenyOutbound {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<wasmtime_wasi_http::WasiBody>,
+                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                )>,
+            > + Send,
+    > {
+        let host = request.uri().host().unwrap_or("").to_owned();
+        Box::new(async move {
+            Err(wasmtime_wasi_http::Error::InternalError(Some(format!(
+                "outbound HTTP to {host:?} is denied: the action's manifest grants no \
+                 [capabilities] allowed-outbound-hosts"
+            ))))
+        })
+    }
+}
+
+/// The linker for components: WASI 0.2 and `wasi:http`, all denying by context.
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<ComponentState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    Ok(linker)
+}
+
+/// Compiles a component and checks its imports and its `run` export.
+pub(crate) fn prepare(
+    engine: &wasmtime::Engine,
+    linker: &Linker<ComponentState>,
+    bytes: &[u8],
+) -> Result<ActionPre<ComponentState>, LoadError> {
+    let component =
+        Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+    let unknown: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_owned())
+        .filter(|name| !is_provided(name))
+        .collect();
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| match unknown.is_empty() {
+            true => LoadError::UnknownImports(vec![format!("{e:#}")]),
+            false => LoadError::UnknownImports(unknown.clone()),
+        })?;
+    ActionPre::new(pre).map_err(|e| {
+        LoadError::NoAbi(format!(
+            "the component does not export `run` of world docket:action/action: {e:#}"
+        ))
+    })
+}
+
+/// The WASI 0.2 packages the linker provides (each denying what is not granted).
+const PROVIDED_PACKAGES: [&str; 7] = [
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+    "wasi:http/",
+];
+
+fn is_provided(import: &str) -> bool {
+    PROVIDED_PACKAGES.iter().any(|p| import.starts_with(p))
+}
+
+/// Runs one request through a component.
+pub(crate) async fn run(
+    engine: &Engine,
+    pre: &ActionPre<ComponentState>,
+    limits: &Limits,
+    request: &ActionRequest,
+    io: &GuestIo,
+    deadline: Instant,
+) -> Result<Outcome, InvokeError> {
+    let wasi = WasiCtxBuilder::new()
+        .stdout(io.stderr.clone())
+        .stderr(io.stderr.clone())
+        .arg(&request.action)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .build();
+    let state = ComponentState {
+        wasi,
+        http: WasiHttpCtx::new(),
+        outbound: DenyOutbound,
+        table: ResourceTable::new(),
+        limiter: GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements),
+    };
+    let mut store = engine.new_store(state, limits, deadline, |s| &mut s.limiter);
+    let action = pre.instantiate_async(&mut store).await.map_err(classify)?;
+    let answer = action
+        .call_run(&mut store, &to_wit(request))
+        .await
+        .map_err(classify)?;
+    let outcome = match answer {
+        Ok(message) => Outcome::Success { message },
+        Err(Failure::Forbidden(message)) => failure(FailureKind::Forbidden, message),
+        Err(Failure::NotFound(message)) => failure(FailureKind::NotFound, message),
+        Err(Failure::Failed(message)) => failure(FailureKind::Failed, message),
+    };
+    let answer_len = match &outcome {
+        Outcome::Success { message } => message.as_ref().map_or(0, String::len),
+        Outcome::Failure { message, .. } => message.len(),
+    };
+    if answer_len > limits.max_output_bytes() {
+        return Err(InvokeError::Limit(LimitHit::Output));
+    }
+    Ok(outcome)
+}
+
+fn failure(kind: FailureKind, message: String) -> Outcome {
+    Outcome::Failure { kind, message }
+}
+
+fn to_wit(request: &ActionRequest) -> Request {
+    let pairs = |map: &std::collections::BTreeMap<String, String>| {
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    Request {
+        action: request.action.clone(),
+        document_id: request.document_id.clone(),
+        document_version_id: request.document_version_id.clone(),
+        username: request.username.clone(),
+        params: pairs(&request.params),
+        config: pairs(&request.config),
+        tenant: request.tenant.clone(),
+        request_id: request.request_id.clone(),
+    }
+}

@@ -1,0 +1,376 @@
+//! The WebAssembly engine: one wasmtime [`wasmtime::Engine`] per process, modules
+//! compiled once and pre-instantiated, and each invocation in a fresh store with
+//! its limits set before anything of the guest runs.
+//!
+//! The engine knows nothing of HTTP or storage: it takes module bytes and a
+//! request, and gives back an [`Invocation`].
+//!
+//! * [`Engine::load`] validates, detects the ABI, checks imports, compiles and
+//!   builds an `InstancePre`. This is the only place guest code is compiled.
+//! * [`Engine::invoke`] instantiates and runs one request under [`Limits`].
+//!
+//! One background thread ticks the epoch for all stores ([`EpochTicker`]): a
+//! per-request timer would cost a thread or task per call for nothing.
+
+mod command;
+mod component;
+mod invocation;
+mod limiter;
+mod pipe;
+
+pub use invocation::{ActionRequest, FailureKind, Invocation, InvokeError, Outcome};
+pub use limiter::LimitHit;
+
+use crate::limits::Limits;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+
+/// How often the epoch advances; the granularity of timeouts and of yielding.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Engine-wide settings chosen by the operator.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// How many instances may be live at once; sizes the pooling allocator.
+    pub max_instances: u32,
+    /// The largest memory any action may ask for, in MiB (the `memory-mb` ceiling).
+    pub max_memory_mb: u64,
+    /// Largest table any instance may grow to, in elements.
+    pub max_table_elements: usize,
+    /// Largest module or component accepted, in bytes (compile-time DoS bound).
+    pub max_module_bytes: usize,
+    /// Wasm stack limit, well under the async fiber stack so overflow traps cleanly.
+    pub max_wasm_stack: usize,
+    /// Largest stderr kept per invocation, in bytes.
+    pub max_stderr_bytes: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            max_instances: 1_000,
+            max_memory_mb: 256,
+            max_table_elements: 100_000,
+            max_module_bytes: 32 * 1024 * 1024,
+            max_wasm_stack: 512 * 1024,
+            max_stderr_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// The guest ABI a module was written against, detected from its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Abi {
+    /// A WASI preview 1 command: JSON on stdin and stdout.
+    Command,
+    /// A component of world `docket:action/action`.
+    Component,
+}
+
+impl std::fmt::Display for Abi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Abi::Command => "command",
+            Abi::Component => "component",
+        })
+    }
+}
+
+/// Why bytes could not become a runnable action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// Over the operator's module size cap.
+    #[error("module is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// The module's size.
+        size: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// Not WebAssembly at all (wrong magic number).
+    #[error("not a WebAssembly module or component (bad magic number)")]
+    NotWasm,
+    /// WebAssembly that does not validate or compile.
+    #[error("invalid WebAssembly: {0}")]
+    Invalid(String),
+    /// Valid WebAssembly that fits neither guest ABI.
+    #[error("fits neither Docket ABI: {0}")]
+    NoAbi(String),
+    /// Imports that Docket does not provide.
+    #[error("imports that Docket does not provide: {}", .0.join(", "))]
+    UnknownImports(Vec<String>),
+    /// The engine itself failed.
+    #[error("engine error: {0}")]
+    Engine(String),
+}
+
+/// A compiled, pre-instantiated action module, ready to run many times.
+#[derive(Clone)]
+pub struct PreparedModule {
+    abi: Abi,
+    kind: PreparedKind,
+}
+
+#[derive(Clone)]
+enum PreparedKind {
+    Command(Arc<wasmtime::InstancePre<command::CommandState>>),
+    Component(Arc<component::ActionPre<component::ComponentState>>),
+}
+
+impl PreparedModule {
+    /// Which ABI the module speaks.
+    pub fn abi(&self) -> Abi {
+        self.abi
+    }
+}
+
+/// The process-wide engine. Cheap to share behind an `Arc`.
+pub struct Engine {
+    wasmtime: wasmtime::Engine,
+    command_linker: wasmtime::Linker<command::CommandState>,
+    component_linker: wasmtime::component::Linker<component::ComponentState>,
+    settings: EngineSettings,
+    _ticker: EpochTicker,
+}
+
+impl Engine {
+    /// Builds the engine, its linkers and its epoch ticker.
+    pub fn new(settings: EngineSettings) -> Result<Self, LoadError> {
+        let engine_err = |e: wasmtime::Error| LoadError::Engine(format!("{e:#}"));
+        let memory_bytes = settings.max_memory_mb.saturating_mul(1024 * 1024);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(settings.max_instances)
+            .total_core_instances(settings.max_instances.saturating_mul(4))
+            .total_memories(settings.max_instances.saturating_mul(2))
+            .total_tables(settings.max_instances.saturating_mul(4))
+            .total_stacks(settings.max_instances)
+            .max_memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))
+            .table_elements(settings.max_table_elements)
+            .max_memories_per_component(4)
+            .max_tables_per_component(16)
+            .max_core_instances_per_component(32);
+        let mut config = wasmtime::Config::new();
+        config
+            .epoch_interruption(true)
+            .consume_fuel(true)
+            .wasm_component_model(true)
+            .max_wasm_stack(settings.max_wasm_stack)
+            .async_stack_size(settings.max_wasm_stack + 2 * 1024 * 1024)
+            .memory_init_cow(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let wasmtime = wasmtime::Engine::new(&config).map_err(engine_err)?;
+        let command_linker = command::linker(&wasmtime).map_err(engine_err)?;
+        let component_linker = component::linker(&wasmtime).map_err(engine_err)?;
+        let ticker = EpochTicker::start(wasmtime.clone());
+        Ok(Self {
+            wasmtime,
+            command_linker,
+            component_linker,
+            settings,
+            _ticker: ticker,
+        })
+    }
+
+    /// The settings the engine was built with.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Validates, compiles and pre-instantiates module bytes. CPU-heavy: call it
+    /// from a blocking context, never on the request path.
+    pub fn load(&self, bytes: &[u8]) -> Result<PreparedModule, LoadError> {
+        if bytes.len() > self.settings.max_module_bytes {
+            return Err(LoadError::TooLarge {
+                size: bytes.len(),
+                limit: self.settings.max_module_bytes,
+            });
+        }
+        match detect_abi(bytes)? {
+            Abi::Command => {
+                let pre = command::prepare(&self.wasmtime, &self.command_linker, bytes)?;
+                Ok(PreparedModule {
+                    abi: Abi::Command,
+                    kind: PreparedKind::Command(Arc::new(pre)),
+                })
+            }
+            Abi::Component => {
+                let pre = component::prepare(&self.wasmtime, &self.component_linker, bytes)?;
+                Ok(PreparedModule {
+                    abi: Abi::Component,
+                    kind: PreparedKind::Component(Arc::new(pre)),
+                })
+            }
+        }
+    }
+
+    /// Runs one request against a prepared module under `limits`.
+    pub async fn invoke(
+        &self,
+        module: &PreparedModule,
+        limits: &Limits,
+        request: &ActionRequest,
+    ) -> Invocation {
+        let started = Instant::now();
+        let deadline = started + limits.timeout();
+        let io = GuestIo::new(limits, self.settings.max_stderr_bytes);
+        let run = async {
+            match &module.kind {
+                PreparedKind::Command(pre) => {
+                    command::run(self, pre, limits, request, &io, deadline).await
+                }
+                PreparedKind::Component(pre) => {
+                    component::run(self, pre, limits, request, &io, deadline).await
+                }
+            }
+        };
+        // The epoch callback stops guests that compute; this stops guests that wait
+        // on the host (a sleep, later an outbound call), whose stores never tick.
+        let result = match tokio::time::timeout_at(deadline.into(), run).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(InvokeError::Limit(LimitHit::Timeout)),
+        };
+        let result = match result {
+            Err(InvokeError::Trap(_)) if io.stdout.overflowed() => {
+                Err(InvokeError::Limit(LimitHit::Output))
+            }
+            other => other,
+        };
+        Invocation {
+            result,
+            duration: started.elapsed(),
+            stderr_tail: io.stderr.last_line(),
+        }
+    }
+
+    /// A store with the invocation's limits in place: memory and tables through the
+    /// limiter, fuel, and the epoch deadline. Called before instantiation, because
+    /// start functions run while instantiating.
+    fn new_store<T: Send + 'static>(
+        &self,
+        state: T,
+        limits: &Limits,
+        deadline: Instant,
+        limiter: fn(&mut T) -> &mut limiter::GuestLimiter,
+    ) -> Store<T> {
+        let mut store = Store::new(&self.wasmtime, state);
+        store.limiter(move |state| limiter(state) as &mut dyn wasmtime::ResourceLimiter);
+        let fuel = if limits.fuel == 0 {
+            u64::MAX
+        } else {
+            limits.fuel
+        };
+        // Fuel is enabled engine-wide, so setting it cannot fail.
+        let _ = store.set_fuel(fuel);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(wasmtime::Error::new(LimitHit::Timeout))
+            } else {
+                // Yield to the runtime at every tick so a CPU-bound guest cannot
+                // starve other requests of this worker thread.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+}
+
+/// The stdio pipes of one invocation.
+pub(crate) struct GuestIo {
+    stdout: pipe::BoundedPipe,
+    stderr: pipe::BoundedPipe,
+}
+
+impl GuestIo {
+    fn new(limits: &Limits, max_stderr_bytes: usize) -> Self {
+        Self {
+            stdout: pipe::BoundedPipe::new(limits.max_output_bytes(), pipe::Overflow::Trap),
+            stderr: pipe::BoundedPipe::new(max_stderr_bytes, pipe::Overflow::Truncate),
+        }
+    }
+}
+
+/// Sorts a wasmtime error from running a guest into what the user is told.
+fn classify(err: wasmtime::Error) -> InvokeError {
+    if let Some(hit) = err.downcast_ref::<LimitHit>() {
+        return InvokeError::Limit(*hit);
+    }
+    for cause in err.chain() {
+        if let Some(hit) = cause.downcast_ref::<LimitHit>() {
+            return InvokeError::Limit(*hit);
+        }
+    }
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return InvokeError::Busy;
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => InvokeError::Limit(LimitHit::Fuel),
+        Some(Trap::StackOverflow) => InvokeError::Limit(LimitHit::Stack),
+        Some(Trap::Interrupt) => InvokeError::Limit(LimitHit::Timeout),
+        Some(trap) => InvokeError::Trap(trap.to_string()),
+        None => InvokeError::Trap(format!("{:#}", err.root_cause())),
+    }
+}
+
+/// Reads the preamble: core modules are version 1, components layer 1.
+fn detect_abi(bytes: &[u8]) -> Result<Abi, LoadError> {
+    const MAGIC: &[u8; 4] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err(LoadError::NotWasm);
+    }
+    match bytes[4..8] {
+        [1, 0, 0, 0] => Ok(Abi::Command),
+        [_, _, 1, 0] => Ok(Abi::Component),
+        _ => Err(LoadError::Invalid(format!(
+            "unsupported WebAssembly version/layer bytes {:02x?}",
+            &bytes[4..8]
+        ))),
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on one thread, for every store.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: wasmtime::Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("docket-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        Self { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_core_modules_and_components_by_preamble() {
+        assert_eq!(detect_abi(b"\0asm\x01\0\0\0"), Ok(Abi::Command));
+        assert_eq!(detect_abi(b"\0asm\x0d\0\x01\0"), Ok(Abi::Component));
+        assert_eq!(detect_abi(b"PK\x03\x04rest"), Err(LoadError::NotWasm));
+        assert_eq!(detect_abi(b"\0as"), Err(LoadError::NotWasm));
+    }
+}

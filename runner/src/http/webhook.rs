@@ -1,0 +1,290 @@
+//! Workfront's Document Webhooks endpoints for one tenant: `serviceInfo` lists the
+//! tenant's actions, `customAction` runs one.
+
+use super::reply::{WEBHOOK_VERSION, failure, with_request_id};
+use crate::app::App;
+use crate::engine::{ActionRequest, FailureKind, InvokeError, LimitHit, Outcome};
+use crate::limits::Limits;
+use crate::manifest::DEFAULT_FAILURE_WORD;
+use crate::registry::{ActionVersion, Tenant, keys};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The query parameters Docket reads itself; every other one reaches the action as `params`.
+const REQUIRED_PARAMS: [&str; 3] = ["name", "documentId", "documentVersionId"];
+
+/// Workfront endpoints a full document provider implements and Docket does not.
+const UNIMPLEMENTED_ENDPOINTS: [&str; 12] = [
+    "metadata",
+    "files",
+    "search",
+    "download",
+    "thumbnail",
+    "proxy",
+    "uploadInit",
+    "upload",
+    "createFolder",
+    "delete",
+    "rename",
+    "notification",
+];
+
+/// `GET /t/{tenant}/serviceInfo`: no authentication, as Workfront calls it while
+/// the integration is being set up.
+pub async fn service_info(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Response {
+    let Some(tenant) = app.registry.tenant(&tenant) else {
+        return unknown_tenant(&tenant);
+    };
+    let actions: Vec<_> = tenant
+        .actions
+        .values()
+        .map(|a| json!({ "name": a.name, "displayName": a.display_name }))
+        .collect();
+    Json(json!({
+        "webhookVersion": WEBHOOK_VERSION,
+        "version": env!("CARGO_PKG_VERSION"),
+        "publisher": "Docket",
+        "availableEndpoints": ["serviceInfo", "customAction"],
+        "customActions": actions,
+    }))
+    .into_response()
+}
+
+/// `GET /t/{tenant}/customAction?name=&documentId=&documentVersionId=`.
+pub async fn custom_action(
+    State(app): State<Arc<App>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let request_id = new_request_id();
+    let response = run_custom_action(&app, &tenant, &headers, query.as_deref(), &request_id).await;
+    with_request_id(response, &request_id)
+}
+
+async fn run_custom_action(
+    app: &App,
+    tenant_name: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    request_id: &str,
+) -> Response {
+    let Some(tenant) = app.registry.tenant(tenant_name) else {
+        return unknown_tenant(tenant_name);
+    };
+    let word = tenant.failure_word.as_str();
+    if let Err(message) = authenticate(&tenant, headers) {
+        return failure(StatusCode::FORBIDDEN, word, message);
+    }
+    let mut params = parse_query(query.unwrap_or(""));
+    let mut required = Vec::with_capacity(REQUIRED_PARAMS.len());
+    for key in REQUIRED_PARAMS {
+        match params.remove(key).filter(|v| !v.is_empty()) {
+            Some(value) => required.push(value),
+            None => {
+                let message = format!("missing query parameter `{key}`");
+                return failure(StatusCode::BAD_REQUEST, word, message);
+            }
+        }
+    }
+    let [name, document_id, document_version_id]: [String; 3] =
+        required.try_into().expect("three required parameters");
+    let Some(action) = tenant.actions.get(name.as_str()).cloned() else {
+        let message = format!("unknown action {name:?}");
+        return failure(StatusCode::NOT_FOUND, word, message);
+    };
+    let Some(module) = app.module(&action.module) else {
+        tracing::error!(tenant = %tenant.name, action = %name, module = %action.module, "live version's module is not loaded");
+        let message = format!("action {name:?} is not available (request id {request_id})");
+        return failure(StatusCode::INTERNAL_SERVER_ERROR, word, message);
+    };
+    let request = ActionRequest {
+        action: name,
+        document_id,
+        document_version_id,
+        username: header_str(headers, "username")
+            .unwrap_or_default()
+            .to_owned(),
+        params,
+        config: action.config.clone(),
+        tenant: tenant.name.to_string(),
+        request_id: request_id.to_owned(),
+    };
+    let invocation = app.engine.invoke(&module, &action.limits, &request).await;
+    log_invocation(&tenant, &action, request_id, &invocation);
+    respond(word, &action, request_id, invocation.result)
+}
+
+/// Any other endpoint under a tenant: 501 for the Workfront endpoints Docket does
+/// not implement, 404 for names Workfront does not define either.
+pub async fn other_endpoint(
+    State(app): State<Arc<App>>,
+    Path((tenant, endpoint)): Path<(String, String)>,
+) -> Response {
+    let Some(tenant) = app.registry.tenant(&tenant) else {
+        return unknown_tenant(&tenant);
+    };
+    if UNIMPLEMENTED_ENDPOINTS.contains(&endpoint.as_str()) {
+        let message = format!(
+            "Docket does not implement the `{endpoint}` endpoint; it serves serviceInfo and customAction"
+        );
+        return failure(StatusCode::NOT_IMPLEMENTED, &tenant.failure_word, message);
+    }
+    let message = format!("no endpoint `{endpoint}`");
+    failure(StatusCode::NOT_FOUND, &tenant.failure_word, message)
+}
+
+fn unknown_tenant(name: &str) -> Response {
+    let message = format!("unknown tenant {name:?}");
+    failure(StatusCode::NOT_FOUND, DEFAULT_FAILURE_WORD, message)
+}
+
+/// Checks the `apiKey` header. The messages say what is wrong with the request,
+/// never anything about the tenant's keys.
+fn authenticate(tenant: &Tenant, headers: &HeaderMap) -> Result<(), &'static str> {
+    let Some(presented) = header_str(headers, "apiKey") else {
+        return Err("missing apiKey header");
+    };
+    if keys::matches_any(&tenant.api_keys, presented) {
+        Ok(())
+    } else {
+        Err("invalid apiKey")
+    }
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Parses the query string leniently; for a repeated key the first value wins.
+fn parse_query(query: &str) -> BTreeMap<String, String> {
+    let mut params = BTreeMap::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        params
+            .entry(key.into_owned())
+            .or_insert_with(|| value.into_owned());
+    }
+    params
+}
+
+fn new_request_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}
+
+/// Maps an invocation's result to Workfront's response (DESIGN §1's table).
+fn respond(
+    word: &str,
+    action: &ActionVersion,
+    request_id: &str,
+    result: Result<Outcome, InvokeError>,
+) -> Response {
+    let name = &action.name;
+    let (status, message) = match result {
+        Ok(Outcome::Success { message }) => {
+            let mut body = json!({ "status": "success" });
+            if let Some(message) = message {
+                body["message"] = json!(message);
+            }
+            return Json(body).into_response();
+        }
+        Ok(Outcome::Failure { kind, message }) => {
+            let status = match kind {
+                FailureKind::Forbidden => StatusCode::FORBIDDEN,
+                FailureKind::NotFound => StatusCode::NOT_FOUND,
+                FailureKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return failure(status, word, message);
+        }
+        Err(InvokeError::Limit(hit)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("action {name:?} {}", describe_limit(hit, &action.limits)),
+        ),
+        Err(InvokeError::Trap(trap)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("action {name:?} crashed: wasm trap: {trap}"),
+        ),
+        Err(InvokeError::BadResponse(why)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("action {name:?} gave an invalid response: {why}"),
+        ),
+        Err(InvokeError::Busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is at capacity; try the action again shortly".to_owned(),
+        ),
+        Err(InvokeError::Host(why)) => {
+            tracing::error!(request_id, error = %why, "host error while running an action");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("action {name:?} could not be run because of an internal error"),
+            )
+        }
+    };
+    failure(status, word, format!("{message} (request id {request_id})"))
+}
+
+fn describe_limit(hit: LimitHit, limits: &Limits) -> String {
+    match hit {
+        LimitHit::Timeout => format!(
+            "was stopped at its time limit (timeout-ms = {})",
+            limits.timeout_ms
+        ),
+        LimitHit::Memory => format!(
+            "was stopped at its memory limit (memory-mb = {})",
+            limits.memory_mb
+        ),
+        LimitHit::Fuel => format!("ran out of fuel (fuel = {})", limits.fuel),
+        LimitHit::Output => format!(
+            "was stopped at its output limit (max-output-kb = {})",
+            limits.max_output_kb
+        ),
+        LimitHit::Stack => "was stopped at its stack limit (recursion too deep)".to_owned(),
+        LimitHit::Table => "was stopped at its table limit (too many table elements)".to_owned(),
+    }
+}
+
+fn log_invocation(
+    tenant: &Tenant,
+    action: &ActionVersion,
+    request_id: &str,
+    invocation: &crate::engine::Invocation,
+) {
+    let (outcome, limit) = match &invocation.result {
+        Ok(Outcome::Success { .. }) => ("success", None),
+        Ok(Outcome::Failure { .. }) => ("failure", None),
+        Err(InvokeError::Limit(hit)) => ("limit", Some(hit.to_string())),
+        Err(InvokeError::Trap(_)) => ("trap", None),
+        Err(InvokeError::BadResponse(_)) => ("bad-response", None),
+        Err(InvokeError::Busy) => ("busy", None),
+        Err(InvokeError::Host(_)) => ("host-error", None),
+    };
+    tracing::info!(
+        tenant = %tenant.name,
+        action = %action.name,
+        version = action.version,
+        request_id,
+        outcome,
+        limit = limit.as_deref().unwrap_or(""),
+        ms = invocation.duration.as_millis() as u64,
+        stderr = invocation.stderr_tail.as_deref().unwrap_or(""),
+        "invocation"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keeps_the_first_of_repeated_keys_and_decodes() {
+        let params = parse_query("name=a&name=b&folder=My%20Docs&x=1+2");
+        assert_eq!(params["name"], "a");
+        assert_eq!(params["folder"], "My Docs");
+        assert_eq!(params["x"], "1 2");
+    }
+}

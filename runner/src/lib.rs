@@ -1,0 +1,28 @@
+//! # Docket
+//!
+//! Docket runs custom document actions for Adobe Workfront's Document Webhooks
+//! API as sandboxed WebAssembly, for many tenants in one service.
+//!
+//! # Layout
+//!
+//! * [`http`]: the axum routes Workfront calls (`/t/{tenant}/serviceInfo`,
+//!   `/t/{tenant}/customAction`) and the one place errors become responses.
+//! * [`engine`]: wasmtime setup, both guest ABIs, limits. Knows nothing of HTTP
+//!   or storage.
+//! * [`registry`]: tenants, webhook keys and live action versions. Knows nothing
+//!   of wasmtime.
+//! * [`app`]: the shared state joining them: engine, registry, compiled modules.
+//! * [`manifest`], [`names`], [`limits`]: the declarative formats and the checked
+//!   values they produce.
+//! * [`declarative`]: `serve --manifests DIR`, manifests turned into tenants.
+//! * [`config`]: command-line and environment settings.
+
+pub mod app;
+pub mod config;
+pub mod declarative;
+pub mod engine;
+pub mod http;
+pub mod limits;
+pub mod manifest;
+pub mod names;
+pub mod registry;

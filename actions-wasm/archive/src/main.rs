@@ -20,7 +20,11 @@ fn run(req: Request) -> Outcome {
             .map(str::trim)
             .any(|user| !user.is_empty() && user.eq_ignore_ascii_case(&req.username));
         if !permitted {
-            let who = if req.username.is_empty() { "anonymous users" } else { &req.username };
+            let who = if req.username.is_empty() {
+                "anonymous users"
+            } else {
+                &req.username
+            };
             return Err(Failure::forbidden(format!(
                 "{who} may not archive documents; ask an admin to add you to allowed-users"
             )));
@@ -31,7 +35,11 @@ fn run(req: Request) -> Outcome {
 
     let root = req.config("folder").unwrap_or("Archive").trim_matches('/');
     let mut destination = vec![root.to_owned()];
-    if let Some(sub) = req.param("subfolder").map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(sub) = req
+        .param("subfolder")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         if sub.contains(['/', '\\']) || sub == "." || sub == ".." {
             return Err(Failure::failed(format!(
                 "subfolder {sub:?} must be a single folder name"
@@ -46,7 +54,11 @@ fn run(req: Request) -> Outcome {
         "archive: request {} files {}@{} under {destination}",
         req.request_id, req.document_id, req.document_version_id
     );
-    let by = if req.username.is_empty() { String::new() } else { format!(" for {}", req.username) };
+    let by = if req.username.is_empty() {
+        String::new()
+    } else {
+        format!(" for {}", req.username)
+    };
     Ok(Some(format!(
         "Archived version {} of document {} to {destination}{by}",
         req.document_version_id, req.document_id
@@ -89,7 +101,10 @@ mod tests {
         req.config.insert("folder".into(), "/Records/".into());
         req.params.insert("subfolder".into(), "2026".into());
         let message = run(req).unwrap().unwrap();
-        assert!(message.contains(&format!("to Records/2026/{DOC} for jane")), "{message}");
+        assert!(
+            message.contains(&format!("to Records/2026/{DOC} for jane")),
+            "{message}"
+        );
     }
 
     #[test]

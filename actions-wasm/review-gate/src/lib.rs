@@ -18,8 +18,15 @@ const DEFAULT_STAGES: &str = "legal,brand,final";
 /// Signs off the requested stage.
 pub fn run(req: Request) -> Outcome {
     let reviewers = list(req.config("reviewers").unwrap_or(""));
-    if !reviewers.iter().any(|r| r.eq_ignore_ascii_case(&req.username)) {
-        let who = if req.username.is_empty() { "an anonymous user" } else { &req.username };
+    if !reviewers
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(&req.username))
+    {
+        let who = if req.username.is_empty() {
+            "an anonymous user"
+        } else {
+            &req.username
+        };
         return Err(Failure::forbidden(format!(
             "{who} is not a reviewer for this project"
         )));
@@ -54,7 +61,10 @@ pub fn run(req: Request) -> Outcome {
 }
 
 fn list(text: &str) -> Vec<&str> {
-    text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn capitalize(word: &str) -> String {
@@ -87,16 +97,25 @@ mod tests {
     #[test]
     fn a_reviewer_signs_off_a_known_stage() {
         let message = run(request("Bob", Some("legal"))).unwrap().unwrap();
-        assert!(message.starts_with("Legal review signed off by Bob"), "{message}");
+        assert!(
+            message.starts_with("Legal review signed off by Bob"),
+            "{message}"
+        );
     }
 
     #[test]
     fn each_failure_kind_has_its_cause() {
-        assert!(matches!(run(request("eve", Some("legal"))), Err(Failure::Forbidden(_))));
+        assert!(matches!(
+            run(request("eve", Some("legal"))),
+            Err(Failure::Forbidden(_))
+        ));
         let mut bad_doc = request("ann", Some("legal"));
         bad_doc.document_id = "x".into();
         assert!(matches!(run(bad_doc), Err(Failure::NotFound(_))));
-        assert!(matches!(run(request("ann", Some("tax"))), Err(Failure::Failed(_))));
+        assert!(matches!(
+            run(request("ann", Some("tax"))),
+            Err(Failure::Failed(_))
+        ));
         assert!(matches!(run(request("ann", None)), Err(Failure::Failed(_))));
     }
 }

@@ -184,7 +184,7 @@ fn respond(
     request_id: &str,
     result: Result<Outcome, InvokeError>,
 ) -> Response {
-    let name = &action.name;
+    let name = action.name.as_str();
     let (status, message) = match result {
         Ok(Outcome::Success { message }) => {
             let mut body = json!({ "status": "success" });
@@ -207,7 +207,7 @@ fn respond(
         ),
         Err(InvokeError::Trap(trap)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("action {name:?} crashed: wasm trap: {trap}"),
+            format!("action {name:?} crashed: {trap}"),
         ),
         Err(InvokeError::BadResponse(why)) => (
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,0 +1,244 @@
+//! Shared harness for the black-box tests: builds a manifests directory, starts
+//! the real `docket` binary on a free port, and speaks HTTP to it.
+#![allow(dead_code, missing_docs)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The webhook key every test tenant gets through `DOCKET_API_KEY_<TENANT>`.
+pub const KEY: &str = "test-key-0123456789";
+/// A well-formed Workfront document id.
+pub const DOC: &str = "5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10";
+/// A well-formed Workfront document version id.
+pub const VER: &str = "7a6b5c4d3e2f10fedcba98765432100a";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// An example action built by `make actions`.
+pub fn example_action(name: &str) -> Vec<u8> {
+    let path = repo_root()
+        .join("actions-wasm/dist")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `make actions` (or `make test`, which builds them) first",
+            path.display()
+        )
+    })
+}
+
+/// A test guest from `tests/guests/<name>.wat`, compiled to binary WebAssembly.
+pub fn guest(name: &str) -> Vec<u8> {
+    let path = repo_root().join("tests/guests").join(format!("{name}.wat"));
+    wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A manifests directory under construction.
+pub struct Manifests {
+    pub dir: tempfile::TempDir,
+}
+
+impl Manifests {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `<tenant>/<action>.toml` and its module; `extra` is appended TOML.
+    pub fn action(&self, tenant: &str, name: &str, module: &[u8], extra: &str) -> &Self {
+        let tenant_dir = self.dir.path().join(tenant);
+        std::fs::create_dir_all(tenant_dir.join("modules")).unwrap();
+        std::fs::write(
+            tenant_dir.join("modules").join(format!("{name}.wasm")),
+            module,
+        )
+        .unwrap();
+        let manifest = format!(
+            "name = \"{name}\"\ndisplay-name = \"Test {name}\"\nmodule = \"modules/{name}.wasm\"\n{extra}\n"
+        );
+        std::fs::write(tenant_dir.join(format!("{name}.toml")), manifest).unwrap();
+        self
+    }
+
+    /// Writes a raw file relative to the manifests directory.
+    pub fn file(&self, relative: &str, contents: &[u8]) -> &Self {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+}
+
+/// A running `docket serve`. Killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub stdout_lines: Vec<String>,
+    data_dir: tempfile::TempDir,
+    stderr_path: PathBuf,
+    client: reqwest::Client,
+}
+
+/// What a finished `docket` run printed.
+pub struct Finished {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn docket() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_docket"))
+}
+
+/// Runs `docket serve` expecting it to fail at start-up; returns what it printed.
+pub fn serve_expecting_failure(manifests: &Path) -> Finished {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = docket()
+        .args(["serve", "--listen", "127.0.0.1:0", "--manifests"])
+        .arg(manifests)
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("DOCKET_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            let output = child.wait_with_output().unwrap();
+            return Finished {
+                success: output.status.success(),
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            };
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("docket serve did not exit on a bad start-up");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Server {
+    /// Starts `docket serve --manifests DIR`, every tenant keyed with [`KEY`].
+    pub fn start(manifests: &Path, tenants: &[&str]) -> Self {
+        Self::start_with(manifests, tenants, &[])
+    }
+
+    /// As [`Server::start`], with extra `serve` arguments.
+    pub fn start_with(manifests: &Path, tenants: &[&str], extra_args: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let stderr_path = data_dir.path().join("docket.stderr");
+        let mut command = docket();
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--manifests"])
+            .arg(manifests)
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for tenant in tenants {
+            let var = format!("DOCKET_API_KEY_{}", tenant.to_uppercase().replace('-', "_"));
+            command.env(var, KEY);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Keep draining so the server never blocks on a full pipe.
+                    continue;
+                }
+            }
+        });
+        let mut stdout_lines = Vec::new();
+        let base = loop {
+            match rx.recv_timeout(Duration::from_secs(120)) {
+                Ok(line) => {
+                    let listening = line.strip_prefix("docket listening on ").map(str::to_owned);
+                    stdout_lines.push(line);
+                    if let Some(base) = listening {
+                        break base;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                    panic!("docket did not start:\n{stderr}");
+                }
+            }
+        };
+        // Collect the rest of the banner, which follows the listening line at once.
+        while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+            stdout_lines.push(line);
+        }
+        Self {
+            child,
+            base,
+            stdout_lines,
+            data_dir,
+            stderr_path,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// What the server logged so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// GET a path with headers; returns status and JSON body.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request failed");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("non-JSON body ({e}) with status {status}: {text}"));
+        (status, body)
+    }
+
+    /// Calls `customAction` as Workfront would, with the test key.
+    pub async fn custom_action(
+        &self,
+        tenant: &str,
+        action: &str,
+        extra_query: &str,
+    ) -> (u16, Value) {
+        let path = format!(
+            "/t/{tenant}/customAction?name={action}&documentId={DOC}&documentVersionId={VER}{extra_query}"
+        );
+        self.get(&path, &[("apiKey", KEY), ("username", "jane.doe")])
+            .await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -162,6 +162,7 @@ fn read_request() -> Result<Request, Failure> {
 }
 
 #[doc(hidden)]
+#[allow(missing_docs, clippy::too_many_arguments)]
 pub mod __component {
     wit_bindgen::generate!({
         path: "wit",

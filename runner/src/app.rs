@@ -1,47 +1,299 @@
-//! The running service's shared state: the engine, the registry, and the cache of
-//! prepared modules that joins them by content digest.
+//! The running service's shared state: the engine, the store, the cache of
+//! prepared modules that joins them by content digest, per-tenant concurrency
+//! gates and the invocation log writer.
 
-use crate::engine::{Engine, LoadError, PreparedModule};
-use crate::registry::{ModuleDigest, Registry};
+use crate::engine::{Abi, Engine, LoadError, PreparedModule};
+use crate::limits::Ceilings;
+use crate::manifest::ActionManifest;
+use crate::names::TenantName;
+use crate::registry::store::{NewInvocation, NewVersion, Store, StoreError};
+use crate::registry::{ModuleDigest, Registry, Tenant};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::mpsc;
+
+/// How many invocation records may wait for the log writer before new ones are dropped.
+const INVOCATION_QUEUE: usize = 16_384;
+/// How many records the writer puts in one transaction.
+const INVOCATION_BATCH: usize = 512;
+
+/// Why a deploy was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The manifest is malformed or breaks a ceiling.
+    #[error("manifest: {0}")]
+    Manifest(String),
+    /// The module is over the tenant's size quota.
+    #[error("module is {size} bytes, over the tenant's limit of {limit} bytes (maxModuleBytes)")]
+    TooLarge {
+        /// The module's size.
+        size: u64,
+        /// The tenant's limit.
+        limit: u64,
+    },
+    /// The module is not a usable action.
+    #[error("module: {0}")]
+    Module(#[from] LoadError),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A deploy that went live.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Deployed {
+    /// The action.
+    pub name: String,
+    /// Its new live version.
+    pub version: u32,
+    /// `command` or `component`.
+    pub abi: Abi,
+    /// The module's SHA-256.
+    pub hash: ModuleDigest,
+}
 
 /// Everything a request handler needs, shared behind an `Arc`.
 pub struct App {
     /// Runs guests.
     pub engine: Arc<Engine>,
-    /// Resolves tenants, keys and live action versions.
-    pub registry: Arc<dyn Registry>,
+    /// Tenants, keys, actions and versions; also the request path's registry.
+    pub store: Arc<Store>,
+    /// The operator's limit ceilings.
+    pub ceilings: Ceilings,
+    /// Hash of the operator token (`DOCKET_ADMIN_TOKEN`); `None` disables operator routes.
+    pub operator_token: Option<crate::registry::keys::KeyHash>,
     /// Compiled modules by digest: each module is compiled once, however many
     /// tenants or versions point at it.
     modules: RwLock<HashMap<ModuleDigest, PreparedModule>>,
+    /// Invocations running per tenant, for the concurrency quota.
+    in_flight: Mutex<HashMap<TenantName, Arc<AtomicU32>>>,
+    /// Feeds the invocation log writer, off the request path.
+    invocations: mpsc::Sender<NewInvocation>,
+}
+
+/// Holds one unit of a tenant's concurrency quota; released on drop.
+pub struct InFlight(Arc<AtomicU32>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl App {
-    /// A service over an engine and a registry, with an empty module cache.
-    pub fn new(engine: Arc<Engine>, registry: Arc<dyn Registry>) -> Self {
+    /// A service over an engine and a store. Spawns the invocation log writer,
+    /// so it must be called inside a Tokio runtime.
+    pub fn new(
+        engine: Arc<Engine>,
+        store: Arc<Store>,
+        ceilings: Ceilings,
+        operator_token: Option<&str>,
+    ) -> Self {
+        let (sender, receiver) = mpsc::channel(INVOCATION_QUEUE);
+        tokio::spawn(write_invocations(store.clone(), receiver));
         Self {
             engine,
-            registry,
+            store,
+            ceilings,
+            operator_token: operator_token
+                .filter(|t| !t.is_empty())
+                .map(crate::registry::keys::KeyHash::of),
             modules: RwLock::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            invocations: sender,
         }
     }
 
-    /// The prepared module for a digest, if it was loaded.
+    /// The tenant snapshot, from the store's in-memory registry.
+    pub fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
+        self.store.tenant(name)
+    }
+
+    /// The prepared module for a digest, if it is loaded.
     pub fn module(&self, digest: &ModuleDigest) -> Option<PreparedModule> {
         let modules = self.modules.read().unwrap_or_else(|e| e.into_inner());
         modules.get(digest).cloned()
     }
 
-    /// Compiles module bytes unless a module with the same digest is cached.
-    pub fn load_module(&self, bytes: &[u8]) -> Result<(ModuleDigest, PreparedModule), LoadError> {
-        let digest = ModuleDigest::of(bytes);
-        if let Some(module) = self.module(&digest) {
-            return Ok((digest, module));
-        }
-        let module = self.engine.load(bytes)?;
+    fn cache(&self, digest: ModuleDigest, module: PreparedModule) {
         let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        modules.insert(digest.clone(), module.clone());
-        Ok((digest, module))
+        modules.insert(digest, module);
+    }
+
+    /// Loads a stored module into the cache: from its compiled artifact when one
+    /// matching this engine was recorded, else by compiling its bytes (and then
+    /// recording the artifact for the next start).
+    pub async fn ensure_module(
+        &self,
+        digest: &ModuleDigest,
+    ) -> Result<PreparedModule, DeployError> {
+        if let Some(module) = self.module(digest) {
+            return Ok(module);
+        }
+        let abi = match self.store.module_abi(digest).await?.as_deref() {
+            Some("component") => Abi::Component,
+            _ => Abi::Command,
+        };
+        let fingerprint = self.engine.artifact_fingerprint();
+        if let Some(artifact) = self.store.read_artifact(digest, &fingerprint).await? {
+            let engine = self.engine.clone();
+            let loaded = tokio::task::spawn_blocking(move || engine.load_artifact(&artifact, abi))
+                .await
+                .map_err(|e| LoadError::Engine(e.to_string()))?;
+            match loaded {
+                Ok(module) => {
+                    self.cache(digest.clone(), module.clone());
+                    return Ok(module);
+                }
+                Err(err) => {
+                    tracing::warn!(module = %digest, error = %err, "cached artifact unusable; recompiling")
+                }
+            }
+        }
+        let bytes = self.store.read_module(digest)?;
+        let engine = self.engine.clone();
+        let (module, artifact) = tokio::task::spawn_blocking(move || {
+            let module = engine.load(&bytes)?;
+            let artifact = engine.artifact(&module)?;
+            Ok::<_, LoadError>((module, artifact))
+        })
+        .await
+        .map_err(|e| LoadError::Engine(e.to_string()))??;
+        if let Err(err) = self
+            .store
+            .save_artifact(digest, &fingerprint, &artifact)
+            .await
+        {
+            tracing::warn!(module = %digest, error = %err, "could not cache the compiled artifact");
+        }
+        self.cache(digest.clone(), module.clone());
+        Ok(module)
+    }
+
+    /// Loads every live version's module, so the first request after a start
+    /// does not compile. A module that fails is logged, not fatal: its action
+    /// answers 500 until fixed, and the others serve.
+    pub async fn warm(&self) -> usize {
+        let mut loaded = 0;
+        for tenant in self.store.tenants() {
+            for action in tenant.actions.values() {
+                match self.ensure_module(&action.module).await {
+                    Ok(_) => loaded += 1,
+                    Err(err) => {
+                        tracing::error!(tenant = %tenant.name, action = %action.name, error = %err, "live version cannot be loaded")
+                    }
+                }
+            }
+        }
+        loaded
+    }
+
+    /// The deploy path (DESIGN §5): size cap, manifest, validation, ABI and
+    /// import checks, ahead-of-time compile, then the store makes the new version
+    /// live atomically. On any error the live version keeps serving.
+    pub async fn deploy(
+        &self,
+        tenant: &Tenant,
+        ceilings: &Ceilings,
+        manifest_text: &str,
+        module: Vec<u8>,
+    ) -> Result<Deployed, DeployError> {
+        let size = module.len() as u64;
+        if size > tenant.quotas.max_module_bytes {
+            return Err(DeployError::TooLarge {
+                size,
+                limit: tenant.quotas.max_module_bytes,
+            });
+        }
+        let manifest =
+            ActionManifest::parse(manifest_text, ceilings).map_err(DeployError::Manifest)?;
+        let digest = ModuleDigest::of(&module);
+        let fingerprint = self.engine.artifact_fingerprint();
+        let (prepared, artifact, module) = match self.module(&digest) {
+            Some(prepared) => {
+                let artifact = self.engine.artifact(&prepared)?;
+                (prepared, Some(artifact), module)
+            }
+            None => {
+                let engine = self.engine.clone();
+                tokio::task::spawn_blocking(move || {
+                    let prepared = engine.load(&module)?;
+                    let artifact = engine.artifact(&prepared)?;
+                    Ok::<_, LoadError>((prepared, Some(artifact), module))
+                })
+                .await
+                .map_err(|e| LoadError::Engine(e.to_string()))??
+            }
+        };
+        let abi = prepared.abi();
+        let abi_name = abi.to_string();
+        let version = self
+            .store
+            .deploy(NewVersion {
+                tenant: &tenant.name,
+                manifest: &manifest,
+                manifest_text,
+                module: &module,
+                abi: &abi_name,
+                artifact: artifact.as_deref().map(|a| (a, fingerprint.as_str())),
+            })
+            .await?;
+        self.cache(digest.clone(), prepared);
+        Ok(Deployed {
+            name: manifest.name.to_string(),
+            version,
+            abi,
+            hash: digest,
+        })
+    }
+
+    /// Validates and compiles module bytes into the cache without storing them:
+    /// for checking a set of modules before any of them goes live.
+    pub async fn precompile(&self, module: Vec<u8>) -> Result<Abi, LoadError> {
+        let digest = ModuleDigest::of(&module);
+        if let Some(prepared) = self.module(&digest) {
+            return Ok(prepared.abi());
+        }
+        let engine = self.engine.clone();
+        let prepared = tokio::task::spawn_blocking(move || engine.load(&module))
+            .await
+            .map_err(|e| LoadError::Engine(e.to_string()))??;
+        let abi = prepared.abi();
+        self.cache(digest, prepared);
+        Ok(abi)
+    }
+
+    /// Takes one unit of the tenant's concurrency quota, or `None` when it is used up.
+    pub fn try_enter(&self, tenant: &Tenant) -> Option<InFlight> {
+        let counter = {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            in_flight.entry(tenant.name.clone()).or_default().clone()
+        };
+        let limit = tenant.quotas.max_concurrency;
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| InFlight(counter))
+    }
+
+    /// Queues an invocation record for the log; drops it (with a warning) rather
+    /// than slow the request path when the writer is behind.
+    pub fn record(&self, invocation: NewInvocation) {
+        if self.invocations.try_send(invocation).is_err() {
+            tracing::warn!("invocation log is behind; a record was dropped");
+        }
+    }
+}
+
+async fn write_invocations(store: Arc<Store>, mut receiver: mpsc::Receiver<NewInvocation>) {
+    let mut batch = Vec::with_capacity(INVOCATION_BATCH);
+    while receiver.recv_many(&mut batch, INVOCATION_BATCH).await > 0 {
+        if let Err(err) = store.record_invocations(&batch).await {
+            tracing::error!(error = %err, records = batch.len(), "could not write the invocation log");
+        }
+        batch.clear();
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::engine::EngineSettings;
 use crate::limits::Ceilings;
+use crate::registry::Quotas;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,12 +19,127 @@ pub struct Cli {
 /// Docket's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the webhook API.
+    /// Serve the webhook and admin APIs.
     Serve(ServeArgs),
-    /// Run one action locally from its manifest and print its response.
+    /// Run one action, locally or through a server, and print its response.
     Invoke(InvokeArgs),
     /// Check manifests and their modules without serving.
     Check(CheckArgs),
+    /// Deploy an action (manifest + module) to a server.
+    Deploy(DeployArgs),
+    /// Manage tenants on a server (operator token).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage a tenant's webhook apiKeys on a server.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Where the admin API is and who is calling.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// The Docket server's base URL.
+    #[arg(long, env = "DOCKET_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Bearer token: the operator's (DOCKET_ADMIN_TOKEN) or a tenant admin's.
+    #[arg(long, env = "DOCKET_TOKEN")]
+    pub token: String,
+}
+
+/// `docket deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The action manifest (TOML).
+    pub manifest: PathBuf,
+    /// The module to upload (default: the manifest's `module`).
+    #[arg(long)]
+    pub module: Option<PathBuf>,
+    /// The tenant to deploy to.
+    #[arg(long, env = "DOCKET_TENANT")]
+    pub tenant: String,
+    /// Server and token.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `docket tenant …`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints its admin token and first apiKey (shown once).
+    Create {
+        /// The tenant name (a-z, 0-9, '-').
+        name: String,
+        /// A human-friendly name.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Server and operator token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List tenants.
+    List {
+        /// Server and operator token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Suspend a tenant: every route answers 403 until resumed.
+    Suspend {
+        /// The tenant.
+        name: String,
+        /// Server and operator token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Resume a suspended tenant.
+    Resume {
+        /// The tenant.
+        name: String,
+        /// Server and operator token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Delete a tenant and everything it owns.
+    Delete {
+        /// The tenant.
+        name: String,
+        /// Server and operator token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// `docket keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a webhook apiKey (shown once).
+    Create {
+        /// The tenant.
+        #[arg(long, env = "DOCKET_TENANT")]
+        tenant: String,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List webhook apiKeys (hints only).
+    List {
+        /// The tenant.
+        #[arg(long, env = "DOCKET_TENANT")]
+        tenant: String,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Revoke a webhook apiKey by id.
+    Revoke {
+        /// The key's id, from `docket keys list`.
+        id: String,
+        /// The tenant.
+        #[arg(long, env = "DOCKET_TENANT")]
+        tenant: String,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 /// `docket serve`.
@@ -32,7 +148,7 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "DOCKET_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Where Docket keeps its state (declarative tenants' key hashes).
+    /// Where Docket keeps its state: the SQLite database, modules and compiled artifacts.
     #[arg(long, env = "DOCKET_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Directory of declarative tenants: `<dir>/<tenant>/<action>.toml`.
@@ -45,9 +161,41 @@ pub struct ServeArgs {
     /// (default: http:// and the listen address).
     #[arg(long, env = "DOCKET_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The operator's bearer token for the admin API; without it, operator routes are off.
+    #[arg(long, env = "DOCKET_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Default per-tenant quotas.
+    #[command(flatten)]
+    pub quotas: QuotaArgs,
     /// Engine and limit settings.
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// Operator defaults for per-tenant quotas.
+#[derive(Debug, Clone, Args)]
+pub struct QuotaArgs {
+    /// Invocations of one tenant's actions running at once.
+    #[arg(long, env = "DOCKET_TENANT_MAX_CONCURRENCY", default_value_t = Quotas::default().max_concurrency)]
+    pub tenant_max_concurrency: u32,
+    /// Actions per tenant.
+    #[arg(long, env = "DOCKET_TENANT_MAX_ACTIONS", default_value_t = Quotas::default().max_actions)]
+    pub tenant_max_actions: u32,
+    /// Stored module bytes per tenant, in MiB.
+    #[arg(long, env = "DOCKET_TENANT_MAX_STORAGE_MB", default_value_t = Quotas::default().max_storage_bytes / (1024 * 1024))]
+    pub tenant_max_storage_mb: u64,
+}
+
+impl QuotaArgs {
+    /// The default quotas; the per-tenant module size defaults to the engine's cap.
+    pub fn quotas(&self, limits: &LimitArgs) -> Quotas {
+        Quotas {
+            max_concurrency: self.tenant_max_concurrency,
+            max_actions: self.tenant_max_actions,
+            max_module_bytes: (limits.max_module_mb as u64).saturating_mul(1024 * 1024),
+            max_storage_bytes: self.tenant_max_storage_mb.saturating_mul(1024 * 1024),
+        }
+    }
 }
 
 /// Operator ceilings and engine sizing, shared by `serve`, `invoke` and `check`.
@@ -95,8 +243,10 @@ impl LimitArgs {
 /// `docket invoke`.
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
-    /// The action's manifest (its `module` key must point at the .wasm file).
-    pub manifest: PathBuf,
+    /// A manifest file to run locally, or a tenant name (with ACTION).
+    pub target: String,
+    /// The action, when TARGET is a tenant.
+    pub action: Option<String>,
     /// The Workfront document id.
     #[arg(long)]
     pub document_id: String,
@@ -109,9 +259,15 @@ pub struct InvokeArgs {
     /// An extra query parameter, `key=value`; repeatable.
     #[arg(long = "param", value_parser = parse_key_value)]
     pub params: Vec<(String, String)>,
-    /// The tenant name the action sees.
-    #[arg(long, default_value = "local")]
-    pub tenant: String,
+    /// Call this server's webhook instead of running locally (needs --api-key).
+    #[arg(long, env = "DOCKET_SERVER")]
+    pub server: Option<String>,
+    /// The tenant's webhook apiKey, with --server.
+    #[arg(long, env = "DOCKET_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Where to find TENANT/ACTION manifests when running locally.
+    #[arg(long, env = "DOCKET_MANIFESTS", default_value = "manifests")]
+    pub manifests: PathBuf,
     /// Engine and limit settings.
     #[command(flatten)]
     pub limits: LimitArgs,

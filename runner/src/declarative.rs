@@ -1,16 +1,20 @@
-//! Declarative tenants: `docket serve --manifests DIR` turns `DIR/<tenant>/*.toml`
-//! into live tenants at start, so a demo runs without a single admin call.
+//! Declarative tenants: `docket serve --manifests DIR` syncs `DIR/<tenant>/*.toml`
+//! into the store at start, so a demo runs without a single admin call and an
+//! operator can keep tenants in version control.
+//!
+//! Every manifest and module is checked before anything is written, so a bad
+//! file stops the start with an error naming it and changes nothing. An action
+//! whose manifest or module changed gets a new version (history is kept); an
+//! action whose manifest was removed is deleted.
 
-use crate::app::App;
-use crate::engine::{Abi, LoadError};
-use crate::limits::Ceilings;
+use crate::app::{App, DeployError};
+use crate::engine::Abi;
 use crate::manifest::{self, ManifestError};
 use crate::names::{ActionName, TenantName};
+use crate::registry::ModuleDigest;
 use crate::registry::keys::{self, KeySource};
-use crate::registry::{ActionVersion, MemoryRegistry, Tenant};
-use std::collections::BTreeMap;
+use crate::registry::store::StoreError;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Why the declarative tenants could not be loaded. Each variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +32,7 @@ pub enum DeclarativeError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// A manifest's module is not a usable action.
+    /// A manifest's module is not a usable action, or could not be stored.
     #[error("{manifest}: module {module}: {source}")]
     Module {
         /// The manifest naming the module.
@@ -36,7 +40,7 @@ pub enum DeclarativeError {
         /// The module path.
         module: PathBuf,
         /// What is wrong with it.
-        source: LoadError,
+        source: DeployError,
     },
     /// The tenant's webhook key could not be read or stored.
     #[error("tenant {tenant}: webhook key: {source}")]
@@ -45,6 +49,14 @@ pub enum DeclarativeError {
         tenant: TenantName,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The tenant could not be written to the store.
+    #[error("tenant {tenant}: {source}")]
+    Store {
+        /// The tenant.
+        tenant: TenantName,
+        /// The store's error.
+        source: StoreError,
     },
 }
 
@@ -59,68 +71,111 @@ pub struct LoadedTenant {
     pub actions: Vec<(ActionName, Abi)>,
 }
 
-/// Loads every tenant under `dir` into `registry`, compiling modules through `app`.
-/// Nothing is registered unless everything loads.
-pub fn load(
+struct CheckedAction {
+    manifest_path: PathBuf,
+    module_path: PathBuf,
+    name: ActionName,
+    text: String,
+    bytes: Vec<u8>,
+    abi: Abi,
+}
+
+/// Checks every tenant under `dir`, then syncs them into the store through `app`.
+pub async fn sync(
     app: &App,
-    registry: &MemoryRegistry,
     dir: &Path,
     data_dir: &Path,
-    ceilings: Ceilings,
 ) -> Result<Vec<LoadedTenant>, DeclarativeError> {
-    let mut tenants = Vec::new();
-    let mut loaded = Vec::new();
-    for declared in manifest::load_dir(dir, ceilings)? {
-        let mut actions = BTreeMap::new();
-        let mut summary = Vec::new();
-        for (path, manifest) in declared.actions {
+    let declared = manifest::load_dir(dir, app.ceilings)?;
+    let mut checked = Vec::new();
+    for tenant in declared {
+        let mut actions = Vec::new();
+        for (path, manifest) in tenant.actions {
             let module_path = manifest.module.clone().unwrap_or_default();
-            let bytes =
-                std::fs::read(&module_path).map_err(|source| DeclarativeError::ModuleRead {
-                    manifest: path.clone(),
-                    module: module_path.clone(),
-                    source,
-                })?;
-            let (digest, module) =
-                app.load_module(&bytes)
-                    .map_err(|source| DeclarativeError::Module {
+            let read_err = |source| DeclarativeError::ModuleRead {
+                manifest: path.clone(),
+                module: module_path.clone(),
+                source,
+            };
+            let bytes = std::fs::read(&module_path).map_err(read_err)?;
+            let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let abi =
+                app.precompile(bytes.clone())
+                    .await
+                    .map_err(|e| DeclarativeError::Module {
                         manifest: path.clone(),
                         module: module_path.clone(),
+                        source: e.into(),
+                    })?;
+            actions.push(CheckedAction {
+                manifest_path: path,
+                module_path,
+                name: manifest.name,
+                text,
+                bytes,
+                abi,
+            });
+        }
+        checked.push((tenant.name, tenant.settings, actions));
+    }
+
+    let mut loaded = Vec::new();
+    for (name, settings, actions) in checked {
+        let env_key = std::env::var(name.api_key_env_var()).ok();
+        let (hash, key) = keys::declarative_key(data_dir, &name, env_key).map_err(|source| {
+            DeclarativeError::Key {
+                tenant: name.clone(),
+                source,
+            }
+        })?;
+        let store_err = |source| DeclarativeError::Store {
+            tenant: name.clone(),
+            source,
+        };
+        app.store
+            .sync_declarative_tenant(
+                &name,
+                settings.display_name.as_deref(),
+                &settings.failure_word,
+                &hash,
+            )
+            .await
+            .map_err(store_err)?;
+        let mut summary = Vec::new();
+        for action in actions {
+            let digest = ModuleDigest::of(&action.bytes);
+            let live = app
+                .store
+                .live_source(&name, &action.name)
+                .await
+                .map_err(store_err)?;
+            if live != Some((action.text.clone(), digest)) {
+                let tenant = app
+                    .tenant(name.as_str())
+                    .ok_or_else(|| store_err(StoreError::UnknownTenant(name.to_string())))?;
+                app.deploy(&tenant, &settings.ceilings, &action.text, action.bytes)
+                    .await
+                    .map_err(|source| DeclarativeError::Module {
+                        manifest: action.manifest_path.clone(),
+                        module: action.module_path.clone(),
                         source,
                     })?;
-            summary.push((manifest.name.clone(), module.abi()));
-            let version = ActionVersion {
-                name: manifest.name.clone(),
-                display_name: manifest.display_name,
-                version: 1,
-                module: digest,
-                limits: manifest.limits,
-                config: manifest.config,
-            };
-            actions.insert(manifest.name, Arc::new(version));
+            }
+            summary.push((action.name, action.abi));
         }
-        let env_key = std::env::var(declared.name.api_key_env_var()).ok();
-        let (hash, source) =
-            keys::declarative_key(data_dir, &declared.name, env_key).map_err(|source| {
-                DeclarativeError::Key {
-                    tenant: declared.name.clone(),
-                    source,
-                }
-            })?;
-        tenants.push(Tenant {
-            name: declared.name.clone(),
-            failure_word: declared.settings.failure_word,
-            api_keys: vec![hash],
-            actions,
-        });
+        let keep: Vec<ActionName> = summary.iter().map(|(n, _)| n.clone()).collect();
+        app.store
+            .retain_actions(&name, &keep)
+            .await
+            .map_err(store_err)?;
         loaded.push(LoadedTenant {
-            name: declared.name,
-            key: source,
+            name,
+            key,
             actions: summary,
         });
-    }
-    for tenant in tenants {
-        registry.put_tenant(tenant);
     }
     Ok(loaded)
 }

@@ -9,15 +9,18 @@
 //!   `/t/{tenant}/customAction`) and the one place errors become responses.
 //! * [`engine`]: wasmtime setup, both guest ABIs, limits. Knows nothing of HTTP
 //!   or storage.
-//! * [`registry`]: tenants, webhook keys and live action versions. Knows nothing
-//!   of wasmtime.
-//! * [`app`]: the shared state joining them: engine, registry, compiled modules.
+//! * [`registry`]: tenants, keys, actions and versions, stored in SQLite with
+//!   module blobs on disk. Knows nothing of wasmtime.
+//! * [`app`]: the shared state joining them: engine, store, compiled modules,
+//!   concurrency gates, the deploy path.
+//! * [`client`]: the CLI's client of the admin and webhook APIs.
 //! * [`manifest`], [`names`], [`limits`]: the declarative formats and the checked
 //!   values they produce.
-//! * [`declarative`]: `serve --manifests DIR`, manifests turned into tenants.
+//! * [`declarative`]: `serve --manifests DIR`, manifests synced into the store.
 //! * [`config`]: command-line and environment settings.
 
 pub mod app;
+pub mod client;
 pub mod config;
 pub mod declarative;
 pub mod engine;

@@ -5,11 +5,11 @@
 //! [`Ceilings`]); asking for more than the ceiling is a manifest error, never a
 //! silent clamp, so an author learns at deploy time rather than at run time.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The limits one invocation of an action runs under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Limits {
     /// Wall-clock budget for one invocation, from instantiation to the last output byte.

@@ -1,16 +1,22 @@
-//! The `docket` binary: argument parsing, start-up and the banner. Everything
-//! else lives in the library.
+//! The `docket` binary: argument parsing, start-up, the banner and the CLI's
+//! admin commands. Everything else lives in the library.
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use docket::app::App;
-use docket::config::{CheckArgs, Cli, Command, InvokeArgs, ServeArgs};
+use docket::client::{AdminClient, call_webhook};
+use docket::config::{
+    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, ServeArgs, TenantCommand,
+};
 use docket::declarative::{self, LoadedTenant};
-use docket::engine::{ActionRequest, Engine, InvokeError, Outcome};
+use docket::engine::{ActionRequest, Engine, FailureKind, Outcome};
 use docket::manifest::ActionManifest;
-use docket::registry::MemoryRegistry;
+use docket::registry::Quotas;
 use docket::registry::keys::KeySource;
+use docket::registry::store::Store;
+use serde_json::{Value, json};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +38,9 @@ fn main() -> anyhow::Result<()> {
             Command::Serve(args) => serve(args).await,
             Command::Invoke(args) => invoke(args).await,
             Command::Check(args) => check(args).await,
+            Command::Deploy(args) => deploy(args).await,
+            Command::Tenant(command) => tenant(command).await,
+            Command::Keys(command) => keys(command).await,
         }
     })
 }
@@ -41,22 +50,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bail!("--database-url: PostgreSQL scale-out is not available in this version of Docket");
     }
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
-    let registry = Arc::new(MemoryRegistry::new());
-    let app = Arc::new(App::new(engine, registry.clone()));
+    let quotas = args.quotas.quotas(&args.limits);
+    let store = Store::open(&args.data_dir, quotas)
+        .await
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let app = Arc::new(App::new(
+        engine,
+        Arc::new(store),
+        args.limits.ceilings(),
+        args.admin_token.as_deref(),
+    ));
     let mut tenants = Vec::new();
     if let Some(dir) = &args.manifests {
-        let (app, registry, dir, data_dir) = (
-            app.clone(),
-            registry.clone(),
-            dir.clone(),
-            args.data_dir.clone(),
-        );
-        let ceilings = args.limits.ceilings();
-        tenants = tokio::task::spawn_blocking(move || {
-            declarative::load(&app, &registry, &dir, &data_dir, ceilings)
-        })
-        .await
-        .context("loading manifests")??;
+        tenants = declarative::sync(&app, dir, &args.data_dir).await?;
+    }
+    let warmed = app.warm().await;
+    tracing::info!(modules = warmed, "live versions loaded");
+    if app.operator_token.is_none() {
+        tracing::info!("DOCKET_ADMIN_TOKEN is not set: the operator's admin routes are off");
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -155,7 +166,56 @@ async fn shutdown_signal() {
 }
 
 async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
-    let manifest = ActionManifest::load(&args.manifest, &args.limits.ceilings())?;
+    let (status, body) = match &args.server {
+        Some(server) => {
+            let action = args.action.as_deref().context(
+                "with --server, give the tenant and the action: docket invoke TENANT ACTION",
+            )?;
+            let api_key = args.api_key.as_deref().context(
+                "with --server, give the tenant's webhook key with --api-key or DOCKET_API_KEY",
+            )?;
+            let mut query = vec![
+                ("name".to_owned(), action.to_owned()),
+                ("documentId".to_owned(), args.document_id.clone()),
+                (
+                    "documentVersionId".to_owned(),
+                    args.document_version_id.clone(),
+                ),
+            ];
+            query.extend(args.params.iter().cloned());
+            call_webhook(server, &args.target, api_key, &args.username, &query).await?
+        }
+        None => invoke_locally(&args).await?,
+    };
+    println!("HTTP {status} {body}");
+    if status != 200 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Finds the manifest: TARGET itself, or `<manifests>/<tenant>/*.toml` naming ACTION.
+fn local_manifest(args: &InvokeArgs) -> anyhow::Result<PathBuf> {
+    let Some(action) = &args.action else {
+        return Ok(PathBuf::from(&args.target));
+    };
+    let dir = args.manifests.join(&args.target);
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml")
+            && let Ok(text) = std::fs::read_to_string(&path)
+            && let Ok(manifest) = ActionManifest::parse(&text, &docket::limits::Ceilings::default())
+            && manifest.name.as_str() == action
+        {
+            return Ok(path);
+        }
+    }
+    bail!("no manifest for action {action:?} in {}", dir.display())
+}
+
+async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
+    let path = local_manifest(args)?;
+    let manifest = ActionManifest::load(&path, &args.limits.ceilings())?;
     let module_path = manifest.module.clone().unwrap_or_default();
     let bytes = std::fs::read(&module_path)
         .with_context(|| format!("reading module {}", module_path.display()))?;
@@ -165,12 +225,16 @@ async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("loading module {}", module_path.display()))?;
     let request = ActionRequest {
         action: manifest.name.to_string(),
-        document_id: args.document_id,
-        document_version_id: args.document_version_id,
-        username: args.username,
-        params: args.params.into_iter().collect(),
+        document_id: args.document_id.clone(),
+        document_version_id: args.document_version_id.clone(),
+        username: args.username.clone(),
+        params: args.params.iter().cloned().collect(),
         config: manifest.config.clone(),
-        tenant: args.tenant,
+        tenant: if args.action.is_some() {
+            args.target.clone()
+        } else {
+            "local".into()
+        },
         request_id: "local".into(),
     };
     let invocation = engine.invoke(&module, &manifest.limits, &request).await;
@@ -178,52 +242,35 @@ async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
         eprintln!("stderr (last line): {line}");
     }
     eprintln!("ran in {} ms", invocation.duration.as_millis());
-    let (status, body) = match invocation.result {
-        Ok(Outcome::Success { message }) => (
-            200,
-            serde_json::json!({"status": "success", "message": message}),
-        ),
+    Ok(match invocation.result {
+        Ok(Outcome::Success { message }) => {
+            let mut body = json!({"status": "success"});
+            if let Some(message) = message {
+                body["message"] = json!(message);
+            }
+            (200, body)
+        }
         Ok(Outcome::Failure { kind, message }) => {
             let status = match kind {
-                docket::engine::FailureKind::Forbidden => 403,
-                docket::engine::FailureKind::NotFound => 404,
-                docket::engine::FailureKind::Failed => 500,
+                FailureKind::Forbidden => 403,
+                FailureKind::NotFound => 404,
+                FailureKind::Failed => 500,
             };
-            (
-                status,
-                serde_json::json!({"status": "failure", "error": message}),
-            )
+            (status, json!({"status": "failure", "error": message}))
         }
-        Err(
-            err @ (InvokeError::Limit(_)
-            | InvokeError::Trap(_)
-            | InvokeError::BadResponse(_)
-            | InvokeError::Busy
-            | InvokeError::Host(_)),
-        ) => (
+        Err(err) => (
             500,
-            serde_json::json!({"status": "failure", "error": format!("action {err}")}),
+            json!({"status": "failure", "error": format!("action {err}")}),
         ),
-    };
-    println!("HTTP {status} {body}");
-    if status != 200 {
-        std::process::exit(1);
-    }
-    Ok(())
+    })
 }
 
 async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
-    let registry = Arc::new(MemoryRegistry::new());
-    let app = App::new(engine, registry.clone());
     let scratch = tempfile::tempdir()?;
-    let tenants = declarative::load(
-        &app,
-        &registry,
-        &args.manifests,
-        scratch.path(),
-        args.limits.ceilings(),
-    )?;
+    let store = Store::open(scratch.path(), Quotas::default()).await?;
+    let app = App::new(engine, Arc::new(store), args.limits.ceilings(), None);
+    let tenants = declarative::sync(&app, &args.manifests, scratch.path()).await?;
     for tenant in tenants {
         let names: Vec<_> = tenant
             .actions
@@ -233,4 +280,85 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
         println!("ok: tenant {}: {}", tenant.name, names.join(", "));
     }
     Ok(())
+}
+
+async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.manifest)
+        .with_context(|| format!("reading {}", args.manifest.display()))?;
+    let module_path = match &args.module {
+        Some(path) => path.clone(),
+        None => {
+            let manifest =
+                ActionManifest::load(&args.manifest, &docket::limits::Ceilings::default())?;
+            manifest.module.unwrap_or_default()
+        }
+    };
+    let module = std::fs::read(&module_path)
+        .with_context(|| format!("reading module {}", module_path.display()))?;
+    let client = AdminClient::new(&args.server);
+    let deployed = client.deploy(&args.tenant, text, module).await?;
+    print_json(&deployed);
+    Ok(())
+}
+
+async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
+    let body = match command {
+        TenantCommand::Create {
+            name,
+            display_name,
+            server,
+        } => {
+            let body = json!({"name": name, "displayName": display_name});
+            AdminClient::new(&server).post("/tenants", &body).await?
+        }
+        TenantCommand::List { server } => AdminClient::new(&server).get("/tenants").await?,
+        TenantCommand::Suspend { name, server } => {
+            let path = format!("/tenants/{name}");
+            AdminClient::new(&server)
+                .patch(&path, &json!({"suspended": true}))
+                .await?
+        }
+        TenantCommand::Resume { name, server } => {
+            let path = format!("/tenants/{name}");
+            AdminClient::new(&server)
+                .patch(&path, &json!({"suspended": false}))
+                .await?
+        }
+        TenantCommand::Delete { name, server } => {
+            AdminClient::new(&server)
+                .delete(&format!("/tenants/{name}"))
+                .await?;
+            json!({"deleted": name})
+        }
+    };
+    print_json(&body);
+    Ok(())
+}
+
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    let body = match command {
+        KeysCommand::Create { tenant, server } => {
+            let path = format!("/tenants/{tenant}/keys");
+            AdminClient::new(&server).post(&path, &json!({})).await?
+        }
+        KeysCommand::List { tenant, server } => {
+            AdminClient::new(&server)
+                .get(&format!("/tenants/{tenant}/keys"))
+                .await?
+        }
+        KeysCommand::Revoke { id, tenant, server } => {
+            let path = format!("/tenants/{tenant}/keys/{id}");
+            AdminClient::new(&server).delete(&path).await?;
+            json!({"revoked": id})
+        }
+    };
+    print_json(&body);
+    Ok(())
+}
+
+fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
 }

@@ -30,13 +30,17 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Comma
     Ok(linker)
 }
 
-/// Compiles a core module and checks it is a WASI command whose imports Docket knows.
+/// Compiles a core module.
+pub(crate) fn compile(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Module, LoadError> {
+    Module::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))
+}
+
+/// Checks a compiled module is a WASI command whose imports Docket knows, and
+/// pre-instantiates it.
 pub(crate) fn prepare(
-    engine: &wasmtime::Engine,
     linker: &Linker<CommandState>,
-    bytes: &[u8],
+    module: &Module,
 ) -> Result<InstancePre<CommandState>, LoadError> {
-    let module = Module::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
     let unknown: Vec<String> = module
         .imports()
         .filter(|import| import.module() != WASI_P1_MODULE)
@@ -56,7 +60,7 @@ pub(crate) fn prepare(
         ));
     }
     linker
-        .instantiate_pre(&module)
+        .instantiate_pre(module)
         .map_err(|e| LoadError::UnknownImports(vec![format!("{e:#}")]))
 }
 

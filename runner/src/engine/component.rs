@@ -85,14 +85,18 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Compo
     Ok(linker)
 }
 
-/// Compiles a component and checks its imports and its `run` export.
+/// Compiles a component.
+pub(crate) fn compile(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Component, LoadError> {
+    Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))
+}
+
+/// Checks a compiled component's imports and its `run` export, and
+/// pre-instantiates it.
 pub(crate) fn prepare(
     engine: &wasmtime::Engine,
     linker: &Linker<ComponentState>,
-    bytes: &[u8],
+    component: &Component,
 ) -> Result<ActionPre<ComponentState>, LoadError> {
-    let component =
-        Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
     let unknown: Vec<String> = component
         .component_type()
         .imports(engine)
@@ -100,7 +104,7 @@ pub(crate) fn prepare(
         .filter(|name| !is_provided(name))
         .collect();
     let pre = linker
-        .instantiate_pre(&component)
+        .instantiate_pre(component)
         .map_err(|e| match unknown.is_empty() {
             true => LoadError::UnknownImports(vec![format!("{e:#}")]),
             false => LoadError::UnknownImports(unknown.clone()),

@@ -189,21 +189,78 @@ impl Engine {
             });
         }
         match detect_abi(bytes)? {
+            Abi::Command => self.prepare_command(command::compile(&self.wasmtime, bytes)?),
+            Abi::Component => self.prepare_component(component::compile(&self.wasmtime, bytes)?),
+        }
+    }
+
+    /// The compiled form of a prepared module, to cache on disk so a restart does
+    /// not compile again. Only [`Engine::load_artifact`] of this same engine
+    /// configuration may read it back.
+    pub fn artifact(&self, module: &PreparedModule) -> Result<Vec<u8>, LoadError> {
+        let serialized = match &module.kind {
+            PreparedKind::Command(pre) => pre.module().serialize(),
+            PreparedKind::Component(pre) => pre.instance_pre().component().serialize(),
+        };
+        serialized.map_err(|e| LoadError::Engine(format!("{e:#}")))
+    }
+
+    /// Identifies the engine configuration compiled artifacts depend on; part of
+    /// every artifact's file name so an upgrade never reads a stale one.
+    pub fn artifact_fingerprint(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.wasmtime
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    }
+
+    /// Reads back an artifact written by [`Engine::artifact`].
+    ///
+    /// The caller must pass only bytes Docket itself wrote, verified against the
+    /// digest recorded when they were written: wasmtime runs artifacts as native
+    /// code without validating them.
+    pub fn load_artifact(&self, artifact: &[u8], abi: Abi) -> Result<PreparedModule, LoadError> {
+        let invalid = |e: wasmtime::Error| LoadError::Invalid(format!("compiled artifact: {e:#}"));
+        match abi {
             Abi::Command => {
-                let pre = command::prepare(&self.wasmtime, &self.command_linker, bytes)?;
-                Ok(PreparedModule {
-                    abi: Abi::Command,
-                    kind: PreparedKind::Command(Arc::new(pre)),
-                })
+                // SAFETY: per this function's contract the bytes are an artifact this
+                // engine configuration serialized, checked by hash before the call.
+                #[allow(unsafe_code)]
+                let module = unsafe { wasmtime::Module::deserialize(&self.wasmtime, artifact) }
+                    .map_err(invalid)?;
+                self.prepare_command(module)
             }
             Abi::Component => {
-                let pre = component::prepare(&self.wasmtime, &self.component_linker, bytes)?;
-                Ok(PreparedModule {
-                    abi: Abi::Component,
-                    kind: PreparedKind::Component(Arc::new(pre)),
-                })
+                // SAFETY: as above.
+                #[allow(unsafe_code)]
+                let component = unsafe {
+                    wasmtime::component::Component::deserialize(&self.wasmtime, artifact)
+                }
+                .map_err(invalid)?;
+                self.prepare_component(component)
             }
         }
+    }
+
+    fn prepare_command(&self, module: wasmtime::Module) -> Result<PreparedModule, LoadError> {
+        let pre = command::prepare(&self.command_linker, &module)?;
+        Ok(PreparedModule {
+            abi: Abi::Command,
+            kind: PreparedKind::Command(Arc::new(pre)),
+        })
+    }
+
+    fn prepare_component(
+        &self,
+        component: wasmtime::component::Component,
+    ) -> Result<PreparedModule, LoadError> {
+        let pre = component::prepare(&self.wasmtime, &self.component_linker, &component)?;
+        Ok(PreparedModule {
+            abi: Abi::Component,
+            kind: PreparedKind::Component(Arc::new(pre)),
+        })
     }
 
     /// Runs one request against a prepared module under `limits`.

@@ -1,18 +1,62 @@
-//! The HTTP front end: Workfront's webhook routes under `/t/{tenant}` and the
-//! operational probes. Errors become HTTP responses in one place, [`reply`].
+//! The HTTP front end: Workfront's webhook routes under `/t/{tenant}`, the admin
+//! API under `/admin/v1`, and the operational probes. Webhook errors are built
+//! in [`reply`], admin errors in [`admin::AdminError`].
 
+pub mod admin;
 mod reply;
 mod webhook;
 
 use crate::app::App;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
 use std::sync::Arc;
 
 pub use reply::WEBHOOK_VERSION;
 
+/// Extra room over the largest module for the manifest and multipart framing.
+const UPLOAD_OVERHEAD: usize = 1024 * 1024;
+
 /// The whole HTTP surface of Docket.
 pub fn router(app: Arc<App>) -> Router {
+    let max_upload = app.engine.settings().max_module_bytes + UPLOAD_OVERHEAD;
+    let admin = Router::new()
+        .route("/openapi.json", get(admin::openapi))
+        .route(
+            "/tenants",
+            post(admin::create_tenant).get(admin::list_tenants),
+        )
+        .route(
+            "/tenants/{tenant}",
+            get(admin::get_tenant)
+                .patch(admin::update_tenant)
+                .delete(admin::delete_tenant),
+        )
+        .route(
+            "/tenants/{tenant}/actions",
+            post(admin::deploy)
+                .layer(DefaultBodyLimit::max(max_upload))
+                .get(admin::list_actions),
+        )
+        .route(
+            "/tenants/{tenant}/actions/{action}",
+            delete(admin::delete_action),
+        )
+        .route(
+            "/tenants/{tenant}/actions/{action}/versions",
+            get(admin::list_versions),
+        )
+        .route(
+            "/tenants/{tenant}/actions/{action}/rollback",
+            post(admin::rollback),
+        )
+        .route(
+            "/tenants/{tenant}/keys",
+            post(admin::create_key).get(admin::list_keys),
+        )
+        .route("/tenants/{tenant}/keys/{id}", delete(admin::revoke_key))
+        .route("/tenants/{tenant}/invocations", get(admin::invocations))
+        .fallback(admin::no_admin_route);
     Router::new()
         .route("/t/{tenant}/serviceInfo", get(webhook::service_info))
         .route("/t/{tenant}/customAction", get(webhook::custom_action))
@@ -22,6 +66,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
+        .nest("/admin/v1", admin)
         .fallback(reply::no_route)
         .with_state(app)
 }

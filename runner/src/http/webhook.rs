@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::engine::{ActionRequest, FailureKind, InvokeError, LimitHit, Outcome};
 use crate::limits::Limits;
 use crate::manifest::DEFAULT_FAILURE_WORD;
+use crate::registry::store::NewInvocation;
 use crate::registry::{ActionVersion, Tenant, keys};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -37,7 +38,7 @@ const UNIMPLEMENTED_ENDPOINTS: [&str; 12] = [
 /// `GET /t/{tenant}/serviceInfo`: no authentication, as Workfront calls it while
 /// the integration is being set up.
 pub async fn service_info(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Response {
-    let Some(tenant) = app.registry.tenant(&tenant) else {
+    let Some(tenant) = app.tenant(&tenant) else {
         return unknown_tenant(&tenant);
     };
     let actions: Vec<_> = tenant
@@ -74,12 +75,15 @@ async fn run_custom_action(
     query: Option<&str>,
     request_id: &str,
 ) -> Response {
-    let Some(tenant) = app.registry.tenant(tenant_name) else {
+    let Some(tenant) = app.tenant(tenant_name) else {
         return unknown_tenant(tenant_name);
     };
     let word = tenant.failure_word.as_str();
     if let Err(message) = authenticate(&tenant, headers) {
         return failure(StatusCode::FORBIDDEN, word, message);
+    }
+    if tenant.suspended {
+        return failure(StatusCode::FORBIDDEN, word, "this tenant is suspended");
     }
     let mut params = parse_query(query.unwrap_or(""));
     let mut required = Vec::with_capacity(REQUIRED_PARAMS.len());
@@ -98,10 +102,17 @@ async fn run_custom_action(
         let message = format!("unknown action {name:?}");
         return failure(StatusCode::NOT_FOUND, word, message);
     };
-    let Some(module) = app.module(&action.module) else {
-        tracing::error!(tenant = %tenant.name, action = %name, module = %action.module, "live version's module is not loaded");
-        let message = format!("action {name:?} is not available (request id {request_id})");
-        return failure(StatusCode::INTERNAL_SERVER_ERROR, word, message);
+    let module = match app.module(&action.module) {
+        Some(module) => module,
+        // Only after a failed load at start; try again rather than fail forever.
+        None => match app.ensure_module(&action.module).await {
+            Ok(module) => module,
+            Err(err) => {
+                tracing::error!(tenant = %tenant.name, action = %name, error = %err, "live version cannot be loaded");
+                let message = format!("action {name:?} is not available (request id {request_id})");
+                return failure(StatusCode::INTERNAL_SERVER_ERROR, word, message);
+            }
+        },
     };
     let request = ActionRequest {
         action: name,
@@ -115,8 +126,20 @@ async fn run_custom_action(
         tenant: tenant.name.to_string(),
         request_id: request_id.to_owned(),
     };
+    let Some(_in_flight) = app.try_enter(&tenant) else {
+        let message = format!(
+            "too many of this tenant's actions are running at once (limit {}); try again shortly",
+            tenant.quotas.max_concurrency
+        );
+        let mut response = failure(StatusCode::TOO_MANY_REQUESTS, word, message);
+        response
+            .headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        return response;
+    };
+    let started_ms = crate::registry::store::now_ms();
     let invocation = app.engine.invoke(&module, &action.limits, &request).await;
-    log_invocation(&tenant, &action, request_id, &invocation);
+    log_invocation(app, &tenant, &action, request_id, started_ms, &invocation);
     respond(word, &action, request_id, invocation.result)
 }
 
@@ -126,7 +149,7 @@ pub async fn other_endpoint(
     State(app): State<Arc<App>>,
     Path((tenant, endpoint)): Path<(String, String)>,
 ) -> Response {
-    let Some(tenant) = app.registry.tenant(&tenant) else {
+    let Some(tenant) = app.tenant(&tenant) else {
         return unknown_tenant(&tenant);
     };
     if UNIMPLEMENTED_ENDPOINTS.contains(&endpoint.as_str()) {
@@ -150,7 +173,7 @@ fn authenticate(tenant: &Tenant, headers: &HeaderMap) -> Result<(), &'static str
     let Some(presented) = header_str(headers, "apiKey") else {
         return Err("missing apiKey header");
     };
-    if keys::matches_any(&tenant.api_keys, presented) {
+    if keys::matches_any(&tenant.webhook_keys, presented) {
         Ok(())
     } else {
         Err("invalid apiKey")
@@ -249,9 +272,11 @@ fn describe_limit(hit: LimitHit, limits: &Limits) -> String {
 }
 
 fn log_invocation(
+    app: &App,
     tenant: &Tenant,
     action: &ActionVersion,
     request_id: &str,
+    started_ms: i64,
     invocation: &crate::engine::Invocation,
 ) {
     let (outcome, limit) = match &invocation.result {
@@ -263,6 +288,7 @@ fn log_invocation(
         Err(InvokeError::Busy) => ("busy", None),
         Err(InvokeError::Host(_)) => ("host-error", None),
     };
+    let ms = invocation.duration.as_millis() as u64;
     tracing::info!(
         tenant = %tenant.name,
         action = %action.name,
@@ -270,10 +296,20 @@ fn log_invocation(
         request_id,
         outcome,
         limit = limit.as_deref().unwrap_or(""),
-        ms = invocation.duration.as_millis() as u64,
+        ms,
         stderr = invocation.stderr_tail.as_deref().unwrap_or(""),
         "invocation"
     );
+    app.record(NewInvocation {
+        tenant: tenant.name.to_string(),
+        action: action.name.to_string(),
+        version: action.version,
+        request_id: request_id.to_owned(),
+        at_ms: started_ms,
+        outcome,
+        ms,
+        limit_hit: limit,
+    });
 }
 
 #[cfg(test)]

@@ -37,6 +37,11 @@ impl KeyHash {
         Some(Self(bytes.try_into().ok()?))
     }
 
+    /// The raw hash bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The hash in hex, for storage.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)

@@ -6,23 +6,34 @@
 //! never waits on storage and never holds a lock across an await.
 
 pub mod keys;
+pub mod quotas;
+pub mod store;
 
 use crate::limits::Limits;
 use crate::names::{ActionName, TenantName};
 use keys::KeyHash;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+pub use quotas::{QuotaOverrides, Quotas};
 
 /// The SHA-256 of a module's bytes, in lowercase hex: its identity everywhere.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
 pub struct ModuleDigest(String);
 
 impl ModuleDigest {
     /// Hashes module bytes.
     pub fn of(bytes: &[u8]) -> Self {
         Self(hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// Wraps a digest read back from storage.
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
     }
 
     /// The digest in hex.
@@ -54,47 +65,33 @@ pub struct ActionVersion {
     pub config: BTreeMap<String, String>,
 }
 
-/// A tenant as the request path sees it.
+/// A tenant as the request path sees it: an immutable snapshot, replaced whole
+/// on every change.
 #[derive(Debug, Clone)]
 pub struct Tenant {
     /// The tenant's name, as in `/t/{tenant}`.
     pub name: TenantName,
+    /// A human-friendly name.
+    pub display_name: Option<String>,
     /// The status word of failure responses.
     pub failure_word: String,
+    /// Suspended tenants get 403 on every route.
+    pub suspended: bool,
+    /// Managed from `--manifests` rather than the admin API.
+    pub declarative: bool,
+    /// Effective quotas (operator defaults with this tenant's overrides).
+    pub quotas: Quotas,
     /// Hashes of every live webhook key; several at once so keys can rotate.
-    pub api_keys: Vec<KeyHash>,
+    pub webhook_keys: Vec<KeyHash>,
+    /// Hashes of the tenant's admin tokens.
+    pub admin_tokens: Vec<KeyHash>,
     /// Live version of each action.
     pub actions: BTreeMap<ActionName, Arc<ActionVersion>>,
 }
 
-/// Where the HTTP layer looks tenants up. One trait, several stores behind it.
+/// Where the HTTP layer looks tenants up on the request path: an in-memory
+/// snapshot, never a database round trip.
 pub trait Registry: Send + Sync {
     /// The tenant named `name`, if any.
     fn tenant(&self, name: &str) -> Option<Arc<Tenant>>;
-}
-
-/// A registry held entirely in memory, filled from declarative manifests.
-#[derive(Default)]
-pub struct MemoryRegistry {
-    tenants: RwLock<HashMap<TenantName, Arc<Tenant>>>,
-}
-
-impl MemoryRegistry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a tenant or replaces it wholesale, atomically for readers.
-    pub fn put_tenant(&self, tenant: Tenant) {
-        let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
-        tenants.insert(tenant.name.clone(), Arc::new(tenant));
-    }
-}
-
-impl Registry for MemoryRegistry {
-    fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
-        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
-        tenants.get(name).cloned()
-    }
 }

@@ -1,0 +1,115 @@
+//! A small client of the admin and webhook APIs, for the CLI's dev loop.
+
+use crate::config::ServerArgs;
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// Talks to one Docket server's admin API with one bearer token.
+pub struct AdminClient {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl AdminClient {
+    /// A client for `server`.
+    pub fn new(server: &ServerArgs) -> Self {
+        Self {
+            base: server.server.trim_end_matches('/').to_owned(),
+            token: server.token.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/admin/v1{path}", self.base)
+    }
+
+    /// Sends a request and returns the JSON body, or fails with the server's error.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let body: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if !status.is_success() {
+            let message = body
+                .get("error")
+                .and_then(Value::as_str)
+                .map_or_else(|| body.to_string(), str::to_owned);
+            bail!("{status}: {message}");
+        }
+        Ok(body)
+    }
+
+    /// GET a path under `/admin/v1`.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    /// POST JSON to a path under `/admin/v1`.
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.post(self.url(path)).json(body)).await
+    }
+
+    /// PATCH JSON to a path under `/admin/v1`.
+    pub async fn patch(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.patch(self.url(path)).json(body)).await
+    }
+
+    /// DELETE a path under `/admin/v1`.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.delete(self.url(path))).await
+    }
+
+    /// Deploys a manifest and module to a tenant.
+    pub async fn deploy(
+        &self,
+        tenant: &str,
+        manifest: String,
+        module: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        let form = reqwest::multipart::Form::new()
+            .text("manifest", manifest)
+            .part(
+                "module",
+                reqwest::multipart::Part::bytes(module)
+                    .file_name("module.wasm")
+                    .mime_str("application/wasm")?,
+            );
+        let url = self.url(&format!("/tenants/{tenant}/actions"));
+        self.send(self.http.post(url).multipart(form)).await
+    }
+}
+
+/// Calls a tenant's `customAction` webhook as Workfront would; returns status and body.
+pub async fn call_webhook(
+    server: &str,
+    tenant: &str,
+    api_key: &str,
+    username: &str,
+    query: &[(String, String)],
+) -> anyhow::Result<(u16, Value)> {
+    let url = format!("{}/t/{tenant}/customAction", server.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .get(url)
+        .query(query)
+        .header("apiKey", api_key)
+        .header("username", username)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}"))?;
+    let status = response.status().as_u16();
+    let body = response
+        .json()
+        .await
+        .context("the server's answer is not JSON")?;
+    Ok((status, body))
+}

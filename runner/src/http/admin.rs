@@ -1,0 +1,472 @@
+//! The admin API under `/admin/v1` (DESIGN §5): the operator manages tenants, a
+//! tenant's admin manages its own actions, keys and settings. JSON in and out;
+//! errors are `{"error": "…"}`. Documented in `runner/openapi.json`, served at
+//! `/admin/v1/openapi.json`.
+
+use crate::app::{App, DeployError};
+use crate::manifest::check_failure_word;
+use crate::names::TenantName;
+use crate::registry::keys::{self, KeyHash};
+use crate::registry::store::StoreError;
+use crate::registry::{QuotaOverrides, Tenant};
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// The OpenAPI document of these routes.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// An admin API failure; the one place admin errors become responses.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No or malformed `Authorization: Bearer` header.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The token is valid but not for this route or tenant, or the tenant is suspended.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request conflicts with what exists, or a quota.
+    #[error("{0}")]
+    Conflict(String),
+    /// The upload is too large.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Docket failed; details are logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            AdminError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+            AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::Conflict(_) => StatusCode::CONFLICT,
+            AdminError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AdminError::Internal(detail) => {
+                tracing::error!(error = %detail, "admin request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::TenantExists(_) | StoreError::Declarative(_) | StoreError::Quota(_) => {
+                AdminError::Conflict(err.to_string())
+            }
+            StoreError::UnknownTenant(_)
+            | StoreError::UnknownAction(_)
+            | StoreError::UnknownVersion { .. }
+            | StoreError::UnknownKey(_) => AdminError::NotFound(err.to_string()),
+            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Io(_) => {
+                AdminError::Internal(err.to_string())
+            }
+        }
+    }
+}
+
+impl From<DeployError> for AdminError {
+    fn from(err: DeployError) -> Self {
+        match err {
+            DeployError::Manifest(_) | DeployError::Module(_) => {
+                AdminError::BadRequest(err.to_string())
+            }
+            DeployError::TooLarge { .. } => AdminError::TooLarge(err.to_string()),
+            DeployError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// A JSON body whose rejections use the admin error shape.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(AdminError::BadRequest(rejection.body_text())),
+        }
+    }
+}
+
+type AdminResult<T = Response> = Result<T, AdminError>;
+
+fn bearer(headers: &HeaderMap) -> AdminResult<&str> {
+    let value = headers
+        .get("authorization")
+        .ok_or(AdminError::Unauthorized(
+            "missing Authorization: Bearer <token> header",
+        ))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AdminError::Unauthorized(
+            "malformed Authorization header; expected Bearer <token>",
+        ))
+}
+
+fn is_operator(app: &App, token: &str) -> bool {
+    app.operator_token
+        .as_ref()
+        .is_some_and(|hash| KeyHash::of(token).as_bytes().ct_eq(hash.as_bytes()).into())
+}
+
+/// Requires the operator token.
+fn operator(app: &App, headers: &HeaderMap) -> AdminResult<()> {
+    let token = bearer(headers)?;
+    if is_operator(app, token) {
+        Ok(())
+    } else {
+        Err(AdminError::Forbidden(
+            "this route needs the operator token".into(),
+        ))
+    }
+}
+
+/// Requires the tenant's admin token (or the operator's) and returns the tenant.
+/// A token for another tenant, or for no tenant, gets the same 403 whether the
+/// tenant exists or not, so tokens cannot probe for tenant names.
+fn tenant_admin(app: &App, headers: &HeaderMap, tenant: &str) -> AdminResult<Arc<Tenant>> {
+    let token = bearer(headers)?;
+    if is_operator(app, token) {
+        return app
+            .tenant(tenant)
+            .ok_or_else(|| AdminError::NotFound(format!("unknown tenant {tenant:?}")));
+    }
+    let denied = || {
+        AdminError::Forbidden(format!(
+            "this token does not grant access to tenant {tenant:?}"
+        ))
+    };
+    let found = app.tenant(tenant).ok_or_else(denied)?;
+    if !keys::matches_any(&found.admin_tokens, token) {
+        return Err(denied());
+    }
+    if found.suspended {
+        return Err(AdminError::Forbidden("this tenant is suspended".into()));
+    }
+    Ok(found)
+}
+
+fn not_declarative(tenant: &Tenant) -> AdminResult<()> {
+    if tenant.declarative {
+        return Err(AdminError::Conflict(format!(
+            "tenant {:?} is managed from manifests (--manifests); change its files instead",
+            tenant.name.as_str()
+        )));
+    }
+    Ok(())
+}
+
+fn tenant_name(name: &str) -> AdminResult<TenantName> {
+    TenantName::new(name).map_err(|e| AdminError::BadRequest(e.to_string()))
+}
+
+// ---- operator routes -----------------------------------------------------------
+
+/// Body of `POST /admin/v1/tenants`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateTenant {
+    name: String,
+    display_name: Option<String>,
+    #[serde(default)]
+    quotas: QuotaOverrides,
+}
+
+/// `POST /admin/v1/tenants`.
+pub async fn create_tenant(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateTenant>,
+) -> AdminResult {
+    operator(&app, &headers)?;
+    let name = tenant_name(&body.name)?;
+    let created = app
+        .store
+        .create_tenant(&name, body.display_name.as_deref(), body.quotas)
+        .await?;
+    tracing::info!(tenant = %name, "tenant created");
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `GET /admin/v1/tenants`.
+pub async fn list_tenants(State(app): State<Arc<App>>, headers: HeaderMap) -> AdminResult {
+    operator(&app, &headers)?;
+    let tenants = app.store.list_tenants().await?;
+    Ok(Json(json!({ "tenants": tenants })).into_response())
+}
+
+/// Body of `PATCH /admin/v1/tenants/{tenant}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateTenant {
+    suspended: Option<bool>,
+    quotas: Option<QuotaOverrides>,
+    failure_word: Option<String>,
+}
+
+/// `PATCH /admin/v1/tenants/{tenant}`: the operator suspends, resumes and sets
+/// quotas; the tenant (or operator) sets the failure word.
+pub async fn update_tenant(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<UpdateTenant>,
+) -> AdminResult {
+    if body.suspended.is_some() || body.quotas.is_some() {
+        operator(&app, &headers)?;
+    }
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    if let Some(word) = &body.failure_word {
+        check_failure_word(word).map_err(AdminError::BadRequest)?;
+        app.store.set_failure_word(&found.name, word).await?;
+    }
+    if body.suspended.is_some() || body.quotas.is_some() {
+        app.store
+            .update_tenant(&found.name, body.suspended, body.quotas)
+            .await?;
+    }
+    let updated = app
+        .tenant(found.name.as_str())
+        .ok_or_else(|| AdminError::NotFound(format!("unknown tenant {tenant:?}")))?;
+    Ok(Json(tenant_view(&updated)).into_response())
+}
+
+/// `GET /admin/v1/tenants/{tenant}`.
+pub async fn get_tenant(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    Ok(Json(tenant_view(&found)).into_response())
+}
+
+fn tenant_view(tenant: &Tenant) -> serde_json::Value {
+    json!({
+        "name": tenant.name,
+        "displayName": tenant.display_name,
+        "failureWord": tenant.failure_word,
+        "suspended": tenant.suspended,
+        "declarative": tenant.declarative,
+        "quotas": tenant.quotas,
+        "actions": tenant.actions.len(),
+    })
+}
+
+/// `DELETE /admin/v1/tenants/{tenant}`.
+pub async fn delete_tenant(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> AdminResult {
+    operator(&app, &headers)?;
+    app.store.delete_tenant(&tenant_name(&tenant)?).await?;
+    tracing::info!(tenant, "tenant deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---- tenant routes ---------------------------------------------------------------
+
+/// `POST /admin/v1/tenants/{tenant}/actions`, multipart with `manifest` and `module`.
+pub async fn deploy(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    not_declarative(&found)?;
+    let mut multipart = multipart.map_err(|e| {
+        AdminError::BadRequest(format!(
+            "expected multipart/form-data with parts `manifest` and `module`: {}",
+            e.body_text()
+        ))
+    })?;
+    let (mut manifest, mut module) = (None, None);
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "manifest" => manifest = Some(field.text().await.map_err(multipart_error)?),
+            "module" => module = Some(field.bytes().await.map_err(multipart_error)?.to_vec()),
+            other => {
+                return Err(AdminError::BadRequest(format!(
+                    "unexpected part {other:?}; send `manifest` (TOML) and `module` (the .wasm bytes)"
+                )));
+            }
+        }
+    }
+    let manifest =
+        manifest.ok_or_else(|| AdminError::BadRequest("missing part `manifest`".into()))?;
+    let module = module.ok_or_else(|| AdminError::BadRequest("missing part `module`".into()))?;
+    let deployed = app.deploy(&found, &app.ceilings, &manifest, module).await?;
+    tracing::info!(tenant = %found.name, action = deployed.name, version = deployed.version, "deployed");
+    Ok((StatusCode::CREATED, Json(deployed)).into_response())
+}
+
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> AdminError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AdminError::TooLarge(format!("upload too large: {}", err.body_text()))
+    } else {
+        AdminError::BadRequest(format!("malformed multipart body: {}", err.body_text()))
+    }
+}
+
+/// `GET /admin/v1/tenants/{tenant}/actions`.
+pub async fn list_actions(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    let actions = app.store.list_actions(&found.name).await?;
+    Ok(Json(json!({ "actions": actions })).into_response())
+}
+
+/// `GET /admin/v1/tenants/{tenant}/actions/{action}/versions`.
+pub async fn list_versions(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((tenant, action)): Path<(String, String)>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    let versions = app.store.list_versions(&found.name, &action).await?;
+    Ok(Json(json!({ "name": action, "versions": versions })).into_response())
+}
+
+/// Body of the rollback route.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    version: u32,
+}
+
+/// `POST /admin/v1/tenants/{tenant}/actions/{action}/rollback` `{"version": N}`.
+/// The version's module is loaded before the live pointer moves, so a version
+/// that cannot run never goes live.
+pub async fn rollback(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((tenant, action)): Path<(String, String)>,
+    JsonBody(body): JsonBody<Rollback>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    not_declarative(&found)?;
+    let version = app
+        .store
+        .version(&found.name, &action, body.version)
+        .await?;
+    app.ensure_module(&version.module).await?;
+    app.store
+        .set_live(&found.name, &action, body.version)
+        .await?;
+    tracing::info!(tenant = %found.name, action, version = body.version, "rolled back");
+    Ok(Json(json!({ "name": action, "version": body.version })).into_response())
+}
+
+/// `DELETE /admin/v1/tenants/{tenant}/actions/{action}`.
+pub async fn delete_action(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((tenant, action)): Path<(String, String)>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    not_declarative(&found)?;
+    app.store.delete_action(&found.name, &action).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /admin/v1/tenants/{tenant}/keys`: a new webhook key, shown once.
+pub async fn create_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    not_declarative(&found)?;
+    let (info, key) = app.store.create_webhook_key(&found.name).await?;
+    let body =
+        json!({ "id": info.id, "apiKey": key, "hint": info.hint, "createdAt": info.created_at });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /admin/v1/tenants/{tenant}/keys`.
+pub async fn list_keys(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    let keys = app.store.list_webhook_keys(&found.name).await?;
+    Ok(Json(json!({ "keys": keys })).into_response())
+}
+
+/// `DELETE /admin/v1/tenants/{tenant}/keys/{id}`.
+pub async fn revoke_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((tenant, id)): Path<(String, String)>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    not_declarative(&found)?;
+    app.store.revoke_webhook_key(&found.name, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Query of the invocations route.
+#[derive(Deserialize)]
+pub struct InvocationsQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /admin/v1/tenants/{tenant}/invocations?limit=N` (default 50, at most 1000).
+pub async fn invocations(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    query: Result<Query<InvocationsQuery>, axum::extract::rejection::QueryRejection>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    let Query(query) = query.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 1000);
+    let records = app.store.recent_invocations(&found.name, limit).await?;
+    Ok(Json(json!({ "invocations": records })).into_response())
+}
+
+/// `GET /admin/v1/openapi.json`.
+pub async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+/// Anything else under `/admin/v1`.
+pub async fn no_admin_route() -> AdminError {
+    AdminError::NotFound("no such admin route; see /admin/v1/openapi.json".into())
+}

@@ -1,0 +1,1086 @@
+//! The embedded store: SQLite (through sqlx, migrations in `runner/migrations`)
+//! for records, and content-addressed files under `--data-dir` for module bytes
+//! and compiled artifacts.
+//!
+//! Crash safety comes from ordering: files are written (atomically, by rename)
+//! before the one transaction that makes a version visible, so a crash at any
+//! point leaves either the old state or the new, plus at worst an unreferenced
+//! file. Writes are serialized by a mutex; reads on the request path use the
+//! in-memory snapshots ([`Registry`]), refreshed after every committed write.
+
+use super::keys::{self, KeyHash};
+use super::{ActionVersion, ModuleDigest, QuotaOverrides, Quotas, Registry, Tenant};
+use crate::limits::Limits;
+use crate::manifest::ActionManifest;
+use crate::names::{ActionName, TenantName};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Why a store operation failed. The first variants are the caller's mistakes
+/// (4xx); the last are the store's own (5xx).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A tenant of that name exists.
+    #[error("tenant {0:?} already exists")]
+    TenantExists(String),
+    /// No such tenant.
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+    /// No such action.
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    /// No such version of an action.
+    #[error("action {action:?} has no version {version}")]
+    UnknownVersion {
+        /// The action.
+        action: String,
+        /// The version asked for.
+        version: u32,
+    },
+    /// No such key or token.
+    #[error("unknown key {0:?}")]
+    UnknownKey(String),
+    /// The tenant is managed from manifests, not the admin API (or the reverse).
+    #[error("{0}")]
+    Declarative(String),
+    /// A quota would be exceeded.
+    #[error("quota exceeded: {0}")]
+    Quota(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A file under the data directory could not be read or written.
+    #[error("data directory error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The secrets of a new tenant, shown once.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTenant {
+    /// The tenant's name.
+    pub name: TenantName,
+    /// The tenant admin's bearer token.
+    pub admin_token: String,
+    /// The first webhook key, for Workfront's `apiKey` header.
+    pub api_key: String,
+}
+
+/// A tenant as the operator lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantInfo {
+    /// The tenant's name.
+    pub name: String,
+    /// A human-friendly name.
+    pub display_name: Option<String>,
+    /// Whether the tenant is suspended.
+    pub suspended: bool,
+    /// Managed from `--manifests`.
+    pub declarative: bool,
+    /// The status word of failure responses.
+    pub failure_word: String,
+    /// Effective quotas.
+    pub quotas: Quotas,
+    /// How many actions it has.
+    pub actions: u32,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// A key or token as listed: never the secret, only a hint of its start.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialInfo {
+    /// The id to revoke it by.
+    pub id: String,
+    /// The first characters of the secret, to tell keys apart.
+    pub hint: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// An action as its tenant lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionInfo {
+    /// The action name.
+    pub name: String,
+    /// The display name of the live version.
+    pub display_name: String,
+    /// The live version.
+    pub live_version: u32,
+    /// How many versions are kept.
+    pub versions: u32,
+}
+
+/// One version as listed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    /// The version number.
+    pub version: u32,
+    /// The module's SHA-256.
+    pub hash: String,
+    /// The module's size in bytes.
+    pub size: u64,
+    /// `command` or `component`.
+    pub abi: String,
+    /// When it was deployed (RFC 3339).
+    pub created_at: String,
+    /// Whether it is the live version.
+    pub live: bool,
+}
+
+/// An invocation to append to the log.
+#[derive(Debug, Clone)]
+pub struct NewInvocation {
+    /// The tenant.
+    pub tenant: String,
+    /// The action.
+    pub action: String,
+    /// The version that ran.
+    pub version: u32,
+    /// Docket's request id.
+    pub request_id: String,
+    /// When it started, in milliseconds since the epoch.
+    pub at_ms: i64,
+    /// See [`InvocationRecord::outcome`].
+    pub outcome: &'static str,
+    /// Wall-clock duration.
+    pub ms: u64,
+    /// Which limit was hit, if any.
+    pub limit_hit: Option<String>,
+}
+
+/// One row of the invocation log, as listed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationRecord {
+    /// When it started (RFC 3339).
+    pub time: String,
+    /// The action.
+    pub action: String,
+    /// The version that ran.
+    pub version: u32,
+    /// `success`, `failure`, `limit`, `trap`, `bad-response`, `busy`, `host-error`.
+    pub outcome: String,
+    /// Wall-clock duration.
+    pub ms: u64,
+    /// Which limit was hit, if any.
+    pub limit_hit: Option<String>,
+    /// Docket's request id.
+    pub request_id: String,
+}
+
+/// A version to make live.
+#[derive(Debug, Clone)]
+pub struct NewVersion<'a> {
+    /// The tenant deploying.
+    pub tenant: &'a TenantName,
+    /// The parsed manifest.
+    pub manifest: &'a ActionManifest,
+    /// The manifest as uploaded, kept for the record.
+    pub manifest_text: &'a str,
+    /// The module's bytes.
+    pub module: &'a [u8],
+    /// `command` or `component`.
+    pub abi: &'a str,
+    /// The compiled artifact and the engine fingerprint it belongs to.
+    pub artifact: Option<(&'a [u8], &'a str)>,
+}
+
+/// The store. See the module docs.
+pub struct Store {
+    pool: SqlitePool,
+    modules_dir: PathBuf,
+    artifacts_dir: PathBuf,
+    defaults: Quotas,
+    snapshots: RwLock<HashMap<TenantName, Arc<Tenant>>>,
+    writes: tokio::sync::Mutex<()>,
+}
+
+impl Registry for Store {
+    fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
+        let snapshots = self.snapshots.read().unwrap_or_else(|e| e.into_inner());
+        snapshots.get(name).cloned()
+    }
+}
+
+/// Formats stored milliseconds as RFC 3339.
+pub fn rfc3339(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+fn new_id() -> String {
+    hex::encode(rand::random::<[u8; 8]>())
+}
+
+impl Store {
+    /// Opens (creating if needed) the store under `data_dir` and loads every
+    /// tenant's snapshot.
+    pub async fn open(data_dir: &Path, defaults: Quotas) -> Result<Self, StoreError> {
+        let modules_dir = data_dir.join("modules");
+        let artifacts_dir = data_dir.join("artifacts");
+        std::fs::create_dir_all(&modules_dir)?;
+        std::fs::create_dir_all(&artifacts_dir)?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("docket.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let store = Self {
+            pool,
+            modules_dir,
+            artifacts_dir,
+            defaults,
+            snapshots: RwLock::new(HashMap::new()),
+            writes: tokio::sync::Mutex::new(()),
+        };
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM tenants")
+            .fetch_all(&store.pool)
+            .await?;
+        for name in names {
+            if let Ok(name) = TenantName::new(name) {
+                store.refresh(&name).await?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// Every tenant's snapshot.
+    pub fn tenants(&self) -> Vec<Arc<Tenant>> {
+        let snapshots = self.snapshots.read().unwrap_or_else(|e| e.into_inner());
+        snapshots.values().cloned().collect()
+    }
+
+    /// Reloads one tenant's snapshot from the database.
+    async fn refresh(&self, name: &TenantName) -> Result<(), StoreError> {
+        let snapshot = self.load_snapshot(name).await?;
+        let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
+        match snapshot {
+            Some(tenant) => snapshots.insert(name.clone(), Arc::new(tenant)),
+            None => snapshots.remove(name),
+        };
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, name: &TenantName) -> Result<Option<Tenant>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT display_name, failure_word, suspended, declarative, max_concurrency, \
+             max_actions, max_module_bytes, max_storage_bytes FROM tenants WHERE name = ?",
+        )
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let overrides = overrides_from_row(&row)?;
+        let mut webhook_keys = Vec::new();
+        let mut admin_tokens = Vec::new();
+        let creds = sqlx::query("SELECT kind, hash FROM credentials WHERE tenant = ?")
+            .bind(name.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        for cred in creds {
+            let kind: String = cred.try_get("kind")?;
+            let Some(hash) = KeyHash::from_hex(&cred.try_get::<String, _>("hash")?) else {
+                continue;
+            };
+            match kind.as_str() {
+                "admin" => admin_tokens.push(hash),
+                _ => webhook_keys.push(hash),
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT v.action, v.version, v.module, v.display_name, v.limits, v.config \
+             FROM actions a JOIN versions v \
+               ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
+             WHERE a.tenant = ?",
+        )
+        .bind(name.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut actions = BTreeMap::new();
+        for row in rows {
+            let version = version_from_row(&row)?;
+            actions.insert(version.name.clone(), Arc::new(version));
+        }
+        Ok(Some(Tenant {
+            name: name.clone(),
+            display_name: row.try_get("display_name")?,
+            failure_word: row.try_get("failure_word")?,
+            suspended: row.try_get::<i64, _>("suspended")? != 0,
+            declarative: row.try_get::<i64, _>("declarative")? != 0,
+            quotas: overrides.over(self.defaults),
+            webhook_keys,
+            admin_tokens,
+            actions,
+        }))
+    }
+
+    // ---- tenants -------------------------------------------------------------
+
+    /// Creates a tenant with an admin token and a first webhook key.
+    pub async fn create_tenant(
+        &self,
+        name: &TenantName,
+        display_name: Option<&str>,
+        overrides: QuotaOverrides,
+    ) -> Result<NewTenant, StoreError> {
+        let _write = self.writes.lock().await;
+        let admin_token = format!("dka_{}", &keys::generate_key()[keys::KEY_PREFIX.len()..]);
+        let api_key = keys::generate_key();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tenants (name, display_name, max_concurrency, max_actions, \
+             max_module_bytes, max_storage_bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(name) DO NOTHING",
+        )
+        .bind(name.as_str())
+        .bind(display_name)
+        .bind(overrides.max_concurrency.map(i64::from))
+        .bind(overrides.max_actions.map(i64::from))
+        .bind(overrides.max_module_bytes.map(|v| v as i64))
+        .bind(overrides.max_storage_bytes.map(|v| v as i64))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::TenantExists(name.to_string()));
+        }
+        insert_credential(&mut tx, name, "admin", &new_id(), &admin_token).await?;
+        insert_credential(&mut tx, name, "webhook", &new_id(), &api_key).await?;
+        tx.commit().await?;
+        self.refresh(name).await?;
+        Ok(NewTenant {
+            name: name.clone(),
+            admin_token,
+            api_key,
+        })
+    }
+
+    /// Lists every tenant.
+    pub async fn list_tenants(&self) -> Result<Vec<TenantInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.name, t.display_name, t.failure_word, t.suspended, t.declarative, \
+             t.max_concurrency, t.max_actions, t.max_module_bytes, t.max_storage_bytes, t.created_ms, \
+             (SELECT COUNT(*) FROM actions a WHERE a.tenant = t.name) AS action_count \
+             FROM tenants t ORDER BY t.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TenantInfo {
+                    name: row.try_get("name")?,
+                    display_name: row.try_get("display_name")?,
+                    suspended: row.try_get::<i64, _>("suspended")? != 0,
+                    declarative: row.try_get::<i64, _>("declarative")? != 0,
+                    failure_word: row.try_get("failure_word")?,
+                    quotas: overrides_from_row(row)?.over(self.defaults),
+                    actions: row.try_get::<i64, _>("action_count")? as u32,
+                    created_at: rfc3339(row.try_get("created_ms")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Suspends or resumes a tenant, and changes its quota overrides.
+    pub async fn update_tenant(
+        &self,
+        name: &TenantName,
+        suspended: Option<bool>,
+        quotas: Option<QuotaOverrides>,
+    ) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        let current = self.require_tenant(name)?;
+        let row = sqlx::query(
+            "SELECT max_concurrency, max_actions, max_module_bytes, max_storage_bytes \
+             FROM tenants WHERE name = ?",
+        )
+        .bind(name.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        let merged = match quotas {
+            Some(patch) => overrides_from_row(&row)?.merge(&patch),
+            None => overrides_from_row(&row)?,
+        };
+        sqlx::query(
+            "UPDATE tenants SET suspended = ?, max_concurrency = ?, max_actions = ?, \
+             max_module_bytes = ?, max_storage_bytes = ? WHERE name = ?",
+        )
+        .bind(i64::from(suspended.unwrap_or(current.suspended)))
+        .bind(merged.max_concurrency.map(i64::from))
+        .bind(merged.max_actions.map(i64::from))
+        .bind(merged.max_module_bytes.map(|v| v as i64))
+        .bind(merged.max_storage_bytes.map(|v| v as i64))
+        .bind(name.as_str())
+        .execute(&self.pool)
+        .await?;
+        self.refresh(name).await
+    }
+
+    /// Sets a tenant's failure word (already checked by the caller).
+    pub async fn set_failure_word(&self, name: &TenantName, word: &str) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        self.require_tenant(name)?;
+        sqlx::query("UPDATE tenants SET failure_word = ? WHERE name = ?")
+            .bind(word)
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await?;
+        self.refresh(name).await
+    }
+
+    /// Deletes a tenant with everything it owns. Module files shared by other
+    /// tenants stay.
+    pub async fn delete_tenant(&self, name: &TenantName) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        self.require_tenant(name)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM versions WHERE tenant = ?")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tenants WHERE name = ?")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.refresh(name).await
+    }
+
+    fn require_tenant(&self, name: &TenantName) -> Result<Arc<Tenant>, StoreError> {
+        self.tenant(name.as_str())
+            .ok_or_else(|| StoreError::UnknownTenant(name.to_string()))
+    }
+
+    // ---- declarative tenants -------------------------------------------------
+
+    /// Creates or updates a tenant managed from `--manifests`, with its one
+    /// webhook key hash. Refuses a name taken by an admin-API tenant.
+    pub async fn sync_declarative_tenant(
+        &self,
+        name: &TenantName,
+        display_name: Option<&str>,
+        failure_word: &str,
+        webhook_key: &KeyHash,
+    ) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        if let Some(existing) = self.tenant(name.as_str())
+            && !existing.declarative
+        {
+            return Err(StoreError::Declarative(format!(
+                "tenant {name:?} exists and is managed through the admin API; rename the manifests directory"
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO tenants (name, display_name, failure_word, declarative, created_ms) \
+             VALUES (?, ?, ?, 1, ?) \
+             ON CONFLICT(name) DO UPDATE SET display_name = excluded.display_name, \
+             failure_word = excluded.failure_word",
+        )
+        .bind(name.as_str())
+        .bind(display_name)
+        .bind(failure_word)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM credentials WHERE tenant = ? AND kind = 'webhook'")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO credentials (id, tenant, kind, hash, hint, created_ms) \
+             VALUES (?, ?, 'webhook', ?, 'declarative', ?)",
+        )
+        .bind(format!("declarative-{name}"))
+        .bind(name.as_str())
+        .bind(webhook_key.to_hex())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.refresh(name).await
+    }
+
+    /// Removes a declarative tenant's actions that are no longer in its manifests.
+    pub async fn retain_actions(
+        &self,
+        name: &TenantName,
+        keep: &[ActionName],
+    ) -> Result<(), StoreError> {
+        let tenant = self.require_tenant(name)?;
+        for action in tenant.actions.keys() {
+            if !keep.contains(action) {
+                self.delete_action(name, action.as_str()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- credentials ---------------------------------------------------------
+
+    /// Creates a webhook key; the plain key is returned once.
+    pub async fn create_webhook_key(
+        &self,
+        tenant: &TenantName,
+    ) -> Result<(CredentialInfo, String), StoreError> {
+        let _write = self.writes.lock().await;
+        self.require_tenant(tenant)?;
+        let key = keys::generate_key();
+        let id = new_id();
+        let mut tx = self.pool.begin().await?;
+        insert_credential(&mut tx, tenant, "webhook", &id, &key).await?;
+        tx.commit().await?;
+        self.refresh(tenant).await?;
+        let info = CredentialInfo {
+            id,
+            hint: hint(&key),
+            created_at: rfc3339(now_ms()),
+        };
+        Ok((info, key))
+    }
+
+    /// Lists a tenant's webhook keys (hints only).
+    pub async fn list_webhook_keys(
+        &self,
+        tenant: &TenantName,
+    ) -> Result<Vec<CredentialInfo>, StoreError> {
+        self.require_tenant(tenant)?;
+        let rows = sqlx::query(
+            "SELECT id, hint, created_ms FROM credentials \
+             WHERE tenant = ? AND kind = 'webhook' ORDER BY created_ms, id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CredentialInfo {
+                    id: row.try_get("id")?,
+                    hint: row.try_get("hint")?,
+                    created_at: rfc3339(row.try_get("created_ms")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one webhook key of a tenant.
+    pub async fn revoke_webhook_key(
+        &self,
+        tenant: &TenantName,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        self.require_tenant(tenant)?;
+        let deleted =
+            sqlx::query("DELETE FROM credentials WHERE tenant = ? AND kind = 'webhook' AND id = ?")
+                .bind(tenant.as_str())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::UnknownKey(id.to_owned()));
+        }
+        self.refresh(tenant).await
+    }
+
+    // ---- modules and versions ------------------------------------------------
+
+    /// The ABI recorded for a module, if stored.
+    pub async fn module_abi(&self, digest: &ModuleDigest) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT abi FROM modules WHERE digest = ?")
+                .bind(digest.as_str())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// A module's bytes.
+    pub fn read_module(&self, digest: &ModuleDigest) -> Result<Vec<u8>, StoreError> {
+        Ok(std::fs::read(self.module_path(digest))?)
+    }
+
+    /// A compiled artifact for `engine`, only if its bytes match the digest
+    /// recorded when Docket wrote it.
+    pub async fn read_artifact(
+        &self,
+        digest: &ModuleDigest,
+        engine: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let expected: Option<String> = sqlx::query_scalar(
+            "SELECT artifact_digest FROM artifacts WHERE module = ? AND engine = ?",
+        )
+        .bind(digest.as_str())
+        .bind(engine)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(expected) = expected else {
+            return Ok(None);
+        };
+        let Ok(bytes) = std::fs::read(self.artifact_path(digest, engine)) else {
+            return Ok(None);
+        };
+        if hex::encode(Sha256::digest(&bytes)) != expected {
+            tracing::warn!(module = %digest, "compiled artifact does not match its recorded digest; recompiling");
+            return Ok(None);
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Records a compiled artifact for an already stored module.
+    pub async fn save_artifact(
+        &self,
+        digest: &ModuleDigest,
+        engine: &str,
+        artifact: &[u8],
+    ) -> Result<(), StoreError> {
+        keys::write_atomically(&self.artifact_path(digest, engine), artifact)?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO artifacts (module, engine, artifact_digest) VALUES (?, ?, ?)",
+        )
+        .bind(digest.as_str())
+        .bind(engine)
+        .bind(hex::encode(Sha256::digest(artifact)))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    fn module_path(&self, digest: &ModuleDigest) -> PathBuf {
+        self.modules_dir.join(format!("{digest}.wasm"))
+    }
+
+    fn artifact_path(&self, digest: &ModuleDigest, engine: &str) -> PathBuf {
+        self.artifacts_dir.join(format!("{digest}-{engine}.cwasm"))
+    }
+
+    /// Stores a new version and makes it live, atomically. Checks the tenant's
+    /// action-count and storage quotas under the write lock.
+    pub async fn deploy(&self, new: NewVersion<'_>) -> Result<u32, StoreError> {
+        let _write = self.writes.lock().await;
+        let tenant = self.require_tenant(new.tenant)?;
+        let name = &new.manifest.name;
+        let digest = ModuleDigest::of(new.module);
+        let size = new.module.len() as u64;
+        if !tenant.actions.contains_key(name)
+            && tenant.actions.len() as u64 >= u64::from(tenant.quotas.max_actions)
+        {
+            return Err(StoreError::Quota(format!(
+                "the tenant has {} actions, its limit (maxActions)",
+                tenant.quotas.max_actions
+            )));
+        }
+        let used = self.storage_used(new.tenant).await?;
+        let already_kept: bool = sqlx::query_scalar(
+            "SELECT EXISTS(SELECT 1 FROM versions WHERE tenant = ? AND module = ?)",
+        )
+        .bind(new.tenant.as_str())
+        .bind(digest.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        let added = if already_kept { 0 } else { size };
+        if used + added > tenant.quotas.max_storage_bytes {
+            return Err(StoreError::Quota(format!(
+                "storing this module ({size} bytes) would bring the tenant to {} bytes, over its limit of {} bytes (maxStorageBytes); delete old actions first",
+                used + added,
+                tenant.quotas.max_storage_bytes
+            )));
+        }
+
+        // Files first: a crash after this point leaves an unreferenced file, never
+        // a version without its module.
+        let module_path = self.module_path(&digest);
+        if !module_path.exists() {
+            keys::write_atomically(&module_path, new.module)?;
+        }
+        if let Some((artifact, engine)) = new.artifact {
+            keys::write_atomically(&self.artifact_path(&digest, engine), artifact)?;
+        }
+
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO modules (digest, size, abi, created_ms) VALUES (?, ?, ?, ?) \
+             ON CONFLICT(digest) DO NOTHING",
+        )
+        .bind(digest.as_str())
+        .bind(size as i64)
+        .bind(new.abi)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        if let Some((artifact, engine)) = new.artifact {
+            sqlx::query(
+                "INSERT OR REPLACE INTO artifacts (module, engine, artifact_digest) VALUES (?, ?, ?)",
+            )
+            .bind(digest.as_str())
+            .bind(engine)
+            .bind(hex::encode(Sha256::digest(artifact)))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let version: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE tenant = ? AND action = ?",
+        )
+        .bind(new.tenant.as_str())
+        .bind(name.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO actions (tenant, name, live_version) VALUES (?, ?, ?) \
+             ON CONFLICT(tenant, name) DO UPDATE SET live_version = excluded.live_version",
+        )
+        .bind(new.tenant.as_str())
+        .bind(name.as_str())
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO versions (tenant, action, version, module, display_name, manifest, \
+             limits, config, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(new.tenant.as_str())
+        .bind(name.as_str())
+        .bind(version)
+        .bind(digest.as_str())
+        .bind(&new.manifest.display_name)
+        .bind(new.manifest_text)
+        .bind(serde_json::to_string(&new.manifest.limits).unwrap_or_default())
+        .bind(serde_json::to_string(&new.manifest.config).unwrap_or_default())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.refresh(new.tenant).await?;
+        Ok(version as u32)
+    }
+
+    /// Bytes of distinct modules the tenant's versions keep.
+    pub async fn storage_used(&self, tenant: &TenantName) -> Result<u64, StoreError> {
+        let used: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM modules WHERE digest IN \
+             (SELECT DISTINCT module FROM versions WHERE tenant = ?)",
+        )
+        .bind(tenant.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(used as u64)
+    }
+
+    /// The live version's manifest text and module digest, to skip redeploying
+    /// an unchanged declarative action.
+    pub async fn live_source(
+        &self,
+        tenant: &TenantName,
+        action: &ActionName,
+    ) -> Result<Option<(String, ModuleDigest)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT v.manifest, v.module FROM actions a JOIN versions v \
+             ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
+             WHERE a.tenant = ? AND a.name = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(action.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok((
+                row.try_get("manifest")?,
+                ModuleDigest::from_stored(row.try_get("module")?),
+            ))
+        })
+        .transpose()
+    }
+
+    /// Lists a tenant's actions.
+    pub async fn list_actions(&self, tenant: &TenantName) -> Result<Vec<ActionInfo>, StoreError> {
+        self.require_tenant(tenant)?;
+        let rows = sqlx::query(
+            "SELECT a.name, a.live_version, v.display_name, \
+             (SELECT COUNT(*) FROM versions c WHERE c.tenant = a.tenant AND c.action = a.name) AS n \
+             FROM actions a JOIN versions v \
+               ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
+             WHERE a.tenant = ? ORDER BY a.name",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ActionInfo {
+                    name: row.try_get("name")?,
+                    display_name: row.try_get("display_name")?,
+                    live_version: row.try_get::<i64, _>("live_version")? as u32,
+                    versions: row.try_get::<i64, _>("n")? as u32,
+                })
+            })
+            .collect()
+    }
+
+    /// Lists every version of an action, newest first.
+    pub async fn list_versions(
+        &self,
+        tenant: &TenantName,
+        action: &str,
+    ) -> Result<Vec<VersionInfo>, StoreError> {
+        let live = self.live_version(tenant, action).await?;
+        let rows = sqlx::query(
+            "SELECT v.version, v.module, v.created_ms, m.size, m.abi FROM versions v \
+             JOIN modules m ON m.digest = v.module \
+             WHERE v.tenant = ? AND v.action = ? ORDER BY v.version DESC",
+        )
+        .bind(tenant.as_str())
+        .bind(action)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let version = row.try_get::<i64, _>("version")? as u32;
+                Ok(VersionInfo {
+                    version,
+                    hash: row.try_get("module")?,
+                    size: row.try_get::<i64, _>("size")? as u64,
+                    abi: row.try_get("abi")?,
+                    created_at: rfc3339(row.try_get("created_ms")?),
+                    live: version == live,
+                })
+            })
+            .collect()
+    }
+
+    async fn live_version(&self, tenant: &TenantName, action: &str) -> Result<u32, StoreError> {
+        self.require_tenant(tenant)?;
+        let live: Option<i64> =
+            sqlx::query_scalar("SELECT live_version FROM actions WHERE tenant = ? AND name = ?")
+                .bind(tenant.as_str())
+                .bind(action)
+                .fetch_optional(&self.pool)
+                .await?;
+        live.map(|v| v as u32)
+            .ok_or_else(|| StoreError::UnknownAction(action.to_owned()))
+    }
+
+    /// One stored version, live or not.
+    pub async fn version(
+        &self,
+        tenant: &TenantName,
+        action: &str,
+        version: u32,
+    ) -> Result<ActionVersion, StoreError> {
+        self.live_version(tenant, action).await?;
+        let row = sqlx::query(
+            "SELECT action, version, module, display_name, limits, config FROM versions \
+             WHERE tenant = ? AND action = ? AND version = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(action)
+        .bind(i64::from(version))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::UnknownVersion {
+            action: action.to_owned(),
+            version,
+        })?;
+        version_from_row(&row)
+    }
+
+    /// Makes an earlier (or later) version live.
+    pub async fn set_live(
+        &self,
+        tenant: &TenantName,
+        action: &str,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        let updated = sqlx::query(
+            "UPDATE actions SET live_version = ? WHERE tenant = ? AND name = ? AND EXISTS \
+             (SELECT 1 FROM versions WHERE tenant = ? AND action = ? AND version = ?)",
+        )
+        .bind(i64::from(version))
+        .bind(tenant.as_str())
+        .bind(action)
+        .bind(tenant.as_str())
+        .bind(action)
+        .bind(i64::from(version))
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::UnknownVersion {
+                action: action.to_owned(),
+                version,
+            });
+        }
+        self.refresh(tenant).await
+    }
+
+    /// Deletes an action and all its versions.
+    pub async fn delete_action(&self, tenant: &TenantName, action: &str) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        self.require_tenant(tenant)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM versions WHERE tenant = ? AND action = ?")
+            .bind(tenant.as_str())
+            .bind(action)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM actions WHERE tenant = ? AND name = ?")
+            .bind(tenant.as_str())
+            .bind(action)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::UnknownAction(action.to_owned()));
+        }
+        tx.commit().await?;
+        self.refresh(tenant).await
+    }
+
+    // ---- invocation log --------------------------------------------------------
+
+    /// Appends invocation records in one transaction.
+    pub async fn record_invocations(&self, batch: &[NewInvocation]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for record in batch {
+            sqlx::query(
+                "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
+                 duration_ms, limit_hit) SELECT ?, ?, ?, ?, ?, ?, ?, ? \
+                 WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?)",
+            )
+            .bind(&record.tenant)
+            .bind(&record.action)
+            .bind(i64::from(record.version))
+            .bind(&record.request_id)
+            .bind(record.at_ms)
+            .bind(record.outcome)
+            .bind(record.ms as i64)
+            .bind(&record.limit_hit)
+            .bind(&record.tenant)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest `limit` invocations of a tenant's actions.
+    pub async fn recent_invocations(
+        &self,
+        tenant: &TenantName,
+        limit: u32,
+    ) -> Result<Vec<InvocationRecord>, StoreError> {
+        self.require_tenant(tenant)?;
+        let rows = sqlx::query(
+            "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit \
+             FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(tenant.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(InvocationRecord {
+                    time: rfc3339(row.try_get("at_ms")?),
+                    action: row.try_get("action")?,
+                    version: row.try_get::<i64, _>("version")? as u32,
+                    outcome: row.try_get("outcome")?,
+                    ms: row.try_get::<i64, _>("duration_ms")? as u64,
+                    limit_hit: row.try_get("limit_hit")?,
+                    request_id: row.try_get("request_id")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Milliseconds since the epoch, as the store records times.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn hint(secret: &str) -> String {
+    secret.chars().take(10).collect::<String>() + "…"
+}
+
+async fn insert_credential(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tenant: &TenantName,
+    kind: &str,
+    id: &str,
+    secret: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO credentials (id, tenant, kind, hash, hint, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(tenant.as_str())
+    .bind(kind)
+    .bind(KeyHash::of(secret).to_hex())
+    .bind(hint(secret))
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn overrides_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<QuotaOverrides, StoreError> {
+    Ok(QuotaOverrides {
+        max_concurrency: row
+            .try_get::<Option<i64>, _>("max_concurrency")?
+            .map(|v| v as u32),
+        max_actions: row
+            .try_get::<Option<i64>, _>("max_actions")?
+            .map(|v| v as u32),
+        max_module_bytes: row
+            .try_get::<Option<i64>, _>("max_module_bytes")?
+            .map(|v| v as u64),
+        max_storage_bytes: row
+            .try_get::<Option<i64>, _>("max_storage_bytes")?
+            .map(|v| v as u64),
+    })
+}
+
+fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ActionVersion, StoreError> {
+    let corrupt = |what: &str| {
+        StoreError::Database(sqlx::Error::Protocol(format!(
+            "stored {what} is unreadable"
+        )))
+    };
+    let name: String = row.try_get("action")?;
+    let limits: Limits = serde_json::from_str(&row.try_get::<String, _>("limits")?)
+        .map_err(|_| corrupt("limits"))?;
+    Ok(ActionVersion {
+        name: ActionName::new(name).map_err(|_| corrupt("action name"))?,
+        display_name: row.try_get("display_name")?,
+        version: row.try_get::<i64, _>("version")? as u32,
+        module: ModuleDigest::from_stored(row.try_get("module")?),
+        limits,
+        config: serde_json::from_str(&row.try_get::<String, _>("config")?)
+            .map_err(|_| corrupt("config"))?,
+    })
+}

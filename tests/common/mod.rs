@@ -84,12 +84,34 @@ impl Manifests {
     }
 }
 
+/// The operator token the hosted-service tests start servers with.
+pub const OPERATOR: &str = "operator-test-token";
+
+/// A command module that answers success with `message`, built from WAT.
+pub fn message_module(message: &str) -> Vec<u8> {
+    let response = format!(r#"{{"status":"success","message":"{message}"}}"#);
+    let escaped = response.replace('\\', "\\\\").replace('"', "\\\"");
+    let wat = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "{escaped}")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const {len}))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+        len = response.len()
+    );
+    wat::parse_str(wat).unwrap()
+}
+
 /// A running `docket serve`. Killed on drop.
 pub struct Server {
     child: Child,
     pub base: String,
     pub stdout_lines: Vec<String>,
-    data_dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    _owned_data_dir: Option<tempfile::TempDir>,
     stderr_path: PathBuf,
     client: reqwest::Client,
 }
@@ -145,14 +167,50 @@ impl Server {
     /// As [`Server::start`], with extra `serve` arguments.
     pub fn start_with(manifests: &Path, tenants: &[&str], extra_args: &[&str]) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
-        let stderr_path = data_dir.path().join("docket.stderr");
+        let mut args = vec!["--manifests".to_owned(), manifests.display().to_string()];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        let mut server = Self::launch(data_dir.path(), tenants, &args);
+        server._owned_data_dir = Some(data_dir);
+        server
+    }
+
+    /// A hosted server (no manifests) with the operator token, its data in a temp dir.
+    pub fn hosted(extra_args: &[&str]) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut server = Self::hosted_in(data_dir.path(), extra_args);
+        server._owned_data_dir = Some(data_dir);
+        server
+    }
+
+    /// A hosted server over an existing data directory (for restarts).
+    pub fn hosted_in(data_dir: &Path, extra_args: &[&str]) -> Self {
+        let mut args = vec!["--admin-token".to_owned(), OPERATOR.to_owned()];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        Self::launch(data_dir, &[], &args)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and keeps its data.
+    pub fn crash(mut self) -> Option<tempfile::TempDir> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self._owned_data_dir.take()
+    }
+
+    fn launch(data_dir: &Path, tenants: &[&str], args: &[String]) -> Self {
+        let stderr_path = data_dir.join(format!(
+            "docket-{}.stderr",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(data_dir).unwrap();
         let mut command = docket();
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--manifests"])
-            .arg(manifests)
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data-dir")
-            .arg(data_dir.path())
-            .args(extra_args)
+            .arg(data_dir)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_path).unwrap());
         for tenant in tenants {
@@ -196,10 +254,84 @@ impl Server {
             child,
             base,
             stdout_lines,
-            data_dir,
+            data_dir: data_dir.to_owned(),
+            _owned_data_dir: None,
             stderr_path,
             client: reqwest::Client::new(),
         }
+    }
+
+    /// Sends an admin request; returns status and JSON body (`null` when empty).
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("{}/admin/v1{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request failed");
+        read(response).await
+    }
+
+    /// Deploys a manifest and module over the admin API.
+    pub async fn deploy(
+        &self,
+        tenant: &str,
+        token: &str,
+        manifest: &str,
+        module: Vec<u8>,
+    ) -> (u16, Value) {
+        let form = reqwest::multipart::Form::new()
+            .text("manifest", manifest.to_owned())
+            .part(
+                "module",
+                reqwest::multipart::Part::bytes(module).file_name("m.wasm"),
+            );
+        let response = self
+            .client
+            .post(format!("{}/admin/v1/tenants/{tenant}/actions", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request failed");
+        read(response).await
+    }
+
+    /// Creates a tenant as the operator; returns (admin token, webhook key).
+    pub async fn create_tenant(&self, name: &str, quotas: Value) -> (String, String) {
+        let (status, body) = self
+            .admin(
+                "POST",
+                "/tenants",
+                Some(OPERATOR),
+                Some(serde_json::json!({"name": name, "quotas": quotas})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["adminToken"].as_str().unwrap().to_owned(),
+            body["apiKey"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Calls an action with an explicit key.
+    pub async fn call(&self, tenant: &str, action: &str, key: &str) -> (u16, Value) {
+        let path = format!(
+            "/t/{tenant}/customAction?name={action}&documentId={DOC}&documentVersionId={VER}"
+        );
+        self.get(&path, &[("apiKey", key), ("username", "jane.doe")])
+            .await
     }
 
     /// What the server logged so far.
@@ -234,6 +366,17 @@ impl Server {
         self.get(&path, &[("apiKey", KEY), ("username", "jane.doe")])
             .await
     }
+}
+
+async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    if text.is_empty() {
+        return (status, Value::Null);
+    }
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("non-JSON body ({e}) with status {status}: {text}"));
+    (status, body)
 }
 
 impl Drop for Server {

@@ -101,11 +101,9 @@ async fn restart_reuses_compiled_artifacts() {
         server.call("acme", "greet", &key).await.1["message"],
         "cached"
     );
-    assert!(
-        !server.stderr().contains("recompiling"),
-        "{}",
-        server.stderr()
-    );
+    let log = server.stderr();
+    assert!(log.contains("from=\"artifact\""), "{log}");
+    assert!(!log.contains("from=\"bytes\""), "{log}");
     drop(data);
 }
 

@@ -136,6 +136,7 @@ impl App {
             _ => Abi::Command,
         };
         let fingerprint = self.engine.artifact_fingerprint();
+        let started = std::time::Instant::now();
         if let Some(artifact) = self.store.read_artifact(digest, &fingerprint).await? {
             let engine = self.engine.clone();
             let loaded = tokio::task::spawn_blocking(move || engine.load_artifact(&artifact, abi))
@@ -143,6 +144,8 @@ impl App {
                 .map_err(|e| LoadError::Engine(e.to_string()))?;
             match loaded {
                 Ok(module) => {
+                    let ms = started.elapsed().as_millis() as u64;
+                    tracing::info!(module = %digest, from = "artifact", ms, "module loaded");
                     self.cache(digest.clone(), module.clone());
                     return Ok(module);
                 }

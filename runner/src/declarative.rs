@@ -102,14 +102,26 @@ pub async fn sync(
                 path: path.clone(),
                 source,
             })?;
-            let abi =
+            let module_err = |source| DeclarativeError::Module {
+                manifest: path.clone(),
+                module: module_path.clone(),
+                source,
+            };
+            // Unchanged since the last start: load the cached artifact, don't compile.
+            let digest = ModuleDigest::of(&bytes);
+            let unchanged = app
+                .store
+                .live_source(&tenant.name, &manifest.name)
+                .await
+                .map_err(|e| module_err(e.into()))?
+                == Some((text.clone(), digest.clone()));
+            let abi = if unchanged {
+                app.ensure_module(&digest).await.map_err(module_err)?.abi()
+            } else {
                 app.precompile(bytes.clone())
                     .await
-                    .map_err(|e| DeclarativeError::Module {
-                        manifest: path.clone(),
-                        module: module_path.clone(),
-                        source: e.into(),
-                    })?;
+                    .map_err(|e| module_err(e.into()))?
+            };
             actions.push(CheckedAction {
                 manifest_path: path,
                 module_path,

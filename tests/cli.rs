@@ -1,0 +1,174 @@
+//! The `docket` command line's dev loop against a real server: tenant create,
+//! deploy, keys, and invoke (locally and through the server).
+
+mod common;
+
+use common::{DOC, OPERATOR, Server, VER, message_module};
+use serde_json::Value;
+use std::process::Command;
+
+fn docket(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args(args)
+        .env("DOCKET_LOG", "warn")
+        .env_remove("DOCKET_TOKEN")
+        .env_remove("DOCKET_SERVER")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn json_of(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// tenant create → deploy → invoke through the server → keys create/list.
+#[tokio::test]
+async fn cli_dev_loop_against_a_server() {
+    let server = Server::hosted(&[]);
+    let base = server.base.clone();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("greet.wasm"),
+        message_module("from the cli"),
+    )
+    .unwrap();
+    let manifest = work.path().join("greet.toml");
+    std::fs::write(&manifest, "name = \"greet\"\nmodule = \"greet.wasm\"\n").unwrap();
+
+    let (ok, out, err) = docket(&[
+        "tenant", "create", "acme", "--server", &base, "--token", OPERATOR,
+    ]);
+    assert!(ok, "{err}");
+    let created = json_of(&out);
+    let token = created["adminToken"].as_str().unwrap().to_owned();
+    let key = created["apiKey"].as_str().unwrap().to_owned();
+
+    let manifest_arg = manifest.display().to_string();
+    let (ok, out, err) = docket(&[
+        "deploy",
+        &manifest_arg,
+        "--tenant",
+        "acme",
+        "--server",
+        &base,
+        "--token",
+        &token,
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["version"], 1);
+
+    let (ok, out, err) = docket(&[
+        "invoke",
+        "acme",
+        "greet",
+        "--server",
+        &base,
+        "--api-key",
+        &key,
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"HTTP 200 {"message":"from the cli","status":"success"}"#
+    );
+
+    let (ok, out, err) = docket(&[
+        "keys", "create", "--tenant", "acme", "--server", &base, "--token", &token,
+    ]);
+    assert!(ok, "{err}");
+    assert!(json_of(&out)["apiKey"].as_str().unwrap().starts_with("dk_"));
+    let (ok, out, _) = docket(&[
+        "keys", "list", "--tenant", "acme", "--server", &base, "--token", &token,
+    ]);
+    assert!(ok);
+    assert_eq!(json_of(&out)["keys"].as_array().unwrap().len(), 2);
+
+    let (ok, _, err) = docket(&["tenant", "list", "--server", &base, "--token", &token]);
+    assert!(!ok, "a tenant token must not list tenants");
+    assert!(err.contains("403"), "{err}");
+}
+
+/// `docket invoke <manifest>` runs an action locally and prints what Workfront would get.
+#[test]
+fn invoke_runs_a_manifest_locally() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("greet.wasm"), message_module("local run")).unwrap();
+    let manifest = work.path().join("greet.toml");
+    std::fs::write(&manifest, "name = \"greet\"\nmodule = \"greet.wasm\"\n").unwrap();
+    let manifest_arg = manifest.display().to_string();
+    let (ok, out, err) = docket(&[
+        "invoke",
+        &manifest_arg,
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"HTTP 200 {"message":"local run","status":"success"}"#
+    );
+}
+
+/// `docket invoke TENANT ACTION` finds the action in the manifests directory.
+#[test]
+fn invoke_finds_a_declarative_action_by_name() {
+    let root = common::repo_root();
+    let manifests = root.join("manifests").display().to_string();
+    let (ok, out, err) = docket(&[
+        "invoke",
+        "demo",
+        "review-gate",
+        "--manifests",
+        &manifests,
+        "--username",
+        "jane.doe",
+        "--param",
+        "stage=final",
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Final review signed off by jane.doe"), "{out}");
+    let (ok, out, _) = docket(&[
+        "invoke",
+        "demo",
+        "review-gate",
+        "--manifests",
+        &manifests,
+        "--username",
+        "eve",
+        "--param",
+        "stage=final",
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ]);
+    assert!(!ok);
+    assert!(out.starts_with("HTTP 403"), "{out}");
+}
+
+/// `docket check` validates a manifests directory without serving.
+#[test]
+fn check_reports_each_tenant_or_the_bad_file() {
+    let manifests = common::repo_root().join("manifests").display().to_string();
+    let (ok, out, err) = docket(&["check", "--manifests", &manifests]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("ok: tenant demo: archive (command), review-gate (component)"),
+        "{out}"
+    );
+}

@@ -9,30 +9,41 @@ DATA_DIR ?= ./data
 DIST := actions-wasm/dist
 WASM_PROFILE := wasm-action
 
-# name:target:cargo-output-name for each example action.
+# name:target:cargo-output-name for each example action, and for each Rust test guest.
 RUST_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:review_gate.wasm
+RUST_TEST_GUESTS := sandbox-probe:wasm32-wasip1:sandbox-probe.wasm http-probe:wasm32-wasip2:http_probe.wasm
+GUEST_DIST := tests/guests/dist
 
-.PHONY: help targets actions build run test lint fmt clean
+.PHONY: help targets actions guests build run test fuzz lint fmt clean
 
 help:
 	@echo "make run    build everything and serve the demo tenant on http://$(LISTEN)"
 	@echo "make test   run every test (unit, black-box, lint)"
 	@echo "make actions  build the example actions into $(DIST)/"
+	@echo "make fuzz   a longer fuzz run (DOCKET_FUZZ_CASES=20000 by default)"
 
 ## The WebAssembly targets the example actions compile to (auto-install is off here).
 targets:
 	@rustup target add wasm32-wasip1 wasm32-wasip2 >/dev/null
 
+# Builds each name:target:output of $(1) into directory $(2).
+define build_wasm
+	@mkdir -p $(2)
+	@set -e; for spec in $(1); do \
+		IFS=: read -r name target output <<< "$$spec"; \
+		echo "building $$name ($$target)"; \
+		$(CARGO) build -j$(JOBS) --quiet --profile $(WASM_PROFILE) --target $$target -p $$name; \
+		cp target/$$target/$(WASM_PROFILE)/$$output $(2)/$$name.wasm; \
+	done
+endef
+
 ## Example actions, built from source into actions-wasm/dist/<name>.wasm.
 actions: targets
-	@mkdir -p $(DIST)
-	@set -e; for spec in $(RUST_ACTIONS); do \
-		IFS=: read -r name target output <<< "$$spec"; \
-		echo "building action $$name ($$target)"; \
-		$(CARGO) build -j$(JOBS) --quiet --profile $(WASM_PROFILE) --target $$target -p $$name; \
-		cp target/$$target/$(WASM_PROFILE)/$$output $(DIST)/$$name.wasm; \
-	done
-	@ls -l $(DIST)
+	$(call build_wasm,$(RUST_ACTIONS),$(DIST))
+
+## Rust test guests for the adversarial suite, into tests/guests/dist/.
+guests: targets
+	$(call build_wasm,$(RUST_TEST_GUESTS),$(GUEST_DIST))
 
 build:
 	$(CARGO) build -j$(JOBS) -p docket
@@ -40,11 +51,15 @@ build:
 run: actions build
 	$(CARGO) run -j$(JOBS) --quiet -p docket -- serve --listen $(LISTEN) --manifests manifests --data-dir $(DATA_DIR)
 
+## A longer fuzz run than the one in `make test` (DOCKET_FUZZ_CASES, DOCKET_FUZZ_SEED).
+fuzz: actions guests
+	DOCKET_FUZZ_CASES=$${DOCKET_FUZZ_CASES:-20000} $(CARGO) test -j$(JOBS) -p docket --test fuzz -- --nocapture
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
 
-test: actions
+test: actions guests
 	$(CARGO) test -j$(JOBS) --workspace
 	$(MAKE) lint
 

@@ -632,3 +632,33 @@ async fn failure_word_is_a_tenant_setting() {
         .await;
     assert_eq!(status, 400);
 }
+
+/// Compile-time DoS bounds: too many functions, or a compile that takes too long,
+/// are refused at deploy, naming the limit.
+#[tokio::test]
+async fn compile_time_bounds_refuse_expensive_modules() {
+    let server = Server::hosted(&["--max-functions", "1000", "--max-compile-ms", "1"]);
+    let (token, _) = server.create_tenant("acme", json!({})).await;
+    let (status, body) = server
+        .deploy("acme", &token, &manifest("wide"), many_functions(5_000))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 1000 functions"),
+        "{body}"
+    );
+    let (status, body) = server
+        .deploy("acme", &token, &manifest("slow"), many_functions(900))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("compiling took longer than 1 ms"),
+        "{body}"
+    );
+}

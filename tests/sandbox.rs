@@ -169,3 +169,156 @@ async fn simultaneous_timeouts_all_end_and_the_server_answers() {
     let (status, _) = server.custom_action("acme", "hello", "").await;
     assert_eq!(status, 200);
 }
+
+fn more_hostile() -> Manifests {
+    let manifests = hostile();
+    manifests
+        .action("acme", "table-bomb", &guest("table_bomb"), "")
+        .action(
+            "acme",
+            "sleep",
+            &guest("sleep"),
+            "[limits]\ntimeout-ms = 300\n",
+        )
+        .action("acme", "stderr-flood", &guest("stderr_flood"), "")
+        .action("acme", "bad-utf8", &guest("bad_utf8"), "")
+        .action("acme", "probe", &built_guest("sandbox-probe"), "")
+        .action("acme", "http-probe", &built_guest("http-probe"), "")
+        .action(
+            "acme",
+            "tiny-output",
+            &common::example_action("review-gate"),
+            "[limits]\nmax-output-kb = 1\n[config]\nreviewers = \"jane.doe\"\n",
+        );
+    manifests
+}
+
+/// A test guest built from Rust source by `make guests`.
+fn built_guest(name: &str) -> Vec<u8> {
+    let path = common::repo_root()
+        .join("tests/guests/dist")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `make guests` (or `make test`) first",
+            path.display()
+        )
+    })
+}
+
+/// Growing a table past the engine's element limit stops the guest.
+#[tokio::test]
+async fn table_bomb_is_stopped_at_the_table_limit() {
+    let manifests = more_hostile();
+    let server = Server::start(manifests.path(), &["acme"]);
+    assert_stopped(&server, "table-bomb", "was stopped at its table limit").await;
+}
+
+/// A guest waiting in the host (a long sleep) is stopped at its timeout too.
+#[tokio::test]
+async fn sleeping_in_the_host_is_stopped_at_the_timeout() {
+    let manifests = more_hostile();
+    let server = Server::start(manifests.path(), &["acme"]);
+    assert_stopped(
+        &server,
+        "sleep",
+        "was stopped at its time limit (timeout-ms = 300)",
+    )
+    .await;
+}
+
+/// Megabytes of stderr are truncated, not fatal; the last line still explains the failure.
+#[tokio::test]
+async fn huge_stderr_is_truncated_and_its_last_line_kept() {
+    let manifests = more_hostile();
+    let server = Server::start(manifests.path(), &["acme"]);
+    let (status, body) = server.custom_action("acme", "stderr-flood", "").await;
+    assert_eq!(status, 500);
+    assert_eq!(body["error"], "gave up after all that noise");
+    assert_eq!(server.custom_action("acme", "hello", "").await.0, 200);
+}
+
+/// Bytes that are not UTF-8 on stdout break the contract and say so.
+#[tokio::test]
+async fn invalid_utf8_stdout_is_an_invalid_response() {
+    let manifests = more_hostile();
+    let server = Server::start(manifests.path(), &["acme"]);
+    assert_stopped(
+        &server,
+        "bad-utf8",
+        "gave an invalid response: stdout is not UTF-8",
+    )
+    .await;
+}
+
+/// Inside the guest, files, directories, environment and sockets are all denied.
+#[tokio::test]
+async fn files_directories_environment_and_sockets_are_denied_inside_the_guest() {
+    let manifests = more_hostile();
+    let server = Server::start(manifests.path(), &["acme"]);
+    let (status, body) = server.custom_action("acme", "probe", "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["message"],
+        "read-file=denied list-root=denied list-cwd=denied create-file=denied socket=denied env=0 args=probe"
+    );
+}
+
+/// An outbound wasi:http call without a grant fails inside the guest, naming the manifest key.
+#[tokio::test]
+async fn ungranted_outbound_http_fails_inside_the_guest_naming_the_grant() {
+    let manifests = more_hostile();
+    let server = Server::start(manifests.path(), &["acme"]);
+    let (status, body) = server.custom_action("acme", "http-probe", "").await;
+    assert_eq!(status, 500, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("denied: ErrorCode::InternalError"),
+        "{error}"
+    );
+    assert!(error.contains("allowed-outbound-hosts"), "{error}");
+    assert!(error.contains("127.0.0.1"), "{error}");
+}
+
+/// A component's answer over `max-output-kb` is refused as an output-limit hit.
+#[tokio::test]
+async fn component_answer_over_the_output_limit_is_refused() {
+    let manifests = more_hostile();
+    let server = Server::start(manifests.path(), &["acme"]);
+    let long_stage = "x".repeat(2000);
+    let (status, body) = server
+        .custom_action("acme", "tiny-output", &format!("&stage={long_stage}"))
+        .await;
+    assert_eq!(status, 500, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("was stopped at its output limit (max-output-kb = 1)"),
+        "{error}"
+    );
+}
+
+/// SIGTERM lets an in-flight invocation finish and answer, then the server exits cleanly.
+#[tokio::test]
+async fn sigterm_drains_in_flight_invocations() {
+    let manifests = Manifests::new();
+    manifests.action(
+        "acme",
+        "spin",
+        &guest("loop"),
+        "[limits]\ntimeout-ms = 800\n",
+    );
+    let mut server = Server::start(manifests.path(), &["acme"]);
+    let call = server.custom_action("acme", "spin", "");
+    let terminate = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        server.signal("TERM");
+    };
+    let ((status, body), ()) = tokio::join!(call, terminate);
+    assert_eq!(status, 500);
+    assert!(
+        body["error"].as_str().unwrap().contains("time limit"),
+        "{body}"
+    );
+    let exit = server.wait_for_exit(std::time::Duration::from_secs(10));
+    assert_eq!(exit.and_then(|s| s.code()), Some(0), "{}", server.stderr());
+}

@@ -53,6 +53,30 @@ pub struct Deployed {
     pub hash: ModuleDigest,
 }
 
+/// Service-wide settings chosen by the operator.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// The operator's limit ceilings for manifests.
+    pub ceilings: Ceilings,
+    /// The operator token (`DOCKET_ADMIN_TOKEN`); `None` turns operator routes off.
+    pub operator_token: Option<String>,
+    /// Longest a compile may take before the deploy is refused.
+    pub compile_timeout: std::time::Duration,
+    /// Compiles that may run at once; the rest wait, so uploads cannot take every core.
+    pub compile_concurrency: usize,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self {
+            ceilings: Ceilings::default(),
+            operator_token: None,
+            compile_timeout: std::time::Duration::from_secs(60),
+            compile_concurrency: 2,
+        }
+    }
+}
+
 /// Everything a request handler needs, shared behind an `Arc`.
 pub struct App {
     /// Runs guests.
@@ -66,6 +90,10 @@ pub struct App {
     /// Compiled modules by digest: each module is compiled once, however many
     /// tenants or versions point at it.
     modules: RwLock<HashMap<ModuleDigest, PreparedModule>>,
+    /// Bounds concurrent compiles.
+    compile_slots: Arc<tokio::sync::Semaphore>,
+    /// Longest a compile may take.
+    compile_timeout: std::time::Duration,
     /// Invocations running per tenant, for the concurrency quota.
     in_flight: Mutex<HashMap<TenantName, Arc<AtomicU32>>>,
     /// Feeds the invocation log writer, off the request path.
@@ -84,22 +112,23 @@ impl Drop for InFlight {
 impl App {
     /// A service over an engine and a store. Spawns the invocation log writer,
     /// so it must be called inside a Tokio runtime.
-    pub fn new(
-        engine: Arc<Engine>,
-        store: Arc<Store>,
-        ceilings: Ceilings,
-        operator_token: Option<&str>,
-    ) -> Self {
+    pub fn new(engine: Arc<Engine>, store: Arc<Store>, settings: ServiceSettings) -> Self {
         let (sender, receiver) = mpsc::channel(INVOCATION_QUEUE);
         tokio::spawn(write_invocations(store.clone(), receiver));
         Self {
             engine,
             store,
-            ceilings,
-            operator_token: operator_token
+            ceilings: settings.ceilings,
+            operator_token: settings
+                .operator_token
+                .as_deref()
                 .filter(|t| !t.is_empty())
                 .map(crate::registry::keys::KeyHash::of),
             modules: RwLock::new(HashMap::new()),
+            compile_slots: Arc::new(tokio::sync::Semaphore::new(
+                settings.compile_concurrency.max(1),
+            )),
+            compile_timeout: settings.compile_timeout,
             in_flight: Mutex::new(HashMap::new()),
             invocations: sender,
         }
@@ -155,14 +184,7 @@ impl App {
             }
         }
         let bytes = self.store.read_module(digest)?;
-        let engine = self.engine.clone();
-        let (module, artifact) = tokio::task::spawn_blocking(move || {
-            let module = engine.load(&bytes)?;
-            let artifact = engine.artifact(&module)?;
-            Ok::<_, LoadError>((module, artifact))
-        })
-        .await
-        .map_err(|e| LoadError::Engine(e.to_string()))??;
+        let (module, artifact) = self.compile(bytes).await?;
         if let Err(err) = self
             .store
             .save_artifact(digest, &fingerprint, &artifact)
@@ -213,21 +235,12 @@ impl App {
             ActionManifest::parse(manifest_text, ceilings).map_err(DeployError::Manifest)?;
         let digest = ModuleDigest::of(&module);
         let fingerprint = self.engine.artifact_fingerprint();
-        let (prepared, artifact, module) = match self.module(&digest) {
+        let (prepared, artifact) = match self.module(&digest) {
             Some(prepared) => {
                 let artifact = self.engine.artifact(&prepared)?;
-                (prepared, Some(artifact), module)
+                (prepared, artifact)
             }
-            None => {
-                let engine = self.engine.clone();
-                tokio::task::spawn_blocking(move || {
-                    let prepared = engine.load(&module)?;
-                    let artifact = engine.artifact(&prepared)?;
-                    Ok::<_, LoadError>((prepared, Some(artifact), module))
-                })
-                .await
-                .map_err(|e| LoadError::Engine(e.to_string()))??
-            }
+            None => self.compile(module.clone()).await?,
         };
         let abi = prepared.abi();
         let abi_name = abi.to_string();
@@ -239,7 +252,7 @@ impl App {
                 manifest_text,
                 module: &module,
                 abi: &abi_name,
-                artifact: artifact.as_deref().map(|a| (a, fingerprint.as_str())),
+                artifact: Some((&artifact, fingerprint.as_str())),
             })
             .await?;
         self.cache(digest.clone(), prepared);
@@ -258,13 +271,42 @@ impl App {
         if let Some(prepared) = self.module(&digest) {
             return Ok(prepared.abi());
         }
-        let engine = self.engine.clone();
-        let prepared = tokio::task::spawn_blocking(move || engine.load(&module))
-            .await
-            .map_err(|e| LoadError::Engine(e.to_string()))??;
+        let (prepared, _artifact) = self.compile(module).await?;
         let abi = prepared.abi();
         self.cache(digest, prepared);
         Ok(abi)
+    }
+
+    /// Validates and compiles bytes on a blocking thread, at most
+    /// `compile_concurrency` at once, refusing compiles that outlast the timeout.
+    /// (A compile cannot be interrupted: a timed-out one finishes in the
+    /// background, still holding its slot, so it cannot be multiplied.)
+    async fn compile(&self, bytes: Vec<u8>) -> Result<(PreparedModule, Vec<u8>), LoadError> {
+        let slot = self
+            .compile_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let engine = self.engine.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let started = std::time::Instant::now();
+            let module = engine.load(&bytes)?;
+            let artifact = engine.artifact(&module)?;
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                bytes = bytes.len(),
+                "compiled"
+            );
+            Ok((module, artifact))
+        });
+        match tokio::time::timeout(self.compile_timeout, task).await {
+            Ok(joined) => joined.map_err(|e| LoadError::Engine(e.to_string()))?,
+            Err(_) => Err(LoadError::CompileTimeout {
+                limit_ms: self.compile_timeout.as_millis() as u64,
+            }),
+        }
     }
 
     /// Takes one unit of the tenant's concurrency quota, or `None` when it is used up.

@@ -1,5 +1,6 @@
 //! Settings from the command line and the environment (`DOCKET_<FLAG>`).
 
+use crate::app::ServiceSettings;
 use crate::engine::EngineSettings;
 use crate::limits::Ceilings;
 use crate::registry::Quotas;
@@ -164,6 +165,9 @@ pub struct ServeArgs {
     /// The operator's bearer token for the admin API; without it, operator routes are off.
     #[arg(long, env = "DOCKET_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// How long a shutdown (SIGTERM, Ctrl-C) waits for in-flight requests, in milliseconds.
+    #[arg(long, env = "DOCKET_SHUTDOWN_GRACE_MS", default_value_t = 30_000)]
+    pub shutdown_grace_ms: u64,
     /// Default per-tenant quotas.
     #[command(flatten)]
     pub quotas: QuotaArgs,
@@ -216,6 +220,21 @@ pub struct LimitArgs {
     /// Instances that may run at once (sizes the pooling allocator).
     #[arg(long, env = "DOCKET_MAX_INSTANCES", default_value_t = EngineSettings::default().max_instances)]
     pub max_instances: u32,
+    /// Most elements any table may grow to.
+    #[arg(long, env = "DOCKET_MAX_TABLE_ELEMENTS", default_value_t = EngineSettings::default().max_table_elements)]
+    pub max_table_elements: usize,
+    /// WebAssembly stack per invocation, in KiB (recursion depth).
+    #[arg(long, env = "DOCKET_MAX_WASM_STACK_KB", default_value_t = EngineSettings::default().max_wasm_stack / 1024)]
+    pub max_wasm_stack_kb: usize,
+    /// Stderr kept per invocation, in KiB; the rest is dropped (the last line is kept).
+    #[arg(long, env = "DOCKET_MAX_STDERR_KB", default_value_t = EngineSettings::default().max_stderr_bytes / 1024)]
+    pub max_stderr_kb: usize,
+    /// Most functions a module (or all modules of a component) may define.
+    #[arg(long, env = "DOCKET_MAX_FUNCTIONS", default_value_t = EngineSettings::default().max_functions)]
+    pub max_functions: u32,
+    /// Longest a module may take to compile, in milliseconds.
+    #[arg(long, env = "DOCKET_MAX_COMPILE_MS", default_value_t = 60_000)]
+    pub max_compile_ms: u64,
 }
 
 impl LimitArgs {
@@ -234,8 +253,21 @@ impl LimitArgs {
         EngineSettings {
             max_instances: self.max_instances,
             max_memory_mb: self.max_memory_mb,
+            max_table_elements: self.max_table_elements,
             max_module_bytes: self.max_module_mb.saturating_mul(1024 * 1024),
-            ..EngineSettings::default()
+            max_wasm_stack: self.max_wasm_stack_kb.saturating_mul(1024),
+            max_stderr_bytes: self.max_stderr_kb.saturating_mul(1024),
+            max_functions: self.max_functions,
+        }
+    }
+
+    /// The service's settings, with the operator token if any.
+    pub fn service(&self, operator_token: Option<String>) -> ServiceSettings {
+        ServiceSettings {
+            ceilings: self.ceilings(),
+            operator_token,
+            compile_timeout: std::time::Duration::from_millis(self.max_compile_ms),
+            ..ServiceSettings::default()
         }
     }
 }

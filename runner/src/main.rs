@@ -57,8 +57,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(App::new(
         engine,
         Arc::new(store),
-        args.limits.ceilings(),
-        args.admin_token.as_deref(),
+        args.limits.service(args.admin_token.clone()),
     ));
     let mut tenants = Vec::new();
     if let Some(dir) = &args.manifests {
@@ -78,10 +77,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", display_addr(local)));
     print_banner(&base, &tenants);
-    axum::serve(listener, docket::http::router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let server =
+        axum::serve(listener, docket::http::router(app)).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = signalled_tx.send(());
+        });
+    let grace = std::time::Duration::from_millis(args.shutdown_grace_ms);
+    let deadline = async move {
+        if signalled_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served.context("serving")?,
+        () = deadline => tracing::warn!(grace_ms = args.shutdown_grace_ms, "in-flight requests outlasted the shutdown grace period; exiting"),
+    }
     tracing::info!("shut down");
     Ok(())
 }
@@ -269,7 +282,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let scratch = tempfile::tempdir()?;
     let store = Store::open(scratch.path(), Quotas::default()).await?;
-    let app = App::new(engine, Arc::new(store), args.limits.ceilings(), None);
+    let app = App::new(engine, Arc::new(store), args.limits.service(None));
     let tenants = declarative::sync(&app, &args.manifests, scratch.path()).await?;
     for tenant in tenants {
         let names: Vec<_> = tenant

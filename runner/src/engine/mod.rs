@@ -14,6 +14,7 @@
 
 mod command;
 mod component;
+mod inspect;
 mod invocation;
 mod limiter;
 mod pipe;
@@ -45,6 +46,8 @@ pub struct EngineSettings {
     pub max_wasm_stack: usize,
     /// Largest stderr kept per invocation, in bytes.
     pub max_stderr_bytes: usize,
+    /// Most function bodies a module (or all modules of a component) may have.
+    pub max_functions: u32,
 }
 
 impl Default for EngineSettings {
@@ -56,6 +59,7 @@ impl Default for EngineSettings {
             max_module_bytes: 32 * 1024 * 1024,
             max_wasm_stack: 512 * 1024,
             max_stderr_bytes: 16 * 1024,
+            max_functions: 100_000,
         }
     }
 }
@@ -99,6 +103,18 @@ pub enum LoadError {
     /// Valid WebAssembly that fits neither guest ABI.
     #[error("fits neither Docket ABI: {0}")]
     NoAbi(String),
+    /// More function bodies than the operator allows (compile-time DoS bound).
+    #[error("module has more than {limit} functions, the limit")]
+    TooManyFunctions {
+        /// The cap.
+        limit: u32,
+    },
+    /// Compiling took longer than the operator allows.
+    #[error("compiling took longer than {limit_ms} ms, the limit")]
+    CompileTimeout {
+        /// The cap.
+        limit_ms: u64,
+    },
     /// Imports that Docket does not provide.
     #[error("imports that Docket does not provide: {}", .0.join(", "))]
     UnknownImports(Vec<String>),
@@ -174,6 +190,14 @@ impl Engine {
         })
     }
 
+    /// Instances and memories currently taken from the pool: `(instances, memories)`.
+    /// Both return to zero when no invocation is running.
+    pub fn pool_usage(&self) -> (u64, usize) {
+        self.wasmtime
+            .pooling_allocator_metrics()
+            .map_or((0, 0), |m| (m.core_instances(), m.memories()))
+    }
+
     /// The settings the engine was built with.
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
@@ -188,7 +212,9 @@ impl Engine {
                 limit: self.settings.max_module_bytes,
             });
         }
-        match detect_abi(bytes)? {
+        let abi = detect_abi(bytes)?;
+        inspect::check_function_count(bytes, self.settings.max_functions)?;
+        match abi {
             Abi::Command => self.prepare_command(command::compile(&self.wasmtime, bytes)?),
             Abi::Component => self.prepare_component(component::compile(&self.wasmtime, bytes)?),
         }

@@ -176,6 +176,9 @@ impl Engine {
             .max_wasm_stack(settings.max_wasm_stack)
             .async_stack_size(settings.max_wasm_stack + 2 * 1024 * 1024)
             .memory_init_cow(true)
+            // Proposals whose cost or attack surface Docket does not need; see SECURITY.md.
+            .wasm_memory64(false)
+            .wasm_multi_memory(false)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let wasmtime = wasmtime::Engine::new(&config).map_err(engine_err)?;
         let command_linker = command::linker(&wasmtime).map_err(engine_err)?;

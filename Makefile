@@ -13,14 +13,17 @@ WASM_PROFILE := wasm-action
 RUST_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:review_gate.wasm
 RUST_TEST_GUESTS := sandbox-probe:wasm32-wasip1:sandbox-probe.wasm http-probe:wasm32-wasip2:http_probe.wasm
 GUEST_DIST := tests/guests/dist
+BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help targets actions guests build run test fuzz lint fmt clean
+.PHONY: help targets actions guests build run test fuzz bench lint fmt clean
 
 help:
 	@echo "make run    build everything and serve the demo tenant on http://$(LISTEN)"
 	@echo "make test   run every test (unit, black-box, lint)"
 	@echo "make actions  build the example actions into $(DIST)/"
 	@echo "make fuzz   a longer fuzz run (DOCKET_FUZZ_CASES=20000 by default)"
+	@echo "make bench  throughput, latency, cold paths and concurrency vs a bare axum baseline"
 
 ## The WebAssembly targets the example actions compile to (auto-install is off here).
 targets:
@@ -54,6 +57,13 @@ run: actions build
 ## A longer fuzz run than the one in `make test` (DOCKET_FUZZ_CASES, DOCKET_FUZZ_SEED).
 fuzz: actions guests
 	DOCKET_FUZZ_CASES=$${DOCKET_FUZZ_CASES:-20000} $(CARGO) test -j$(JOBS) -p docket --test fuzz -- --nocapture
+
+## Benchmarks against a bare axum baseline in the same run; see bench/README.md.
+bench: actions
+	$(call build_wasm,$(BENCH_GUESTS),bench/guests/dist)
+	$(CARGO) build -j$(JOBS) --release -p docket -p bench-baseline
+	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
+	python3 bench/run.py $(BENCH_ONLY)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -160,7 +160,7 @@ impl Engine {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(settings.max_instances)
             .total_core_instances(settings.max_instances.saturating_mul(4))
-            .total_memories(settings.max_instances.saturating_mul(2))
+            .total_memories(settings.max_instances)
             .total_tables(settings.max_instances.saturating_mul(4))
             .total_stacks(settings.max_instances)
             .max_memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))

@@ -15,8 +15,10 @@ use tokio::sync::mpsc;
 
 /// How many invocation records may wait for the log writer before new ones are dropped.
 const INVOCATION_QUEUE: usize = 16_384;
+/// How long the log writer waits after a write before taking the next batch.
+const INVOCATION_FLUSH_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 /// How many records the writer puts in one transaction.
-const INVOCATION_BATCH: usize = 512;
+const INVOCATION_BATCH: usize = 4096;
 
 /// Why a deploy was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -333,6 +335,9 @@ impl App {
     }
 }
 
+/// Writes the invocation log in batches. After each write it pauses briefly, so
+/// that under load one transaction (one fsync) carries many records instead of
+/// one each; the queue holds far more than a pause's worth of invocations.
 async fn write_invocations(store: Arc<Store>, mut receiver: mpsc::Receiver<NewInvocation>) {
     let mut batch = Vec::with_capacity(INVOCATION_BATCH);
     while receiver.recv_many(&mut batch, INVOCATION_BATCH).await > 0 {
@@ -340,5 +345,6 @@ async fn write_invocations(store: Arc<Store>, mut receiver: mpsc::Receiver<NewIn
             tracing::error!(error = %err, records = batch.len(), "could not write the invocation log");
         }
         batch.clear();
+        tokio::time::sleep(INVOCATION_FLUSH_PAUSE).await;
     }
 }

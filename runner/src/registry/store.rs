@@ -959,26 +959,31 @@ impl Store {
 
     // ---- invocation log --------------------------------------------------------
 
-    /// Appends invocation records in one transaction.
+    /// Appends invocation records in one transaction, a few multi-row
+    /// statements rather than one statement per record (each statement is a
+    /// round trip to SQLite's worker thread). Records of tenants deleted
+    /// meanwhile are skipped.
     pub async fn record_invocations(&self, batch: &[NewInvocation]) -> Result<(), StoreError> {
+        // 8 bound values per row, well under SQLite's limit of 32766 per statement.
+        const ROWS_PER_STATEMENT: usize = 2000;
         let mut tx = self.pool.begin().await?;
-        for record in batch {
-            sqlx::query(
+        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
-                 duration_ms, limit_hit) SELECT ?, ?, ?, ?, ?, ?, ?, ? \
-                 WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?)",
-            )
-            .bind(&record.tenant)
-            .bind(&record.action)
-            .bind(i64::from(record.version))
-            .bind(&record.request_id)
-            .bind(record.at_ms)
-            .bind(record.outcome)
-            .bind(record.ms as i64)
-            .bind(&record.limit_hit)
-            .bind(&record.tenant)
-            .execute(&mut *tx)
-            .await?;
+                 duration_ms, limit_hit) SELECT * FROM (",
+            );
+            insert.push_values(chunk, |mut row, record| {
+                row.push_bind(&record.tenant)
+                    .push_bind(&record.action)
+                    .push_bind(i64::from(record.version))
+                    .push_bind(&record.request_id)
+                    .push_bind(record.at_ms)
+                    .push_bind(record.outcome)
+                    .push_bind(record.ms as i64)
+                    .push_bind(&record.limit_hit);
+            });
+            insert.push(") WHERE column1 IN (SELECT name FROM tenants)");
+            insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -205,7 +205,7 @@ def throughput(results):
         wrk(url, hdrs, CONNECTIONS, 1)  # warm-up
         peak = wrk(url, hdrs, CONNECTIONS, DURATION)
         # Half of peak load, paced per connection with wrk's delay() hook.
-        paced_connections = 16
+        paced_connections = 32
         delay = max(1, round(paced_connections * 1000 / (peak["rps"] / 2)))
         half = wrk(url, hdrs, paced_connections, DURATION, delay_ms=delay)
         rows[name] = {"peak": peak, "half_load": half}
@@ -220,7 +220,8 @@ def throughput(results):
 def cold_paths(results):
     data = tempfile.mkdtemp(prefix="docket-bench-cold-")
     server, base = docket(data)
-    status, tenant = admin(base, "POST", "/tenants", OPERATOR, {"name": "cold"})
+    count = int(os.environ.get("BENCH_ACTIONS", "1000"))
+    status, tenant = admin(base, "POST", "/tenants", OPERATOR, {"name": "cold", "quotas": {"maxActions": count + 10}})
     token, key = tenant["adminToken"], tenant["apiKey"]
     cold = {}
     for label, size in [("1MB", 1 << 20), ("10MB", 10 << 20)]:

@@ -316,6 +316,28 @@ fn log_invocation(
 mod tests {
     use super::*;
 
+    /// Bounded fuzzing of the query parser (the manifest parser and modules are
+    /// fuzzed in tests/fuzz.rs): arbitrary bytes never panic it, and every
+    /// parameter it returns came from the input.
+    #[test]
+    fn arbitrary_query_strings_never_panic_the_parser() {
+        const PIECES: &[&str] = &[
+            "name", "=", "&", "%", "%2", "%ZZ", "%00", "+", "é", "%C3%A9", ";", "a", "==",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..5_000 {
+            let mut query = String::new();
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                query.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            }
+            let params = parse_query(&query);
+            assert!(params.len() <= query.matches('&').count() + 1, "{query:?}");
+        }
+    }
+
     #[test]
     fn query_keeps_the_first_of_repeated_keys_and_decodes() {
         let params = parse_query("name=a&name=b&folder=My%20Docs&x=1+2");

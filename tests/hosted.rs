@@ -10,6 +10,17 @@ fn manifest(name: &str) -> String {
     format!("name = \"{name}\"\ndisplay-name = \"The {name} action\"\n")
 }
 
+/// Creates tenant `acme` with a `greet` action answering `message`; returns
+/// (admin token, webhook key).
+async fn acme_with_greet(server: &Server, message: &str) -> (String, String) {
+    let (token, key) = server.create_tenant("acme", json!({})).await;
+    let (status, body) = server
+        .deploy("acme", &token, &manifest("greet"), message_module(message))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (token, key)
+}
+
 fn versions(body: &Value) -> Vec<(u64, bool)> {
     body["versions"]
         .as_array()
@@ -87,10 +98,7 @@ async fn full_lifecycle_survives_a_restart() {
 #[tokio::test]
 async fn restart_reuses_compiled_artifacts() {
     let server = Server::hosted(&[]);
-    let (token, key) = server.create_tenant("acme", json!({})).await;
-    server
-        .deploy("acme", &token, &manifest("greet"), message_module("cached"))
-        .await;
+    let (_token, key) = acme_with_greet(&server, "cached").await;
     let artifacts = std::fs::read_dir(server.data_dir.join("artifacts"))
         .unwrap()
         .count();
@@ -150,6 +158,13 @@ async fn cross_tenant_access_is_refused_everywhere() {
             None,
         ),
         ("GET", "/tenants/bravo/invocations".into(), None),
+        ("GET", "/tenants/bravo/secrets".into(), None),
+        (
+            "PUT",
+            "/tenants/bravo/secrets/token".into(),
+            Some(json!({"value": "stolen"})),
+        ),
+        ("DELETE", "/tenants/bravo/secrets/token".into(), None),
         ("GET", "/tenants/nonexistent/actions".into(), None),
         // Operator-only routes refuse tenant tokens.
         ("GET", "/tenants".into(), None),
@@ -191,10 +206,7 @@ async fn cross_tenant_access_is_refused_everywhere() {
 #[tokio::test]
 async fn crash_during_deploy_leaves_the_old_version_serving() {
     let server = Server::hosted(&[]);
-    let (token, key) = server.create_tenant("acme", json!({})).await;
-    server
-        .deploy("acme", &token, &manifest("greet"), message_module("old"))
-        .await;
+    let (token, key) = acme_with_greet(&server, "old").await;
 
     // A module big enough that compiling it takes a while, so the kill lands mid-deploy.
     let big = many_functions(20_000);
@@ -444,10 +456,7 @@ async fn concurrency_quota_refuses_excess_without_touching_other_tenants() {
 #[tokio::test]
 async fn suspended_tenants_are_refused_until_resumed() {
     let server = Server::hosted(&[]);
-    let (token, key) = server.create_tenant("acme", json!({})).await;
-    server
-        .deploy("acme", &token, &manifest("greet"), message_module("hi"))
-        .await;
+    let (token, key) = acme_with_greet(&server, "hi").await;
     let (status, _) = server
         .admin(
             "PATCH",
@@ -482,10 +491,7 @@ async fn suspended_tenants_are_refused_until_resumed() {
 #[tokio::test]
 async fn webhook_keys_rotate_without_downtime() {
     let server = Server::hosted(&[]);
-    let (token, first) = server.create_tenant("acme", json!({})).await;
-    server
-        .deploy("acme", &token, &manifest("greet"), message_module("hi"))
-        .await;
+    let (token, first) = acme_with_greet(&server, "hi").await;
     let (status, created) = server
         .admin("POST", "/tenants/acme/keys", Some(&token), None)
         .await;
@@ -527,10 +533,7 @@ async fn webhook_keys_rotate_without_downtime() {
 #[tokio::test]
 async fn invocation_log_lists_newest_first() {
     let server = Server::hosted(&[]);
-    let (token, key) = server.create_tenant("acme", json!({})).await;
-    server
-        .deploy("acme", &token, &manifest("greet"), message_module("hi"))
-        .await;
+    let (token, key) = acme_with_greet(&server, "hi").await;
     server
         .deploy(
             "acme",
@@ -590,7 +593,8 @@ async fn every_documented_route_exists() {
         let concrete = path
             .replace("{tenant}", "acme")
             .replace("{action}", "greet")
-            .replace("{id}", "k1");
+            .replace("{id}", "k1")
+            .replace("{name}", "token");
         for method in operations.as_object().unwrap().keys() {
             let (status, body) = server
                 .admin(&method.to_uppercase(), &concrete, None, None)
@@ -660,5 +664,74 @@ async fn compile_time_bounds_refuse_expensive_modules() {
             .unwrap()
             .contains("compiling took longer than 1 ms"),
         "{body}"
+    );
+}
+
+/// Secrets are write-only: set and deleted through the API, listed by name only,
+/// absent from every read, refused to other tenants, and encrypted on disk.
+#[tokio::test]
+async fn secrets_are_write_only_encrypted_and_private_to_their_tenant() {
+    const VALUE: &str = "sk_live_do-not-leak-4242";
+    let server = Server::hosted(&[]);
+    let (token, _) = acme_with_greet(&server, "hi").await;
+    let (other, _) = server.create_tenant("globex", json!({})).await;
+    let put = Some(json!({"value": VALUE}));
+    let (status, body) = server
+        .admin(
+            "PUT",
+            "/tenants/acme/secrets/api-token",
+            Some(&token),
+            put.clone(),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, listed) = server
+        .admin("GET", "/tenants/acme/secrets", Some(&token), None)
+        .await;
+    assert_eq!(listed["secrets"][0]["name"], "api-token");
+
+    let reads = [
+        ("/tenants/acme", Some(token.as_str())),
+        ("/tenants/acme/actions", Some(token.as_str())),
+        ("/tenants/acme/actions/greet/versions", Some(token.as_str())),
+        ("/tenants/acme/keys", Some(token.as_str())),
+        ("/tenants/acme/invocations", Some(token.as_str())),
+        ("/tenants/acme/secrets", Some(token.as_str())),
+        ("/tenants", Some(OPERATOR)),
+    ];
+    for (path, who) in reads {
+        let (status, body) = server.admin("GET", path, who, None).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            !body.to_string().contains(VALUE),
+            "{path} leaked the secret"
+        );
+    }
+    for (method, body) in [("GET", None), ("PUT", put.clone()), ("DELETE", None)] {
+        let path = if method == "GET" {
+            "/tenants/acme/secrets"
+        } else {
+            "/tenants/acme/secrets/api-token"
+        };
+        let (status, _) = server.admin(method, path, Some(&other), body).await;
+        assert_eq!(status, 403, "{method} {path} with globex's token");
+    }
+    for file in ["docket.db", "docket.db-wal"] {
+        let bytes = std::fs::read(server.data_dir.join(file)).unwrap_or_default();
+        let found = bytes.windows(VALUE.len()).any(|w| w == VALUE.as_bytes());
+        assert!(!found, "{file} holds the secret in plaintext");
+    }
+    let (status, _) = server
+        .admin("PUT", "/tenants/acme/secrets/bad name", Some(&token), put)
+        .await;
+    assert_eq!(status, 400);
+    let path = "/tenants/acme/secrets/api-token";
+    assert_eq!(
+        server.admin("DELETE", path, Some(&token), None).await.0,
+        204
+    );
+    assert_eq!(
+        server.admin("DELETE", path, Some(&token), None).await.0,
+        404
     );
 }

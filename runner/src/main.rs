@@ -13,6 +13,7 @@ use docket::engine::{ActionRequest, Engine, FailureKind, Outcome};
 use docket::manifest::ActionManifest;
 use docket::registry::Quotas;
 use docket::registry::keys::KeySource;
+use docket::registry::secrets::SecretBox;
 use docket::registry::store::Store;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -51,7 +52,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let quotas = args.quotas.quotas(&args.limits);
-    let store = Store::open(&args.data_dir, quotas)
+    let secrets = SecretBox::load(
+        std::env::var("DOCKET_SECRETS_KEY").ok().as_deref(),
+        &args.data_dir,
+    )?;
+    let store = Store::open(&args.data_dir, quotas, secrets)
         .await
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let app = Arc::new(App::new(
@@ -281,7 +286,12 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
 async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let scratch = tempfile::tempdir()?;
-    let store = Store::open(scratch.path(), Quotas::default()).await?;
+    let store = Store::open(
+        scratch.path(),
+        Quotas::default(),
+        SecretBox::new(rand::random()),
+    )
+    .await?;
     let app = App::new(engine, Arc::new(store), args.limits.service(None));
     let tenants = declarative::sync(&app, &args.manifests, scratch.path()).await?;
     for tenant in tenants {

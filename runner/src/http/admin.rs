@@ -7,6 +7,7 @@ use crate::app::{App, DeployError};
 use crate::manifest::check_failure_word;
 use crate::names::TenantName;
 use crate::registry::keys::{self, KeyHash};
+use crate::registry::secrets;
 use crate::registry::store::StoreError;
 use crate::registry::{QuotaOverrides, Tenant};
 use axum::Json;
@@ -75,7 +76,8 @@ impl From<StoreError> for AdminError {
             StoreError::UnknownTenant(_)
             | StoreError::UnknownAction(_)
             | StoreError::UnknownVersion { .. }
-            | StoreError::UnknownKey(_) => AdminError::NotFound(err.to_string()),
+            | StoreError::UnknownKey(_)
+            | StoreError::UnknownSecret(_) => AdminError::NotFound(err.to_string()),
             StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Io(_) => {
                 AdminError::Internal(err.to_string())
             }
@@ -435,6 +437,58 @@ pub async fn revoke_key(
     not_declarative(&found)?;
     app.store.revoke_webhook_key(&found.name, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Body of `PUT /admin/v1/tenants/{tenant}/secrets/{name}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutSecret {
+    value: String,
+}
+
+/// `PUT /admin/v1/tenants/{tenant}/secrets/{name}` `{"value": "…"}`: sets a
+/// secret, stored encrypted; no route ever returns it.
+pub async fn put_secret(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((tenant, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<PutSecret>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    secrets::check_secret_name(&name).map_err(AdminError::BadRequest)?;
+    if body.value.len() > secrets::MAX_SECRET_BYTES {
+        return Err(AdminError::TooLarge(format!(
+            "secret values are limited to {} bytes",
+            secrets::MAX_SECRET_BYTES
+        )));
+    }
+    app.store
+        .put_secret(&found.name, &name, body.value.as_bytes())
+        .await?;
+    tracing::info!(tenant = %found.name, secret = name, "secret set");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /admin/v1/tenants/{tenant}/secrets/{name}`.
+pub async fn delete_secret(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((tenant, name)): Path<(String, String)>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    app.store.delete_secret(&found.name, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /admin/v1/tenants/{tenant}/secrets`: names and times, never values.
+pub async fn list_secrets(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> AdminResult {
+    let found = tenant_admin(&app, &headers, &tenant)?;
+    let secrets = app.store.list_secrets(&found.name).await?;
+    Ok(Json(json!({ "secrets": secrets })).into_response())
 }
 
 /// Query of the invocations route.

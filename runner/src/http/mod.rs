@@ -55,6 +55,11 @@ pub fn router(app: Arc<App>) -> Router {
             post(admin::create_key).get(admin::list_keys),
         )
         .route("/tenants/{tenant}/keys/{id}", delete(admin::revoke_key))
+        .route("/tenants/{tenant}/secrets", get(admin::list_secrets))
+        .route(
+            "/tenants/{tenant}/secrets/{name}",
+            axum::routing::put(admin::put_secret).delete(admin::delete_secret),
+        )
         .route("/tenants/{tenant}/invocations", get(admin::invocations))
         .fallback(admin::no_admin_route);
     Router::new()

@@ -7,6 +7,7 @@
 
 pub mod keys;
 pub mod quotas;
+pub mod secrets;
 pub mod store;
 
 use crate::limits::Limits;

@@ -9,6 +9,7 @@
 //! in-memory snapshots ([`Registry`]), refreshed after every committed write.
 
 use super::keys::{self, KeyHash};
+use super::secrets::SecretBox;
 use super::{ActionVersion, ModuleDigest, QuotaOverrides, Quotas, Registry, Tenant};
 use crate::limits::Limits;
 use crate::manifest::ActionManifest;
@@ -46,6 +47,9 @@ pub enum StoreError {
     /// No such key or token.
     #[error("unknown key {0:?}")]
     UnknownKey(String),
+    /// No such secret.
+    #[error("unknown secret {0:?}")]
+    UnknownSecret(String),
     /// The tenant is managed from manifests, not the admin API (or the reverse).
     #[error("{0}")]
     Declarative(String),
@@ -182,6 +186,16 @@ pub struct InvocationRecord {
     pub request_id: String,
 }
 
+/// A secret as listed: its name, never its value.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretInfo {
+    /// The secret's name.
+    pub name: String,
+    /// When it was last set (RFC 3339).
+    pub updated_at: String,
+}
+
 /// A version to make live.
 #[derive(Debug, Clone)]
 pub struct NewVersion<'a> {
@@ -205,6 +219,7 @@ pub struct Store {
     modules_dir: PathBuf,
     artifacts_dir: PathBuf,
     defaults: Quotas,
+    secrets: SecretBox,
     snapshots: RwLock<HashMap<TenantName, Arc<Tenant>>>,
     writes: tokio::sync::Mutex<()>,
 }
@@ -229,7 +244,11 @@ fn new_id() -> String {
 impl Store {
     /// Opens (creating if needed) the store under `data_dir` and loads every
     /// tenant's snapshot.
-    pub async fn open(data_dir: &Path, defaults: Quotas) -> Result<Self, StoreError> {
+    pub async fn open(
+        data_dir: &Path,
+        defaults: Quotas,
+        secrets: SecretBox,
+    ) -> Result<Self, StoreError> {
         let modules_dir = data_dir.join("modules");
         let artifacts_dir = data_dir.join("artifacts");
         std::fs::create_dir_all(&modules_dir)?;
@@ -251,6 +270,7 @@ impl Store {
             modules_dir,
             artifacts_dir,
             defaults,
+            secrets,
             snapshots: RwLock::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
         };
@@ -604,6 +624,87 @@ impl Store {
             return Err(StoreError::UnknownKey(id.to_owned()));
         }
         self.refresh(tenant).await
+    }
+
+    // ---- secrets ---------------------------------------------------------------
+
+    /// Sets (or replaces) a secret, encrypted at rest.
+    pub async fn put_secret(
+        &self,
+        tenant: &TenantName,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        self.require_tenant(tenant)?;
+        let (nonce, ciphertext) = self.secrets.seal(tenant.as_str(), name, value);
+        sqlx::query(
+            "INSERT INTO secrets (tenant, name, nonce, ciphertext, updated_ms) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT(tenant, name) DO UPDATE SET nonce = excluded.nonce, \
+             ciphertext = excluded.ciphertext, updated_ms = excluded.updated_ms",
+        )
+        .bind(tenant.as_str())
+        .bind(name)
+        .bind(nonce)
+        .bind(ciphertext)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a secret.
+    pub async fn delete_secret(&self, tenant: &TenantName, name: &str) -> Result<(), StoreError> {
+        let _write = self.writes.lock().await;
+        self.require_tenant(tenant)?;
+        let deleted = sqlx::query("DELETE FROM secrets WHERE tenant = ? AND name = ?")
+            .bind(tenant.as_str())
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::UnknownSecret(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Lists a tenant's secrets by name; values are never listed.
+    pub async fn list_secrets(&self, tenant: &TenantName) -> Result<Vec<SecretInfo>, StoreError> {
+        self.require_tenant(tenant)?;
+        let rows =
+            sqlx::query("SELECT name, updated_ms FROM secrets WHERE tenant = ? ORDER BY name")
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SecretInfo {
+                    name: row.try_get("name")?,
+                    updated_at: rfc3339(row.try_get("updated_ms")?),
+                })
+            })
+            .collect()
+    }
+
+    /// A secret's value, for handing to the tenant's own actions; `None` when it
+    /// is not set (or can no longer be decrypted because the operator key changed).
+    pub async fn read_secret(
+        &self,
+        tenant: &TenantName,
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row =
+            sqlx::query("SELECT nonce, ciphertext FROM secrets WHERE tenant = ? AND name = ?")
+                .bind(tenant.as_str())
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|row| {
+            let nonce: Vec<u8> = row.try_get("nonce").ok()?;
+            let ciphertext: Vec<u8> = row.try_get("ciphertext").ok()?;
+            self.secrets
+                .open(tenant.as_str(), name, &nonce, &ciphertext)
+        }))
     }
 
     // ---- modules and versions ------------------------------------------------

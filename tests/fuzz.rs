@@ -89,6 +89,7 @@ async fn arbitrary_modules_load_and_run_within_their_limits() {
         username: String::new(),
         params: Default::default(),
         config: Default::default(),
+        secrets: Default::default(),
         tenant: "fuzz".into(),
         request_id: "fuzz".into(),
     };

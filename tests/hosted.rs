@@ -735,3 +735,86 @@ async fn secrets_are_write_only_encrypted_and_private_to_their_tenant() {
         404
     );
 }
+
+/// Secrets the manifest grants, and the config, reach actions of both ABIs (the
+/// request JSON for commands, `wasi:config` for components); a secret the
+/// manifest does not grant, or another tenant's, never does.
+#[tokio::test]
+async fn granted_secrets_reach_actions_of_both_abis_and_nothing_else() {
+    let server = Server::hosted(&[]);
+    let (acme, acme_key) = server.create_tenant("acme", json!({})).await;
+    let (globex, globex_key) = server.create_tenant("globex", json!({})).await;
+    for (tenant, token, value) in [
+        ("acme", &acme, "acme-secret"),
+        ("globex", &globex, "globex-secret"),
+    ] {
+        let path = format!("/tenants/{tenant}/secrets/api-token");
+        let (status, _) = server
+            .admin("PUT", &path, Some(token), Some(json!({"value": value})))
+            .await;
+        assert_eq!(status, 204);
+    }
+    let granted = |name: &str| {
+        format!(
+            "name = \"{name}\"\n[capabilities]\nsecrets = [\"api-token\"]\n[config]\nfolder = \"F\"\n"
+        )
+    };
+    let probe = || common::built_guest("sandbox-probe");
+    let http_probe = || common::built_guest("http-probe");
+    for (name, module) in [("cmd", probe()), ("comp", http_probe())] {
+        assert_eq!(
+            server.deploy("acme", &acme, &granted(name), module).await.0,
+            201
+        );
+    }
+    assert_eq!(
+        server
+            .deploy("acme", &acme, &manifest("ungranted"), probe())
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        server
+            .deploy("globex", &globex, &granted("cmd"), probe())
+            .await
+            .0,
+        201
+    );
+
+    let ask = |tenant: &'static str, action: &'static str, key: String| {
+        let server = &server;
+        async move {
+            let path = format!(
+                "/t/{tenant}/customAction?name={action}&documentId={}&documentVersionId={}&secret=api-token",
+                common::DOC,
+                common::VER
+            );
+            let (status, body) = server.get(&path, &[("apiKey", key.as_str())]).await;
+            assert_eq!(status, 200, "{tenant}/{action}: {body}");
+            body["message"].as_str().unwrap().to_owned()
+        }
+    };
+    let expected = "secret api-token = acme-secret; config folder = Some(\"F\")";
+    assert_eq!(ask("acme", "cmd", acme_key.clone()).await, expected);
+    assert_eq!(ask("acme", "comp", acme_key.clone()).await, expected);
+    assert_eq!(
+        ask("acme", "ungranted", acme_key.clone()).await,
+        "secret api-token is not available"
+    );
+    assert_eq!(
+        ask("globex", "cmd", globex_key.clone()).await,
+        "secret api-token = globex-secret; config folder = Some(\"F\")"
+    );
+
+    // A new value reaches the next invocation.
+    let path = "/tenants/acme/secrets/api-token";
+    server
+        .admin("PUT", path, Some(&acme), Some(json!({"value": "rotated"})))
+        .await;
+    assert!(
+        ask("acme", "comp", acme_key)
+            .await
+            .starts_with("secret api-token = rotated;")
+    );
+}

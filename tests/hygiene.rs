@@ -15,6 +15,7 @@ fn request() -> ActionRequest {
         username: "jane.doe".into(),
         params: Default::default(),
         config: Default::default(),
+        secrets: Default::default(),
         tenant: "acme".into(),
         request_id: "r".into(),
     }

@@ -182,8 +182,8 @@ fn more_hostile() -> Manifests {
         )
         .action("acme", "stderr-flood", &guest("stderr_flood"), "")
         .action("acme", "bad-utf8", &guest("bad_utf8"), "")
-        .action("acme", "probe", &built_guest("sandbox-probe"), "")
-        .action("acme", "http-probe", &built_guest("http-probe"), "")
+        .action("acme", "probe", &common::built_guest("sandbox-probe"), "")
+        .action("acme", "http-probe", &common::built_guest("http-probe"), "")
         .action(
             "acme",
             "tiny-output",
@@ -191,19 +191,6 @@ fn more_hostile() -> Manifests {
             "[limits]\nmax-output-kb = 1\n[config]\nreviewers = \"jane.doe\"\n",
         );
     manifests
-}
-
-/// A test guest built from Rust source by `make guests`.
-fn built_guest(name: &str) -> Vec<u8> {
-    let path = common::repo_root()
-        .join("tests/guests/dist")
-        .join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run `make guests` (or `make test`) first",
-            path.display()
-        )
-    })
 }
 
 /// Growing a table past the engine's element limit stops the guest.

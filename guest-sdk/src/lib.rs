@@ -54,6 +54,9 @@ pub struct Request {
     /// The `[config]` table of the action's manifest.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
+    /// The tenant secrets the manifest grants (`[capabilities] secrets`) that are set.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
     /// The tenant the action runs for.
     #[serde(default)]
     pub tenant: String,
@@ -71,6 +74,11 @@ impl Request {
     /// A config value, if present.
     pub fn config(&self, key: &str) -> Option<&str> {
         self.config.get(key).map(String::as_str)
+    }
+
+    /// A granted secret, if set.
+    pub fn secret(&self, name: &str) -> Option<&str> {
+        self.secrets.get(name).map(String::as_str)
     }
 }
 
@@ -170,6 +178,7 @@ pub mod __component {
         pub_export_macro: true,
         export_macro_name: "__export_docket_action",
         default_bindings_module: "::docket_sdk::__component",
+        generate_all,
     });
 
     /// Converts the WIT record, runs the author's function, converts back.
@@ -177,13 +186,23 @@ pub mod __component {
         request: Request,
         action: impl FnOnce(super::Request) -> super::Outcome,
     ) -> Result<Option<String>, Failure> {
+        let config: std::collections::BTreeMap<String, String> =
+            request.config.into_iter().collect();
+        // wasi:config/store holds the config and the granted secrets; the secrets
+        // are the entries that are not config.
+        let secrets = wasi::config::store::get_all()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| !config.contains_key(key))
+            .collect();
         let request = super::Request {
             action: request.action,
             document_id: request.document_id,
             document_version_id: request.document_version_id,
             username: request.username,
             params: request.params.into_iter().collect(),
-            config: request.config.into_iter().collect(),
+            config,
+            secrets,
             tenant: request.tenant,
             request_id: request.request_id,
         };

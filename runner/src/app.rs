@@ -99,7 +99,15 @@ pub struct App {
     /// Invocations running per tenant, for the concurrency quota.
     in_flight: Mutex<HashMap<TenantName, Arc<AtomicU32>>>,
     /// Feeds the invocation log writer, off the request path.
-    invocations: mpsc::Sender<NewInvocation>,
+    invocations: mpsc::Sender<LogMessage>,
+}
+
+/// What the invocation log writer receives.
+enum LogMessage {
+    /// A record to write.
+    Record(NewInvocation),
+    /// Write everything received so far, then answer.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// Holds one unit of a tenant's concurrency quota; released on drop.
@@ -258,6 +266,7 @@ impl App {
             })
             .await?;
         self.cache(digest.clone(), prepared);
+        self.prune_modules();
         Ok(Deployed {
             name: manifest.name.to_string(),
             version,
@@ -329,22 +338,61 @@ impl App {
     /// Queues an invocation record for the log; drops it (with a warning) rather
     /// than slow the request path when the writer is behind.
     pub fn record(&self, invocation: NewInvocation) {
-        if self.invocations.try_send(invocation).is_err() {
+        if self
+            .invocations
+            .try_send(LogMessage::Record(invocation))
+            .is_err()
+        {
             tracing::warn!("invocation log is behind; a record was dropped");
         }
+    }
+
+    /// Waits until every invocation recorded so far is written (at shutdown).
+    pub async fn flush_invocations(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.invocations.send(LogMessage::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
+    }
+
+    /// Drops compiled modules no live version uses any more (after a deploy,
+    /// rollback or delete), so memory follows what is live, not what was ever
+    /// uploaded. A rollback reloads from the cached artifact in milliseconds.
+    pub fn prune_modules(&self) {
+        let live: std::collections::HashSet<ModuleDigest> = self
+            .store
+            .tenants()
+            .iter()
+            .flat_map(|t| t.actions.values().map(|a| a.module.clone()))
+            .collect();
+        let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
+        modules.retain(|digest, _| live.contains(digest));
     }
 }
 
 /// Writes the invocation log in batches. After each write it pauses briefly, so
 /// that under load one transaction (one fsync) carries many records instead of
 /// one each; the queue holds far more than a pause's worth of invocations.
-async fn write_invocations(store: Arc<Store>, mut receiver: mpsc::Receiver<NewInvocation>) {
-    let mut batch = Vec::with_capacity(INVOCATION_BATCH);
-    while receiver.recv_many(&mut batch, INVOCATION_BATCH).await > 0 {
-        if let Err(err) = store.record_invocations(&batch).await {
-            tracing::error!(error = %err, records = batch.len(), "could not write the invocation log");
+async fn write_invocations(store: Arc<Store>, mut receiver: mpsc::Receiver<LogMessage>) {
+    let mut messages = Vec::with_capacity(INVOCATION_BATCH);
+    let mut records = Vec::with_capacity(INVOCATION_BATCH);
+    while receiver.recv_many(&mut messages, INVOCATION_BATCH).await > 0 {
+        let mut flushed = Vec::new();
+        for message in messages.drain(..) {
+            match message {
+                LogMessage::Record(record) => records.push(record),
+                LogMessage::Flush(done) => flushed.push(done),
+            }
         }
-        batch.clear();
+        if !records.is_empty()
+            && let Err(err) = store.record_invocations(&records).await
+        {
+            tracing::error!(error = %err, records = records.len(), "could not write the invocation log");
+        }
+        records.clear();
+        for done in flushed {
+            let _ = done.send(());
+        }
         tokio::time::sleep(INVOCATION_FLUSH_PAUSE).await;
     }
 }

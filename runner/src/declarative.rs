@@ -189,5 +189,20 @@ pub async fn sync(
             actions: summary,
         });
     }
+    // The directory is the source of truth: a declarative tenant whose directory
+    // is gone stops serving.
+    for tenant in app.store.tenants() {
+        if tenant.declarative && !loaded.iter().any(|l| l.name == tenant.name) {
+            tracing::warn!(tenant = %tenant.name, "declarative tenant no longer in the manifests directory; deleting it");
+            app.store
+                .delete_tenant(&tenant.name)
+                .await
+                .map_err(|source| DeclarativeError::Store {
+                    tenant: tenant.name.clone(),
+                    source,
+                })?;
+        }
+    }
+    app.prune_modules();
     Ok(loaded)
 }

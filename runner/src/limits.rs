@@ -101,6 +101,17 @@ impl Ceilings {
         }
     }
 
+    /// `limits` lowered to these ceilings: what a stored version runs under after
+    /// the operator lowered a ceiling.
+    pub fn clamp(&self, limits: &Limits) -> Limits {
+        Limits {
+            timeout_ms: limits.timeout_ms.min(self.timeout_ms),
+            memory_mb: limits.memory_mb.min(self.memory_mb),
+            fuel: limits.fuel.min(self.fuel),
+            max_output_kb: limits.max_output_kb.min(self.max_output_kb),
+        }
+    }
+
     /// Checks `limits` against these ceilings, naming the first key that is over.
     pub fn check(&self, limits: &Limits) -> Result<(), CeilingExceeded> {
         let pairs = [

@@ -83,6 +83,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{}", display_addr(local)));
     print_banner(&base, &tenants);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let app_at_shutdown = app.clone();
     let server =
         axum::serve(listener, docket::http::router(app)).with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -100,6 +101,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         served = server => served.context("serving")?,
         () = deadline => tracing::warn!(grace_ms = args.shutdown_grace_ms, "in-flight requests outlasted the shutdown grace period; exiting"),
     }
+    app_at_shutdown.flush_invocations().await;
     tracing::info!("shut down");
     Ok(())
 }
@@ -248,6 +250,7 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         username: args.username.clone(),
         params: args.params.iter().cloned().collect(),
         config: manifest.config.clone(),
+        secrets: Default::default(),
         tenant: if args.action.is_some() {
             args.target.clone()
         } else {

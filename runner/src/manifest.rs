@@ -16,6 +16,7 @@
 //! max-output-kb = 64
 //! [capabilities]
 //! allowed-outbound-hosts = []
+//! secrets = ["workfront-api-key"]  # tenant secrets the action may read
 //! [config]                          # strings, numbers or booleans; given to the action as strings
 //! folder = "Archive"
 //! ```
@@ -86,6 +87,8 @@ pub struct ActionManifest {
     pub limits: Limits,
     /// Values handed to the action in its request, as strings.
     pub config: BTreeMap<String, String>,
+    /// Names of the tenant secrets the action may read.
+    pub secrets: Vec<String>,
 }
 
 /// A tenant's settings from `tenant.toml`.
@@ -143,6 +146,8 @@ struct RawLimits {
 struct RawCapabilities {
     #[serde(default)]
     allowed_outbound_hosts: Vec<String>,
+    #[serde(default)]
+    secrets: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -199,12 +204,17 @@ impl ActionManifest {
                 Ok((key, value))
             })
             .collect::<Result<_, String>>()?;
+        for secret in &raw.capabilities.secrets {
+            crate::registry::secrets::check_secret_name(secret)
+                .map_err(|e| format!("capabilities.secrets: {e}"))?;
+        }
         Ok(Self {
             name: raw.name,
             display_name,
             module: raw.module,
             limits,
             config,
+            secrets: raw.capabilities.secrets,
         })
     }
 

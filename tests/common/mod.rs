@@ -37,6 +37,19 @@ pub fn example_action(name: &str) -> Vec<u8> {
     })
 }
 
+/// A test guest built from Rust source by `make guests`.
+pub fn built_guest(name: &str) -> Vec<u8> {
+    let path = repo_root()
+        .join("tests/guests/dist")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `make guests` (or `make test`) first",
+            path.display()
+        )
+    })
+}
+
 /// A test guest from `tests/guests/<name>.wat`, compiled to binary WebAssembly.
 pub fn guest(name: &str) -> Vec<u8> {
     let path = repo_root().join("tests/guests").join(format!("{name}.wat"));

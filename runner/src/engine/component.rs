@@ -8,6 +8,7 @@ use crate::limits::Limits;
 use std::time::Instant;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 mod bindings {
@@ -24,6 +25,8 @@ use bindings::{Failure, Request};
 /// Store state of a component-ABI invocation.
 pub(crate) struct ComponentState {
     wasi: WasiCtx,
+    /// What `wasi:config/store` answers: the manifest's config and the granted secrets.
+    config: WasiConfigVariables,
     http: WasiHttpCtx,
     outbound: DenyOutbound,
     table: ResourceTable,
@@ -82,6 +85,9 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Compo
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut ComponentState| {
+        WasiConfig::from(&state.config)
+    })?;
     Ok(linker)
 }
 
@@ -117,7 +123,8 @@ pub(crate) fn prepare(
 }
 
 /// The WASI 0.2 packages the linker provides (each denying what is not granted).
-const PROVIDED_PACKAGES: [&str; 7] = [
+const PROVIDED_PACKAGES: [&str; 8] = [
+    "wasi:config/",
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
@@ -147,8 +154,15 @@ pub(crate) async fn run(
         .allow_tcp(false)
         .allow_udp(false)
         .build();
+    let config = request
+        .config
+        .iter()
+        .chain(request.secrets.iter())
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let state = ComponentState {
         wasi,
+        config,
         http: WasiHttpCtx::new(),
         outbound: DenyOutbound,
         table: ResourceTable::new(),

@@ -23,6 +23,9 @@ pub struct ActionRequest {
     pub params: BTreeMap<String, String>,
     /// The manifest's `[config]` table.
     pub config: BTreeMap<String, String>,
+    /// The tenant secrets the manifest grants that are set (`[capabilities] secrets`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
     /// The tenant the action belongs to.
     pub tenant: String,
     /// Docket's id for this invocation.

@@ -77,6 +77,17 @@ impl ResourceLimiter for GuestLimiter {
         }
     }
 
+    // A growth the limiter allowed can still fail below it (the pool's slot is
+    // smaller, the host is out of memory). Trap then too, rather than let
+    // `memory.grow` return -1 to a guest that may not check.
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        Err(wasmtime::Error::new(LimitHit::Memory))
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        Err(wasmtime::Error::new(LimitHit::Table))
+    }
+
     fn instances(&self) -> usize {
         self.inner.instances()
     }

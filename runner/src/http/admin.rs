@@ -244,6 +244,7 @@ pub async fn update_tenant(
     }
     let found = tenant_admin(&app, &headers, &tenant)?;
     if let Some(word) = &body.failure_word {
+        not_declarative(&found)?;
         check_failure_word(word).map_err(AdminError::BadRequest)?;
         app.store.set_failure_word(&found.name, word).await?;
     }
@@ -288,6 +289,7 @@ pub async fn delete_tenant(
 ) -> AdminResult {
     operator(&app, &headers)?;
     app.store.delete_tenant(&tenant_name(&tenant)?).await?;
+    app.prune_modules();
     tracing::info!(tenant, "tenant deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -399,6 +401,7 @@ pub async fn delete_action(
     let found = tenant_admin(&app, &headers, &tenant)?;
     not_declarative(&found)?;
     app.store.delete_action(&found.name, &action).await?;
+    app.prune_modules();
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

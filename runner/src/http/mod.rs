@@ -72,6 +72,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
         .nest("/admin/v1", admin)
+        .method_not_allowed_fallback(webhook::wrong_method)
         .fallback(reply::no_route)
         .with_state(app)
 }

@@ -41,6 +41,9 @@ pub async fn service_info(State(app): State<Arc<App>>, Path(tenant): Path<String
     let Some(tenant) = app.tenant(&tenant) else {
         return unknown_tenant(&tenant);
     };
+    if tenant.suspended {
+        return suspended(&tenant);
+    }
     let actions: Vec<_> = tenant
         .actions
         .values()
@@ -78,12 +81,14 @@ async fn run_custom_action(
     let Some(tenant) = app.tenant(tenant_name) else {
         return unknown_tenant(tenant_name);
     };
-    let word = tenant.failure_word.as_str();
+    // Until the caller is authenticated nothing of the tenant's, not even its
+    // failure word, is shown.
     if let Err(message) = authenticate(&tenant, headers) {
-        return failure(StatusCode::FORBIDDEN, word, message);
+        return failure(StatusCode::FORBIDDEN, DEFAULT_FAILURE_WORD, message);
     }
+    let word = tenant.failure_word.as_str();
     if tenant.suspended {
-        return failure(StatusCode::FORBIDDEN, word, "this tenant is suspended");
+        return suspended(&tenant);
     }
     let mut params = parse_query(query.unwrap_or(""));
     let mut required = Vec::with_capacity(REQUIRED_PARAMS.len());
@@ -101,6 +106,17 @@ async fn run_custom_action(
     let Some(action) = tenant.actions.get(name.as_str()).cloned() else {
         let message = format!("unknown action {name:?}");
         return failure(StatusCode::NOT_FOUND, word, message);
+    };
+    let Some(_in_flight) = app.try_enter(&tenant) else {
+        let message = format!(
+            "too many of this tenant's actions are running at once (limit {}); try again shortly",
+            tenant.quotas.max_concurrency
+        );
+        let mut response = failure(StatusCode::TOO_MANY_REQUESTS, word, message);
+        response
+            .headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        return response;
     };
     let module = match app.module(&action.module) {
         Some(module) => module,
@@ -123,22 +139,13 @@ async fn run_custom_action(
             .to_owned(),
         params,
         config: action.config.clone(),
+        secrets: tenant.secrets.granted(&action.secrets),
         tenant: tenant.name.to_string(),
         request_id: request_id.to_owned(),
     };
-    let Some(_in_flight) = app.try_enter(&tenant) else {
-        let message = format!(
-            "too many of this tenant's actions are running at once (limit {}); try again shortly",
-            tenant.quotas.max_concurrency
-        );
-        let mut response = failure(StatusCode::TOO_MANY_REQUESTS, word, message);
-        response
-            .headers_mut()
-            .insert("retry-after", axum::http::HeaderValue::from_static("1"));
-        return response;
-    };
     let started_ms = crate::registry::store::now_ms();
-    let invocation = app.engine.invoke(&module, &action.limits, &request).await;
+    let limits = app.ceilings.clamp(&action.limits);
+    let invocation = app.engine.invoke(&module, &limits, &request).await;
     log_invocation(app, &tenant, &action, request_id, started_ms, &invocation);
     respond(word, &action, request_id, invocation.result)
 }
@@ -152,6 +159,9 @@ pub async fn other_endpoint(
     let Some(tenant) = app.tenant(&tenant) else {
         return unknown_tenant(&tenant);
     };
+    if tenant.suspended {
+        return suspended(&tenant);
+    }
     if UNIMPLEMENTED_ENDPOINTS.contains(&endpoint.as_str()) {
         let message = format!(
             "Docket does not implement the `{endpoint}` endpoint; it serves serviceInfo and customAction"
@@ -162,6 +172,23 @@ pub async fn other_endpoint(
     failure(StatusCode::NOT_FOUND, &tenant.failure_word, message)
 }
 
+fn suspended(tenant: &Tenant) -> Response {
+    failure(
+        StatusCode::FORBIDDEN,
+        &tenant.failure_word,
+        "this tenant is suspended",
+    )
+}
+
+/// A webhook route called with a method Workfront never uses.
+pub async fn wrong_method() -> Response {
+    failure(
+        StatusCode::METHOD_NOT_ALLOWED,
+        DEFAULT_FAILURE_WORD,
+        "the webhook endpoints answer GET only",
+    )
+}
+
 fn unknown_tenant(name: &str) -> Response {
     let message = format!("unknown tenant {name:?}");
     failure(StatusCode::NOT_FOUND, DEFAULT_FAILURE_WORD, message)
@@ -170,8 +197,11 @@ fn unknown_tenant(name: &str) -> Response {
 /// Checks the `apiKey` header. The messages say what is wrong with the request,
 /// never anything about the tenant's keys.
 fn authenticate(tenant: &Tenant, headers: &HeaderMap) -> Result<(), &'static str> {
-    let Some(presented) = header_str(headers, "apiKey") else {
+    let Some(value) = headers.get("apiKey") else {
         return Err("missing apiKey header");
+    };
+    let Ok(presented) = value.to_str() else {
+        return Err("invalid apiKey");
     };
     if keys::matches_any(&tenant.webhook_keys, presented) {
         Ok(())

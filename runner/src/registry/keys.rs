@@ -119,6 +119,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
+    // The rename is durable only once the directory is synced; the database may
+    // commit a reference to this file right after.
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
 

@@ -64,6 +64,29 @@ pub struct ActionVersion {
     pub limits: Limits,
     /// The manifest's `[config]`.
     pub config: BTreeMap<String, String>,
+    /// Names of the tenant secrets this version may read.
+    pub secrets: Vec<String>,
+}
+
+/// A tenant's decrypted secrets, kept in the snapshot so the request path needs
+/// no database or decryption. `Debug` prints names only.
+#[derive(Clone, Default)]
+pub struct SecretValues(pub BTreeMap<String, String>);
+
+impl fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl SecretValues {
+    /// The values of the `granted` names that are set.
+    pub fn granted(&self, granted: &[String]) -> BTreeMap<String, String> {
+        granted
+            .iter()
+            .filter_map(|name| Some((name.clone(), self.0.get(name)?.clone())))
+            .collect()
+    }
 }
 
 /// A tenant as the request path sees it: an immutable snapshot, replaced whole
@@ -88,6 +111,8 @@ pub struct Tenant {
     pub admin_tokens: Vec<KeyHash>,
     /// Live version of each action.
     pub actions: BTreeMap<ActionName, Arc<ActionVersion>>,
+    /// The tenant's secrets, decrypted.
+    pub secrets: SecretValues,
 }
 
 /// Where the HTTP layer looks tenants up on the request path: an in-memory

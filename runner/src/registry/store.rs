@@ -10,7 +10,7 @@
 
 use super::keys::{self, KeyHash};
 use super::secrets::SecretBox;
-use super::{ActionVersion, ModuleDigest, QuotaOverrides, Quotas, Registry, Tenant};
+use super::{ActionVersion, ModuleDigest, QuotaOverrides, Quotas, Registry, SecretValues, Tenant};
 use crate::limits::Limits;
 use crate::manifest::ActionManifest;
 use crate::names::{ActionName, TenantName};
@@ -213,6 +213,13 @@ pub struct NewVersion<'a> {
     pub artifact: Option<(&'a [u8], &'a str)>,
 }
 
+/// Webhook keys one tenant may have live at once.
+pub const MAX_WEBHOOK_KEYS: usize = 20;
+/// Secrets one tenant may keep.
+pub const MAX_SECRETS: usize = 100;
+/// Invocation records kept per tenant; older ones are pruned as new ones arrive.
+pub const INVOCATIONS_KEPT: i64 = 10_000;
+
 /// The store. See the module docs.
 pub struct Store {
     pool: SqlitePool,
@@ -274,6 +281,7 @@ impl Store {
             snapshots: RwLock::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
         };
+        store.remove_unreferenced_files().await?;
         let names: Vec<String> = sqlx::query_scalar("SELECT name FROM tenants")
             .fetch_all(&store.pool)
             .await?;
@@ -331,7 +339,7 @@ impl Store {
             }
         }
         let rows = sqlx::query(
-            "SELECT v.action, v.version, v.module, v.display_name, v.limits, v.config \
+            "SELECT v.action, v.version, v.module, v.display_name, v.limits, v.config, v.secrets \
              FROM actions a JOIN versions v \
                ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
              WHERE a.tenant = ?",
@@ -344,8 +352,32 @@ impl Store {
             let version = version_from_row(&row)?;
             actions.insert(version.name.clone(), Arc::new(version));
         }
+        let mut secrets = SecretValues::default();
+        let sealed = sqlx::query("SELECT name, nonce, ciphertext FROM secrets WHERE tenant = ?")
+            .bind(name.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        for row in sealed {
+            let secret: String = row.try_get("name")?;
+            let nonce: Vec<u8> = row.try_get("nonce")?;
+            let ciphertext: Vec<u8> = row.try_get("ciphertext")?;
+            match self
+                .secrets
+                .open(name.as_str(), &secret, &nonce, &ciphertext)
+            {
+                Some(value) => {
+                    secrets
+                        .0
+                        .insert(secret, String::from_utf8_lossy(&value).into_owned());
+                }
+                None => {
+                    tracing::warn!(tenant = %name, secret, "secret cannot be decrypted with the current key")
+                }
+            }
+        }
         Ok(Some(Tenant {
             name: name.clone(),
+            secrets,
             display_name: row.try_get("display_name")?,
             failure_word: row.try_get("failure_word")?,
             suspended: row.try_get::<i64, _>("suspended")? != 0,
@@ -486,7 +518,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.refresh(name).await
+        self.refresh(name).await?;
+        self.collect_garbage().await
     }
 
     fn require_tenant(&self, name: &TenantName) -> Result<Arc<Tenant>, StoreError> {
@@ -567,7 +600,12 @@ impl Store {
         tenant: &TenantName,
     ) -> Result<(CredentialInfo, String), StoreError> {
         let _write = self.writes.lock().await;
-        self.require_tenant(tenant)?;
+        let found = self.require_tenant(tenant)?;
+        if found.webhook_keys.len() >= MAX_WEBHOOK_KEYS {
+            return Err(StoreError::Quota(format!(
+                "a tenant may have {MAX_WEBHOOK_KEYS} webhook keys; revoke one first"
+            )));
+        }
         let key = keys::generate_key();
         let id = new_id();
         let mut tx = self.pool.begin().await?;
@@ -636,7 +674,12 @@ impl Store {
         value: &[u8],
     ) -> Result<(), StoreError> {
         let _write = self.writes.lock().await;
-        self.require_tenant(tenant)?;
+        let found = self.require_tenant(tenant)?;
+        if !found.secrets.0.contains_key(name) && found.secrets.0.len() >= MAX_SECRETS {
+            return Err(StoreError::Quota(format!(
+                "a tenant may keep {MAX_SECRETS} secrets; delete one first"
+            )));
+        }
         let (nonce, ciphertext) = self.secrets.seal(tenant.as_str(), name, value);
         sqlx::query(
             "INSERT INTO secrets (tenant, name, nonce, ciphertext, updated_ms) VALUES (?, ?, ?, ?, ?) \
@@ -650,7 +693,7 @@ impl Store {
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
-        Ok(())
+        self.refresh(tenant).await
     }
 
     /// Deletes a secret.
@@ -665,7 +708,7 @@ impl Store {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::UnknownSecret(name.to_owned()));
         }
-        Ok(())
+        self.refresh(tenant).await
     }
 
     /// Lists a tenant's secrets by name; values are never listed.
@@ -786,30 +829,8 @@ impl Store {
         let name = &new.manifest.name;
         let digest = ModuleDigest::of(new.module);
         let size = new.module.len() as u64;
-        if !tenant.actions.contains_key(name)
-            && tenant.actions.len() as u64 >= u64::from(tenant.quotas.max_actions)
-        {
-            return Err(StoreError::Quota(format!(
-                "the tenant has {} actions, its limit (maxActions)",
-                tenant.quotas.max_actions
-            )));
-        }
-        let used = self.storage_used(new.tenant).await?;
-        let already_kept: bool = sqlx::query_scalar(
-            "SELECT EXISTS(SELECT 1 FROM versions WHERE tenant = ? AND module = ?)",
-        )
-        .bind(new.tenant.as_str())
-        .bind(digest.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        let added = if already_kept { 0 } else { size };
-        if used + added > tenant.quotas.max_storage_bytes {
-            return Err(StoreError::Quota(format!(
-                "storing this module ({size} bytes) would bring the tenant to {} bytes, over its limit of {} bytes (maxStorageBytes); delete old actions first",
-                used + added,
-                tenant.quotas.max_storage_bytes
-            )));
-        }
+        self.check_deploy_quota(&tenant, name, &digest, size)
+            .await?;
 
         // Files first: a crash after this point leaves an unreferenced file, never
         // a version without its module.
@@ -860,7 +881,7 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO versions (tenant, action, version, module, display_name, manifest, \
-             limits, config, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             limits, config, secrets, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.tenant.as_str())
         .bind(name.as_str())
@@ -870,12 +891,62 @@ impl Store {
         .bind(new.manifest_text)
         .bind(serde_json::to_string(&new.manifest.limits).unwrap_or_default())
         .bind(serde_json::to_string(&new.manifest.config).unwrap_or_default())
+        .bind(serde_json::to_string(&new.manifest.secrets).unwrap_or_default())
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         self.refresh(new.tenant).await?;
         Ok(version as u32)
+    }
+
+    /// Whether one more version (of `name`, with this module) fits the tenant's
+    /// action-count and storage quotas. Checked before compiling, to spare the
+    /// work, and again under the write lock when storing.
+    pub async fn check_deploy_quota(
+        &self,
+        tenant: &Tenant,
+        name: &ActionName,
+        digest: &ModuleDigest,
+        size: u64,
+    ) -> Result<(), StoreError> {
+        if !tenant.actions.contains_key(name)
+            && tenant.actions.len() as u64 >= u64::from(tenant.quotas.max_actions)
+        {
+            return Err(StoreError::Quota(format!(
+                "the tenant has {} actions, its limit (maxActions)",
+                tenant.quotas.max_actions
+            )));
+        }
+        let used = self.storage_used(&tenant.name).await?;
+        let added = if self.tenant_keeps_module(&tenant.name, digest).await? {
+            0
+        } else {
+            size
+        };
+        if used + added > tenant.quotas.max_storage_bytes {
+            return Err(StoreError::Quota(format!(
+                "storing this module ({size} bytes) would bring the tenant to {} bytes, over its limit of {} bytes (maxStorageBytes); delete old actions first",
+                used + added,
+                tenant.quotas.max_storage_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether any of the tenant's versions uses this module.
+    pub async fn tenant_keeps_module(
+        &self,
+        tenant: &TenantName,
+        digest: &ModuleDigest,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS(SELECT 1 FROM versions WHERE tenant = ? AND module = ?)",
+        )
+        .bind(tenant.as_str())
+        .bind(digest.as_str())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Bytes of distinct modules the tenant's versions keep.
@@ -992,7 +1063,7 @@ impl Store {
     ) -> Result<ActionVersion, StoreError> {
         self.live_version(tenant, action).await?;
         let row = sqlx::query(
-            "SELECT action, version, module, display_name, limits, config FROM versions \
+            "SELECT action, version, module, display_name, limits, config, secrets FROM versions \
              WHERE tenant = ? AND action = ? AND version = ?",
         )
         .bind(tenant.as_str())
@@ -1055,7 +1126,67 @@ impl Store {
             return Err(StoreError::UnknownAction(action.to_owned()));
         }
         tx.commit().await?;
-        self.refresh(tenant).await
+        self.refresh(tenant).await?;
+        self.collect_garbage().await
+    }
+
+    /// Deletes modules no version refers to any more, files first: a crash in
+    /// between leaves a row whose file a later deploy of the same bytes rewrites.
+    async fn collect_garbage(&self) -> Result<(), StoreError> {
+        let unreferenced: Vec<String> = sqlx::query_scalar(
+            "SELECT digest FROM modules WHERE digest NOT IN (SELECT module FROM versions)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for digest in unreferenced {
+            let digest = ModuleDigest::from_stored(digest);
+            self.remove_module_files(&digest)?;
+            sqlx::query("DELETE FROM modules WHERE digest = ?")
+                .bind(digest.as_str())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes files no module row refers to: left by a deploy that crashed
+    /// before its transaction, or by an engine upgrade (old artifacts).
+    async fn remove_unreferenced_files(&self) -> Result<(), StoreError> {
+        let known: std::collections::HashSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT digest FROM modules")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        for dir in [&self.modules_dir, &self.artifacts_dir] {
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let digest = name.split(['.', '-']).next().unwrap_or("");
+                if !known.contains(digest) {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_module_files(&self, digest: &ModuleDigest) -> Result<(), StoreError> {
+        let _ = std::fs::remove_file(self.module_path(digest));
+        for entry in std::fs::read_dir(&self.artifacts_dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with(&format!("{digest}-")) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        Ok(())
     }
 
     // ---- invocation log --------------------------------------------------------
@@ -1085,6 +1216,19 @@ impl Store {
             });
             insert.push(") WHERE column1 IN (SELECT name FROM tenants)");
             insert.build().execute(&mut *tx).await?;
+        }
+        let tenants: std::collections::BTreeSet<&str> =
+            batch.iter().map(|r| r.tenant.as_str()).collect();
+        for tenant in tenants {
+            sqlx::query(
+                "DELETE FROM invocations WHERE tenant = ? AND id < (SELECT MIN(id) FROM \
+                 (SELECT id FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?))",
+            )
+            .bind(tenant)
+            .bind(tenant)
+            .bind(INVOCATIONS_KEPT)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -1188,5 +1332,7 @@ fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ActionVersion, Stor
         limits,
         config: serde_json::from_str(&row.try_get::<String, _>("config")?)
             .map_err(|_| corrupt("config"))?,
+        secrets: serde_json::from_str(&row.try_get::<String, _>("secrets")?)
+            .map_err(|_| corrupt("secrets"))?,
     })
 }

@@ -1,5 +1,6 @@
 //! Test guest: sends an outbound `wasi:http` request to the `host` parameter
-//! (default `127.0.0.1:9`) and reports whether the sandbox let it out.
+//! (default `127.0.0.1:9`) and reports whether the sandbox let it out. With a
+//! `secret` parameter, reports that secret instead (read through `wasi:config`).
 
 use docket_sdk::{Failure, Outcome, Request};
 use wasi::http::outgoing_handler;
@@ -9,6 +10,15 @@ docket_sdk::component_action!(run);
 
 /// Tries the request; a denial is a `failed` failure quoting the error code.
 pub fn run(req: Request) -> Outcome {
+    if let Some(name) = req.param("secret") {
+        return Ok(Some(match req.secret(name) {
+            Some(value) => format!(
+                "secret {name} = {value}; config folder = {:?}",
+                req.config("folder")
+            ),
+            None => format!("secret {name} is not available"),
+        }));
+    }
     let authority = req.param("host").unwrap_or("127.0.0.1:9");
     let request = OutgoingRequest::new(Fields::new());
     let _ = request.set_scheme(Some(&Scheme::Http));

@@ -1,5 +1,6 @@
 //! Test guest: tries what a hostile action would try (files, directories,
 //! environment, sockets) and reports each attempt as `allowed` or `denied`.
+//! With a `secret` parameter, reports that secret instead (from the request).
 
 use docket_sdk::{Outcome, Request};
 
@@ -11,7 +12,16 @@ fn verdict<T, E>(attempt: Result<T, E>) -> &'static str {
     if attempt.is_ok() { "ALLOWED" } else { "denied" }
 }
 
-fn run(_req: Request) -> Outcome {
+fn run(req: Request) -> Outcome {
+    if let Some(name) = req.param("secret") {
+        return Ok(Some(match req.secret(name) {
+            Some(value) => format!(
+                "secret {name} = {value}; config folder = {:?}",
+                req.config("folder")
+            ),
+            None => format!("secret {name} is not available"),
+        }));
+    }
     let attempts = [
         ("read-file", verdict(std::fs::read("/etc/passwd"))),
         ("list-root", verdict(std::fs::read_dir("/"))),

@@ -48,11 +48,13 @@ actions: targets
 guests: targets
 	$(call build_wasm,$(RUST_TEST_GUESTS),$(GUEST_DIST))
 
+# Builds what `make test` builds (same targets, so the same feature set): after
+# one of the two, the other does not recompile the dependencies.
 build:
-	$(CARGO) build -j$(JOBS) -p docket
+	$(CARGO) build -j$(JOBS) --workspace --all-targets
 
 run: actions build
-	$(CARGO) run -j$(JOBS) --quiet -p docket -- serve --listen $(LISTEN) --manifests manifests --data-dir $(DATA_DIR)
+	./target/debug/docket serve --listen $(LISTEN) --manifests manifests --data-dir $(DATA_DIR)
 
 ## A longer fuzz run than the one in `make test` (DOCKET_FUZZ_CASES, DOCKET_FUZZ_SEED).
 fuzz: actions guests

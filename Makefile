@@ -13,10 +13,13 @@ WASM_PROFILE := wasm-action
 RUST_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:review_gate.wasm
 RUST_TEST_GUESTS := sandbox-probe:wasm32-wasip1:sandbox-probe.wasm http-probe:wasm32-wasip2:http_probe.wasm
 GUEST_DIST := tests/guests/dist
+# name:source for each C example action (command ABI, guest-sdk/c/docket.h).
+C_ACTIONS := c-intake:actions-wasm/c-intake/intake.c
+C_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32
 BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help targets actions guests build run test fuzz bench lint fmt clean
+.PHONY: help targets c-toolchain actions guests build run test fuzz bench lint fmt clean
 
 help:
 	@echo "make run    build everything and serve the demo tenant on http://$(LISTEN)"
@@ -41,8 +44,22 @@ define build_wasm
 endef
 
 ## Example actions, built from source into actions-wasm/dist/<name>.wasm.
-actions: targets
+actions: targets c-toolchain
 	$(call build_wasm,$(RUST_ACTIONS),$(DIST))
+	@set -e; if $(C_WASM_OK); then for spec in $(C_ACTIONS); do \
+		IFS=: read -r name source <<< "$$spec"; \
+		echo "building $$name (C, wasm32-wasi)"; \
+		clang --target=wasm32-wasi -O2 -Wall -Wextra -Werror -o $(DIST)/$$name.wasm $$source; \
+	done; else echo "skipping C actions: clang cannot target wasm32-wasi here (Debian: $(C_PACKAGES))"; fi
+
+# True when clang can build a WASI program.
+C_WASM_OK = (printf 'int main(void){return 0;}' | clang --target=wasm32-wasi -x c -o /dev/null - >/dev/null 2>&1)
+
+## The C toolchain for WASI, from Debian's packages, when it is missing.
+c-toolchain:
+	@$(C_WASM_OK) || ($(SUDO) apt-get install -y -qq $(C_PACKAGES) >/dev/null 2>&1 \
+		|| ($(SUDO) apt-get update -qq >/dev/null 2>&1 && $(SUDO) apt-get install -y -qq $(C_PACKAGES) >/dev/null 2>&1)) \
+		|| echo "could not install $(C_PACKAGES); C actions will be skipped"
 
 ## Rust test guests for the adversarial suite, into tests/guests/dist/.
 guests: targets

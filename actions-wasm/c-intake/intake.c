@@ -1,0 +1,66 @@
+/*
+ * c-intake: files a Workfront document version into an intake queue with a
+ * priority (command ABI, C, using guest-sdk/c/docket.h).
+ *
+ * Config:  queue (default "Intake"), submitters (comma-separated usernames allowed).
+ * Params:  priority = low | normal | high (default normal).
+ * Failures: a user not in submitters is forbidden; a document id that is not 32
+ * hexadecimal characters is not found; an unknown priority fails. `crash=1`
+ * traps on purpose, to show how a crash is reported.
+ */
+#include <ctype.h>
+#include "../../guest-sdk/c/docket.h"
+
+static int listed(const char *list, const char *name) {
+    size_t len = strlen(name);
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *start = p;
+        while (*p && *p != ',') p++;
+        const char *end = p;
+        while (end > start && end[-1] == ' ') end--;
+        if ((size_t)(end - start) == len && len > 0 && strncmp(start, name, len) == 0) return 1;
+    }
+    return 0;
+}
+
+static int workfront_id(const char *id) {
+    if (strlen(id) != 32) return 0;
+    for (const char *p = id; *p; p++)
+        if (!isxdigit((unsigned char)*p)) return 0;
+    return 1;
+}
+
+int main(void) {
+    docket_request req;
+    if (!docket_read_request(&req)) return 0;
+    const char *user = docket_get(&req, "username");
+    const char *doc = docket_get(&req, "documentId");
+    const char *version = docket_get(&req, "documentVersionId");
+    const char *submitters = docket_config(&req, "submitters");
+    const char *queue = docket_config(&req, "queue");
+    const char *priority = docket_param(&req, "priority");
+    char message[512];
+
+    const char *crash = docket_param(&req, "crash");
+    if (crash && strcmp(crash, "1") == 0) __builtin_trap();
+
+    if (!user || !*user || !submitters || !listed(submitters, user)) {
+        snprintf(message, sizeof message, "%s may not submit documents to intake",
+                 (user && *user) ? user : "an anonymous user");
+        return docket_forbidden(message);
+    }
+    if (!doc || !workfront_id(doc)) {
+        snprintf(message, sizeof message, "document \"%s\" not found", doc ? doc : "");
+        return docket_not_found(message);
+    }
+    if (!priority) priority = "normal";
+    if (strcmp(priority, "low") && strcmp(priority, "normal") && strcmp(priority, "high")) {
+        snprintf(message, sizeof message, "unknown priority \"%s\"; use low, normal or high", priority);
+        return docket_failed(message);
+    }
+    snprintf(message, sizeof message, "Queued version %s of document %s in %s with %s priority for %s",
+             version ? version : "?", doc, queue ? queue : "Intake", priority, user);
+    return docket_success(message);
+}

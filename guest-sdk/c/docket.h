@@ -1,0 +1,256 @@
+/*
+ * docket.h: a single-header helper for Docket actions in C (command ABI).
+ *
+ * Read the request, answer success or one of three failures:
+ *
+ *     #include "docket.h"
+ *
+ *     int main(void) {
+ *         docket_request req;
+ *         if (!docket_read_request(&req)) return 1;            // answers "failed" itself
+ *         const char *user = docket_get(&req, "username");     // top-level string field
+ *         const char *stage = docket_param(&req, "stage");     // from "params", or NULL
+ *         const char *folder = docket_config(&req, "folder");  // from "config", or NULL
+ *         if (!user || !*user) return docket_forbidden("sign in first");
+ *         return docket_success("done");
+ *     }
+ *
+ * Build: clang --target=wasm32-wasi -O2 -o action.wasm action.c
+ *
+ * The parser reads the request JSON Docket writes (DESIGN §3 / CONTRACT.md):
+ * one object of strings, with "params", "config" and "secrets" objects of
+ * strings. It never aborts: malformed input makes docket_read_request return 0
+ * after answering a "failed" response. Strings are decoded (escapes and \uXXXX
+ * to UTF-8) and NUL-terminated; lookups return NULL when a key is absent.
+ */
+#ifndef DOCKET_H
+#define DOCKET_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOCKET_MAX_FIELDS 128
+
+typedef struct {
+    const char *section; /* NULL for top-level fields, else "params", "config" or "secrets" */
+    const char *key;
+    const char *value;
+} docket_field;
+
+typedef struct {
+    char *buffer;
+    size_t field_count;
+    docket_field fields[DOCKET_MAX_FIELDS];
+} docket_request;
+
+/* ---- writing responses ---------------------------------------------------- */
+
+static inline void docket__write_string(const char *text) {
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", stdout); break;
+        case '\\': fputs("\\\\", stdout); break;
+        case '\n': fputs("\\n", stdout); break;
+        case '\r': fputs("\\r", stdout); break;
+        case '\t': fputs("\\t", stdout); break;
+        default:
+            if (*p < 0x20) printf("\\u%04x", *p);
+            else putchar(*p);
+        }
+    }
+    putchar('"');
+}
+
+static inline int docket__respond(const char *status, const char *kind, const char *key, const char *text) {
+    printf("{\"status\":\"%s\"", status);
+    if (kind) printf(",\"kind\":\"%s\"", kind);
+    if (text) {
+        printf(",\"%s\":", key);
+        docket__write_string(text);
+    }
+    puts("}");
+    fflush(stdout);
+    return 0;
+}
+
+/* Answers success, with a message for the user (or NULL). Returns 0 for main. */
+static inline int docket_success(const char *message) { return docket__respond("success", NULL, "message", message); }
+/* Answers a 403 failure. */
+static inline int docket_forbidden(const char *error) { return docket__respond("failure", "forbidden", "error", error); }
+/* Answers a 404 failure. */
+static inline int docket_not_found(const char *error) { return docket__respond("failure", "not-found", "error", error); }
+/* Answers a 500 failure. */
+static inline int docket_failed(const char *error) { return docket__respond("failure", "failed", "error", error); }
+
+/* ---- reading the request ---------------------------------------------------- */
+
+typedef struct {
+    char *p;
+    char *end;
+} docket__cursor;
+
+static inline void docket__skip_ws(docket__cursor *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) c->p++;
+}
+
+static inline int docket__hex(char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Decodes a JSON string in place; returns its start, or NULL if malformed. */
+static inline char *docket__string(docket__cursor *c) {
+    if (c->p >= c->end || *c->p != '"') return NULL;
+    char *out = ++c->p, *start = out;
+    while (c->p < c->end && *c->p != '"') {
+        char ch = *c->p++;
+        if (ch != '\\') { *out++ = ch; continue; }
+        if (c->p >= c->end) return NULL;
+        char esc = *c->p++;
+        switch (esc) {
+        case '"': case '\\': case '/': *out++ = esc; break;
+        case 'b': *out++ = '\b'; break;
+        case 'f': *out++ = '\f'; break;
+        case 'n': *out++ = '\n'; break;
+        case 'r': *out++ = '\r'; break;
+        case 't': *out++ = '\t'; break;
+        case 'u': {
+            if (c->end - c->p < 4) return NULL;
+            unsigned code = 0;
+            for (int i = 0; i < 4; i++) {
+                int h = docket__hex(c->p[i]);
+                if (h < 0) return NULL;
+                code = code * 16 + (unsigned)h;
+            }
+            c->p += 4;
+            if (code >= 0xD800 && code <= 0xDBFF && c->end - c->p >= 6 && c->p[0] == '\\' && c->p[1] == 'u') {
+                unsigned low = 0;
+                int ok = 1;
+                for (int i = 0; i < 4; i++) {
+                    int h = docket__hex(c->p[2 + i]);
+                    if (h < 0) { ok = 0; break; }
+                    low = low * 16 + (unsigned)h;
+                }
+                if (ok && low >= 0xDC00 && low <= 0xDFFF) {
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                    c->p += 6;
+                }
+            }
+            /* The encoding is never longer than the escape it replaces. */
+            if (code < 0x80) *out++ = (char)code;
+            else if (code < 0x800) { *out++ = (char)(0xC0 | (code >> 6)); *out++ = (char)(0x80 | (code & 0x3F)); }
+            else if (code < 0x10000) { *out++ = (char)(0xE0 | (code >> 12)); *out++ = (char)(0x80 | ((code >> 6) & 0x3F)); *out++ = (char)(0x80 | (code & 0x3F)); }
+            else { *out++ = (char)(0xF0 | (code >> 18)); *out++ = (char)(0x80 | ((code >> 12) & 0x3F)); *out++ = (char)(0x80 | ((code >> 6) & 0x3F)); *out++ = (char)(0x80 | (code & 0x3F)); }
+            break;
+        }
+        default: return NULL;
+        }
+    }
+    if (c->p >= c->end) return NULL;
+    c->p++; /* closing quote */
+    *out = '\0';
+    return start;
+}
+
+/* Skips a value that is not a string (number, literal, array, nested object). */
+static inline int docket__skip_value(docket__cursor *c) {
+    int depth = 0;
+    while (c->p < c->end) {
+        char ch = *c->p;
+        if (ch == '"') {
+            if (!docket__string(c)) return 0;
+            continue;
+        }
+        if (ch == '[' || ch == '{') depth++;
+        else if (ch == ']' || ch == '}') {
+            if (depth == 0) return 1; /* the enclosing object ends here */
+            depth--;
+        } else if (ch == ',' && depth == 0) return 1;
+        c->p++;
+    }
+    return 0;
+}
+
+static inline int docket__object(docket__cursor *c, docket_request *req, const char *section) {
+    docket__skip_ws(c);
+    if (c->p >= c->end || *c->p != '{') return 0;
+    c->p++;
+    docket__skip_ws(c);
+    if (c->p < c->end && *c->p == '}') { c->p++; return 1; }
+    while (c->p < c->end) {
+        docket__skip_ws(c);
+        char *key = docket__string(c);
+        if (!key) return 0;
+        docket__skip_ws(c);
+        if (c->p >= c->end || *c->p != ':') return 0;
+        c->p++;
+        docket__skip_ws(c);
+        if (c->p < c->end && *c->p == '"') {
+            char *value = docket__string(c);
+            if (!value) return 0;
+            if (req->field_count < DOCKET_MAX_FIELDS) {
+                docket_field *f = &req->fields[req->field_count++];
+                f->section = section;
+                f->key = key;
+                f->value = value;
+            }
+        } else if (c->p < c->end && *c->p == '{' && section == NULL) {
+            if (!docket__object(c, req, key)) return 0;
+        } else if (!docket__skip_value(c)) {
+            return 0;
+        }
+        docket__skip_ws(c);
+        if (c->p < c->end && *c->p == ',') { c->p++; continue; }
+        if (c->p < c->end && *c->p == '}') { c->p++; return 1; }
+        return 0;
+    }
+    return 0;
+}
+
+/* Reads and parses the request from stdin. On failure answers "failed" and returns 0. */
+static inline int docket_read_request(docket_request *req) {
+    size_t size = 0, capacity = 4096;
+    req->field_count = 0;
+    req->buffer = malloc(capacity);
+    if (!req->buffer) { docket_failed("out of memory reading the request"); return 0; }
+    size_t n;
+    while ((n = fread(req->buffer + size, 1, capacity - size, stdin)) > 0) {
+        size += n;
+        if (size == capacity) {
+            char *bigger = realloc(req->buffer, capacity * 2);
+            if (!bigger) { docket_failed("out of memory reading the request"); return 0; }
+            req->buffer = bigger;
+            capacity *= 2;
+        }
+    }
+    docket__cursor c = { req->buffer, req->buffer + size };
+    if (!docket__object(&c, req, NULL)) {
+        docket_failed("the request on stdin is not the JSON object Docket sends");
+        return 0;
+    }
+    return 1;
+}
+
+static inline const char *docket__find(const docket_request *req, const char *section, const char *key) {
+    for (size_t i = 0; i < req->field_count; i++) {
+        const docket_field *f = &req->fields[i];
+        int same_section = (section == NULL) ? (f->section == NULL) : (f->section && strcmp(f->section, section) == 0);
+        if (same_section && strcmp(f->key, key) == 0) return f->value;
+    }
+    return NULL;
+}
+
+/* A top-level field: "action", "documentId", "documentVersionId", "username", "tenant", "requestId". */
+static inline const char *docket_get(const docket_request *req, const char *key) { return docket__find(req, NULL, key); }
+/* A query parameter from "params", or NULL. */
+static inline const char *docket_param(const docket_request *req, const char *key) { return docket__find(req, "params", key); }
+/* A value from the manifest's [config], or NULL. */
+static inline const char *docket_config(const docket_request *req, const char *key) { return docket__find(req, "config", key); }
+/* A granted secret, or NULL. */
+static inline const char *docket_secret(const docket_request *req, const char *key) { return docket__find(req, "secrets", key); }
+
+#endif /* DOCKET_H */

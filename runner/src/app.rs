@@ -299,6 +299,16 @@ impl App {
             .acquire_owned()
             .await
             .map_err(|e| LoadError::Engine(e.to_string()))?;
+        // The static checks are not part of the compile-time budget: a module
+        // refused for its size or function count is told so, whatever the timeout.
+        let engine = self.engine.clone();
+        let (bytes, checked) = tokio::task::spawn_blocking(move || {
+            let checked = engine.check(&bytes);
+            (bytes, checked)
+        })
+        .await
+        .map_err(|e| LoadError::Engine(e.to_string()))?;
+        checked?;
         let engine = self.engine.clone();
         let task = tokio::task::spawn_blocking(move || {
             let _slot = slot;

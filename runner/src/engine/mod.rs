@@ -218,6 +218,15 @@ impl Engine {
     /// Validates, compiles and pre-instantiates module bytes. CPU-heavy: call it
     /// from a blocking context, never on the request path.
     pub fn load(&self, bytes: &[u8]) -> Result<PreparedModule, LoadError> {
+        match self.check(bytes)? {
+            Abi::Command => self.prepare_command(command::compile(&self.wasmtime, bytes)?),
+            Abi::Component => self.prepare_component(component::compile(&self.wasmtime, bytes)?),
+        }
+    }
+
+    /// The checks that come before compiling: size, preamble (which ABI) and
+    /// function count. Linear in the input; [`Engine::load`] runs them too.
+    pub fn check(&self, bytes: &[u8]) -> Result<Abi, LoadError> {
         if bytes.len() > self.settings.max_module_bytes {
             return Err(LoadError::TooLarge {
                 size: bytes.len(),
@@ -226,10 +235,7 @@ impl Engine {
         }
         let abi = detect_abi(bytes)?;
         inspect::check_function_count(bytes, self.settings.max_functions)?;
-        match abi {
-            Abi::Command => self.prepare_command(command::compile(&self.wasmtime, bytes)?),
-            Abi::Component => self.prepare_component(component::compile(&self.wasmtime, bytes)?),
-        }
+        Ok(abi)
     }
 
     /// The compiled form of a prepared module, to cache on disk so a restart does

@@ -21,6 +21,14 @@ async fn acme_with_greet(server: &Server, message: &str) -> (String, String) {
     (token, key)
 }
 
+/// `acme`'s `greet` versions as (version, live) pairs, newest first.
+async fn greet_versions(server: &Server, token: &str) -> Vec<(u64, bool)> {
+    let path = "/tenants/acme/actions/greet/versions";
+    let (status, body) = server.admin("GET", path, Some(token), None).await;
+    assert_eq!(status, 200, "{body}");
+    versions(&body)
+}
+
 fn versions(body: &Value) -> Vec<(u64, bool)> {
     body["versions"]
         .as_array()
@@ -71,16 +79,10 @@ async fn full_lifecycle_survives_a_restart() {
     let data = server.crash().expect("owned data dir");
     let server = Server::hosted_in(data.path(), &[]);
     assert_eq!(server.call("acme", "greet", &key).await.1["message"], "v1");
-    let (status, body) = server
-        .admin(
-            "GET",
-            "/tenants/acme/actions/greet/versions",
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(versions(&body), [(2, false), (1, true)]);
+    assert_eq!(
+        greet_versions(&server, &token).await,
+        [(2, false), (1, true)]
+    );
     let (_, info) = server
         .admin("GET", "/tenants/acme/actions", Some(&token), None)
         .await;
@@ -233,15 +235,7 @@ async fn crash_during_deploy_leaves_the_old_version_serving() {
     let server = Server::hosted_in(data.path(), &[]);
     let (status, body) = server.call("acme", "greet", &key).await;
     assert_eq!((status, body["message"].as_str()), (200, Some("old")));
-    let (_, body) = server
-        .admin(
-            "GET",
-            "/tenants/acme/actions/greet/versions",
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(versions(&body), [(1, true)]);
+    assert_eq!(greet_versions(&server, &token).await, [(1, true)]);
     // The store takes new deploys after the crash.
     let (status, body) = server
         .deploy("acme", &token, &manifest("greet"), message_module("new"))
@@ -337,15 +331,7 @@ async fn bad_uploads_are_refused_and_the_live_version_keeps_serving() {
             .contains("unknown field `timeout_ms`"),
         "{body}"
     );
-    let (_, body) = server
-        .admin(
-            "GET",
-            "/tenants/acme/actions/greet/versions",
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(versions(&body), [(1, true)]);
+    assert_eq!(greet_versions(&server, &token).await, [(1, true)]);
 }
 
 /// The same bytes deployed twice, even as two actions, are stored once.

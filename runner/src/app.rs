@@ -308,12 +308,12 @@ impl App {
         })
         .await
         .map_err(|e| LoadError::Engine(e.to_string()))?;
-        checked?;
+        let abi = checked?;
         let engine = self.engine.clone();
         let task = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let started = std::time::Instant::now();
-            let module = engine.load(&bytes)?;
+            let module = engine.compile_checked(&bytes, abi)?;
             let artifact = engine.artifact(&module)?;
             tracing::debug!(
                 ms = started.elapsed().as_millis() as u64,

@@ -218,14 +218,21 @@ impl Engine {
     /// Validates, compiles and pre-instantiates module bytes. CPU-heavy: call it
     /// from a blocking context, never on the request path.
     pub fn load(&self, bytes: &[u8]) -> Result<PreparedModule, LoadError> {
-        match self.check(bytes)? {
+        let abi = self.check(bytes)?;
+        self.compile_checked(bytes, abi)
+    }
+
+    /// Compiles and pre-instantiates bytes that already passed [`Engine::check`],
+    /// which returned `abi`.
+    pub fn compile_checked(&self, bytes: &[u8], abi: Abi) -> Result<PreparedModule, LoadError> {
+        match abi {
             Abi::Command => self.prepare_command(command::compile(&self.wasmtime, bytes)?),
             Abi::Component => self.prepare_component(component::compile(&self.wasmtime, bytes)?),
         }
     }
 
     /// The checks that come before compiling: size, preamble (which ABI) and
-    /// function count. Linear in the input; [`Engine::load`] runs them too.
+    /// function count. Linear in the input; [`Engine::load`] runs them first.
     pub fn check(&self, bytes: &[u8]) -> Result<Abi, LoadError> {
         if bytes.len() > self.settings.max_module_bytes {
             return Err(LoadError::TooLarge {

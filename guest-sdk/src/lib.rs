@@ -31,6 +31,9 @@
 
 #![deny(missing_docs)]
 
+pub mod host;
+pub use host::{HttpRequest, HttpResponse, kv, send};
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -2,6 +2,7 @@
 //! prepared modules that joins them by content digest, per-tenant concurrency
 //! gates and the invocation log writer.
 
+use crate::capabilities::HostServices;
 use crate::engine::{Abi, Engine, LoadError, PreparedModule};
 use crate::limits::Ceilings;
 use crate::manifest::ActionManifest;
@@ -87,6 +88,8 @@ pub struct App {
     pub store: Arc<Store>,
     /// The operator's limit ceilings.
     pub ceilings: Ceilings,
+    /// Outbound HTTP and key-value data, for the actions granted them.
+    pub services: HostServices,
     /// Hash of the operator token (`DOCKET_ADMIN_TOKEN`); `None` disables operator routes.
     pub operator_token: Option<crate::registry::keys::KeyHash>,
     /// Compiled modules by digest: each module is compiled once, however many
@@ -122,13 +125,19 @@ impl Drop for InFlight {
 impl App {
     /// A service over an engine and a store. Spawns the invocation log writer,
     /// so it must be called inside a Tokio runtime.
-    pub fn new(engine: Arc<Engine>, store: Arc<Store>, settings: ServiceSettings) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        store: Arc<Store>,
+        services: HostServices,
+        settings: ServiceSettings,
+    ) -> Self {
         let (sender, receiver) = mpsc::channel(INVOCATION_QUEUE);
         tokio::spawn(write_invocations(store.clone(), receiver));
         Self {
             engine,
             store,
             ceilings: settings.ceilings,
+            services,
             operator_token: settings
                 .operator_token
                 .as_deref()

@@ -2,7 +2,11 @@
 
 use crate::app::ServiceSettings;
 use crate::engine::EngineSettings;
+use crate::capabilities::HostServices;
+use crate::capabilities::kv::{KvBackend, KvLimits};
+use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
 use crate::limits::Ceilings;
+use std::sync::Arc;
 use crate::registry::Quotas;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -34,6 +38,21 @@ pub enum Command {
     /// Manage a tenant's webhook apiKeys on a server.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Start a new action from a template, in any supported language.
+    New(NewArgs),
+}
+
+/// `docket new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The template's language (`docket new --lang list` lists them).
+    #[arg(long, default_value = "rust")]
+    pub lang: String,
+    /// The action's name: the `name` Workfront sends, and the project directory.
+    pub name: String,
+    /// Where to create the project (default: ./NAME).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// Where the admin API is and who is calling.
@@ -235,6 +254,25 @@ pub struct LimitArgs {
     /// Longest a module may take to compile, in milliseconds.
     #[arg(long, env = "DOCKET_MAX_COMPILE_MS", default_value_t = 60_000)]
     pub max_compile_ms: u64,
+    /// Let actions' outbound HTTP reach private, loopback and link-local addresses
+    /// (off: such destinations are refused after DNS resolution).
+    #[arg(long, env = "DOCKET_ALLOW_PRIVATE_OUTBOUND")]
+    pub allow_private_outbound: bool,
+    /// Outbound HTTP requests one invocation may make, redirect hops included.
+    #[arg(long, env = "DOCKET_OUTBOUND_MAX_REQUESTS", default_value_t = OutboundSettings::default().max_requests)]
+    pub outbound_max_requests: u32,
+    /// Longest one outbound request may take, in milliseconds (always within the action's timeout).
+    #[arg(long, env = "DOCKET_OUTBOUND_TIMEOUT_MS", default_value_t = OutboundSettings::default().request_timeout.as_millis() as u64)]
+    pub outbound_timeout_ms: u64,
+    /// Largest outbound response body an action may receive, in KiB.
+    #[arg(long, env = "DOCKET_OUTBOUND_MAX_RESPONSE_KB", default_value_t = OutboundSettings::default().max_response_bytes / 1024)]
+    pub outbound_max_response_kb: usize,
+    /// Largest key-value value, in KiB.
+    #[arg(long, env = "DOCKET_KV_MAX_VALUE_KB", default_value_t = KvLimits::default().max_value_bytes / 1024)]
+    pub kv_max_value_kb: usize,
+    /// All of one tenant's key-value data, in MiB.
+    #[arg(long, env = "DOCKET_KV_MAX_TENANT_MB", default_value_t = KvLimits::default().max_tenant_bytes / (1024 * 1024))]
+    pub kv_max_tenant_mb: u64,
 }
 
 impl LimitArgs {
@@ -259,6 +297,26 @@ impl LimitArgs {
             max_stderr_bytes: self.max_stderr_kb.saturating_mul(1024),
             max_functions: self.max_functions,
         }
+    }
+
+    /// The services capabilities are served from, with key-value data in `kv`.
+    pub fn host_services(&self, kv: Arc<dyn KvBackend>) -> anyhow::Result<HostServices> {
+        let outbound = OutboundSettings {
+            allow_private: self.allow_private_outbound,
+            max_requests: self.outbound_max_requests,
+            request_timeout: std::time::Duration::from_millis(self.outbound_timeout_ms),
+            max_response_bytes: self.outbound_max_response_kb.saturating_mul(1024),
+            ..OutboundSettings::default()
+        };
+        Ok(HostServices {
+            outbound: Arc::new(OutboundClient::new(outbound).map_err(anyhow::Error::msg)?),
+            kv,
+            kv_limits: KvLimits {
+                max_value_bytes: self.kv_max_value_kb.saturating_mul(1024),
+                max_tenant_bytes: self.kv_max_tenant_mb.saturating_mul(1024 * 1024),
+                ..KvLimits::default()
+            },
+        })
     }
 
     /// The service's settings, with the operator token if any.

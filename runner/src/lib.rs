@@ -13,13 +13,17 @@
 //!   module blobs on disk. Knows nothing of wasmtime.
 //! * [`app`]: the shared state joining them: engine, store, compiled modules,
 //!   concurrency gates, the deploy path.
+//! * [`capabilities`]: what actions may reach when granted: outbound HTTP to
+//!   allow-listed hosts (SSRF-guarded) and a key-value store.
 //! * [`client`]: the CLI's client of the admin and webhook APIs.
 //! * [`manifest`], [`names`], [`limits`]: the declarative formats and the checked
 //!   values they produce.
 //! * [`declarative`]: `serve --manifests DIR`, manifests synced into the store.
 //! * [`config`]: command-line and environment settings.
+//! * [`scaffold`]: `docket new`, projects from the embedded templates.
 
 pub mod app;
+pub mod capabilities;
 pub mod client;
 pub mod config;
 pub mod declarative;
@@ -29,3 +33,4 @@ pub mod limits;
 pub mod manifest;
 pub mod names;
 pub mod registry;
+pub mod scaffold;

@@ -6,13 +6,14 @@ use clap::Parser;
 use docket::app::App;
 use docket::client::{AdminClient, call_webhook};
 use docket::config::{
-    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, ServeArgs, TenantCommand,
+    CheckArgs, NewArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, ServeArgs, TenantCommand,
 };
 use docket::declarative::{self, LoadedTenant};
 use docket::engine::{ActionRequest, Engine, FailureKind, Outcome};
 use docket::manifest::ActionManifest;
 use docket::registry::Quotas;
 use docket::registry::keys::KeySource;
+use docket::capabilities::kv::MemoryKv;
 use docket::registry::secrets::SecretBox;
 use docket::registry::store::Store;
 use serde_json::{Value, json};
@@ -42,6 +43,7 @@ fn main() -> anyhow::Result<()> {
             Command::Deploy(args) => deploy(args).await,
             Command::Tenant(command) => tenant(command).await,
             Command::Keys(command) => keys(command).await,
+            Command::New(args) => new_action(args),
         }
     })
 }
@@ -59,9 +61,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.data_dir, quotas, secrets)
         .await
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let store = Arc::new(store);
+    let services = args.limits.host_services(store.clone())?;
     let app = Arc::new(App::new(
         engine,
-        Arc::new(store),
+        store,
+        services,
         args.limits.service(args.admin_token.clone()),
     ));
     let mut tenants = Vec::new();
@@ -258,7 +263,13 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         },
         request_id: "local".into(),
     };
-    let invocation = engine.invoke(&module, &manifest.limits, &request).await;
+    // Key-value data lives in memory here: a local run leaves nothing behind.
+    let services = args.limits.host_services(Arc::new(MemoryKv::default()))?;
+    let deadline = std::time::Instant::now() + manifest.limits.timeout();
+    let caps = services.for_invocation(&manifest.grants, &request.tenant, &request.action, deadline);
+    let invocation = engine
+        .invoke(&module, &manifest.limits, &request, caps)
+        .await;
     if let Some(line) = &invocation.stderr_tail {
         eprintln!("stderr (last line): {line}");
     }
@@ -286,6 +297,23 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
     })
 }
 
+fn new_action(args: NewArgs) -> anyhow::Result<()> {
+    if args.lang == "list" {
+        println!("{}", docket::scaffold::available().join("\n"));
+        return Ok(());
+    }
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let files = docket::scaffold::create(&args.lang, &args.name, &dir)?;
+    println!("created {} ({} action) in {}:", args.name, args.lang, dir.display());
+    for file in files.iter().filter(|f| !f.starts_with("docket")) {
+        println!("  {}", file.display());
+    }
+    println!("  docket/  (the {} helper)", args.lang);
+    println!("next: see {}/README.md to build it, then `docket invoke {}/{}.toml --document-id 5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10 --document-version-id 7a6b5c4d3e2f10fedcba98765432100a --username jane.doe`",
+        dir.display(), dir.display(), args.name);
+    Ok(())
+}
+
 async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let scratch = tempfile::tempdir()?;
@@ -295,7 +323,9 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
         SecretBox::new(rand::random()),
     )
     .await?;
-    let app = App::new(engine, Arc::new(store), args.limits.service(None));
+    let store = Arc::new(store);
+    let services = args.limits.host_services(store.clone())?;
+    let app = App::new(engine, store, services, args.limits.service(None));
     let tenants = declarative::sync(&app, &args.manifests, scratch.path()).await?;
     for tenant in tenants {
         let names: Vec<_> = tenant

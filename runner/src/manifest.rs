@@ -15,7 +15,8 @@
 //! fuel = 0
 //! max-output-kb = 64
 //! [capabilities]
-//! allowed-outbound-hosts = []
+//! allowed-outbound-hosts = ["https://api.example.com", "https://*.slack.com"]
+//! key-value = "action"              # or "tenant"; absent = no key-value store
 //! secrets = ["workfront-api-key"]  # tenant secrets the action may read
 //! [config]                          # strings, numbers or booleans; given to the action as strings
 //! folder = "Archive"
@@ -30,6 +31,9 @@
 //! timeout-ms = 10000
 //! ```
 
+use crate::capabilities::Grants;
+use crate::capabilities::hosts::HostPattern;
+use crate::capabilities::kv::KvScope;
 use crate::limits::{Ceilings, Limits};
 use crate::names::{ActionName, InvalidName, TenantName};
 use serde::Deserialize;
@@ -89,6 +93,8 @@ pub struct ActionManifest {
     pub config: BTreeMap<String, String>,
     /// Names of the tenant secrets the action may read.
     pub secrets: Vec<String>,
+    /// Outbound hosts and key-value access (`[capabilities]`).
+    pub grants: Grants,
 }
 
 /// A tenant's settings from `tenant.toml`.
@@ -148,6 +154,7 @@ struct RawCapabilities {
     allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
     secrets: Vec<String>,
+    key_value: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -157,6 +164,34 @@ struct RawTenant {
     failure_word: Option<String>,
     #[serde(default)]
     limits: RawLimits,
+}
+
+impl RawCapabilities {
+    fn grants(&self) -> Result<Grants, String> {
+        let allowed_outbound_hosts = self
+            .allowed_outbound_hosts
+            .iter()
+            .map(|entry| {
+                HostPattern::parse(entry)
+                    .map_err(|e| format!("capabilities.allowed-outbound-hosts: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let key_value = match self.key_value.as_deref() {
+            None => None,
+            Some("tenant") => Some(KvScope::Tenant),
+            Some("action") => Some(KvScope::Action),
+            Some(other) => {
+                return Err(format!(
+                    "capabilities.key-value = {other:?}: use \"tenant\" (shared by the tenant's \
+                     actions) or \"action\" (this action's own)"
+                ));
+            }
+        };
+        Ok(Grants {
+            allowed_outbound_hosts,
+            key_value,
+        })
+    }
 }
 
 impl RawLimits {
@@ -176,13 +211,7 @@ impl ActionManifest {
     pub fn parse(text: &str, ceilings: &Ceilings) -> Result<Self, String> {
         let raw: RawAction = toml::from_str(text).map_err(|e| e.to_string())?;
         check_version(raw.manifest_version)?;
-        if !raw.capabilities.allowed_outbound_hosts.is_empty() {
-            return Err(
-                "capabilities.allowed-outbound-hosts: outbound HTTP is not available in this \
-                 version of Docket; remove the key or leave the list empty"
-                    .into(),
-            );
-        }
+        let grants = raw.capabilities.grants()?;
         let limits = raw.limits.over(Limits::default());
         ceilings.check(&limits).map_err(|e| e.to_string())?;
         if limits.timeout_ms == 0 || limits.memory_mb == 0 || limits.max_output_kb == 0 {
@@ -215,6 +244,7 @@ impl ActionManifest {
             limits,
             config,
             secrets: raw.capabilities.secrets,
+            grants,
         })
     }
 

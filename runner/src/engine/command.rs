@@ -4,9 +4,12 @@
 use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::limiter::GuestLimiter;
 use super::{Engine, GuestIo, LoadError, classify};
+use crate::capabilities::Capabilities;
+use crate::capabilities::host_call::{self, MAX_CALL_BYTES};
 use crate::limits::Limits;
+use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::{InstancePre, Linker, Module};
+use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Module};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -15,19 +18,73 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 /// The import module every WASI preview 1 function lives in.
 const WASI_P1_MODULE: &str = "wasi_snapshot_preview1";
 
+/// The import module of Docket's own host functions (capabilities).
+const DOCKET_MODULE: &str = "docket";
+
 /// Store state of a command-ABI invocation.
 pub(crate) struct CommandState {
     wasi: WasiP1Ctx,
     limiter: GuestLimiter,
+    caps: Arc<Capabilities>,
+    /// The reply of the last `host_call`, until `host_reply` copies it out.
+    reply: Vec<u8>,
 }
 
-/// The linker for command modules: all of WASI preview 1, denying by context.
+/// The linker for command modules: all of WASI preview 1, denying by context,
+/// and `docket::host_call` / `docket::host_reply` for capabilities.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CommandState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state: &mut CommandState| {
         &mut state.wasi
     })?;
+    linker.func_wrap_async(
+        DOCKET_MODULE,
+        "host_call",
+        |mut caller: Caller<'_, CommandState>, (ptr, len): (i32, i32)| {
+            Box::new(async move {
+                let memory = guest_memory(&mut caller)?;
+                let len = len as u32 as usize;
+                let reply = if len > MAX_CALL_BYTES {
+                    serde_json::to_vec(&serde_json::json!({
+                        "ok": false,
+                        "error": format!("host_call operation is {len} bytes, over the limit of {MAX_CALL_BYTES}"),
+                    }))?
+                } else {
+                    let mut input = vec![0; len];
+                    memory.read(&caller, ptr as u32 as usize, &mut input)?;
+                    let caps = caller.data().caps.clone();
+                    host_call::dispatch(&caps, &input).await
+                };
+                let reply_len = i32::try_from(reply.len())?;
+                caller.data_mut().reply = reply;
+                Ok(reply_len)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        DOCKET_MODULE,
+        "host_reply",
+        |mut caller: Caller<'_, CommandState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+            let memory = guest_memory(&mut caller)?;
+            let reply = std::mem::take(&mut caller.data_mut().reply);
+            let n = reply.len().min(len as u32 as usize);
+            memory.write(&mut caller, ptr as u32 as usize, &reply[..n])?;
+            Ok(i32::try_from(n)?)
+        },
+    )?;
     Ok(linker)
+}
+
+fn guest_memory(caller: &mut Caller<'_, CommandState>) -> wasmtime::Result<Memory> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => Ok(memory),
+        _ => wasmtime::bail!("docket::host_call needs the module to export its memory as `memory`"),
+    }
+}
+
+/// Whether `module::name` is an import the command linker provides.
+fn is_provided(module: &str, name: &str) -> bool {
+    module == WASI_P1_MODULE || (module == DOCKET_MODULE && matches!(name, "host_call" | "host_reply"))
 }
 
 /// Compiles a core module.
@@ -43,7 +100,7 @@ pub(crate) fn prepare(
 ) -> Result<InstancePre<CommandState>, LoadError> {
     let unknown: Vec<String> = module
         .imports()
-        .filter(|import| import.module() != WASI_P1_MODULE)
+        .filter(|import| !is_provided(import.module(), import.name()))
         .map(|import| format!("{}::{}", import.module(), import.name()))
         .collect();
     if !unknown.is_empty() {
@@ -70,6 +127,7 @@ pub(crate) async fn run(
     pre: &InstancePre<CommandState>,
     limits: &Limits,
     request: &ActionRequest,
+    caps: Arc<Capabilities>,
     io: &GuestIo,
     deadline: Instant,
 ) -> Result<Outcome, InvokeError> {
@@ -83,9 +141,13 @@ pub(crate) async fn run(
         .allow_udp(false)
         .build_p1();
     let limiter = GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements);
-    let mut store = engine.new_store(CommandState { wasi, limiter }, limits, deadline, |s| {
-        &mut s.limiter
-    });
+    let state = CommandState {
+        wasi,
+        limiter,
+        caps,
+        reply: Vec::new(),
+    };
+    let mut store = engine.new_store(state, limits, deadline, |s| &mut s.limiter);
     let instance = pre.instantiate_async(&mut store).await.map_err(classify)?;
     let start = instance
         .get_typed_func::<(), ()>(&mut store, "_start")

@@ -4,12 +4,17 @@
 use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::limiter::{GuestLimiter, LimitHit};
 use super::{Engine, GuestIo, LoadError, classify};
+use crate::capabilities::outbound::OutboundRequest;
+use crate::capabilities::{Capabilities, outbound_not_granted};
 use crate::limits::Limits;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -28,8 +33,10 @@ pub(crate) struct ComponentState {
     /// What `wasi:config/store` answers: the manifest's config and the granted secrets.
     config: WasiConfigVariables,
     http: WasiHttpCtx,
-    outbound: DenyOutbound,
-    table: ResourceTable,
+    outbound: OutboundHooks,
+    /// What the invocation may use; the key-value host reads its grant here.
+    pub(super) caps: Arc<Capabilities>,
+    pub(super) table: ResourceTable,
     limiter: GuestLimiter,
 }
 
@@ -52,30 +59,67 @@ impl WasiHttpView for ComponentState {
     }
 }
 
-/// `wasi:http` is linked so toolchains that import it by default load, but no
-/// request leaves: outbound HTTP is a capability no manifest can grant yet.
-struct DenyOutbound;
+/// `wasi:http` is linked so toolchains that import it by default load; requests
+/// go out only through the invocation's outbound grant (allow-list, SSRF guard,
+/// budget), and without one fail naming the manifest key. Redirects are not
+/// followed here: the guest sees the 3xx, and a request to the new location is
+/// checked like any other.
+struct OutboundHooks {
+    caps: Arc<Capabilities>,
+}
 
-impl WasiHttpHooks for DenyOutbound {
+impl WasiHttpHooks for OutboundHooks {
     fn send_request(
         &mut self,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        request: http::Request<WasiBody>,
         _options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> Box<
         dyn Future<
                 Output = wasmtime_wasi_http::Result<(
-                    http::Response<wasmtime_wasi_http::WasiBody>,
+                    http::Response<WasiBody>,
                     Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
                 )>,
             > + Send,
     > {
-        let host = request.uri().host().unwrap_or("").to_owned();
+        let caps = self.caps.clone();
         Box::new(async move {
-            Err(wasmtime_wasi_http::Error::InternalError(Some(format!(
-                "outbound HTTP to {host:?} is denied: the action's manifest grants no \
-                 [capabilities] allowed-outbound-hosts"
-            ))))
+            let denied = |message: String| wasmtime_wasi_http::Error::InternalError(Some(message));
+            let Some(grant) = caps.outbound.as_ref() else {
+                let host = request.uri().host().unwrap_or("").to_owned();
+                return Err(denied(outbound_not_granted(&host)));
+            };
+            let (parts, body) = request.into_parts();
+            let limit = grant.max_request_bytes();
+            let body = Limited::new(body, limit)
+                .collect()
+                .await
+                .map_err(|e| denied(format!("reading the request body: {e} (limit {limit} bytes)")))?
+                .to_bytes();
+            let outbound = OutboundRequest {
+                method: parts.method.to_string(),
+                url: parts.uri.to_string(),
+                headers: parts
+                    .headers
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                    .collect(),
+                body: body.to_vec(),
+            };
+            let answer = grant.send(outbound, false).await.map_err(|e| denied(e.0))?;
+            let mut response = http::Response::builder().status(answer.status);
+            for (name, value) in &answer.headers {
+                response = response.header(name, value);
+            }
+            let body = Full::new(Bytes::from(answer.body))
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            let response = response
+                .body(body)
+                .map_err(|e| denied(format!("bad response: {e}")))?;
+            let done: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((response, done))
         })
     }
 }
@@ -88,6 +132,7 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Compo
     wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut ComponentState| {
         WasiConfig::from(&state.config)
     })?;
+    super::keyvalue::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
@@ -123,8 +168,9 @@ pub(crate) fn prepare(
 }
 
 /// The WASI 0.2 packages the linker provides (each denying what is not granted).
-const PROVIDED_PACKAGES: [&str; 8] = [
+const PROVIDED_PACKAGES: [&str; 9] = [
     "wasi:config/",
+    "wasi:keyvalue/",
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
@@ -144,6 +190,7 @@ pub(crate) async fn run(
     pre: &ActionPre<ComponentState>,
     limits: &Limits,
     request: &ActionRequest,
+    caps: Arc<Capabilities>,
     io: &GuestIo,
     deadline: Instant,
 ) -> Result<Outcome, InvokeError> {
@@ -164,7 +211,8 @@ pub(crate) async fn run(
         wasi,
         config,
         http: WasiHttpCtx::new(),
-        outbound: DenyOutbound,
+        outbound: OutboundHooks { caps: caps.clone() },
+        caps,
         table: ResourceTable::new(),
         limiter: GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements),
     };

@@ -16,12 +16,14 @@ mod command;
 mod component;
 mod inspect;
 mod invocation;
+mod keyvalue;
 mod limiter;
 mod pipe;
 
 pub use invocation::{ActionRequest, FailureKind, Invocation, InvokeError, Outcome};
 pub use limiter::LimitHit;
 
+use crate::capabilities::Capabilities;
 use crate::limits::Limits;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -320,17 +322,19 @@ impl Engine {
         module: &PreparedModule,
         limits: &Limits,
         request: &ActionRequest,
+        caps: Capabilities,
     ) -> Invocation {
         let started = Instant::now();
+        let caps = Arc::new(caps);
         let deadline = started + limits.timeout();
         let io = GuestIo::new(limits, self.settings.max_stderr_bytes);
         let run = async {
             match &module.kind {
                 PreparedKind::Command(pre) => {
-                    command::run(self, pre, limits, request, &io, deadline).await
+                    command::run(self, pre, limits, request, caps, &io, deadline).await
                 }
                 PreparedKind::Component(pre) => {
-                    component::run(self, pre, limits, request, &io, deadline).await
+                    component::run(self, pre, limits, request, caps, &io, deadline).await
                 }
             }
         };

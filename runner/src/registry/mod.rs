@@ -6,6 +6,7 @@
 //! never waits on storage and never holds a lock across an await.
 
 pub mod keys;
+pub mod kv_store;
 pub mod quotas;
 pub mod secrets;
 pub mod store;
@@ -66,6 +67,8 @@ pub struct ActionVersion {
     pub config: BTreeMap<String, String>,
     /// Names of the tenant secrets this version may read.
     pub secrets: Vec<String>,
+    /// Outbound hosts and key-value access this version's manifest grants.
+    pub grants: crate::capabilities::Grants,
 }
 
 /// A tenant's decrypted secrets, kept in the snapshot so the request path needs

@@ -222,7 +222,7 @@ pub const INVOCATIONS_KEPT: i64 = 10_000;
 
 /// The store. See the module docs.
 pub struct Store {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     modules_dir: PathBuf,
     artifacts_dir: PathBuf,
     defaults: Quotas,
@@ -339,7 +339,7 @@ impl Store {
             }
         }
         let rows = sqlx::query(
-            "SELECT v.action, v.version, v.module, v.display_name, v.limits, v.config, v.secrets \
+            "SELECT v.action, v.version, v.module, v.display_name, v.limits, v.config, v.secrets, v.grants \
              FROM actions a JOIN versions v \
                ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
              WHERE a.tenant = ?",
@@ -881,7 +881,7 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO versions (tenant, action, version, module, display_name, manifest, \
-             limits, config, secrets, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             limits, config, secrets, grants, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.tenant.as_str())
         .bind(name.as_str())
@@ -892,6 +892,7 @@ impl Store {
         .bind(serde_json::to_string(&new.manifest.limits).unwrap_or_default())
         .bind(serde_json::to_string(&new.manifest.config).unwrap_or_default())
         .bind(serde_json::to_string(&new.manifest.secrets).unwrap_or_default())
+        .bind(serde_json::to_string(&new.manifest.grants).unwrap_or_default())
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
@@ -1063,7 +1064,7 @@ impl Store {
     ) -> Result<ActionVersion, StoreError> {
         self.live_version(tenant, action).await?;
         let row = sqlx::query(
-            "SELECT action, version, module, display_name, limits, config, secrets FROM versions \
+            "SELECT action, version, module, display_name, limits, config, secrets, grants FROM versions \
              WHERE tenant = ? AND action = ? AND version = ?",
         )
         .bind(tenant.as_str())
@@ -1118,6 +1119,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let deleted = sqlx::query("DELETE FROM actions WHERE tenant = ? AND name = ?")
+            .bind(tenant.as_str())
+            .bind(action)
+            .execute(&mut *tx)
+            .await?;
+        // The action's own key-value namespace goes with it; the tenant's stays.
+        sqlx::query("DELETE FROM kv WHERE tenant = ? AND scope = ?")
             .bind(tenant.as_str())
             .bind(action)
             .execute(&mut *tx)
@@ -1334,5 +1341,7 @@ fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ActionVersion, Stor
             .map_err(|_| corrupt("config"))?,
         secrets: serde_json::from_str(&row.try_get::<String, _>("secrets")?)
             .map_err(|_| corrupt("secrets"))?,
+        grants: serde_json::from_str(&row.try_get::<String, _>("grants")?)
+            .map_err(|_| corrupt("grants"))?,
     })
 }

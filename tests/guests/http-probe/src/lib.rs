@@ -8,8 +8,14 @@ use wasi::http::types::{Fields, OutgoingRequest, Scheme};
 
 docket_sdk::component_action!(run);
 
+#[path = "../../capability_probe.rs"]
+mod capability_probe;
+
 /// Tries the request; a denial is a `failed` failure quoting the error code.
 pub fn run(req: Request) -> Outcome {
+    if let Some(outcome) = capability_probe::probe(&req) {
+        return outcome;
+    }
     if let Some(name) = req.param("secret") {
         return Ok(Some(match req.secret(name) {
             Some(value) => format!(

@@ -4,6 +4,9 @@
 
 use docket_sdk::{Outcome, Request};
 
+#[path = "../../capability_probe.rs"]
+mod capability_probe;
+
 fn main() {
     docket_sdk::run_command(run)
 }
@@ -13,6 +16,9 @@ fn verdict<T, E>(attempt: Result<T, E>) -> &'static str {
 }
 
 fn run(req: Request) -> Outcome {
+    if let Some(outcome) = capability_probe::probe(&req) {
+        return outcome;
+    }
     if let Some(name) = req.param("secret") {
         return Ok(Some(match req.secret(name) {
             Some(value) => format!(

@@ -1,0 +1,321 @@
+//! The key-value store actions keep state in: one namespace per tenant, or per
+//! action when the manifest asks for it, persisted by the registry's database.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+/// Whose namespace an action's keys live in (`[capabilities] key-value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KvScope {
+    /// Shared by all of the tenant's actions that ask for `"tenant"`.
+    Tenant,
+    /// The action's own, kept across its versions.
+    Action,
+}
+
+/// Operator limits on key-value data.
+#[derive(Debug, Clone, Copy)]
+pub struct KvLimits {
+    /// Longest key, in bytes.
+    pub max_key_bytes: usize,
+    /// Largest value, in bytes.
+    pub max_value_bytes: usize,
+    /// All of a tenant's keys and values together, in bytes.
+    pub max_tenant_bytes: u64,
+}
+
+impl Default for KvLimits {
+    fn default() -> Self {
+        Self {
+            max_key_bytes: 512,
+            max_value_bytes: 64 * 1024,
+            max_tenant_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// A namespace: the tenant, and the action for [`KvScope::Action`] (`""` otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Namespace {
+    /// The tenant the data belongs to.
+    pub tenant: String,
+    /// The action for an action-scoped namespace, `""` for the tenant's.
+    pub scope: String,
+}
+
+/// Why a key-value operation failed; the message is what the action sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KvError(pub String);
+
+/// A boxed future, so [`KvBackend`] can be a trait object.
+pub type KvFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, KvError>> + Send + 'a>>;
+
+/// Where key-value data lives: the registry's database, or memory for `docket invoke`.
+pub trait KvBackend: Send + Sync {
+    /// The value of `key`, if set.
+    fn get<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>>;
+    /// Sets `key`, refusing when the tenant's data would exceed `max_tenant_bytes`.
+    fn set<'a>(
+        &'a self,
+        ns: &'a Namespace,
+        key: &'a str,
+        value: &'a [u8],
+        max_tenant_bytes: u64,
+    ) -> KvFuture<'a, ()>;
+    /// Removes `key`; whether it existed.
+    fn delete<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, bool>;
+    /// Adds `delta` to the integer stored at `key` (absent counts as 0), atomically.
+    fn increment<'a>(
+        &'a self,
+        ns: &'a Namespace,
+        key: &'a str,
+        delta: i64,
+        max_tenant_bytes: u64,
+    ) -> KvFuture<'a, i64>;
+    /// Keys starting with `prefix`, sorted, at most `limit`.
+    fn keys<'a>(&'a self, ns: &'a Namespace, prefix: &'a str, limit: usize)
+    -> KvFuture<'a, Vec<String>>;
+}
+
+/// One invocation's handle on its namespace, enforcing the operator's limits.
+#[derive(Clone)]
+pub struct KvBucket {
+    backend: Arc<dyn KvBackend>,
+    ns: Namespace,
+    limits: KvLimits,
+}
+
+/// Most keys one `keys` call returns.
+pub const MAX_KEYS_LISTED: usize = 1000;
+
+impl KvBucket {
+    /// The namespace of `action` of `tenant` under `scope`.
+    pub fn new(
+        backend: Arc<dyn KvBackend>,
+        tenant: &str,
+        action: &str,
+        scope: KvScope,
+        limits: KvLimits,
+    ) -> Self {
+        let scope = match scope {
+            KvScope::Tenant => String::new(),
+            KvScope::Action => action.to_owned(),
+        };
+        Self {
+            backend,
+            ns: Namespace {
+                tenant: tenant.to_owned(),
+                scope,
+            },
+            limits,
+        }
+    }
+
+    fn check_key(&self, key: &str) -> Result<(), KvError> {
+        if key.is_empty() || key.len() > self.limits.max_key_bytes {
+            return Err(KvError(format!(
+                "key-value keys must be 1 to {} bytes long",
+                self.limits.max_key_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// The value of `key`, if set.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        self.check_key(key)?;
+        self.backend.get(&self.ns, key).await
+    }
+
+    /// Sets `key` to `value`.
+    pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        self.check_key(key)?;
+        if value.len() > self.limits.max_value_bytes {
+            return Err(KvError(format!(
+                "value for {key:?} is {} bytes, over the limit of {} bytes",
+                value.len(),
+                self.limits.max_value_bytes
+            )));
+        }
+        self.backend
+            .set(&self.ns, key, value, self.limits.max_tenant_bytes)
+            .await
+    }
+
+    /// Removes `key`; whether it existed.
+    pub async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        self.check_key(key)?;
+        self.backend.delete(&self.ns, key).await
+    }
+
+    /// Adds `delta` to the integer at `key` and returns the new value.
+    pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+        self.check_key(key)?;
+        self.backend
+            .increment(&self.ns, key, delta, self.limits.max_tenant_bytes)
+            .await
+    }
+
+    /// Keys starting with `prefix`, sorted, at most [`MAX_KEYS_LISTED`].
+    pub async fn keys(&self, prefix: &str) -> Result<Vec<String>, KvError> {
+        self.backend.keys(&self.ns, prefix, MAX_KEYS_LISTED).await
+    }
+}
+
+/// The message for a tenant whose key-value data is full.
+pub fn quota_exceeded(max_tenant_bytes: u64) -> KvError {
+    KvError(format!(
+        "the tenant's key-value data would exceed {} KiB, its quota; delete keys first",
+        max_tenant_bytes / 1024
+    ))
+}
+
+/// The message for incrementing a value that is not an integer.
+pub fn not_an_integer(key: &str) -> KvError {
+    KvError(format!("the value of {key:?} is not an integer"))
+}
+
+/// Key-value data in memory, for `docket invoke`: lost when the process ends.
+#[derive(Default)]
+pub struct MemoryKv {
+    data: Mutex<BTreeMap<(Namespace, String), Vec<u8>>>,
+}
+
+impl MemoryKv {
+    fn tenant_bytes(
+        data: &BTreeMap<(Namespace, String), Vec<u8>>,
+        ns: &Namespace,
+        except: &str,
+    ) -> u64 {
+        data.iter()
+            .filter(|((n, k), _)| n.tenant == ns.tenant && !(n == ns && k == except))
+            .map(|((_, k), v)| (k.len() + v.len()) as u64)
+            .sum()
+    }
+
+    fn put(
+        &self,
+        ns: &Namespace,
+        key: &str,
+        value: Vec<u8>,
+        max_tenant_bytes: u64,
+    ) -> Result<(), KvError> {
+        let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        let total = Self::tenant_bytes(&data, ns, key) + (key.len() + value.len()) as u64;
+        if total > max_tenant_bytes {
+            return Err(quota_exceeded(max_tenant_bytes));
+        }
+        data.insert((ns.clone(), key.to_owned()), value);
+        Ok(())
+    }
+}
+
+impl KvBackend for MemoryKv {
+    fn get<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
+        let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        let value = data.get(&(ns.clone(), key.to_owned())).cloned();
+        Box::pin(async move { Ok(value) })
+    }
+
+    fn set<'a>(
+        &'a self,
+        ns: &'a Namespace,
+        key: &'a str,
+        value: &'a [u8],
+        max_tenant_bytes: u64,
+    ) -> KvFuture<'a, ()> {
+        let result = self.put(ns, key, value.to_vec(), max_tenant_bytes);
+        Box::pin(async move { result })
+    }
+
+    fn delete<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, bool> {
+        let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        let existed = data.remove(&(ns.clone(), key.to_owned())).is_some();
+        Box::pin(async move { Ok(existed) })
+    }
+
+    fn increment<'a>(
+        &'a self,
+        ns: &'a Namespace,
+        key: &'a str,
+        delta: i64,
+        max_tenant_bytes: u64,
+    ) -> KvFuture<'a, i64> {
+        let result = (|| {
+            let current = {
+                let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+                data.get(&(ns.clone(), key.to_owned())).cloned()
+            };
+            let current = match current {
+                None => 0,
+                Some(bytes) => std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                    .ok_or_else(|| not_an_integer(key))?,
+            };
+            let next = current.saturating_add(delta);
+            self.put(ns, key, next.to_string().into_bytes(), max_tenant_bytes)?;
+            Ok(next)
+        })();
+        Box::pin(async move { result })
+    }
+
+    fn keys<'a>(
+        &'a self,
+        ns: &'a Namespace,
+        prefix: &'a str,
+        limit: usize,
+    ) -> KvFuture<'a, Vec<String>> {
+        let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        let keys = data
+            .keys()
+            .filter(|(n, k)| n == ns && k.starts_with(prefix))
+            .map(|(_, k)| k.clone())
+            .take(limit)
+            .collect();
+        Box::pin(async move { Ok(keys) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(backend: Arc<dyn KvBackend>, tenant: &str, action: &str, scope: KvScope) -> KvBucket {
+        let limits = KvLimits {
+            max_key_bytes: 16,
+            max_value_bytes: 8,
+            max_tenant_bytes: 40,
+        };
+        KvBucket::new(backend, tenant, action, scope, limits)
+    }
+
+    #[tokio::test]
+    async fn namespaces_are_separate_and_limits_hold() {
+        let backend: Arc<dyn KvBackend> = Arc::new(MemoryKv::default());
+        let a = bucket(backend.clone(), "acme", "count", KvScope::Action);
+        let shared = bucket(backend.clone(), "acme", "count", KvScope::Tenant);
+        let other = bucket(backend.clone(), "globex", "count", KvScope::Action);
+        assert_eq!(a.increment("n", 1).await, Ok(1));
+        assert_eq!(a.increment("n", 2).await, Ok(3));
+        assert_eq!(shared.get("n").await, Ok(None));
+        assert_eq!(other.get("n").await, Ok(None));
+        assert!(a.set("big", b"123456789").await.unwrap_err().0.contains("over the limit"));
+        assert!(a.set("", b"x").await.is_err());
+        a.set("word", b"abc").await.unwrap();
+        assert!(a.increment("word", 1).await.unwrap_err().0.contains("not an integer"));
+        // 1+1 + 4+3 = 9 bytes used; 40 allowed across the tenant.
+        shared.set("k1", b"12345678").await.unwrap();
+        shared.set("k2", b"12345678").await.unwrap();
+        assert!(shared.set("k3", b"12345678").await.unwrap_err().0.contains("quota"));
+        other.set("k3", b"12345678").await.unwrap();
+        assert_eq!(a.keys("").await.unwrap(), vec!["n", "word"]);
+        assert_eq!(a.delete("n").await, Ok(true));
+        assert_eq!(a.delete("n").await, Ok(false));
+    }
+}

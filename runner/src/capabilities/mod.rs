@@ -1,0 +1,82 @@
+//! What an action may reach beyond computing: outbound HTTP to allow-listed
+//! hosts and a key-value store. Each is granted per action in its manifest
+//! (`[capabilities]`) and denied otherwise, with a message naming the key to set.
+//! Config and secrets travel in the request itself (see `engine::invocation`).
+
+pub mod host_call;
+pub mod hosts;
+pub mod kv;
+pub mod outbound;
+
+use hosts::HostPattern;
+use kv::{KvBackend, KvBucket, KvLimits, KvScope};
+use outbound::{OutboundClient, OutboundGrant};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The capabilities one action version's manifest grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Grants {
+    /// `allowed-outbound-hosts`: where outbound HTTP may go.
+    pub allowed_outbound_hosts: Vec<HostPattern>,
+    /// `key-value`: the action's key-value namespace, if any.
+    pub key_value: Option<KvScope>,
+}
+
+/// The process-wide services capabilities are served from.
+#[derive(Clone)]
+pub struct HostServices {
+    /// The shared outbound HTTP client with its SSRF guard and limits.
+    pub outbound: Arc<OutboundClient>,
+    /// Where key-value data lives.
+    pub kv: Arc<dyn KvBackend>,
+    /// Operator limits on key-value data.
+    pub kv_limits: KvLimits,
+}
+
+impl HostServices {
+    /// One invocation's capabilities: what `grants` allows, for `action` of
+    /// `tenant`, until `deadline`.
+    pub fn for_invocation(
+        &self,
+        grants: &Grants,
+        tenant: &str,
+        action: &str,
+        deadline: Instant,
+    ) -> Capabilities {
+        let outbound = (!grants.allowed_outbound_hosts.is_empty()).then(|| {
+            OutboundGrant::new(
+                self.outbound.clone(),
+                grants.allowed_outbound_hosts.clone().into(),
+                deadline,
+            )
+        });
+        let kv = grants
+            .key_value
+            .map(|scope| KvBucket::new(self.kv.clone(), tenant, action, scope, self.kv_limits));
+        Capabilities { outbound, kv }
+    }
+}
+
+/// What one invocation may use; `None` where its manifest grants nothing.
+#[derive(Default)]
+pub struct Capabilities {
+    /// Outbound HTTP, when `allowed-outbound-hosts` is not empty.
+    pub outbound: Option<OutboundGrant>,
+    /// The key-value namespace, when `key-value` is set.
+    pub kv: Option<KvBucket>,
+}
+
+/// What an action is told when it uses outbound HTTP without a grant.
+pub fn outbound_not_granted(host: &str) -> String {
+    format!(
+        "outbound HTTP to {host:?} is denied: the action's manifest grants no \
+         [capabilities] allowed-outbound-hosts"
+    )
+}
+
+/// What an action is told when it uses the key-value store without a grant.
+pub const KV_NOT_GRANTED: &str = "the key-value store is denied: the action's manifest does not \
+     set [capabilities] key-value = \"tenant\" or \"action\"";

@@ -1,0 +1,435 @@
+//! Outbound HTTP for actions: one shared client, the allow-list, and the SSRF guard.
+//!
+//! Every request is checked against the action's `allowed-outbound-hosts` before it
+//! leaves, and every redirect hop again. Destinations are checked *after* DNS
+//! resolution by the client's own resolver, which hands the connector only the
+//! addresses that passed, so a name that resolves (or re-resolves) to a private
+//! address cannot be reached. Per invocation there is a request budget, a
+//! per-request timeout inside the invocation's deadline, and a response-size cap.
+
+use super::hosts::{HostPattern, suggestion};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Operator settings for all outbound requests.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboundSettings {
+    /// Let actions reach private, loopback and link-local addresses (off by default).
+    pub allow_private: bool,
+    /// Requests one invocation may make, redirect hops included.
+    pub max_requests: u32,
+    /// Longest one request may take, always cut to the invocation's deadline.
+    pub request_timeout: Duration,
+    /// Largest response body an action may receive.
+    pub max_response_bytes: usize,
+    /// Largest request body an action may send.
+    pub max_request_bytes: usize,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            max_requests: 10,
+            request_timeout: Duration::from_secs(10),
+            max_response_bytes: 1024 * 1024,
+            max_request_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// How long past the invocation's deadline a request's own timeout is set, so
+/// the deadline always fires first.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// Redirect hops followed for one request before giving up.
+const MAX_REDIRECTS: usize = 5;
+
+/// The process-wide HTTP client actions' requests go through.
+pub struct OutboundClient {
+    client: reqwest::Client,
+    settings: OutboundSettings,
+}
+
+/// A request an action wants to send.
+#[derive(Debug, Clone, Default)]
+pub struct OutboundRequest {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// An absolute `http` or `https` URL.
+    pub url: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The body; empty for none.
+    pub body: Vec<u8>,
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub struct OutboundResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Header names (lower-case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The whole body, at most the operator's response cap.
+    pub body: Vec<u8>,
+}
+
+/// Why a request was refused or failed; the message is what the action sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OutboundError(pub String);
+
+/// One invocation's outbound grant: its allow-list and what it has used.
+pub struct OutboundGrant {
+    client: Arc<OutboundClient>,
+    hosts: Arc<[HostPattern]>,
+    used: AtomicU32,
+    deadline: Instant,
+}
+
+impl OutboundClient {
+    /// Builds the client. It follows no redirects itself (each hop is checked
+    /// here) and reads no proxy settings from the environment.
+    pub fn new(settings: OutboundSettings) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: settings.allow_private,
+            }))
+            .connect_timeout(settings.request_timeout)
+            .user_agent(concat!("docket/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("building the outbound HTTP client: {e}"))?;
+        Ok(Self { client, settings })
+    }
+
+    /// The settings the client enforces.
+    pub fn settings(&self) -> &OutboundSettings {
+        &self.settings
+    }
+}
+
+impl OutboundGrant {
+    /// A grant for one invocation ending at `deadline`.
+    pub fn new(client: Arc<OutboundClient>, hosts: Arc<[HostPattern]>, deadline: Instant) -> Self {
+        Self {
+            client,
+            hosts,
+            used: AtomicU32::new(0),
+            deadline,
+        }
+    }
+
+    /// Largest request body this grant sends.
+    pub fn max_request_bytes(&self) -> usize {
+        self.client.settings.max_request_bytes
+    }
+
+    /// Sends `request`, following redirects (each hop checked) when `follow_redirects`.
+    pub async fn send(
+        &self,
+        request: OutboundRequest,
+        follow_redirects: bool,
+    ) -> Result<OutboundResponse, OutboundError> {
+        let settings = self.client.settings;
+        if request.body.len() > settings.max_request_bytes {
+            return Err(OutboundError(format!(
+                "request body is {} bytes, over the limit of {} bytes",
+                request.body.len(),
+                settings.max_request_bytes
+            )));
+        }
+        let mut method = reqwest::Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| OutboundError(format!("{:?} is not an HTTP method", request.method)))?;
+        let mut url = reqwest::Url::parse(&request.url)
+            .map_err(|e| OutboundError(format!("{:?} is not an absolute URL: {e}", request.url)))?;
+        let mut body = request.body;
+        for hop in 0..=MAX_REDIRECTS {
+            let response = self
+                .send_once(&method, &url, &request.headers, &body, hop > 0)
+                .await?;
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            let redirect = follow_redirects && response.status().is_redirection();
+            match (redirect, location) {
+                (true, Some(location)) => {
+                    let next = url.join(location).map_err(|e| {
+                        OutboundError(format!("{url} redirected to a bad location {location:?}: {e}"))
+                    })?;
+                    let status = response.status().as_u16();
+                    if status == 303 || (matches!(status, 301 | 302) && method == reqwest::Method::POST) {
+                        method = reqwest::Method::GET;
+                        body.clear();
+                    }
+                    url = next;
+                }
+                _ => return self.read(url.host_str().unwrap_or(""), response).await,
+            }
+        }
+        Err(OutboundError(format!(
+            "request to {} was redirected more than {MAX_REDIRECTS} times",
+            request.url
+        )))
+    }
+
+    async fn send_once(
+        &self,
+        method: &reqwest::Method,
+        url: &reqwest::Url,
+        headers: &[(String, String)],
+        body: &[u8],
+        is_redirect: bool,
+    ) -> Result<reqwest::Response, OutboundError> {
+        let settings = self.client.settings;
+        let scheme = url.scheme();
+        let host = url.host_str().unwrap_or("");
+        let port = url.port_or_known_default().unwrap_or(0);
+        if !self.hosts.iter().any(|p| p.allows(scheme, host, port)) {
+            let what = match is_redirect {
+                true => format!("a redirect to {url}"),
+                false => format!("outbound request to {url}"),
+            };
+            return Err(OutboundError(format!(
+                "{what} denied: {host} is not in the action's [capabilities] \
+                 allowed-outbound-hosts; add \"{}\" to allow it",
+                suggestion(scheme, host, port)
+            )));
+        }
+        if let Some(ip) = ip_literal(url) {
+            if !settings.allow_private && !is_public(ip) {
+                return Err(private_destination(host, ip));
+            }
+        }
+        let used = self.used.fetch_add(1, Ordering::Relaxed);
+        if used >= settings.max_requests {
+            return Err(OutboundError(format!(
+                "outbound request to {host} denied: the action already made {used} requests, \
+                 the limit per invocation"
+            )));
+        }
+        // When the invocation's deadline comes first, let it stop the whole
+        // action (a clear "time limit" failure) rather than race it here.
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let timeout = match settings.request_timeout < remaining {
+            true => settings.request_timeout,
+            false => remaining + DEADLINE_GRACE,
+        };
+        let mut builder = self
+            .client
+            .client
+            .request(method.clone(), url.clone())
+            .timeout(timeout);
+        for (name, value) in headers {
+            // The URL names the destination; a guest-chosen Host header could
+            // reach another virtual host behind an allowed address.
+            if !name.eq_ignore_ascii_case("host") {
+                builder = builder.header(name, value);
+            }
+        }
+        if !body.is_empty() {
+            builder = builder.body(body.to_vec());
+        }
+        builder
+            .send()
+            .await
+            .map_err(|e| describe(host, timeout, &e))
+    }
+
+    async fn read(
+        &self,
+        host: &str,
+        mut response: reqwest::Response,
+    ) -> Result<OutboundResponse, OutboundError> {
+        let limit = self.client.settings.max_response_bytes;
+        let too_large = || {
+            OutboundError(format!(
+                "response from {host} is larger than {} KiB, the limit per response",
+                limit / 1024
+            ))
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| describe(host, self.client.settings.request_timeout, &e))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(OutboundResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn ip_literal(url: &reqwest::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+fn private_destination(host: &str, ip: IpAddr) -> OutboundError {
+    OutboundError(format!(
+        "outbound request to {host} denied: it resolves to {ip}, a private, loopback or \
+         link-local address, which actions may not reach (the operator can allow them \
+         with --allow-private-outbound)"
+    ))
+}
+
+/// Turns a client error into what the action is told, finding the resolver's
+/// own refusal among the causes.
+fn describe(host: &str, timeout: Duration, err: &reqwest::Error) -> OutboundError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<ResolveRefused>() {
+            return refused.0.clone();
+        }
+        source = cause.source();
+    }
+    if err.is_timeout() {
+        return OutboundError(format!(
+            "request to {host} timed out after {} ms",
+            timeout.as_millis()
+        ));
+    }
+    let mut message = format!("request to {host} failed: {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    OutboundError(message)
+}
+
+/// Whether an address is on the public internet: not loopback, private,
+/// link-local, shared, documentation, multicast or unspecified.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
+                || (first == 0x0064 && v6.segments()[1] == 0xff9b)) // NAT64
+        }
+    }
+}
+
+/// The refusal the resolver raises, carried through the client's error chain.
+#[derive(Debug)]
+struct ResolveRefused(OutboundError);
+
+impl std::fmt::Display for ResolveRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ResolveRefused {}
+
+/// Resolves names with the system resolver and drops every address an action
+/// may not reach, so the connector only ever sees checked addresses.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| {
+                    ResolveRefused(OutboundError(format!("could not resolve {host}: {e}")))
+                })?
+                .collect();
+            let allowed: Vec<SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| allow_private || is_public(a.ip()))
+                .collect();
+            match (allowed.is_empty(), addrs.first()) {
+                (false, _) => Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs),
+                (true, Some(first)) => {
+                    Err(Box::new(ResolveRefused(private_destination(&host, first.ip()))).into())
+                }
+                (true, None) => Err(Box::new(ResolveRefused(OutboundError(format!(
+                    "could not resolve {host}: no addresses"
+                ))))
+                .into()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_special_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

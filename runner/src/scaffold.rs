@@ -1,0 +1,154 @@
+//! `docket new`: a new action project from the templates in `templates/<lang>/`,
+//! with the language's helper from `guest-sdk/` copied into `docket/`.
+//!
+//! Both trees are embedded in the binary, so the command works wherever Docket
+//! is installed. In file names and contents, `{{name}}` becomes the action name.
+
+use crate::names::ActionName;
+use include_dir::{Dir, DirEntry, include_dir};
+use std::path::{Path, PathBuf};
+
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+static SDK: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk");
+
+/// Where each language's helper lives in `guest-sdk/`, as (source, destination
+/// under `docket/`) pairs. Rust's SDK is the crate at the root of `guest-sdk/`;
+/// its template brings a standalone `docket/Cargo.toml`.
+fn sdk_parts(lang: &str) -> Vec<(&str, &str)> {
+    match lang {
+        "rust" => vec![("src", "src"), ("wit", "wit")],
+        other => vec![(other, "")],
+    }
+}
+
+/// Why a project could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    /// No template for this language.
+    #[error("no template for language {lang:?}; choose one of: {}", available().join(", "))]
+    UnknownLanguage {
+        /// What was asked for.
+        lang: String,
+    },
+    /// Not a valid action name.
+    #[error("{0}")]
+    BadName(String),
+    /// The target directory already has files.
+    #[error("{0} already exists and is not empty; choose another --dir or name")]
+    NotEmpty(PathBuf),
+    /// Writing failed.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// The languages with a template, sorted.
+pub fn available() -> Vec<String> {
+    let mut langs: Vec<String> = TEMPLATES
+        .dirs()
+        .filter_map(|d| d.path().file_name()?.to_str().map(str::to_owned))
+        .collect();
+    langs.sort();
+    langs
+}
+
+/// Creates the project for action `name` in `lang` under `dir`; returns the
+/// files written, relative to `dir`.
+pub fn create(lang: &str, name: &str, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
+    let template = TEMPLATES
+        .get_dir(lang)
+        .ok_or_else(|| ScaffoldError::UnknownLanguage { lang: lang.into() })?;
+    ActionName::new(name.to_owned()).map_err(|e| ScaffoldError::BadName(e.to_string()))?;
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(ScaffoldError::NotEmpty(dir.to_owned()));
+    }
+    let mut files = Vec::new();
+    for file in all_files(template) {
+        let relative = file.path().strip_prefix(lang).unwrap_or(file.path());
+        let relative = PathBuf::from(relative.to_string_lossy().replace("{{name}}", name));
+        let contents = match std::str::from_utf8(file.contents()) {
+            Ok(text) => text.replace("{{name}}", name).into_bytes(),
+            Err(_) => file.contents().to_vec(),
+        };
+        write(dir, &relative, &contents)?;
+        files.push(relative);
+    }
+    for (source, destination) in sdk_parts(lang) {
+        let Some(part) = SDK.get_dir(source) else {
+            continue;
+        };
+        for file in all_files(part) {
+            let inner = file.path().strip_prefix(source).unwrap_or(file.path());
+            let relative = Path::new("docket").join(destination).join(inner);
+            write(dir, &relative, file.contents())?;
+            files.push(relative);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn all_files<'a>(dir: &'a Dir<'a>) -> Vec<&'a include_dir::File<'a>> {
+    let mut files = Vec::new();
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(sub) => files.extend(all_files(sub)),
+            DirEntry::File(file) => files.push(file),
+        }
+    }
+    files
+}
+
+fn write(dir: &Path, relative: &Path, contents: &[u8]) -> Result<(), ScaffoldError> {
+    let path = dir.join(relative);
+    let io = |source| ScaffoldError::Io {
+        path: path.clone(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    std::fs::write(&path, contents).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_names_its_action_and_brings_its_helper() {
+        assert!(available().contains(&"rust".to_owned()), "{:?}", available());
+        for lang in available() {
+            let dir = tempfile::tempdir().unwrap();
+            let files = create(&lang, "my-action", dir.path()).unwrap();
+            let manifest = dir.path().join("my-action.toml");
+            let text = std::fs::read_to_string(&manifest)
+                .unwrap_or_else(|e| panic!("{lang}: {}: {e}", manifest.display()));
+            assert!(text.contains("name = \"my-action\""), "{lang}: {text}");
+            assert!(
+                files.iter().any(|f| f.starts_with("docket")),
+                "{lang}: no helper in {files:?}"
+            );
+            for file in &files {
+                let bytes = std::fs::read(dir.path().join(file)).unwrap();
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains("{{name}}"), "{lang}: {} keeps a placeholder", file.display());
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_languages_bad_names_and_full_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = create("cobol", "x", dir.path()).unwrap_err().to_string();
+        assert!(err.contains("choose one of") && err.contains("rust"), "{err}");
+        assert!(create("rust", "no spaces", dir.path()).is_err());
+        std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+        let err = create("rust", "ok", dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not empty"), "{err}");
+    }
+}

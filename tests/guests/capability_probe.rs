@@ -1,0 +1,45 @@
+//! Shared by both test probes: exercises outbound HTTP and the key-value store
+//! through the SDK when the request asks for it.
+//!
+//! `url=…` sends a request (`method`, `body`, `repeat=N` to send it N times) and
+//! reports the status and body; `count=KEY` increments KEY; `read=KEY` reads it.
+
+use docket_sdk::{Failure, HttpRequest, Outcome, Request, kv, send};
+
+/// The answer to a capability probe, or `None` when the request asks for none.
+pub fn probe(req: &Request) -> Option<Outcome> {
+    if let Some(url) = req.param("url") {
+        let request = HttpRequest {
+            method: req.param("method").unwrap_or("GET").to_owned(),
+            url: url.to_owned(),
+            body: req.param("body").unwrap_or_default().to_owned(),
+            ..HttpRequest::default()
+        };
+        let repeat: u32 = req.param("repeat").and_then(|n| n.parse().ok()).unwrap_or(1);
+        let mut last = None;
+        for _ in 0..repeat {
+            match send(&request) {
+                Ok(response) => last = Some(response),
+                Err(e) => return Some(Err(Failure::failed(e))),
+            }
+        }
+        let response = last?;
+        return Some(Ok(Some(format!(
+            "status {} body {}",
+            response.status, response.body
+        ))));
+    }
+    if let Some(key) = req.param("count") {
+        return Some(match kv::increment(key, 1) {
+            Ok(n) => Ok(Some(format!("count {n}"))),
+            Err(e) => Err(Failure::failed(e)),
+        });
+    }
+    if let Some(key) = req.param("read") {
+        return Some(match kv::get(key) {
+            Ok(value) => Ok(Some(format!("{key} = {value:?}"))),
+            Err(e) => Err(Failure::failed(e)),
+        });
+    }
+    None
+}

@@ -17,6 +17,11 @@ GUEST_DIST := tests/guests/dist
 # name:source for each C example action (command ABI, guest-sdk/c/docket.h).
 C_ACTIONS := c-intake:actions-wasm/c-intake/intake.c
 C_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32
+# Example actions in Zig, AssemblyScript, Go, JavaScript and Python: each
+# build.sh installs its toolchain into $(TOOLCHAINS) (from PyPI, npm or Debian),
+# builds only when a source changed, and skips with a message if it cannot install.
+LANGUAGE_BUILDS := $(sort $(wildcard actions-wasm/*/build.sh))
+TOOLCHAINS := .toolchains
 BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -52,6 +57,9 @@ actions: targets c-toolchain
 		echo "building $$name (C, wasm32-wasi)"; \
 		clang --target=wasm32-wasi -O2 -Wall -Wextra -Werror -o $(DIST)/$$name.wasm $$source; \
 	done; else echo "skipping C actions: clang cannot target wasm32-wasi here (Debian: $(C_PACKAGES))"; fi
+	@set -e; for script in $(LANGUAGE_BUILDS); do \
+		DIST=$(abspath $(DIST)) TOOLCHAINS=$(abspath $(TOOLCHAINS)) bash $$script; \
+	done
 
 # True when clang can build a WASI program.
 C_WASM_OK = (printf 'int main(void){return 0;}' | clang --target=wasm32-wasi -x c -o /dev/null - >/dev/null 2>&1)
@@ -98,4 +106,4 @@ fmt:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(DIST)
+	rm -rf $(DIST) $(TOOLCHAINS)

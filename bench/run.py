@@ -254,6 +254,56 @@ def cold_paths(results):
     stop(server)
     shutil.rmtree(data, ignore_errors=True)
 
+def artifact_bytes(data):
+    root = os.path.join(data, "artifacts")
+    return sum(os.path.getsize(os.path.join(root, f)) for f in os.listdir(root)) if os.path.isdir(root) else 0
+
+def language_deploys(results):
+    """Deploy cost of the large components (JavaScript, Python) next to a small
+    Rust component as the baseline: upload-to-live (validate + compile + store),
+    compiled artifact size, first invocation after the deploy and after a
+    restart (which loads the cached artifact instead of compiling)."""
+    examples = [("review-gate", 'name = "{n}"\n[config]\nreviewers = "jane.doe"\nstages = "legal"\n', "&stage=legal"),
+                ("js-approvers", 'name = "{n}"\n[config]\napprovers = "jane.doe"\nsteps = "legal"\n', ""),
+                ("python-naming", 'name = "{n}"\n[config]\nallowed-extensions = "pdf"\n', "&filename=ABC-2024-x.pdf")]
+    data = tempfile.mkdtemp(prefix="docket-bench-lang-")
+    server, base = docket(data)
+    status, tenant = admin(base, "POST", "/tenants", OPERATOR, {"name": "lang"})
+    token, key = tenant["adminToken"], tenant["apiKey"]
+    rows = {}
+    for name, manifest, query in examples:
+        path = os.path.join(ROOT, "actions-wasm/dist", name + ".wasm")
+        if not os.path.exists(path):
+            print(f"skipping {name}: {path} is not built")
+            continue
+        module = open(path, "rb").read()
+        before = artifact_bytes(data)
+        began = time.perf_counter()
+        deploy(base, token, "lang", manifest.format(n=name), module)
+        deployed = time.perf_counter()
+        status, body = call(base, "lang", name, key, query)
+        assert status == 200, body
+        first = time.perf_counter()
+        rows[name] = {"module_bytes": len(module), "artifact_bytes": artifact_bytes(data) - before,
+                      "deploy_ms": round((deployed - began) * 1000, 1),
+                      "first_invocation_after_deploy_ms": round((first - deployed) * 1000, 1)}
+    stop(server)
+    began = time.perf_counter()
+    server, base = docket(data)
+    rows["restart_to_ready_ms"] = round((time.perf_counter() - began) * 1000, 1)
+    for name, _, query in examples:
+        if name in rows:
+            began = time.perf_counter()
+            status, body = call(base, "lang", name, key, query)
+            assert status == 200, body
+            rows[name]["first_invocation_after_restart_ms"] = round((time.perf_counter() - began) * 1000, 1)
+            began = time.perf_counter()
+            call(base, "lang", name, key, query)
+            rows[name]["warm_invocation_ms"] = round((time.perf_counter() - began) * 1000, 1)
+    results["languages"] = rows
+    stop(server)
+    shutil.rmtree(data, ignore_errors=True)
+
 async def one_waiter(host, port, path, results):
     try:
         reader, writer = await asyncio.open_connection(host, port)
@@ -296,9 +346,10 @@ def concurrency(results):
 def main():
     results = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": {"cpus": os.cpu_count()}, "settings": {"seconds": DURATION, "connections": CONNECTIONS}}
-    only = sys.argv[1:] or ["throughput", "cold", "concurrency"]
+    only = sys.argv[1:] or ["throughput", "cold", "languages", "concurrency"]
     if "throughput" in only: throughput(results)
     if "cold" in only: cold_paths(results)
+    if "languages" in only: language_deploys(results)
     if "concurrency" in only: concurrency(results)
     os.makedirs(os.path.join(ROOT, "bench/results"), exist_ok=True)
     stamp = results["when"].replace(":", "").replace("+0000", "Z")
@@ -314,7 +365,7 @@ def print_table(results):
             peak, half = row["peak"], row["half_load"]
             print(f"{name:<22}{peak['rps']:>10.0f}{row['ratio_to_baseline']:>8.2f}{peak['p50_ms']:>9.3f}"
                   f"{peak['p99_ms']:>9.3f}   {half['rps']:>16.0f}{half['p99_ms']:>9.3f}")
-    for section in ("cold", "concurrency"):
+    for section in ("cold", "languages", "concurrency"):
         if section in results:
             print()
             for key, value in results[section].items():

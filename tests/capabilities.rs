@@ -60,8 +60,15 @@ impl Remote {
     }
 }
 
-async fn record(State(received): State<Received>, headers: HeaderMap, body: String) -> &'static str {
-    let key = headers.get("apikey").and_then(|v| v.to_str().ok()).unwrap_or("");
+async fn record(
+    State(received): State<Received>,
+    headers: HeaderMap,
+    body: String,
+) -> &'static str {
+    let key = headers
+        .get("apikey")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     received
         .lock()
         .unwrap()
@@ -75,7 +82,10 @@ async fn workfront_note(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
-    let key = headers.get("apikey").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let key = headers
+        .get("apikey")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if key != "wf-api-key" {
         let error = json!({"error": {"message": "Invalid apiKey"}});
         return (StatusCode::UNAUTHORIZED, error.to_string());
@@ -89,7 +99,10 @@ async fn workfront_note(
         .lock()
         .unwrap()
         .push(("note".into(), key.into(), body));
-    (StatusCode::OK, json!({"data": {"ID": "note-7"}}).to_string())
+    (
+        StatusCode::OK,
+        json!({"data": {"ID": "note-7"}}).to_string(),
+    )
 }
 
 fn encode(value: &str) -> String {
@@ -138,14 +151,18 @@ async fn outbound_http_goes_only_where_granted_within_its_limits() {
         let hello = format!("&url={}", encode(&remote.url("/hello")));
         let (status, body) = probe(&server, action, &hello).await;
         assert_eq!(status, 200, "{action}: {body}");
-        assert_eq!(body["message"], "status 200 body hello from remote", "{action}");
+        assert_eq!(
+            body["message"], "status 200 body hello from remote",
+            "{action}"
+        );
 
         // Not on the list: another name for the same server.
         let off_list = format!("http://localhost:{}/hello", remote.port);
         let (status, body) = probe(&server, action, &format!("&url={}", encode(&off_list))).await;
         assert_eq!(status, 500, "{action}: {body}");
         assert!(
-            error(&body).contains("localhost is not in the action's [capabilities] allowed-outbound-hosts")
+            error(&body)
+                .contains("localhost is not in the action's [capabilities] allowed-outbound-hosts")
                 && error(&body).contains(&format!("\"http://localhost:{}\"", remote.port)),
             "{action}: {body}"
         );
@@ -185,15 +202,24 @@ async fn outbound_http_goes_only_where_granted_within_its_limits() {
     let (status, body) = probe(&server, "cmd", &query).await;
     assert_eq!(status, 500, "{body}");
     assert!(
-        error(&body).starts_with(&format!("a redirect to {elsewhere} denied: localhost is not in")),
+        error(&body).starts_with(&format!(
+            "a redirect to {elsewhere} denied: localhost is not in"
+        )),
         "{body}"
     );
     let (status, body) = probe(&server, "comp", &query).await;
-    assert_eq!((status, body["message"].as_str()), (200, Some("status 307 body ")), "{body}");
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (200, Some("status 307 body ")),
+        "{body}"
+    );
     // A redirect on the list is followed.
     let inside = remote.url(&format!("/redirect?to={}", encode(&remote.url("/hello"))));
     let (status, body) = probe(&server, "cmd", &format!("&url={}", encode(&inside))).await;
-    assert_eq!((status, body["message"].as_str()), (200, Some("status 200 body hello from remote")));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (200, Some("status 200 body hello from remote"))
+    );
 
     // No grant at all.
     let hello = format!("&url={}", encode(&remote.url("/hello")));
@@ -242,37 +268,69 @@ async fn an_action_counts_its_invocations_across_restarts_and_tenants_stay_apart
     };
     for (tenant, token) in [("acme", &acme), ("globex", &globex)] {
         let deployed = server
-            .deploy(tenant, token, &manifest("counter", "tenant"), built_guest("sandbox-probe"))
+            .deploy(
+                tenant,
+                token,
+                &manifest("counter", "tenant"),
+                built_guest("sandbox-probe"),
+            )
             .await;
         assert_eq!(deployed.0, 201, "{}", deployed.1);
     }
     let deployed = server
-        .deploy("acme", &acme, &manifest("own", "action"), built_guest("http-probe"))
+        .deploy(
+            "acme",
+            &acme,
+            &manifest("own", "action"),
+            built_guest("http-probe"),
+        )
         .await;
     assert_eq!(deployed.0, 201, "{}", deployed.1);
     let deployed = server
-        .deploy("acme", &acme, "name = \"plain\"\n", built_guest("sandbox-probe"))
+        .deploy(
+            "acme",
+            &acme,
+            "name = \"plain\"\n",
+            built_guest("sandbox-probe"),
+        )
         .await;
     assert_eq!(deployed.0, 201);
 
     for n in 1..=3 {
-        assert_eq!(count(&server, "acme", "counter", &acme_key).await, format!("count {n}"));
+        assert_eq!(
+            count(&server, "acme", "counter", &acme_key).await,
+            format!("count {n}")
+        );
     }
     // A component with its own namespace starts from zero.
     assert_eq!(count(&server, "acme", "own", &acme_key).await, "count 1");
     // Another tenant's identical action cannot see acme's counter.
-    assert_eq!(count(&server, "globex", "counter", &globex_key).await, "count 1");
+    assert_eq!(
+        count(&server, "globex", "counter", &globex_key).await,
+        "count 1"
+    );
 
     // A new version of the action keeps the data; so does a restart.
     let deployed = server
-        .deploy("acme", &acme, &manifest("counter", "tenant"), built_guest("sandbox-probe"))
+        .deploy(
+            "acme",
+            &acme,
+            &manifest("counter", "tenant"),
+            built_guest("sandbox-probe"),
+        )
         .await;
     assert_eq!((deployed.0, deployed.1["version"].as_u64()), (201, Some(2)));
     drop(server.crash());
     let server = Server::hosted_in(data.path(), &[]);
-    assert_eq!(count(&server, "acme", "counter", &acme_key).await, "count 4");
+    assert_eq!(
+        count(&server, "acme", "counter", &acme_key).await,
+        "count 4"
+    );
     assert_eq!(count(&server, "acme", "own", &acme_key).await, "count 2");
-    assert_eq!(count(&server, "globex", "counter", &globex_key).await, "count 2");
+    assert_eq!(
+        count(&server, "globex", "counter", &globex_key).await,
+        "count 2"
+    );
 
     // Without the grant the store is denied, naming the key to set.
     let path = format!(
@@ -296,7 +354,10 @@ async fn manifests_with_bad_grants_are_refused_naming_the_entry() {
             "allowed-outbound-hosts = [\"https://*\"]",
             "\"https://*\" is not an allowed host",
         ),
-        ("key-value = \"everyone\"", "capabilities.key-value = \"everyone\""),
+        (
+            "key-value = \"everyone\"",
+            "capabilities.key-value = \"everyone\"",
+        ),
     ] {
         let manifest = format!("name = \"bad\"\n[capabilities]\n{grant}\n");
         let (status, body) = server
@@ -332,8 +393,20 @@ async fn workfront_and_chat_examples_call_their_remote_side() {
         "name = \"notify\"\n[capabilities]\nallowed-outbound-hosts = [\"{base}\"]\n\
          secrets = [\"chat-webhook-url\"]\nkey-value = \"action\"\n[config]\nchannel-name = \"#legal\"\n"
     );
-    assert_eq!(server.deploy("acme", &token, &tag, example_action("workfront-tag")).await.0, 201);
-    assert_eq!(server.deploy("acme", &token, &chat, example_action("chat-notify")).await.0, 201);
+    assert_eq!(
+        server
+            .deploy("acme", &token, &tag, example_action("workfront-tag"))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        server
+            .deploy("acme", &token, &chat, example_action("chat-notify"))
+            .await
+            .0,
+        201
+    );
 
     let (status, body) = server.call("acme", "tag", &key).await;
     assert_eq!(status, 200, "{body}");
@@ -358,20 +431,28 @@ async fn workfront_and_chat_examples_call_their_remote_side() {
             .get(&path, &[("apiKey", &key), ("username", "jane.doe")])
             .await;
         assert_eq!(status, 200, "{body}");
-        let text = format!(
-            "jane.doe flagged document {DOC} (version {VER}) \"\"urgent\"\" [#{n}]"
-        );
+        let text = format!("jane.doe flagged document {DOC} (version {VER}) \"\"urgent\"\" [#{n}]");
         assert_eq!(body["message"], format!("Posted to #legal: {text}"));
     }
-    let posted: Vec<_> = remote.received().into_iter().filter(|r| r.0 == "/chat").collect();
+    let posted: Vec<_> = remote
+        .received()
+        .into_iter()
+        .filter(|r| r.0 == "/chat")
+        .collect();
     assert_eq!(posted.len(), 2);
     let message: Value = serde_json::from_str(&posted[1].2).unwrap();
-    assert!(message["text"].as_str().unwrap().ends_with("[#2]"), "{message}");
+    assert!(
+        message["text"].as_str().unwrap().ends_with("[#2]"),
+        "{message}"
+    );
 
     // The remote side refusing the key is the user's 403.
     let path = "/tenants/acme/secrets/workfront-api-key";
     let put = Some(json!({"value": "revoked"}));
     assert_eq!(server.admin("PUT", path, Some(&token), put).await.0, 204);
     let (status, body) = server.call("acme", "tag", &key).await;
-    assert_eq!((status, error(&body)), (403, "Workfront refused the API key: Invalid apiKey"));
+    assert_eq!(
+        (status, error(&body)),
+        (403, "Workfront refused the API key: Invalid apiKey")
+    );
 }

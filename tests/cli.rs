@@ -172,3 +172,106 @@ fn check_reports_each_tenant_or_the_bad_file() {
         "{out}"
     );
 }
+
+/// Builds the project `docket new` made and checks it answers through
+/// `docket invoke`: 200 with a user, 403 without.
+fn invoke_new_project(dir: &std::path::Path, name: &str) {
+    let manifest = dir.join(format!("{name}.toml"));
+    let manifest = manifest.to_str().unwrap();
+    let base = [
+        "invoke",
+        manifest,
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ];
+    let (ok, stdout, stderr) = docket(&[&base[..], &["--username", "jane.doe"]].concat());
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.starts_with("HTTP 200 "), "{stdout}");
+    assert!(stdout.contains("jane.doe"), "{stdout}");
+    let (_, stdout, _) = docket(&base);
+    assert!(stdout.starts_with("HTTP 403 "), "{stdout}");
+}
+
+/// `docket new` in C and Rust: the project builds with only its toolchain and
+/// the helper it was given, and runs.
+#[test]
+fn new_projects_build_and_run() {
+    let work = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = docket(&["new", "--lang", "list", "x"]);
+    assert!(ok, "{stderr}");
+    for lang in ["assemblyscript", "c", "go", "js", "python", "rust", "zig"] {
+        assert!(
+            stdout.lines().any(|l| l == lang),
+            "{lang} missing from {stdout}"
+        );
+    }
+
+    let c_dir = work.path().join("c-hello");
+    let (ok, stdout, stderr) = docket(&[
+        "new",
+        "--lang",
+        "c",
+        "c-hello",
+        "--dir",
+        c_dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let built = Command::new("clang")
+        .args([
+            "--target=wasm32-wasi",
+            "-O2",
+            "-Wall",
+            "-Werror",
+            "-o",
+            "c-hello.wasm",
+            "c-hello.c",
+        ])
+        .current_dir(&c_dir)
+        .status()
+        .expect("clang (installed by `make actions`)");
+    assert!(built.success());
+    invoke_new_project(&c_dir, "c-hello");
+
+    let rust_dir = work.path().join("rust-hello");
+    let (ok, _, stderr) = docket(&["new", "rust-hello", "--dir", rust_dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let built = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--offline",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+        ])
+        .current_dir(&rust_dir)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    invoke_new_project(&rust_dir, "rust-hello");
+
+    // A second `new` into the same place is refused and changes nothing.
+    let (ok, _, stderr) = docket(&[
+        "new",
+        "--lang",
+        "c",
+        "c-hello",
+        "--dir",
+        c_dir.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("not empty"), "{stderr}");
+    let (ok, _, stderr) = docket(&[
+        "new",
+        "--lang",
+        "cobol",
+        "x",
+        "--dir",
+        work.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("no template for language \"cobol\""),
+        "{stderr}"
+    );
+}

@@ -102,7 +102,10 @@ async fn arbitrary_modules_load_and_run_within_their_limits() {
             match engine.load(&bytes) {
                 Ok(module) => {
                     loaded += 1;
-                    let _ = engine.invoke(&module, &limits, &request, Default::default()).await.result;
+                    let _ = engine
+                        .invoke(&module, &limits, &request, Default::default())
+                        .await
+                        .result;
                     ran += 1;
                 }
                 Err(_typed_error) => {}

@@ -79,7 +79,10 @@ async fn no_leaks_after_a_hundred_thousand_invocations() {
                     4 => (spin, &fueled),
                     _ => (component, &limits),
                 };
-                let result = engine.invoke(module, limits, req, Default::default()).await.result;
+                let result = engine
+                    .invoke(module, limits, req, Default::default())
+                    .await
+                    .result;
                 match i % 6 {
                     0 => assert!(matches!(result, Ok(Outcome::Success { .. }))),
                     1 => assert!(matches!(result, Err(InvokeError::Trap(_)))),

@@ -1,7 +1,20 @@
 //! Example actions in languages other than Rust, through the real binary: each
 //! succeeds, fails with each kind from its own logic, and a crash is a clean 500.
+//! One submodule per language in `languages/`; the examples are built by
+//! `make actions` from `actions-wasm/<language>-<name>/`.
 
 mod common;
+
+#[path = "languages/assemblyscript.rs"]
+mod assemblyscript;
+#[path = "languages/go.rs"]
+mod go;
+#[path = "languages/js.rs"]
+mod js;
+#[path = "languages/python.rs"]
+mod python;
+#[path = "languages/zig.rs"]
+mod zig;
 
 use common::{DOC, KEY, Manifests, Server, VER, example_action};
 

@@ -94,6 +94,7 @@ pub mod kv {
 
 /// Command modules: one JSON operation through `docket::host_call`.
 #[cfg(all(target_arch = "wasm32", not(target_env = "p2")))]
+#[allow(unsafe_code)] // the two imports are the ABI; each call's contract is noted
 mod imp {
     use super::{HttpRequest, HttpResponse};
     use serde_json::{Value, json};
@@ -115,7 +116,10 @@ mod imp {
         let reply: Value = serde_json::from_slice(&reply).map_err(|e| e.to_string())?;
         match reply["ok"].as_bool() {
             Some(true) => Ok(reply),
-            _ => Err(reply["error"].as_str().unwrap_or("host_call failed").to_owned()),
+            _ => Err(reply["error"]
+                .as_str()
+                .unwrap_or("host_call failed")
+                .to_owned()),
         }
     }
 
@@ -132,7 +136,9 @@ mod imp {
     }
 
     pub fn kv_get(key: &str) -> Result<Option<String>, String> {
-        Ok(call(json!({"op": "kv.get", "key": key}))?["value"].as_str().map(str::to_owned))
+        Ok(call(json!({"op": "kv.get", "key": key}))?["value"]
+            .as_str()
+            .map(str::to_owned))
     }
 
     pub fn kv_set(key: &str, value: &str) -> Result<(), String> {
@@ -190,14 +196,22 @@ mod imp {
             "https" => Scheme::Https,
             other => Scheme::Other(other.to_owned()),
         };
-        outgoing.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
-        outgoing.set_authority(Some(authority)).map_err(|()| bad("host"))?;
-        outgoing.set_path_with_query(Some(path)).map_err(|()| bad("path"))?;
+        outgoing
+            .set_scheme(Some(&scheme))
+            .map_err(|()| bad("scheme"))?;
+        outgoing
+            .set_authority(Some(authority))
+            .map_err(|()| bad("host"))?;
+        outgoing
+            .set_path_with_query(Some(path))
+            .map_err(|()| bad("path"))?;
         let body = outgoing.body().map_err(|()| "request body".to_owned())?;
         // Send first: the host reads the body while it is written.
         let future = outgoing_handler::handle(outgoing, None).map_err(|code| describe(&code))?;
         if !request.body.is_empty() {
-            let stream = body.write().map_err(|()| "request body stream".to_owned())?;
+            let stream = body
+                .write()
+                .map_err(|()| "request body stream".to_owned())?;
             for chunk in request.body.as_bytes().chunks(4096) {
                 stream
                     .blocking_write_and_flush(chunk)
@@ -219,8 +233,12 @@ mod imp {
             .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
             .collect();
         let status = response.status();
-        let incoming = response.consume().map_err(|()| "response body".to_owned())?;
-        let stream = incoming.stream().map_err(|()| "response body stream".to_owned())?;
+        let incoming = response
+            .consume()
+            .map_err(|()| "response body".to_owned())?;
+        let stream = incoming
+            .stream()
+            .map_err(|()| "response body stream".to_owned())?;
         let mut bytes = Vec::new();
         loop {
             match stream.blocking_read(64 * 1024) {
@@ -271,7 +289,8 @@ mod imp {
     }
 
     pub fn kv_increment(key: &str, by: i64) -> Result<i64, String> {
-        let by = u64::try_from(by).map_err(|_| "a component can only increment by a positive amount".to_owned())?;
+        let by = u64::try_from(by)
+            .map_err(|_| "a component can only increment by a positive amount".to_owned())?;
         let value = atomics::increment(&bucket()?, key, by).map_err(describe_kv)?;
         i64::try_from(value).map_err(|e| e.to_string())
     }

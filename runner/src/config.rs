@@ -1,16 +1,16 @@
 //! Settings from the command line and the environment (`DOCKET_<FLAG>`).
 
 use crate::app::ServiceSettings;
-use crate::engine::EngineSettings;
 use crate::capabilities::HostServices;
 use crate::capabilities::kv::{KvBackend, KvLimits};
 use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
+use crate::engine::EngineSettings;
 use crate::limits::Ceilings;
-use std::sync::Arc;
 use crate::registry::Quotas;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Docket: Workfront custom document actions as sandboxed WebAssembly.
 #[derive(Debug, Parser)]

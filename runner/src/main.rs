@@ -4,16 +4,16 @@
 use anyhow::{Context, bail};
 use clap::Parser;
 use docket::app::App;
+use docket::capabilities::kv::MemoryKv;
 use docket::client::{AdminClient, call_webhook};
 use docket::config::{
-    CheckArgs, NewArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, ServeArgs, TenantCommand,
+    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, NewArgs, ServeArgs, TenantCommand,
 };
 use docket::declarative::{self, LoadedTenant};
 use docket::engine::{ActionRequest, Engine, FailureKind, Outcome};
 use docket::manifest::ActionManifest;
 use docket::registry::Quotas;
 use docket::registry::keys::KeySource;
-use docket::capabilities::kv::MemoryKv;
 use docket::registry::secrets::SecretBox;
 use docket::registry::store::Store;
 use serde_json::{Value, json};
@@ -266,7 +266,8 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
     // Key-value data lives in memory here: a local run leaves nothing behind.
     let services = args.limits.host_services(Arc::new(MemoryKv::default()))?;
     let deadline = std::time::Instant::now() + manifest.limits.timeout();
-    let caps = services.for_invocation(&manifest.grants, &request.tenant, &request.action, deadline);
+    let caps =
+        services.for_invocation(&manifest.grants, &request.tenant, &request.action, deadline);
     let invocation = engine
         .invoke(&module, &manifest.limits, &request, caps)
         .await;
@@ -302,15 +303,27 @@ fn new_action(args: NewArgs) -> anyhow::Result<()> {
         println!("{}", docket::scaffold::available().join("\n"));
         return Ok(());
     }
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
     let files = docket::scaffold::create(&args.lang, &args.name, &dir)?;
-    println!("created {} ({} action) in {}:", args.name, args.lang, dir.display());
+    println!(
+        "created {} ({} action) in {}:",
+        args.name,
+        args.lang,
+        dir.display()
+    );
     for file in files.iter().filter(|f| !f.starts_with("docket")) {
         println!("  {}", file.display());
     }
     println!("  docket/  (the {} helper)", args.lang);
-    println!("next: see {}/README.md to build it, then `docket invoke {}/{}.toml --document-id 5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10 --document-version-id 7a6b5c4d3e2f10fedcba98765432100a --username jane.doe`",
-        dir.display(), dir.display(), args.name);
+    println!(
+        "next: see {}/README.md to build it, then `docket invoke {}/{}.toml --document-id 5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10 --document-version-id 7a6b5c4d3e2f10fedcba98765432100a --username jane.doe`",
+        dir.display(),
+        dir.display(),
+        args.name
+    );
     Ok(())
 }
 

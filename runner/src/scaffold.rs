@@ -13,10 +13,12 @@ static SDK: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk");
 
 /// Where each language's helper lives in `guest-sdk/`, as (source, destination
 /// under `docket/`) pairs. Rust's SDK is the crate at the root of `guest-sdk/`;
-/// its template brings a standalone `docket/Cargo.toml`.
+/// its template brings a standalone `docket/Cargo.toml`. Component toolchains
+/// also need the WIT, which is copied rather than kept twice in the tree.
 fn sdk_parts(lang: &str) -> Vec<(&str, &str)> {
     match lang {
         "rust" => vec![("src", "src"), ("wit", "wit")],
+        "js" | "python" => vec![(lang, ""), ("wit", "wit")],
         other => vec![(other, "")],
     }
 }
@@ -121,7 +123,11 @@ mod tests {
 
     #[test]
     fn every_template_names_its_action_and_brings_its_helper() {
-        assert!(available().contains(&"rust".to_owned()), "{:?}", available());
+        assert!(
+            available().contains(&"rust".to_owned()),
+            "{:?}",
+            available()
+        );
         for lang in available() {
             let dir = tempfile::tempdir().unwrap();
             let files = create(&lang, "my-action", dir.path()).unwrap();
@@ -136,7 +142,11 @@ mod tests {
             for file in &files {
                 let bytes = std::fs::read(dir.path().join(file)).unwrap();
                 let text = String::from_utf8_lossy(&bytes);
-                assert!(!text.contains("{{name}}"), "{lang}: {} keeps a placeholder", file.display());
+                assert!(
+                    !text.contains("{{name}}"),
+                    "{lang}: {} keeps a placeholder",
+                    file.display()
+                );
             }
         }
     }
@@ -145,7 +155,10 @@ mod tests {
     fn refuses_unknown_languages_bad_names_and_full_directories() {
         let dir = tempfile::tempdir().unwrap();
         let err = create("cobol", "x", dir.path()).unwrap_err().to_string();
-        assert!(err.contains("choose one of") && err.contains("rust"), "{err}");
+        assert!(
+            err.contains("choose one of") && err.contains("rust"),
+            "{err}"
+        );
         assert!(create("rust", "no spaces", dir.path()).is_err());
         std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
         let err = create("rust", "ok", dir.path()).unwrap_err().to_string();

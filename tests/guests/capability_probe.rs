@@ -15,7 +15,10 @@ pub fn probe(req: &Request) -> Option<Outcome> {
             body: req.param("body").unwrap_or_default().to_owned(),
             ..HttpRequest::default()
         };
-        let repeat: u32 = req.param("repeat").and_then(|n| n.parse().ok()).unwrap_or(1);
+        let repeat: u32 = req
+            .param("repeat")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
         let mut last = None;
         for _ in 0..repeat {
             match send(&request) {

@@ -14,17 +14,23 @@ fn main() {
     docket_sdk::run_command(run)
 }
 
-const DEFAULT_TEMPLATE: &str = "{user} flagged document {document} (version {version}) {note}[#{count}]";
+const DEFAULT_TEMPLATE: &str =
+    "{user} flagged document {document} (version {version}) {note}[#{count}]";
 
 fn run(req: Request) -> Outcome {
     if req.username.is_empty() {
         return Err(Failure::forbidden("Workfront sent no user name"));
     }
     let webhook = req.secret("chat-webhook-url").ok_or_else(|| {
-        Failure::failed("set the tenant secret chat-webhook-url and grant it in [capabilities] secrets")
+        Failure::failed(
+            "set the tenant secret chat-webhook-url and grant it in [capabilities] secrets",
+        )
     })?;
     let count = kv::increment("notifications", 1).map_err(Failure::failed)?;
-    let note = req.param("note").map(|n| format!("\"{n}\" ")).unwrap_or_default();
+    let note = req
+        .param("note")
+        .map(|n| format!("\"{n}\" "))
+        .unwrap_or_default();
     let text = req
         .config("template")
         .unwrap_or(DEFAULT_TEMPLATE)

@@ -22,7 +22,9 @@ pub fn run(req: Request) -> Outcome {
         .config("workfront-url")
         .ok_or_else(|| Failure::failed("set workfront-url in the action's [config]"))?;
     let api_key = req.secret("workfront-api-key").ok_or_else(|| {
-        Failure::failed("set the tenant secret workfront-api-key and grant it in [capabilities] secrets")
+        Failure::failed(
+            "set the tenant secret workfront-api-key and grant it in [capabilities] secrets",
+        )
     })?;
     let version = req.config("api-version").unwrap_or("v19.0");
     let tag = req.config("tag").unwrap_or("Reviewed by");

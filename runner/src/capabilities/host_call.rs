@@ -152,7 +152,12 @@ mod tests {
         let caps = Capabilities::default();
         let reply = call(&caps, r#"{"op":"http","url":"https://example.com/x"}"#).await;
         assert_eq!(reply["ok"], false);
-        assert!(reply["error"].as_str().unwrap().contains("allowed-outbound-hosts"));
+        assert!(
+            reply["error"]
+                .as_str()
+                .unwrap()
+                .contains("allowed-outbound-hosts")
+        );
         assert!(reply["error"].as_str().unwrap().contains("example.com"));
         let reply = call(&caps, r#"{"op":"kv.get","key":"k"}"#).await;
         assert!(reply["error"].as_str().unwrap().contains("key-value"));
@@ -166,14 +171,38 @@ mod tests {
             outbound: None,
             kv: Some(bucket),
         };
-        assert_eq!(call(&caps, r#"{"op":"kv.get","key":"k"}"#).await, json!({"ok":true,"value":null}));
-        assert_eq!(call(&caps, r#"{"op":"kv.set","key":"k","value":"v\"1"}"#).await, json!({"ok":true}));
-        assert_eq!(call(&caps, r#"{"op":"kv.get","key":"k"}"#).await["value"], "v\"1");
-        assert_eq!(call(&caps, r#"{"op":"kv.increment","key":"n","by":5}"#).await["value"], 5);
-        assert_eq!(call(&caps, r#"{"op":"kv.keys"}"#).await["keys"], json!(["k", "n"]));
-        assert_eq!(call(&caps, r#"{"op":"kv.delete","key":"k"}"#).await["existed"], true);
+        assert_eq!(
+            call(&caps, r#"{"op":"kv.get","key":"k"}"#).await,
+            json!({"ok":true,"value":null})
+        );
+        assert_eq!(
+            call(&caps, r#"{"op":"kv.set","key":"k","value":"v\"1"}"#).await,
+            json!({"ok":true})
+        );
+        assert_eq!(
+            call(&caps, r#"{"op":"kv.get","key":"k"}"#).await["value"],
+            "v\"1"
+        );
+        assert_eq!(
+            call(&caps, r#"{"op":"kv.increment","key":"n","by":5}"#).await["value"],
+            5
+        );
+        assert_eq!(
+            call(&caps, r#"{"op":"kv.keys"}"#).await["keys"],
+            json!(["k", "n"])
+        );
+        assert_eq!(
+            call(&caps, r#"{"op":"kv.delete","key":"k"}"#).await["existed"],
+            true
+        );
         let reply = call(&caps, r#"{"op":"launch"}"#).await;
-        assert!(reply["error"].as_str().unwrap().contains("bad host_call operation"), "{reply}");
+        assert!(
+            reply["error"]
+                .as_str()
+                .unwrap()
+                .contains("bad host_call operation"),
+            "{reply}"
+        );
         let reply = call(&caps, "not json").await;
         assert_eq!(reply["ok"], false);
     }

@@ -59,10 +59,13 @@ impl HostPattern {
     /// Parses one allow-list entry, saying what is wrong with it.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = |why: &str| {
-            format!("{text:?} is not an allowed host ({why}); write e.g. \"https://api.example.com\" or \"https://*.example.com:8443\"")
+            format!(
+                "{text:?} is not an allowed host ({why}); write e.g. \"https://api.example.com\" or \"https://*.example.com:8443\""
+            )
         };
         let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("no scheme"))?;
-        let scheme = Scheme::parse(scheme).ok_or_else(|| bad("the scheme must be http or https"))?;
+        let scheme =
+            Scheme::parse(scheme).ok_or_else(|| bad("the scheme must be http or https"))?;
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#', '@']) {
             return Err(bad("only scheme, host and port; no path or user"));
@@ -82,7 +85,9 @@ impl HostPattern {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
         if !valid_name {
-            return Err(bad("the host must be a DNS name or IP address, with at most a leading `*.`"));
+            return Err(bad(
+                "the host must be a DNS name or IP address, with at most a leading `*.`",
+            ));
         }
         Ok(Self {
             scheme,
@@ -110,7 +115,9 @@ impl HostPattern {
 /// Splits `host[:port]`, keeping IPv6 literals in brackets whole.
 fn split_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let end = rest.find(']').ok_or("an IPv6 address needs its closing `]`")?;
+        let end = rest
+            .find(']')
+            .ok_or("an IPv6 address needs its closing `]`")?;
         let after = &rest[end + 1..];
         let port = match after.strip_prefix(':') {
             Some(port) => Some(port),

@@ -78,8 +78,12 @@ pub trait KvBackend: Send + Sync {
         max_tenant_bytes: u64,
     ) -> KvFuture<'a, i64>;
     /// Keys starting with `prefix`, sorted, at most `limit`.
-    fn keys<'a>(&'a self, ns: &'a Namespace, prefix: &'a str, limit: usize)
-    -> KvFuture<'a, Vec<String>>;
+    fn keys<'a>(
+        &'a self,
+        ns: &'a Namespace,
+        prefix: &'a str,
+        limit: usize,
+    ) -> KvFuture<'a, Vec<String>>;
 }
 
 /// One invocation's handle on its namespace, enforcing the operator's limits.
@@ -290,7 +294,7 @@ mod tests {
         let limits = KvLimits {
             max_key_bytes: 16,
             max_value_bytes: 8,
-            max_tenant_bytes: 40,
+            max_tenant_bytes: 35,
         };
         KvBucket::new(backend, tenant, action, scope, limits)
     }
@@ -305,14 +309,33 @@ mod tests {
         assert_eq!(a.increment("n", 2).await, Ok(3));
         assert_eq!(shared.get("n").await, Ok(None));
         assert_eq!(other.get("n").await, Ok(None));
-        assert!(a.set("big", b"123456789").await.unwrap_err().0.contains("over the limit"));
+        assert!(
+            a.set("big", b"123456789")
+                .await
+                .unwrap_err()
+                .0
+                .contains("over the limit")
+        );
         assert!(a.set("", b"x").await.is_err());
         a.set("word", b"abc").await.unwrap();
-        assert!(a.increment("word", 1).await.unwrap_err().0.contains("not an integer"));
-        // 1+1 + 4+3 = 9 bytes used; 40 allowed across the tenant.
+        assert!(
+            a.increment("word", 1)
+                .await
+                .unwrap_err()
+                .0
+                .contains("not an integer")
+        );
+        // 1+1 + 4+3 = 9 bytes used, then 10 per key; 35 allowed across the tenant.
         shared.set("k1", b"12345678").await.unwrap();
         shared.set("k2", b"12345678").await.unwrap();
-        assert!(shared.set("k3", b"12345678").await.unwrap_err().0.contains("quota"));
+        assert!(
+            shared
+                .set("k3", b"12345678")
+                .await
+                .unwrap_err()
+                .0
+                .contains("quota")
+        );
         other.set("k3", b"12345678").await.unwrap();
         assert_eq!(a.keys("").await.unwrap(), vec!["n", "word"]);
         assert_eq!(a.delete("n").await, Ok(true));

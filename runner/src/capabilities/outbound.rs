@@ -143,8 +143,10 @@ impl OutboundGrant {
                 settings.max_request_bytes
             )));
         }
-        let mut method = reqwest::Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| OutboundError(format!("{:?} is not an HTTP method", request.method)))?;
+        let mut method = reqwest::Method::from_bytes(
+            request.method.to_ascii_uppercase().as_bytes(),
+        )
+        .map_err(|_| OutboundError(format!("{:?} is not an HTTP method", request.method)))?;
         let mut url = reqwest::Url::parse(&request.url)
             .map_err(|e| OutboundError(format!("{:?} is not an absolute URL: {e}", request.url)))?;
         let mut body = request.body;
@@ -160,10 +162,14 @@ impl OutboundGrant {
             match (redirect, location) {
                 (true, Some(location)) => {
                     let next = url.join(location).map_err(|e| {
-                        OutboundError(format!("{url} redirected to a bad location {location:?}: {e}"))
+                        OutboundError(format!(
+                            "{url} redirected to a bad location {location:?}: {e}"
+                        ))
                     })?;
                     let status = response.status().as_u16();
-                    if status == 303 || (matches!(status, 301 | 302) && method == reqwest::Method::POST) {
+                    if status == 303
+                        || (matches!(status, 301 | 302) && method == reqwest::Method::POST)
+                    {
                         method = reqwest::Method::GET;
                         body.clear();
                     }
@@ -201,10 +207,11 @@ impl OutboundGrant {
                 suggestion(scheme, host, port)
             )));
         }
-        if let Some(ip) = ip_literal(url) {
-            if !settings.allow_private && !is_public(ip) {
-                return Err(private_destination(host, ip));
-            }
+        if let Some(ip) = ip_literal(url)
+            && !settings.allow_private
+            && !is_public(ip)
+        {
+            return Err(private_destination(host, ip));
         }
         let used = self.used.fetch_add(1, Ordering::Relaxed);
         if used >= settings.max_requests {

@@ -94,7 +94,11 @@ impl WasiHttpHooks for OutboundHooks {
             let body = Limited::new(body, limit)
                 .collect()
                 .await
-                .map_err(|e| denied(format!("reading the request body: {e} (limit {limit} bytes)")))?
+                .map_err(|e| {
+                    denied(format!(
+                        "reading the request body: {e} (limit {limit} bytes)"
+                    ))
+                })?
                 .to_bytes();
             let outbound = OutboundRequest {
                 method: parts.method.to_string(),

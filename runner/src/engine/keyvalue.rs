@@ -126,7 +126,9 @@ impl atomics::Host for ComponentState {
             Err(e) => return Ok(Err(e)),
         };
         let Ok(delta) = i64::try_from(delta) else {
-            return Ok(Err(store::Error::Other(format!("delta {delta} is too large"))));
+            return Ok(Err(store::Error::Other(format!(
+                "delta {delta} is too large"
+            ))));
         };
         Ok(match bucket.increment(&key, delta).await {
             Ok(value) => u64::try_from(value)

@@ -146,9 +146,9 @@ async fn run_custom_action(
     let started_ms = crate::registry::store::now_ms();
     let limits = app.ceilings.clamp(&action.limits);
     let deadline = std::time::Instant::now() + limits.timeout();
-    let caps = app
-        .services
-        .for_invocation(&action.grants, &request.tenant, &request.action, deadline);
+    let caps =
+        app.services
+            .for_invocation(&action.grants, &request.tenant, &request.action, deadline);
     let invocation = app.engine.invoke(&module, &limits, &request, caps).await;
     log_invocation(app, &tenant, &action, request_id, started_ms, &invocation);
     respond(word, &action, request_id, invocation.result)

@@ -5,7 +5,9 @@
 //! reads and writes the value in one step even when invocations race.
 
 use super::store::{Store, now_ms};
-use crate::capabilities::kv::{KvBackend, KvError, KvFuture, Namespace, not_an_integer, quota_exceeded};
+use crate::capabilities::kv::{
+    KvBackend, KvError, KvFuture, Namespace, not_an_integer, quota_exceeded,
+};
 use sqlx::Row;
 
 fn database(err: sqlx::Error) -> KvError {
@@ -21,13 +23,15 @@ const OTHER_BYTES: &str = "(SELECT COALESCE(SUM(length(key) + length(value)), 0)
 impl KvBackend for Store {
     fn get<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
-            sqlx::query_scalar("SELECT CAST(value AS BLOB) FROM kv WHERE tenant = ? AND scope = ? AND key = ?")
-                .bind(&ns.tenant)
-                .bind(&ns.scope)
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(database)
+            sqlx::query_scalar(
+                "SELECT CAST(value AS BLOB) FROM kv WHERE tenant = ? AND scope = ? AND key = ?",
+            )
+            .bind(&ns.tenant)
+            .bind(&ns.scope)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)
         })
     }
 
@@ -111,7 +115,10 @@ impl KvBackend for Store {
                 // Nothing written: either the value is not an integer, or the
                 // tenant's quota left no room.
                 None => match self.get(ns, key).await? {
-                    Some(value) if std::str::from_utf8(&value).map_or(true, |v| v.parse::<i64>().is_err()) => {
+                    Some(value)
+                        if std::str::from_utf8(&value)
+                            .map_or(true, |v| v.parse::<i64>().is_err()) =>
+                    {
                         Err(not_an_integer(key))
                     }
                     _ => Err(quota_exceeded(max_tenant_bytes)),

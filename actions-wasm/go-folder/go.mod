@@ -1,0 +1,3 @@
+module go-folder
+
+go 1.21

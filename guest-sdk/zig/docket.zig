@@ -1,0 +1,209 @@
+//! docket.zig: a one-file helper for Docket actions in Zig (command ABI).
+//!
+//!     const std = @import("std");
+//!     const docket = @import("docket");
+//!
+//!     pub fn main(init: std.process.Init) void {
+//!         docket.serve(init, run);
+//!     }
+//!
+//!     fn run(req: docket.Request, arena: std.mem.Allocator) !docket.Outcome {
+//!         if (req.username.len == 0) return .{ .forbidden = "sign in first" };
+//!         const stage = req.param("stage") orelse "draft";    // query parameter, or null
+//!         const folder = req.setting("folder") orelse "Inbox"; // manifest [config], or null
+//!         return docket.success(arena, "{s} filed in {s}/{s}", .{ req.documentId, folder, stage });
+//!     }
+//!
+//! Build: zig build-exe -target wasm32-wasi -O ReleaseSmall --name action \
+//!            --dep docket -Mroot=action.zig -Mdocket=docket.zig
+//!
+//! `serve` reads the request JSON on stdin (CONTRACT.md), calls `run`, and
+//! writes one JSON answer on stdout with its strings escaped. Input that is not
+//! a request (not JSON, a missing documentId, a non-string param…) and any error
+//! `run` returns are answered as a clean "failed"; they never abort. A panic or
+//! `unreachable` traps, which Docket reports as a 500 "crashed: wasm trap".
+
+const std = @import("std");
+
+/// A JSON object of strings: `params`, `config`, `secrets`.
+pub const Strings = std.json.ArrayHashMap([]const u8);
+
+/// The request Docket sends. All strings are decoded (escapes, \uXXXX and
+/// surrogate pairs to UTF-8) and live until `run` returns.
+pub const Request = struct {
+    /// The action name Workfront sent.
+    action: []const u8 = "",
+    /// The Workfront document id (required).
+    documentId: []const u8,
+    /// The Workfront document version id (required).
+    documentVersionId: []const u8,
+    /// The `username` header; "" when absent.
+    username: []const u8 = "",
+    /// Every other query parameter of the call.
+    params: Strings = .{},
+    /// The manifest's `[config]` table; numbers and booleans arrive as strings.
+    config: Strings = .{},
+    /// Granted tenant secrets; null unless the manifest grants any.
+    secrets: ?Strings = null,
+    /// The tenant the action runs for.
+    tenant: []const u8 = "",
+    /// Docket's id for this invocation.
+    requestId: []const u8 = "",
+
+    /// A query parameter, or null.
+    pub fn param(req: Request, name: []const u8) ?[]const u8 {
+        return req.params.map.get(name);
+    }
+    /// A `[config]` value of the manifest, or null.
+    pub fn setting(req: Request, name: []const u8) ?[]const u8 {
+        return req.config.map.get(name);
+    }
+    /// A granted tenant secret, or null.
+    pub fn secret(req: Request, name: []const u8) ?[]const u8 {
+        const secrets = req.secrets orelse return null;
+        return secrets.map.get(name);
+    }
+};
+
+/// What the action answers. Success carries an optional message; each failure
+/// kind carries the error the Workfront user sees.
+pub const Outcome = union(enum) {
+    success: ?[]const u8, // 200
+    forbidden: []const u8, // 403
+    not_found: []const u8, // 404
+    failed: []const u8, // 500
+
+    /// Writes the outcome as one line of response JSON.
+    pub fn write(outcome: Outcome, w: *std.Io.Writer) std.Io.Writer.Error!void {
+        const kind, const text = switch (outcome) {
+            .success => |message| {
+                try w.writeAll("{\"status\":\"success\"");
+                if (message) |m| {
+                    try w.writeAll(",\"message\":");
+                    try writeString(w, m);
+                }
+                return w.writeAll("}\n");
+            },
+            .forbidden => |e| .{ "forbidden", e },
+            .not_found => |e| .{ "not-found", e },
+            .failed => |e| .{ "failed", e },
+        };
+        try w.print("{{\"status\":\"failure\",\"kind\":\"{s}\",\"error\":", .{kind});
+        try writeString(w, text);
+        try w.writeAll("}\n");
+    }
+};
+
+/// A JSON string; bytes that are not UTF-8 become U+FFFD so the answer stays valid.
+fn writeString(w: *std.Io.Writer, text: []const u8) std.Io.Writer.Error!void {
+    if (std.unicode.utf8ValidateSlice(text)) return std.json.Stringify.encodeJsonString(text, .{}, w);
+    try w.writeByte('"');
+    var i: usize = 0;
+    while (i < text.len) {
+        const len = std.unicode.utf8ByteSequenceLength(text[i]) catch 0;
+        if (len == 0 or i + len > text.len or !std.unicode.utf8ValidateSlice(text[i..][0..len])) {
+            try w.writeAll(&std.unicode.replacement_character_utf8);
+            i += 1;
+        } else {
+            try std.json.Stringify.encodeJsonStringChars(text[i..][0..len], .{}, w);
+            i += len;
+        }
+    }
+    try w.writeByte('"');
+}
+
+/// `.{ .success = message }` with a formatted message.
+pub fn success(arena: std.mem.Allocator, comptime fmt: []const u8, args: anytype) !Outcome {
+    return .{ .success = try std.fmt.allocPrint(arena, fmt, args) };
+}
+/// A 403 with a formatted error.
+pub fn forbidden(arena: std.mem.Allocator, comptime fmt: []const u8, args: anytype) !Outcome {
+    return .{ .forbidden = try std.fmt.allocPrint(arena, fmt, args) };
+}
+/// A 404 with a formatted error.
+pub fn notFound(arena: std.mem.Allocator, comptime fmt: []const u8, args: anytype) !Outcome {
+    return .{ .not_found = try std.fmt.allocPrint(arena, fmt, args) };
+}
+/// A 500 with a formatted error.
+pub fn failed(arena: std.mem.Allocator, comptime fmt: []const u8, args: anytype) !Outcome {
+    return .{ .failed = try std.fmt.allocPrint(arena, fmt, args) };
+}
+
+/// Parses a request; on bad input returns the `failed` outcome to answer instead.
+pub fn parse(arena: std.mem.Allocator, json: []const u8) union(enum) { ok: Request, bad: Outcome } {
+    const req = std.json.parseFromSliceLeaky(Request, arena, json, .{
+        .ignore_unknown_fields = true,
+        .duplicate_field_behavior = .use_first,
+    }) catch |err| return .{ .bad = .{ .failed = switch (err) {
+        error.MissingField => "bad request: documentId or documentVersionId is missing",
+        error.OutOfMemory => "bad request: out of memory",
+        error.UnexpectedToken => "bad request: expected an object of strings",
+        else => "bad request: not JSON",
+    } } };
+    return .{ .ok = req };
+}
+
+/// Answers one invocation: reads the request on stdin, calls `run`, writes the outcome.
+pub fn serve(
+    init: std.process.Init,
+    comptime run: fn (Request, std.mem.Allocator) anyerror!Outcome,
+) void {
+    const arena = init.arena.allocator();
+    var out_buf: [4096]u8 = undefined;
+    var stdout = std.Io.File.stdout().writerStreaming(init.io, &out_buf);
+    const outcome = answer(init, arena, run);
+    outcome.write(&stdout.interface) catch {};
+    stdout.interface.flush() catch {};
+}
+
+fn answer(
+    init: std.process.Init,
+    arena: std.mem.Allocator,
+    comptime run: fn (Request, std.mem.Allocator) anyerror!Outcome,
+) Outcome {
+    var in_buf: [4096]u8 = undefined;
+    var stdin = std.Io.File.stdin().readerStreaming(init.io, &in_buf);
+    const json = stdin.interface.allocRemaining(arena, .limited(16 << 20)) catch |err|
+        return .{ .failed = if (err == error.StreamTooLong) "bad request: larger than 16 MiB" else "bad request: stdin could not be read" };
+    const req = switch (parse(arena, json)) {
+        .ok => |req| req,
+        .bad => |outcome| return outcome,
+    };
+    return run(req, arena) catch |err| failed(arena, "action failed: {t}", .{err}) catch .{ .failed = "action failed" };
+}
+
+// `zig test docket.zig` runs these on the host.
+fn render(outcome: Outcome) ![]u8 {
+    var out: std.Io.Writer.Allocating = .init(std.testing.allocator);
+    defer out.deinit();
+    try outcome.write(&out.writer);
+    return out.toOwnedSlice();
+}
+
+test "strings are unescaped on input and escaped on output" {
+    var arena_state = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena_state.deinit();
+    const req = parse(arena_state.allocator(),
+        \\{"documentId":"a\"b\\c\n\u00e9\ud83d\ude00","documentVersionId":"v","params":{"k":"x"},"extra":[1]}
+    ).ok;
+    try std.testing.expectEqualStrings("a\"b\\c\n\u{e9}\u{1F600}", req.documentId);
+    try std.testing.expectEqualStrings("x", req.param("k").?);
+    try std.testing.expectEqual(null, req.secret("k"));
+    const json = try render(.{ .not_found = req.documentId });
+    defer std.testing.allocator.free(json);
+    try std.testing.expectEqualStrings("{\"status\":\"failure\",\"kind\":\"not-found\",\"error\":\"a\\\"b\\\\c\\n\u{e9}\u{1F600}\"}\n", json);
+}
+
+test "odd input is a clean failure" {
+    var arena_state = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena_state.deinit();
+    for ([_][]const u8{ "", "nope", "[]", "{\"documentId\":\"d\"}", "{\"documentId\":\"d\",\"documentVersionId\":\"v\",\"params\":{\"n\":1}}", "{\"documentId\":\"\\ud800\",\"documentVersionId\":\"v\"}" }) |input| {
+        try std.testing.expect(parse(arena_state.allocator(), input).bad == .failed);
+    }
+}
+
+test "bytes that are not UTF-8 still give valid JSON" {
+    const json = try render(.{ .success = "a\xffb\xe2\x82" });
+    defer std.testing.allocator.free(json);
+    try std.testing.expectEqualStrings("{\"status\":\"success\",\"message\":\"a\u{FFFD}b\u{FFFD}\u{FFFD}\"}\n", json);
+}

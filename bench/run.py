@@ -10,7 +10,7 @@ import asyncio, datetime, json, os, re, resource, shutil, signal, struct, subpro
 import http.client, urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(ROOT, "target", "release")
+RELEASE = os.environ.get("BENCH_BIN_DIR", os.path.join(ROOT, "target", "release"))
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 WAITERS = int(os.environ.get("BENCH_WAITERS", "10000"))

@@ -10,8 +10,8 @@ use docket::config::{
     CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, NewArgs, ServeArgs, TenantCommand,
 };
 use docket::declarative::{self, LoadedTenant};
-use docket::engine::{ActionRequest, Engine, FailureKind, Outcome};
-use docket::manifest::ActionManifest;
+use docket::engine::{ActionRequest, Engine};
+use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
 use docket::registry::Quotas;
 use docket::registry::keys::KeySource;
 use docket::registry::secrets::SecretBox;
@@ -275,27 +275,14 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         eprintln!("stderr (last line): {line}");
     }
     eprintln!("ran in {} ms", invocation.duration.as_millis());
-    Ok(match invocation.result {
-        Ok(Outcome::Success { message }) => {
-            let mut body = json!({"status": "success"});
-            if let Some(message) = message {
-                body["message"] = json!(message);
-            }
-            (200, body)
-        }
-        Ok(Outcome::Failure { kind, message }) => {
-            let status = match kind {
-                FailureKind::Forbidden => 403,
-                FailureKind::NotFound => 404,
-                FailureKind::Failed => 500,
-            };
-            (status, json!({"status": "failure", "error": message}))
-        }
-        Err(err) => (
-            500,
-            json!({"status": "failure", "error": format!("action {err}")}),
-        ),
-    })
+    let (status, body) = docket::http::reply::invocation_answer(
+        DEFAULT_FAILURE_WORD,
+        manifest.name.as_str(),
+        &manifest.limits,
+        None,
+        invocation.result,
+    );
+    Ok((status.as_u16(), body))
 }
 
 fn new_action(args: NewArgs) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 //! in [`reply`], admin errors in [`admin::AdminError`].
 
 pub mod admin;
-mod reply;
+pub mod reply;
 mod webhook;
 
 use crate::app::App;

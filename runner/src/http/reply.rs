@@ -6,6 +6,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::engine::{FailureKind, InvokeError, LimitHit, Outcome};
+use crate::limits::Limits;
 use crate::manifest::DEFAULT_FAILURE_WORD;
 
 /// The Document Webhooks API version Docket speaks.
@@ -35,4 +37,80 @@ pub async fn no_route() -> Response {
         DEFAULT_FAILURE_WORD,
         "no such route; the webhook routes are /t/{tenant}/serviceInfo and /t/{tenant}/customAction",
     )
+}
+
+/// What Workfront is told about one invocation of action `name`: the HTTP status
+/// and the JSON body (DESIGN §1's table). Shared by the webhook and `docket
+/// invoke`, so both word every outcome alike. Docket's own errors (limits,
+/// traps, bad responses) end with the request id when there is one.
+pub fn invocation_answer(
+    failure_word: &str,
+    name: &str,
+    limits: &Limits,
+    request_id: Option<&str>,
+    result: Result<Outcome, InvokeError>,
+) -> (StatusCode, serde_json::Value) {
+    let failure =
+        |status, message: String| (status, json!({ "status": failure_word, "error": message }));
+    let (status, message) = match result {
+        Ok(Outcome::Success { message }) => {
+            let mut body = json!({ "status": "success" });
+            if let Some(message) = message {
+                body["message"] = json!(message);
+            }
+            return (StatusCode::OK, body);
+        }
+        Ok(Outcome::Failure { kind, message }) => {
+            let status = match kind {
+                FailureKind::Forbidden => StatusCode::FORBIDDEN,
+                FailureKind::NotFound => StatusCode::NOT_FOUND,
+                FailureKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return failure(status, message);
+        }
+        Err(InvokeError::Limit(hit)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("action {name:?} {}", describe_limit(hit, limits)),
+        ),
+        Err(InvokeError::Trap(trap)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("action {name:?} crashed: {trap}"),
+        ),
+        Err(InvokeError::BadResponse(why)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("action {name:?} gave an invalid response: {why}"),
+        ),
+        Err(InvokeError::Busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is at capacity; try the action again shortly".to_owned(),
+        ),
+        Err(InvokeError::Host(_)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("action {name:?} could not be run because of an internal error"),
+        ),
+    };
+    match request_id {
+        Some(id) => failure(status, format!("{message} (request id {id})")),
+        None => failure(status, message),
+    }
+}
+
+fn describe_limit(hit: LimitHit, limits: &Limits) -> String {
+    match hit {
+        LimitHit::Timeout => format!(
+            "was stopped at its time limit (timeout-ms = {})",
+            limits.timeout_ms
+        ),
+        LimitHit::Memory => format!(
+            "was stopped at its memory limit (memory-mb = {})",
+            limits.memory_mb
+        ),
+        LimitHit::Fuel => format!("ran out of fuel (fuel = {})", limits.fuel),
+        LimitHit::Output => format!(
+            "was stopped at its output limit (max-output-kb = {})",
+            limits.max_output_kb
+        ),
+        LimitHit::Stack => "was stopped at its stack limit (recursion too deep)".to_owned(),
+        LimitHit::Table => "was stopped at its table limit (too many table elements)".to_owned(),
+    }
 }

@@ -1,10 +1,9 @@
 //! Workfront's Document Webhooks endpoints for one tenant: `serviceInfo` lists the
 //! tenant's actions, `customAction` runs one.
 
-use super::reply::{WEBHOOK_VERSION, failure, with_request_id};
+use super::reply::{WEBHOOK_VERSION, failure, invocation_answer, with_request_id};
 use crate::app::App;
-use crate::engine::{ActionRequest, FailureKind, InvokeError, LimitHit, Outcome};
-use crate::limits::Limits;
+use crate::engine::{ActionRequest, InvokeError, Outcome};
 use crate::manifest::DEFAULT_FAILURE_WORD;
 use crate::registry::store::NewInvocation;
 use crate::registry::{ActionVersion, Tenant, keys};
@@ -241,68 +240,17 @@ fn respond(
     request_id: &str,
     result: Result<Outcome, InvokeError>,
 ) -> Response {
-    let name = action.name.as_str();
-    let (status, message) = match result {
-        Ok(Outcome::Success { message }) => {
-            let mut body = json!({ "status": "success" });
-            if let Some(message) = message {
-                body["message"] = json!(message);
-            }
-            return Json(body).into_response();
-        }
-        Ok(Outcome::Failure { kind, message }) => {
-            let status = match kind {
-                FailureKind::Forbidden => StatusCode::FORBIDDEN,
-                FailureKind::NotFound => StatusCode::NOT_FOUND,
-                FailureKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            return failure(status, word, message);
-        }
-        Err(InvokeError::Limit(hit)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("action {name:?} {}", describe_limit(hit, &action.limits)),
-        ),
-        Err(InvokeError::Trap(trap)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("action {name:?} crashed: {trap}"),
-        ),
-        Err(InvokeError::BadResponse(why)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("action {name:?} gave an invalid response: {why}"),
-        ),
-        Err(InvokeError::Busy) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is at capacity; try the action again shortly".to_owned(),
-        ),
-        Err(InvokeError::Host(why)) => {
-            tracing::error!(request_id, error = %why, "host error while running an action");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("action {name:?} could not be run because of an internal error"),
-            )
-        }
-    };
-    failure(status, word, format!("{message} (request id {request_id})"))
-}
-
-fn describe_limit(hit: LimitHit, limits: &Limits) -> String {
-    match hit {
-        LimitHit::Timeout => format!(
-            "was stopped at its time limit (timeout-ms = {})",
-            limits.timeout_ms
-        ),
-        LimitHit::Memory => format!(
-            "was stopped at its memory limit (memory-mb = {})",
-            limits.memory_mb
-        ),
-        LimitHit::Fuel => format!("ran out of fuel (fuel = {})", limits.fuel),
-        LimitHit::Output => format!(
-            "was stopped at its output limit (max-output-kb = {})",
-            limits.max_output_kb
-        ),
-        LimitHit::Stack => "was stopped at its stack limit (recursion too deep)".to_owned(),
-        LimitHit::Table => "was stopped at its table limit (too many table elements)".to_owned(),
+    if let Err(InvokeError::Host(why)) = &result {
+        tracing::error!(request_id, error = %why, "host error while running an action");
     }
+    let (status, body) = invocation_answer(
+        word,
+        action.name.as_str(),
+        &action.limits,
+        Some(request_id),
+        result,
+    );
+    (status, Json(body)).into_response()
 }
 
 fn log_invocation(

@@ -49,6 +49,7 @@ impl HostServices {
         let outbound = (!grants.allowed_outbound_hosts.is_empty()).then(|| {
             OutboundGrant::new(
                 self.outbound.clone(),
+                format!("{tenant}/{action}"),
                 grants.allowed_outbound_hosts.clone().into(),
                 deadline,
             )

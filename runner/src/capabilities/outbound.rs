@@ -85,6 +85,8 @@ pub struct OutboundError(pub String);
 /// One invocation's outbound grant: its allow-list and what it has used.
 pub struct OutboundGrant {
     client: Arc<OutboundClient>,
+    /// `tenant/action`, for the log.
+    who: String,
     hosts: Arc<[HostPattern]>,
     used: AtomicU32,
     deadline: Instant,
@@ -114,10 +116,16 @@ impl OutboundClient {
 }
 
 impl OutboundGrant {
-    /// A grant for one invocation ending at `deadline`.
-    pub fn new(client: Arc<OutboundClient>, hosts: Arc<[HostPattern]>, deadline: Instant) -> Self {
+    /// A grant for one invocation of `who` (`tenant/action`) ending at `deadline`.
+    pub fn new(
+        client: Arc<OutboundClient>,
+        who: String,
+        hosts: Arc<[HostPattern]>,
+        deadline: Instant,
+    ) -> Self {
         Self {
             client,
+            who,
             hosts,
             used: AtomicU32::new(0),
             deadline,
@@ -130,7 +138,21 @@ impl OutboundGrant {
     }
 
     /// Sends `request`, following redirects (each hop checked) when `follow_redirects`.
+    /// Failures are also logged: some guest HTTP clients (JavaScript's `fetch`)
+    /// hide the reason from the action.
     pub async fn send(
+        &self,
+        request: OutboundRequest,
+        follow_redirects: bool,
+    ) -> Result<OutboundResponse, OutboundError> {
+        let result = self.send_following(request, follow_redirects).await;
+        if let Err(err) = &result {
+            tracing::info!(action = %self.who, error = %err, "outbound request failed");
+        }
+        result
+    }
+
+    async fn send_following(
         &self,
         request: OutboundRequest,
         follow_redirects: bool,

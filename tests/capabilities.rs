@@ -20,11 +20,14 @@ type Received = Arc<Mutex<Vec<(String, String, String)>>>;
 struct Remote {
     port: u16,
     received: Received,
+    /// The path of every request that reached the server.
+    hits: Arc<Mutex<Vec<String>>>,
 }
 
 impl Remote {
     async fn start() -> Self {
         let received: Received = Arc::default();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
         let app = axum::Router::new()
             .route("/hello", get(|| async { "hello from remote" }))
             .route(
@@ -43,12 +46,30 @@ impl Remote {
             )
             .route("/attask/api/v19.0/note", post(workfront_note))
             .route("/chat", post(record))
-            .route("/gone", post(|| async { StatusCode::GONE }))
-            .with_state(received.clone());
+            .route(
+                "/headers",
+                get(|headers: HeaderMap| async move {
+                    let key = headers.get("apikey").and_then(|v| v.to_str().ok());
+                    format!("apikey={}", key.unwrap_or("none"))
+                }),
+            )
+            .with_state(received.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                hits.clone(),
+                record_hit,
+            ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { port, received }
+        Self {
+            port,
+            received,
+            hits,
+        }
+    }
+
+    fn hits(&self) -> Vec<String> {
+        self.hits.lock().unwrap().clone()
     }
 
     fn url(&self, path: &str) -> String {
@@ -58,6 +79,15 @@ impl Remote {
     fn received(&self) -> Vec<(String, String, String)> {
         self.received.lock().unwrap().clone()
     }
+}
+
+async fn record_hit(
+    State(hits): State<Arc<Mutex<Vec<String>>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    hits.lock().unwrap().push(request.uri().path().to_owned());
+    next.run(request).await
 }
 
 async fn record(
@@ -226,8 +256,52 @@ async fn outbound_http_goes_only_where_granted_within_its_limits() {
         error(&body).contains("grants no [capabilities] allowed-outbound-hosts"),
         "{body}"
     );
-    // The remote side never heard from a denied request.
-    assert!(remote.received().is_empty());
+    // Denied requests never reached the remote side: only the allowed ones did.
+    let hits = remote.hits();
+    assert!(
+        hits.iter()
+            .all(|p| ["/hello", "/big", "/slow", "/redirect"].contains(&p.as_str())),
+        "{hits:?}"
+    );
+    let hellos = hits.iter().filter(|p| *p == "/hello").count();
+    // Per ABI: 1 + 10 (the budget) + 1 after the failures; then one followed redirect.
+    assert_eq!(hellos, 2 * 12 + 1, "{hits:?}");
+}
+
+#[tokio::test]
+async fn redirects_drop_credentials_across_origins_and_slow_requests_time_out() {
+    let remote = Remote::start().await;
+    let hosts = [
+        format!("http://127.0.0.1:{}", remote.port),
+        format!("http://localhost:{}", remote.port),
+    ];
+    let manifests = probe_manifests(&hosts, "");
+    let server = Server::start_with(
+        manifests.path(),
+        &["acme"],
+        &["--allow-private-outbound", "--outbound-timeout-ms", "500"],
+    );
+    let same_origin = remote.url(&format!("/redirect?to={}", encode(&remote.url("/headers"))));
+    let elsewhere = format!("http://localhost:{}/headers", remote.port);
+    let other_origin = remote.url(&format!("/redirect?to={}", encode(&elsewhere)));
+    for (url, expected) in [
+        (same_origin, "apikey=secret"),
+        (other_origin, "apikey=none"),
+    ] {
+        let query = format!("&url={}&header=apikey:secret", encode(&url));
+        let (status, body) = probe(&server, "cmd", &query).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["message"], format!("status 200 body {expected}"));
+    }
+    for action in ["cmd", "comp"] {
+        let query = format!("&url={}", encode(&remote.url("/slow")));
+        let (status, body) = probe(&server, action, &query).await;
+        assert_eq!(status, 500, "{action}: {body}");
+        assert!(
+            error(&body).contains("request to 127.0.0.1 timed out after 500 ms"),
+            "{action}: {body}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -243,15 +317,17 @@ async fn private_destinations_are_refused_after_dns_resolution() {
             let query = format!("&url={}", encode(&format!("{base}/hello")));
             let (status, body) = probe(&server, action, &query).await;
             assert_eq!(status, 500, "{action} {base}: {body}");
-            let expected = format!("outbound request to {host} denied: it resolves to ");
-            assert!(
-                error(&body).contains(&expected)
-                    && error(&body).contains("a private, loopback or link-local address"),
-                "{action} {base}: {body}"
+            let expected = format!(
+                "outbound request to {host} denied: it resolves to a private, loopback or link-local address"
             );
+            assert!(error(&body).contains(&expected), "{action} {base}: {body}");
+            // Which address is the operator's business, not the tenant's.
+            if host == "localhost" {
+                assert!(!error(&body).contains("127.0.0.1"), "{body}");
+            }
         }
     }
-    assert!(remote.received().is_empty());
+    assert!(remote.hits().is_empty(), "{:?}", remote.hits());
 }
 
 #[tokio::test]

@@ -1,20 +1,24 @@
 //! Shared by both test probes: exercises outbound HTTP and the key-value store
 //! through the SDK when the request asks for it.
 //!
-//! `url=…` sends a request (`method`, `body`, `repeat=N` to send it N times) and
-//! reports the status and body; `count=KEY` increments KEY; `read=KEY` reads it.
+//! `url=…` sends a request (`method`, `body`, `header=name:value`, `repeat=N` to
+//! send it N times) and reports the status and body; `count=KEY` increments KEY;
+//! `read=KEY` reads it.
 
 use docket_sdk::{Failure, HttpRequest, Outcome, Request, kv, send};
 
 /// The answer to a capability probe, or `None` when the request asks for none.
 pub fn probe(req: &Request) -> Option<Outcome> {
     if let Some(url) = req.param("url") {
-        let request = HttpRequest {
+        let mut request = HttpRequest {
             method: req.param("method").unwrap_or("GET").to_owned(),
             url: url.to_owned(),
             body: req.param("body").unwrap_or_default().to_owned(),
             ..HttpRequest::default()
         };
+        if let Some((name, value)) = req.param("header").and_then(|h| h.split_once(':')) {
+            request = request.header(name, value);
+        }
         let repeat: u32 = req
             .param("repeat")
             .and_then(|n| n.parse().ok())

@@ -8,6 +8,7 @@
 //! `{"ok":true,"status","headers":{},"body"}`; `kv.get` / `kv.set` / `kv.delete` /
 //! `kv.increment` / `kv.keys`. Every failure is `{"ok":false,"error":"…"}`.
 
+use super::kv::MAX_KEYS_LISTED;
 use super::outbound::OutboundRequest;
 use super::{Capabilities, KV_NOT_GRANTED, outbound_not_granted};
 use serde::Deserialize;
@@ -48,6 +49,8 @@ enum Operation {
     KvKeys {
         #[serde(default)]
         prefix: String,
+        #[serde(default)]
+        offset: usize,
     },
 }
 
@@ -104,7 +107,7 @@ async fn run(caps: &Capabilities, op: Operation) -> Result<Value, String> {
                 body: body.into_bytes(),
             };
             let response = grant
-                .send(request, follow_redirects)
+                .send(request, follow_redirects, false)
                 .await
                 .map_err(|e| e.0)?;
             let headers: BTreeMap<String, String> = response.headers.into_iter().collect();
@@ -130,9 +133,11 @@ async fn run(caps: &Capabilities, op: Operation) -> Result<Value, String> {
             let value = kv()?.increment(&key, by).await.map_err(|e| e.0)?;
             Ok(json!({ "value": value }))
         }
-        Operation::KvKeys { prefix } => {
-            let keys = kv()?.keys(&prefix).await.map_err(|e| e.0)?;
-            Ok(json!({ "keys": keys }))
+        Operation::KvKeys { prefix, offset } => {
+            let keys = kv()?.keys(&prefix, offset).await.map_err(|e| e.0)?;
+            // Where the next page starts, when this one was full.
+            let next = (keys.len() == MAX_KEYS_LISTED).then_some(offset + keys.len());
+            Ok(json!({ "keys": keys, "next": next }))
         }
     }
 }

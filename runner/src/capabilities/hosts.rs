@@ -72,6 +72,7 @@ impl HostPattern {
         }
         let (host, port) = split_port(authority).map_err(|why| bad(&why))?;
         let host = host.to_ascii_lowercase();
+        let host = host.strip_suffix('.').unwrap_or(&host).to_owned();
         let host = match host.strip_prefix("*.") {
             Some(domain) => HostMatch::Subdomains(domain.to_owned()),
             None => HostMatch::Exact(host),
@@ -179,7 +180,7 @@ mod tests {
 
     #[test]
     fn exact_hosts_match_scheme_host_and_port() {
-        let p = HostPattern::parse("https://API.example.com").unwrap();
+        let p = HostPattern::parse("https://API.example.com.").unwrap();
         assert!(p.allows("https", "api.example.com", 443));
         assert!(p.allows("HTTPS", "api.example.com.", 443));
         assert!(!p.allows("http", "api.example.com", 80));

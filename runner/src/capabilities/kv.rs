@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Whose namespace an action's keys live in (`[capabilities] key-value`).
@@ -24,8 +25,11 @@ pub struct KvLimits {
     pub max_key_bytes: usize,
     /// Largest value, in bytes.
     pub max_value_bytes: usize,
-    /// All of a tenant's keys and values together, in bytes.
+    /// All of a tenant's entries together, in bytes, each counted as its key,
+    /// its value and [`ENTRY_OVERHEAD_BYTES`].
     pub max_tenant_bytes: u64,
+    /// Operations one invocation may make.
+    pub max_ops_per_invocation: u32,
 }
 
 impl Default for KvLimits {
@@ -34,9 +38,14 @@ impl Default for KvLimits {
             max_key_bytes: 512,
             max_value_bytes: 64 * 1024,
             max_tenant_bytes: 10 * 1024 * 1024,
+            max_ops_per_invocation: 1000,
         }
     }
 }
+
+/// What each entry costs against the tenant's quota beyond its key and value
+/// (the row, its index entry), so many empty entries cannot fill the disk.
+pub const ENTRY_OVERHEAD_BYTES: u64 = 64;
 
 /// A namespace: the tenant, and the action for [`KvScope::Action`] (`""` otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,11 +86,12 @@ pub trait KvBackend: Send + Sync {
         delta: i64,
         max_tenant_bytes: u64,
     ) -> KvFuture<'a, i64>;
-    /// Keys starting with `prefix`, sorted, at most `limit`.
+    /// Keys starting with `prefix`, sorted, skipping the first `offset`, at most `limit`.
     fn keys<'a>(
         &'a self,
         ns: &'a Namespace,
         prefix: &'a str,
+        offset: usize,
         limit: usize,
     ) -> KvFuture<'a, Vec<String>>;
 }
@@ -92,6 +102,7 @@ pub struct KvBucket {
     backend: Arc<dyn KvBackend>,
     ns: Namespace,
     limits: KvLimits,
+    ops: Arc<AtomicU32>,
 }
 
 /// Most keys one `keys` call returns.
@@ -117,17 +128,34 @@ impl KvBucket {
                 scope,
             },
             limits,
+            ops: Arc::default(),
         }
     }
 
+    /// Counts one operation against the invocation's budget and checks `key`.
     fn check_key(&self, key: &str) -> Result<(), KvError> {
-        if key.is_empty() || key.len() > self.limits.max_key_bytes {
+        self.count_op()?;
+        if key.is_empty() || key.len() > self.limits.max_key_bytes || key.contains('\0') {
             return Err(KvError(format!(
-                "key-value keys must be 1 to {} bytes long",
+                "key-value keys must be 1 to {} bytes long, without NUL characters",
                 self.limits.max_key_bytes
             )));
         }
         Ok(())
+    }
+
+    fn count_op(&self) -> Result<(), KvError> {
+        let limit = self.limits.max_ops_per_invocation;
+        self.ops
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .map(drop)
+            .map_err(|_| {
+                KvError(format!(
+                    "the action already made {limit} key-value operations, the limit per invocation"
+                ))
+            })
     }
 
     /// The value of `key`, if set.
@@ -165,9 +193,13 @@ impl KvBucket {
             .await
     }
 
-    /// Keys starting with `prefix`, sorted, at most [`MAX_KEYS_LISTED`].
-    pub async fn keys(&self, prefix: &str) -> Result<Vec<String>, KvError> {
-        self.backend.keys(&self.ns, prefix, MAX_KEYS_LISTED).await
+    /// Keys starting with `prefix`, sorted, skipping the first `offset`, at most
+    /// [`MAX_KEYS_LISTED`].
+    pub async fn keys(&self, prefix: &str, offset: usize) -> Result<Vec<String>, KvError> {
+        self.count_op()?;
+        self.backend
+            .keys(&self.ns, prefix, offset, MAX_KEYS_LISTED)
+            .await
     }
 }
 
@@ -184,6 +216,26 @@ pub fn not_an_integer(key: &str) -> KvError {
     KvError(format!("the value of {key:?} is not an integer"))
 }
 
+/// The message for an increment past the 64-bit range.
+pub fn would_overflow(key: &str) -> KvError {
+    KvError(format!(
+        "incrementing {key:?} would overflow a 64-bit integer"
+    ))
+}
+
+/// The integer a stored value holds, if it is written the one way Docket writes
+/// integers (`-12`, not `+12`, `012` or ` 12`): both backends agree on this.
+pub fn stored_integer(value: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(value).ok()?;
+    let n = text.parse::<i64>().ok()?;
+    (n.to_string() == text).then_some(n)
+}
+
+/// What an entry costs against the tenant's quota.
+pub fn entry_bytes(key: &str, value_len: usize) -> u64 {
+    (key.len() + value_len) as u64 + ENTRY_OVERHEAD_BYTES
+}
+
 /// Key-value data in memory, for `docket invoke`: lost when the process ends.
 #[derive(Default)]
 pub struct MemoryKv {
@@ -198,7 +250,7 @@ impl MemoryKv {
     ) -> u64 {
         data.iter()
             .filter(|((n, k), _)| n.tenant == ns.tenant && !(n == ns && k == except))
-            .map(|((_, k), v)| (k.len() + v.len()) as u64)
+            .map(|((_, k), v)| entry_bytes(k, v.len()))
             .sum()
     }
 
@@ -210,7 +262,7 @@ impl MemoryKv {
         max_tenant_bytes: u64,
     ) -> Result<(), KvError> {
         let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
-        let total = Self::tenant_bytes(&data, ns, key) + (key.len() + value.len()) as u64;
+        let total = Self::tenant_bytes(&data, ns, key) + entry_bytes(key, value.len());
         if total > max_tenant_bytes {
             return Err(quota_exceeded(max_tenant_bytes));
         }
@@ -257,12 +309,11 @@ impl KvBackend for MemoryKv {
             };
             let current = match current {
                 None => 0,
-                Some(bytes) => std::str::from_utf8(&bytes)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<i64>().ok())
-                    .ok_or_else(|| not_an_integer(key))?,
+                Some(bytes) => stored_integer(&bytes).ok_or_else(|| not_an_integer(key))?,
             };
-            let next = current.saturating_add(delta);
+            let next = current
+                .checked_add(delta)
+                .ok_or_else(|| would_overflow(key))?;
             self.put(ns, key, next.to_string().into_bytes(), max_tenant_bytes)?;
             Ok(next)
         })();
@@ -273,6 +324,7 @@ impl KvBackend for MemoryKv {
         &'a self,
         ns: &'a Namespace,
         prefix: &'a str,
+        offset: usize,
         limit: usize,
     ) -> KvFuture<'a, Vec<String>> {
         let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
@@ -280,6 +332,7 @@ impl KvBackend for MemoryKv {
             .keys()
             .filter(|(n, k)| n == ns && k.starts_with(prefix))
             .map(|(_, k)| k.clone())
+            .skip(offset)
             .take(limit)
             .collect();
         Box::pin(async move { Ok(keys) })
@@ -294,7 +347,8 @@ mod tests {
         let limits = KvLimits {
             max_key_bytes: 16,
             max_value_bytes: 8,
-            max_tenant_bytes: 35,
+            max_tenant_bytes: 35 + 5 * ENTRY_OVERHEAD_BYTES,
+            max_ops_per_invocation: 30,
         };
         KvBucket::new(backend, tenant, action, scope, limits)
     }
@@ -325,7 +379,7 @@ mod tests {
                 .0
                 .contains("not an integer")
         );
-        // 1+1 + 4+3 = 9 bytes used, then 10 per key; 35 allowed across the tenant.
+        // 1+1 + 4+3 = 9 bytes used, then 10 per key, plus the overhead of each.
         shared.set("k1", b"12345678").await.unwrap();
         shared.set("k2", b"12345678").await.unwrap();
         assert!(
@@ -337,8 +391,42 @@ mod tests {
                 .contains("quota")
         );
         other.set("k3", b"12345678").await.unwrap();
-        assert_eq!(a.keys("").await.unwrap(), vec!["n", "word"]);
+        assert_eq!(a.keys("", 0).await.unwrap(), vec!["n", "word"]);
+        assert_eq!(a.keys("", 1).await.unwrap(), vec!["word"]);
         assert_eq!(a.delete("n").await, Ok(true));
         assert_eq!(a.delete("n").await, Ok(false));
+        assert!(a.get("a\0b").await.unwrap_err().0.contains("NUL"));
+        let ints = KvBucket::new(
+            backend,
+            "initech",
+            "count",
+            KvScope::Action,
+            KvLimits::default(),
+        );
+        ints.set("max", i64::MAX.to_string().as_bytes())
+            .await
+            .unwrap();
+        let err = ints.increment("max", 1).await.unwrap_err().0;
+        assert!(err.contains("overflow"), "{err}");
+        ints.set("padded", b"05").await.unwrap();
+        let err = ints.increment("padded", 1).await.unwrap_err().0;
+        assert!(err.contains("not an integer"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_invocation_has_an_operation_budget() {
+        let backend: Arc<dyn KvBackend> = Arc::new(MemoryKv::default());
+        let a = bucket(backend.clone(), "acme", "count", KvScope::Action);
+        for _ in 0..30 {
+            a.get("k").await.unwrap();
+        }
+        let err = a.get("k").await.unwrap_err().0;
+        assert!(
+            err.contains("already made 30 key-value operations"),
+            "{err}"
+        );
+        // The next invocation has its own budget.
+        let b = bucket(backend, "acme", "count", KvScope::Action);
+        assert_eq!(b.get("k").await, Ok(None));
     }
 }

@@ -137,25 +137,43 @@ impl OutboundGrant {
         self.client.settings.max_request_bytes
     }
 
-    /// Sends `request`, following redirects (each hop checked) when `follow_redirects`.
-    /// Failures are also logged: some guest HTTP clients (JavaScript's `fetch`)
-    /// hide the reason from the action.
+    /// Checks that a request to `url` may leave — it is on the allow-list, not
+    /// a private IP literal, and within the request budget — and counts it.
+    /// [`OutboundGrant::send`] does this itself; a caller that must read a
+    /// request body first calls it before reading, then passes `admitted`.
+    pub fn admit(&self, url: &str) -> Result<(), OutboundError> {
+        let parsed = parse_url(url).inspect_err(|e| self.log(e))?;
+        self.admit_hop(&parsed, false).inspect_err(|e| self.log(e))
+    }
+
+    /// Sends `request`, following redirects (each hop checked) when
+    /// `follow_redirects`. `admitted` says [`OutboundGrant::admit`] already
+    /// checked and counted the first hop. Failures are also logged: some guest
+    /// HTTP clients (JavaScript's `fetch`) hide the reason from the action.
     pub async fn send(
         &self,
         request: OutboundRequest,
         follow_redirects: bool,
+        admitted: bool,
     ) -> Result<OutboundResponse, OutboundError> {
-        let result = self.send_following(request, follow_redirects).await;
+        let result = self
+            .send_following(request, follow_redirects, admitted)
+            .await;
         if let Err(err) = &result {
-            tracing::info!(action = %self.who, error = %err, "outbound request failed");
+            self.log(err);
         }
         result
+    }
+
+    fn log(&self, err: &OutboundError) {
+        tracing::info!(action = %self.who, error = %err, "outbound request failed");
     }
 
     async fn send_following(
         &self,
         request: OutboundRequest,
         follow_redirects: bool,
+        admitted: bool,
     ) -> Result<OutboundResponse, OutboundError> {
         let settings = self.client.settings;
         if request.body.len() > settings.max_request_bytes {
@@ -169,13 +187,22 @@ impl OutboundGrant {
             request.method.to_ascii_uppercase().as_bytes(),
         )
         .map_err(|_| OutboundError(format!("{:?} is not an HTTP method", request.method)))?;
-        let mut url = reqwest::Url::parse(&request.url)
-            .map_err(|e| OutboundError(format!("{:?} is not an absolute URL: {e}", request.url)))?;
+        let mut url = parse_url(&request.url)?;
+        let origin = url.origin();
         let mut body = request.body;
+        let mut headers = request.headers;
         for hop in 0..=MAX_REDIRECTS {
-            let response = self
-                .send_once(&method, &url, &request.headers, &body, hop > 0)
-                .await?;
+            if hop > 0 || !admitted {
+                self.admit_hop(&url, hop > 0)?;
+            }
+            if url.origin() != origin {
+                // Credentials (Authorization, an API key header, cookies) were
+                // meant for the first host, not wherever it redirects to.
+                headers.retain(|(name, _)| {
+                    SAFE_ACROSS_ORIGINS.contains(&name.to_ascii_lowercase().as_str())
+                });
+            }
+            let (response, timeout) = self.send_once(&method, &url, &headers, &body).await?;
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
@@ -194,10 +221,15 @@ impl OutboundGrant {
                     {
                         method = reqwest::Method::GET;
                         body.clear();
+                        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
                     }
                     url = next;
                 }
-                _ => return self.read(url.host_str().unwrap_or(""), response).await,
+                _ => {
+                    return self
+                        .read(url.host_str().unwrap_or(""), response, timeout)
+                        .await;
+                }
             }
         }
         Err(OutboundError(format!(
@@ -206,14 +238,7 @@ impl OutboundGrant {
         )))
     }
 
-    async fn send_once(
-        &self,
-        method: &reqwest::Method,
-        url: &reqwest::Url,
-        headers: &[(String, String)],
-        body: &[u8],
-        is_redirect: bool,
-    ) -> Result<reqwest::Response, OutboundError> {
+    fn admit_hop(&self, url: &reqwest::Url, is_redirect: bool) -> Result<(), OutboundError> {
         let settings = self.client.settings;
         let scheme = url.scheme();
         let host = url.host_str().unwrap_or("");
@@ -235,13 +260,29 @@ impl OutboundGrant {
         {
             return Err(private_destination(host, ip));
         }
-        let used = self.used.fetch_add(1, Ordering::Relaxed);
-        if used >= settings.max_requests {
-            return Err(OutboundError(format!(
-                "outbound request to {host} denied: the action already made {used} requests, \
-                 the limit per invocation"
-            )));
-        }
+        let limit = settings.max_requests;
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .map_err(|used| {
+                OutboundError(format!(
+                    "outbound request to {host} denied: the action already made {used} requests, \
+                     the limit per invocation"
+                ))
+            })?;
+        Ok(())
+    }
+
+    async fn send_once(
+        &self,
+        method: &reqwest::Method,
+        url: &reqwest::Url,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(reqwest::Response, Duration), OutboundError> {
+        let settings = self.client.settings;
+        let host = url.host_str().unwrap_or("");
         // When the invocation's deadline comes first, let it stop the whole
         // action (a clear "time limit" failure) rather than race it here.
         let remaining = self.deadline.saturating_duration_since(Instant::now());
@@ -268,12 +309,14 @@ impl OutboundGrant {
             .send()
             .await
             .map_err(|e| describe(host, timeout, &e))
+            .map(|response| (response, timeout))
     }
 
     async fn read(
         &self,
         host: &str,
         mut response: reqwest::Response,
+        timeout: Duration,
     ) -> Result<OutboundResponse, OutboundError> {
         let limit = self.client.settings.max_response_bytes;
         let too_large = || {
@@ -295,7 +338,7 @@ impl OutboundGrant {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| describe(host, self.client.settings.request_timeout, &e))?
+            .map_err(|e| describe(host, timeout, &e))?
         {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
@@ -310,6 +353,14 @@ impl OutboundGrant {
     }
 }
 
+/// Request headers kept when a redirect leads to another origin.
+const SAFE_ACROSS_ORIGINS: [&str; 4] = ["accept", "accept-language", "content-type", "user-agent"];
+
+fn parse_url(url: &str) -> Result<reqwest::Url, OutboundError> {
+    reqwest::Url::parse(url)
+        .map_err(|e| OutboundError(format!("{url:?} is not an absolute URL: {e}")))
+}
+
 fn ip_literal(url: &reqwest::Url) -> Option<IpAddr> {
     match url.host()? {
         url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
@@ -318,9 +369,12 @@ fn ip_literal(url: &reqwest::Url) -> Option<IpAddr> {
     }
 }
 
+/// The address itself goes only to the server's log: telling the action would
+/// let a tenant map the operator's internal DNS through its own allow-list.
 fn private_destination(host: &str, ip: IpAddr) -> OutboundError {
+    tracing::info!(host, %ip, "outbound request to a private address refused");
     OutboundError(format!(
-        "outbound request to {host} denied: it resolves to {ip}, a private, loopback or \
+        "outbound request to {host} denied: it resolves to a private, loopback or \
          link-local address, which actions may not reach (the operator can allow them \
          with --allow-private-outbound)"
     ))
@@ -367,14 +421,24 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a == 0
                 || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
                 || (a == 198 && (b == 18 || b == 19)) // benchmarking
+                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let seg = v6.segments();
+            let first = seg[0];
+            // IPv4-compatible (::a.b.c.d) and SIIT (::ffff:0:a.b.c.d) forms embed an
+            // IPv4 address some stacks route; 6to4 and Teredo tunnel to one.
+            let embeds_v4 = seg[..5] == [0; 5] && (seg[5] == 0 || (seg[5] == 0xffff))
+                || seg[..4] == [0, 0, 0, 0] && seg[4] == 0xffff && seg[5] == 0;
             !(v6.is_loopback()
+                || embeds_v4
+                || first == 0x2002 // 6to4
+                || (first == 0x2001 && seg[1] == 0) // Teredo
+                || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
@@ -403,16 +467,26 @@ struct GuardedResolver {
     allow_private: bool,
 }
 
+/// Lookups at once: the system resolver blocks a thread per lookup, and a
+/// lookup abandoned at an action's deadline still holds its thread until the
+/// resolver gives up, so slow DNS must not take the whole blocking pool.
+const MAX_LOOKUPS: usize = 16;
+
+static LOOKUPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_LOOKUPS);
+
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_owned();
+            let refused = |why: String| ResolveRefused(OutboundError(why));
+            let _slot = LOOKUPS
+                .acquire()
+                .await
+                .map_err(|e| refused(format!("could not resolve {host}: {e}")))?;
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|e| {
-                    ResolveRefused(OutboundError(format!("could not resolve {host}: {e}")))
-                })?
+                .map_err(|e| refused(format!("could not resolve {host}: {e}")))?
                 .collect();
             let allowed: Vec<SocketAddr> = addrs
                 .iter()
@@ -454,6 +528,12 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            "::127.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "2002:7f00:1::1",
+            "2001:0:4136:e378::1",
+            "fec0::1",
+            "192.0.0.8",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }

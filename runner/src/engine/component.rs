@@ -89,6 +89,12 @@ impl WasiHttpHooks for OutboundHooks {
                 let host = request.uri().host().unwrap_or("").to_owned();
                 return Err(denied(outbound_not_granted(&host)));
             };
+            // Check the destination and take a slot of the request budget
+            // before buffering any body: a component cannot make the host hold
+            // more bodies than its budget allows.
+            grant
+                .admit(&request.uri().to_string())
+                .map_err(|e| denied(e.0))?;
             let (parts, body) = request.into_parts();
             let limit = grant.max_request_bytes();
             let body = Limited::new(body, limit)
@@ -110,7 +116,10 @@ impl WasiHttpHooks for OutboundHooks {
                     .collect(),
                 body: body.to_vec(),
             };
-            let answer = grant.send(outbound, false).await.map_err(|e| denied(e.0))?;
+            let answer = grant
+                .send(outbound, false, true)
+                .await
+                .map_err(|e| denied(e.0))?;
             let mut response = http::Response::builder().status(answer.status);
             for (name, value) in &answer.headers {
                 response = response.header(name, value);

@@ -6,7 +6,7 @@
 
 use super::component::ComponentState;
 use crate::capabilities::KV_NOT_GRANTED;
-use crate::capabilities::kv::{KvBucket, KvError};
+use crate::capabilities::kv::{KvBucket, KvError, MAX_KEYS_LISTED};
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 mod bindings {
@@ -97,19 +97,25 @@ impl store::HostBucket for ComponentState {
         Ok(bucket.get(&key).await.map(|v| v.is_some()).map_err(other))
     }
 
+    /// Pages of [`MAX_KEYS_LISTED`] keys; the cursor is where the next page starts.
     async fn list_keys(
         &mut self,
         _: Resource<Bucket>,
-        _cursor: Option<u64>,
+        cursor: Option<u64>,
     ) -> Answer<store::KeyResponse> {
         let bucket = match self.bucket() {
             Ok(bucket) => bucket,
             Err(e) => return Ok(Err(e)),
         };
+        let offset = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
         Ok(bucket
-            .keys("")
+            .keys("", offset)
             .await
-            .map(|keys| store::KeyResponse { keys, cursor: None })
+            .map(|keys| {
+                let full = keys.len() == MAX_KEYS_LISTED;
+                let cursor = full.then_some((offset + keys.len()) as u64);
+                store::KeyResponse { keys, cursor }
+            })
             .map_err(other))
     }
 

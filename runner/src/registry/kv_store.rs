@@ -3,28 +3,37 @@
 //! Each write is one statement, so it is atomic without a transaction: the
 //! tenant's quota is checked by the statement that writes, and an increment
 //! reads and writes the value in one step even when invocations race.
+//! Sizes are counted in bytes (`length(CAST(… AS BLOB))`: SQLite's `length` of
+//! text counts characters), each entry with [`ENTRY_OVERHEAD_BYTES`] on top.
 
 use super::store::{Store, now_ms};
 use crate::capabilities::kv::{
-    KvBackend, KvError, KvFuture, Namespace, not_an_integer, quota_exceeded,
+    ENTRY_OVERHEAD_BYTES, KvBackend, KvError, KvFuture, Namespace, not_an_integer, quota_exceeded,
+    stored_integer, would_overflow,
 };
-use sqlx::Row;
 
 fn database(err: sqlx::Error) -> KvError {
     tracing::error!(error = %err, "key-value store");
     KvError("the key-value store is unavailable; try again".into())
 }
 
-/// Bytes of the tenant's data other than `key` in `ns`, as an SQL expression
-/// taking (tenant, scope, key) parameters.
-const OTHER_BYTES: &str = "(SELECT COALESCE(SUM(length(key) + length(value)), 0) FROM kv \
-     WHERE tenant = ?1 AND NOT (scope = ?2 AND key = ?3))";
+/// The bytes the tenant ?1 uses in entries other than (scope ?2, key ?3),
+/// then the SQL guard that the new entry (key ?3, value ?4) fits under ?6,
+/// each entry costing ?7 on top of its key and value.
+const FITS_UNDER_QUOTA: &str = "(SELECT COALESCE(SUM(length(CAST(key AS BLOB)) \
+     + length(CAST(value AS BLOB)) + ?7), 0) FROM kv \
+     WHERE tenant = ?1 AND NOT (scope = ?2 AND key = ?3)) \
+     + length(CAST(?3 AS BLOB)) + length(CAST(?4 AS BLOB)) + ?7 <= ?6";
+
+fn quota(max_tenant_bytes: u64) -> i64 {
+    i64::try_from(max_tenant_bytes).unwrap_or(i64::MAX)
+}
 
 impl KvBackend for Store {
     fn get<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
             sqlx::query_scalar(
-                "SELECT CAST(value AS BLOB) FROM kv WHERE tenant = ? AND scope = ? AND key = ?",
+                "SELECT CAST(value AS BLOB) FROM kv WHERE tenant = ?1 AND scope = ?2 AND key = ?3",
             )
             .bind(&ns.tenant)
             .bind(&ns.scope)
@@ -45,7 +54,7 @@ impl KvBackend for Store {
         Box::pin(async move {
             let written = sqlx::query(&format!(
                 "INSERT INTO kv (tenant, scope, key, value, updated_ms) \
-                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE {OTHER_BYTES} + length(?3) + length(?4) <= ?6 \
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE {FITS_UNDER_QUOTA} \
                  ON CONFLICT (tenant, scope, key) DO UPDATE \
                  SET value = excluded.value, updated_ms = excluded.updated_ms"
             ))
@@ -54,7 +63,8 @@ impl KvBackend for Store {
             .bind(key)
             .bind(value)
             .bind(now_ms())
-            .bind(i64::try_from(max_tenant_bytes).unwrap_or(i64::MAX))
+            .bind(quota(max_tenant_bytes))
+            .bind(ENTRY_OVERHEAD_BYTES as i64)
             .execute(&self.pool)
             .await
             .map_err(database)?;
@@ -67,13 +77,14 @@ impl KvBackend for Store {
 
     fn delete<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, bool> {
         Box::pin(async move {
-            let deleted = sqlx::query("DELETE FROM kv WHERE tenant = ? AND scope = ? AND key = ?")
-                .bind(&ns.tenant)
-                .bind(&ns.scope)
-                .bind(key)
-                .execute(&self.pool)
-                .await
-                .map_err(database)?;
+            let deleted =
+                sqlx::query("DELETE FROM kv WHERE tenant = ?1 AND scope = ?2 AND key = ?3")
+                    .bind(&ns.tenant)
+                    .bind(&ns.scope)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database)?;
             Ok(deleted.rows_affected() > 0)
         })
     }
@@ -86,42 +97,41 @@ impl KvBackend for Store {
         max_tenant_bytes: u64,
     ) -> KvFuture<'a, i64> {
         Box::pin(async move {
-            // The update applies only to a value that is an integer's text;
-            // anything else leaves the row alone and returns nothing.
-            let row = sqlx::query(&format!(
+            // The update applies only to a value that is an integer's canonical
+            // text and whose sum stays an integer (SQLite turns an overflowing
+            // sum into a float); otherwise the row is left alone and nothing is
+            // returned. ?4 is the delta; a new entry is charged 20 bytes of value.
+            let quota_guard = FITS_UNDER_QUOTA.replace("length(CAST(?4 AS BLOB))", "20");
+            let row: Option<String> = sqlx::query_scalar(&format!(
                 "INSERT INTO kv (tenant, scope, key, value, updated_ms) \
-                 SELECT ?1, ?2, ?3, CAST(?4 AS TEXT), ?5 \
-                 WHERE {OTHER_BYTES} + length(?3) + 20 <= ?6 \
+                 SELECT ?1, ?2, ?3, CAST(?4 AS TEXT), ?5 WHERE {quota_guard} \
                  ON CONFLICT (tenant, scope, key) DO UPDATE \
                  SET value = CAST(CAST(CAST(kv.value AS TEXT) AS INTEGER) + ?4 AS TEXT), \
                      updated_ms = excluded.updated_ms \
                  WHERE CAST(CAST(CAST(kv.value AS TEXT) AS INTEGER) AS TEXT) = CAST(kv.value AS TEXT) \
-                 RETURNING CAST(value AS TEXT) AS value"
+                   AND typeof(CAST(CAST(kv.value AS TEXT) AS INTEGER) + ?4) = 'integer' \
+                 RETURNING CAST(value AS TEXT)"
             ))
             .bind(&ns.tenant)
             .bind(&ns.scope)
             .bind(key)
             .bind(delta)
             .bind(now_ms())
-            .bind(i64::try_from(max_tenant_bytes).unwrap_or(i64::MAX))
+            .bind(quota(max_tenant_bytes))
+            .bind(ENTRY_OVERHEAD_BYTES as i64)
             .fetch_optional(&self.pool)
             .await
             .map_err(database)?;
-            match row {
-                Some(row) => {
-                    let text: String = row.try_get("value").map_err(database)?;
-                    text.parse().map_err(|_| not_an_integer(key))
-                }
-                // Nothing written: either the value is not an integer, or the
-                // tenant's quota left no room.
-                None => match self.get(ns, key).await? {
-                    Some(value)
-                        if std::str::from_utf8(&value)
-                            .map_or(true, |v| v.parse::<i64>().is_err()) =>
-                    {
-                        Err(not_an_integer(key))
-                    }
-                    _ => Err(quota_exceeded(max_tenant_bytes)),
+            if let Some(text) = row {
+                return text.parse().map_err(|_| not_an_integer(key));
+            }
+            // Nothing written: say why.
+            match self.get(ns, key).await? {
+                None => Err(quota_exceeded(max_tenant_bytes)),
+                Some(value) => match stored_integer(&value) {
+                    None => Err(not_an_integer(key)),
+                    Some(n) if n.checked_add(delta).is_none() => Err(would_overflow(key)),
+                    Some(_) => Err(quota_exceeded(max_tenant_bytes)),
                 },
             }
         })
@@ -131,21 +141,93 @@ impl KvBackend for Store {
         &'a self,
         ns: &'a Namespace,
         prefix: &'a str,
+        offset: usize,
         limit: usize,
     ) -> KvFuture<'a, Vec<String>> {
         Box::pin(async move {
             // Compared with substr rather than LIKE, so `%` and `_` in a prefix are literal.
             sqlx::query_scalar(
-                "SELECT key FROM kv WHERE tenant = ? AND scope = ? \
-                 AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?4",
+                "SELECT key FROM kv WHERE tenant = ?1 AND scope = ?2 \
+                 AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?4 OFFSET ?5",
             )
             .bind(&ns.tenant)
             .bind(&ns.scope)
             .bind(prefix)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await
             .map_err(database)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::capabilities::kv::{ENTRY_OVERHEAD_BYTES, KvBackend, KvBucket, KvLimits, KvScope};
+    use crate::registry::Quotas;
+    use crate::registry::secrets::SecretBox;
+    use crate::registry::store::Store;
+    use std::sync::Arc;
+
+    async fn store(dir: &std::path::Path) -> Arc<dyn KvBackend> {
+        let store = Store::open(dir, Quotas::default(), SecretBox::new([7; 32]))
+            .await
+            .unwrap();
+        store
+            .create_tenant(
+                &crate::names::TenantName::new("acme").unwrap(),
+                None,
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        Arc::new(store)
+    }
+
+    fn bucket(backend: &Arc<dyn KvBackend>, action: &str, quota: u64) -> KvBucket {
+        let limits = KvLimits {
+            max_tenant_bytes: quota,
+            ..KvLimits::default()
+        };
+        KvBucket::new(backend.clone(), "acme", action, KvScope::Action, limits)
+    }
+
+    #[tokio::test]
+    async fn sqlite_store_counts_bytes_and_keeps_integers_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = store(dir.path()).await;
+        let kv = bucket(&backend, "a", 3 * (ENTRY_OVERHEAD_BYTES + 10));
+        kv.set("k1", "ééééé".as_bytes()).await.unwrap(); // 2 + 10 bytes
+        assert_eq!(kv.get("k1").await.unwrap().unwrap(), "ééééé".as_bytes());
+        kv.set("k1", b"12345678").await.unwrap(); // replacing is not double-counted
+        kv.set("k2", b"12345678").await.unwrap();
+        kv.set("k3", b"12345678").await.unwrap();
+        let err = kv.set("k4", b"1").await.unwrap_err().0;
+        assert!(err.contains("quota"), "{err}");
+        // Multi-byte keys count their bytes, not their characters.
+        let other = bucket(&backend, "b", 0);
+        assert!(other.set("é", b"").await.unwrap_err().0.contains("quota"));
+        assert_eq!(kv.keys("k", 1).await.unwrap(), vec!["k2", "k3"]);
+        assert_eq!(kv.keys("%", 0).await.unwrap(), Vec::<String>::new());
+
+        let roomy = bucket(&backend, "c", 1 << 20);
+        assert_eq!(roomy.increment("n", 5).await, Ok(5));
+        assert_eq!(roomy.increment("n", -7).await, Ok(-2));
+        roomy
+            .set("max", i64::MAX.to_string().as_bytes())
+            .await
+            .unwrap();
+        let err = roomy.increment("max", 1).await.unwrap_err().0;
+        assert!(err.contains("overflow"), "{err}");
+        assert_eq!(
+            roomy.get("max").await.unwrap().unwrap(),
+            i64::MAX.to_string().as_bytes()
+        );
+        for bad in [&b"05"[..], b"+5", b" 5", b"five", b"1.5"] {
+            roomy.set("bad", bad).await.unwrap();
+            let err = roomy.increment("bad", 1).await.unwrap_err().0;
+            assert!(err.contains("not an integer"), "{bad:?}: {err}");
+        }
     }
 }

@@ -36,7 +36,7 @@ help:
 
 ## The WebAssembly targets the example actions compile to (auto-install is off here).
 targets:
-	@rustup target add wasm32-wasip1 wasm32-wasip2 >/dev/null
+	@rustup target add wasm32-wasip1 wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip1 wasm32-wasip2
 
 # Builds each name:target:output of $(1) into directory $(2).
 define build_wasm

@@ -194,8 +194,57 @@ fn invoke_new_project(dir: &std::path::Path, name: &str) {
     assert!(stdout.starts_with("HTTP 403 "), "{stdout}");
 }
 
-/// `docket new` in C and Rust: the project builds with only its toolchain and
-/// the helper it was given, and runs.
+/// How each template builds, with the toolchain `make actions` keeps in
+/// `toolchains`: (language, environment, command run in the project).
+fn template_builds(
+    toolchains: &std::path::Path,
+) -> Vec<(&'static str, Vec<(String, String)>, &'static str)> {
+    let at = |path: &str| toolchains.join(path).display().to_string();
+    let var = |name: &str, path: &str| (name.to_owned(), at(path));
+    let go = "go/usr/lib/go-1.23";
+    vec![
+        (
+            "zig",
+            vec![
+                var("PYTHONPATH", "zig"),
+                var("ZIG_GLOBAL_CACHE_DIR", "zig-cache"),
+            ],
+            "bash build.sh",
+        ),
+        ("assemblyscript", vec![], "npm run --silent build"),
+        (
+            "go",
+            vec![
+                var("GO", &format!("{go}/bin/go")),
+                var("GOROOT", go),
+                var("GOCACHE", "go/cache"),
+                var("GOPATH", "go/gopath"),
+                var("XDG_CONFIG_HOME", "go/config"),
+                ("GOPROXY".into(), "off".into()),
+            ],
+            "bash build.sh",
+        ),
+        ("js", vec![], "npm run --silent build"),
+        (
+            "python",
+            vec![
+                var("PYTHONPATH", "python"),
+                (
+                    "PATH".into(),
+                    format!(
+                        "{}:{}",
+                        at("python/bin"),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                ),
+            ],
+            "bash build.sh",
+        ),
+    ]
+}
+
+/// `docket new` in every language: the project builds with only its toolchain
+/// and the helper it was given, and runs.
 #[test]
 fn new_projects_build_and_run() {
     let work = tempfile::tempdir().unwrap();
@@ -251,6 +300,36 @@ fn new_projects_build_and_run() {
         .unwrap();
     assert!(built.success());
     invoke_new_project(&rust_dir, "rust-hello");
+
+    // The other languages, with the toolchains `make actions` installed.
+    let toolchains = common::repo_root().join(".toolchains");
+    for (lang, env, build) in template_builds(&toolchains) {
+        let name = format!("{lang}-hello");
+        let dir = work.path().join(&name);
+        let (ok, _, stderr) =
+            docket(&["new", "--lang", lang, &name, "--dir", dir.to_str().unwrap()]);
+        assert!(ok, "{lang}: {stderr}");
+        if lang == "assemblyscript" || lang == "js" {
+            std::os::unix::fs::symlink(
+                toolchains.join(lang).join("node_modules"),
+                dir.join("node_modules"),
+            )
+            .unwrap();
+        }
+        let output = Command::new("bash")
+            .args(["-c", build])
+            .envs(env)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{lang}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        invoke_new_project(&dir, &name);
+    }
 
     // A second `new` into the same place is refused and changes nothing.
     let (ok, _, stderr) = docket(&[

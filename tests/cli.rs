@@ -194,11 +194,12 @@ fn invoke_new_project(dir: &std::path::Path, name: &str) {
     assert!(stdout.starts_with("HTTP 403 "), "{stdout}");
 }
 
-/// How each template builds, with the toolchain `make actions` keeps in
-/// `toolchains`: (language, environment, command run in the project).
-fn template_builds(
-    toolchains: &std::path::Path,
-) -> Vec<(&'static str, Vec<(String, String)>, &'static str)> {
+/// A language, the environment its toolchain needs, and the command that
+/// builds a new project of it.
+type TemplateBuild = (&'static str, Vec<(String, String)>, &'static str);
+
+/// How each template builds, with the toolchain `make actions` keeps in `toolchains`.
+fn template_builds(toolchains: &std::path::Path) -> Vec<TemplateBuild> {
     let at = |path: &str| toolchains.join(path).display().to_string();
     let var = |name: &str, path: &str| (name.to_owned(), at(path));
     let go = "go/usr/lib/go-1.23";

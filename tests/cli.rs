@@ -355,3 +355,50 @@ fn new_projects_build_and_run() {
         "{stderr}"
     );
 }
+
+/// `docket invoke --secret` hands a local run the secrets its manifest grants, and only those.
+#[test]
+fn local_invoke_passes_only_granted_secrets() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("probe.wasm"),
+        common::built_guest("sandbox-probe"),
+    )
+    .unwrap();
+    let manifest = work.path().join("probe.toml");
+    std::fs::write(
+        &manifest,
+        "name = \"probe\"\nmodule = \"probe.wasm\"\n[capabilities]\nsecrets = [\"api-token\"]\n",
+    )
+    .unwrap();
+    let manifest = manifest.to_str().unwrap();
+    let run = |name: &str| {
+        let param = format!("secret={name}");
+        let (ok, stdout, stderr) = docket(&[
+            "invoke",
+            manifest,
+            "--document-id",
+            DOC,
+            "--document-version-id",
+            VER,
+            "--param",
+            &param,
+            "--secret",
+            "api-token=s3cret",
+            "--secret",
+            "other=nope",
+        ]);
+        assert!(ok, "{stderr}");
+        stdout
+    };
+    assert!(
+        run("api-token").contains("secret api-token = s3cret"),
+        "{}",
+        run("api-token")
+    );
+    assert!(
+        run("other").contains("secret other is not available"),
+        "{}",
+        run("other")
+    );
+}

@@ -349,6 +349,10 @@ pub struct InvokeArgs {
     /// An extra query parameter, `key=value`; repeatable.
     #[arg(long = "param", value_parser = parse_key_value)]
     pub params: Vec<(String, String)>,
+    /// A tenant secret for a local run, `name=value`; repeatable. As on a
+    /// server, the action sees only the names its manifest grants.
+    #[arg(long = "secret", value_parser = parse_key_value)]
+    pub secrets: Vec<(String, String)>,
     /// Call this server's webhook instead of running locally (needs --api-key).
     #[arg(long, env = "DOCKET_SERVER")]
     pub server: Option<String>,

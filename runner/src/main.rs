@@ -255,7 +255,8 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         username: args.username.clone(),
         params: args.params.iter().cloned().collect(),
         config: manifest.config.clone(),
-        secrets: Default::default(),
+        secrets: docket::registry::SecretValues(args.secrets.iter().cloned().collect())
+            .granted(&manifest.secrets),
         tenant: if args.action.is_some() {
             args.target.clone()
         } else {

@@ -339,36 +339,33 @@ async fn an_action_counts_its_invocations_across_restarts_and_tenants_stay_apart
     let manifest = |name: &str, scope: &str| {
         format!("name = \"{name}\"\n[capabilities]\nkey-value = \"{scope}\"\n")
     };
-    for (tenant, token) in [("acme", &acme), ("globex", &globex)] {
+    let deploys = [
+        (
+            "acme",
+            &acme,
+            manifest("counter", "tenant"),
+            "sandbox-probe",
+        ),
+        (
+            "globex",
+            &globex,
+            manifest("counter", "tenant"),
+            "sandbox-probe",
+        ),
+        ("acme", &acme, manifest("own", "action"), "http-probe"),
+        (
+            "acme",
+            &acme,
+            "name = \"plain\"\n".to_owned(),
+            "sandbox-probe",
+        ),
+    ];
+    for (tenant, token, manifest, module) in deploys {
         let deployed = server
-            .deploy(
-                tenant,
-                token,
-                &manifest("counter", "tenant"),
-                built_guest("sandbox-probe"),
-            )
+            .deploy(tenant, token, &manifest, built_guest(module))
             .await;
         assert_eq!(deployed.0, 201, "{}", deployed.1);
     }
-    let deployed = server
-        .deploy(
-            "acme",
-            &acme,
-            &manifest("own", "action"),
-            built_guest("http-probe"),
-        )
-        .await;
-    assert_eq!(deployed.0, 201, "{}", deployed.1);
-    let deployed = server
-        .deploy(
-            "acme",
-            &acme,
-            "name = \"plain\"\n",
-            built_guest("sandbox-probe"),
-        )
-        .await;
-    assert_eq!(deployed.0, 201);
-
     for n in 1..=3 {
         assert_eq!(
             count(&server, "acme", "counter", &acme_key).await,

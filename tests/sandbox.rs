@@ -135,6 +135,21 @@ async fn trap_is_reported_and_the_server_survives() {
     .await;
 }
 
+/// Guest pointers given to Docket's own imports are bounds-checked: reading an
+/// operation or writing a reply outside the guest's memory stops the guest.
+#[tokio::test]
+async fn host_call_pointers_outside_guest_memory_stop_the_guest() {
+    let manifests = Manifests::new();
+    manifests
+        .action("acme", "hello", &guest("hello"), "")
+        .action("acme", "read-oob", &guest("host_call_read_oob"), "")
+        .action("acme", "write-oob", &guest("host_reply_write_oob"), "");
+    let server = Server::start(manifests.path(), &["acme"]);
+    for action in ["read-oob", "write-oob"] {
+        assert_stopped(&server, action, "crashed: out of bounds memory access").await;
+    }
+}
+
 /// Unbounded recursion hits the stack limit.
 #[tokio::test]
 async fn deep_recursion_is_stopped_at_the_stack_limit() {

@@ -526,3 +526,41 @@ async fn workfront_and_chat_examples_call_their_remote_side() {
         (403, "Workfront refused the API key: Invalid apiKey")
     );
 }
+
+/// C through `guest-sdk/c/docket.h`: the `c-intake` example numbers submissions
+/// with the key-value store and posts each to a webhook.
+#[tokio::test]
+async fn a_c_action_calls_out_through_the_header() {
+    let remote = Remote::start().await;
+    let base = format!("http://127.0.0.1:{}", remote.port);
+    let manifests = Manifests::new();
+    let grants = format!(
+        "[capabilities]\nallowed-outbound-hosts = [\"{base}\"]\nkey-value = \"action\"\n\
+         [config]\nsubmitters = \"jane.doe\"\nqueue = \"Legal \\\"A\\\"\"\n\
+         count-submissions = \"true\"\nnotify-url = \"{}\"\n",
+        remote.url("/chat")
+    );
+    manifests.action("acme", "intake", &example_action("c-intake"), &grants);
+    let ungranted = "[config]\nsubmitters = \"jane.doe\"\ncount-submissions = \"true\"\n";
+    manifests.action(
+        "acme",
+        "intake-plain",
+        &example_action("c-intake"),
+        ungranted,
+    );
+    let server = Server::start_with(manifests.path(), &["acme"], &["--allow-private-outbound"]);
+    for n in 1..=2 {
+        let (status, body) = server.custom_action("acme", "intake", "").await;
+        assert_eq!(status, 200, "{body}");
+        let message = format!(
+            "Queued version {VER} of document {DOC} in Legal \"A\" with normal priority for jane.doe (submission #{n})"
+        );
+        assert_eq!(body["message"], message);
+        let posted = remote.received();
+        let text: Value = serde_json::from_str(&posted.last().unwrap().2).unwrap();
+        assert_eq!(text, json!({ "text": message }));
+    }
+    let (status, body) = server.custom_action("acme", "intake-plain", "").await;
+    assert_eq!(status, 500);
+    assert!(error(&body).contains("[capabilities] key-value"), "{body}");
+}

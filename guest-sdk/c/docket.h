@@ -200,8 +200,23 @@ static inline int docket__object(docket__cursor *c, docket_request *req, const c
             }
         } else if (c->p < c->end && *c->p == '{' && section == NULL) {
             if (!docket__object(c, req, key)) return 0;
-        } else if (!docket__skip_value(c)) {
-            return 0;
+        } else {
+            char *start = c->p;
+            if (!docket__skip_value(c)) return 0;
+            /* A number, true, false or null is kept as its text (a copy: the
+             * buffer still holds the separator that follows it). */
+            size_t len = (size_t)(c->p - start);
+            while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\n' || start[len - 1] == '\r' || start[len - 1] == '\t')) len--;
+            if (len > 0 && *start != '[' && req->field_count < DOCKET_MAX_FIELDS) {
+                char *text = malloc(len + 1);
+                if (!text) return 0;
+                memcpy(text, start, len);
+                text[len] = '\0';
+                docket_field *f = &req->fields[req->field_count++];
+                f->section = section;
+                f->key = key;
+                f->value = text;
+            }
         }
         docket__skip_ws(c);
         if (c->p < c->end && *c->p == ',') { c->p++; continue; }
@@ -252,5 +267,161 @@ static inline const char *docket_param(const docket_request *req, const char *ke
 static inline const char *docket_config(const docket_request *req, const char *key) { return docket__find(req, "config", key); }
 /* A granted secret, or NULL. */
 static inline const char *docket_secret(const docket_request *req, const char *key) { return docket__find(req, "secrets", key); }
+
+/* ---- capabilities: outbound HTTP and the key-value store ----------------------
+ *
+ * Each works only when the manifest grants it ([capabilities] allowed-outbound-hosts,
+ * key-value); otherwise the call fails with an error naming the key to set.
+ *
+ *     docket_reply r;
+ *     if (!docket_http(&r, "POST", url, "application/json", "{\"text\":\"hi\"}"))
+ *         return docket_failed(docket_reply_error(&r));
+ *     const char *status = docket_get(&r, "status");   // "200", as text
+ *     const char *body = docket_get(&r, "body");
+ *     if (!docket_kv_increment(&r, "runs", 1)) return docket_failed(docket_reply_error(&r));
+ *     const char *runs = docket_get(&r, "value");      // "3", as text
+ *
+ * A reply is read like a request: docket_get for its fields (numbers and true/false
+ * as text, null as "null"), docket_reply_header for response headers. The calls go
+ * through Docket's docket::host_call import (CONTRACT.md, "Capabilities").
+ */
+typedef docket_request docket_reply;
+
+__attribute__((import_module("docket"), import_name("host_call")))
+int docket__host_call(const char *op, int len);
+__attribute__((import_module("docket"), import_name("host_reply")))
+int docket__host_reply(char *buffer, int len);
+
+/* A growing text buffer, for building JSON bodies: start with `docket_buffer b = {0};`,
+ * append with docket_buffer_text / docket_buffer_json_string, use b.data, free(b.data).
+ * `failed` is set (and appends stop) if memory runs out. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed;
+} docket_buffer;
+
+static inline void docket__append(docket_buffer *b, const char *text, size_t len) {
+    if (b->failed) return;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 256);
+        while (cap < b->len + len + 1) cap *= 2;
+        char *bigger = realloc(b->data, cap);
+        if (!bigger) { b->failed = 1; return; }
+        b->data = bigger;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, text, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+/* Appends raw text. */
+static inline void docket_buffer_text(docket_buffer *b, const char *text) { docket__append(b, text, strlen(text)); }
+
+/* Appends `text` as a JSON string, quoted and escaped. */
+static inline void docket_buffer_json_string(docket_buffer *b, const char *text) {
+    docket__append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        char escaped[8];
+        switch (*p) {
+        case '"': docket_buffer_text(b, "\\\""); break;
+        case '\\': docket_buffer_text(b, "\\\\"); break;
+        case '\n': docket_buffer_text(b, "\\n"); break;
+        case '\r': docket_buffer_text(b, "\\r"); break;
+        case '\t': docket_buffer_text(b, "\\t"); break;
+        default:
+            if (*p < 0x20) { snprintf(escaped, sizeof escaped, "\\u%04x", *p); docket_buffer_text(b, escaped); }
+            else docket__append(b, (const char *)p, 1);
+        }
+    }
+    docket__append(b, "\"", 1);
+}
+
+/* Sends one operation (JSON text) and parses the reply into `reply`.
+ * Returns 1 when the reply says "ok", else 0 with docket_get(reply, "error") set. */
+static inline int docket_host_call(docket_reply *reply, const char *op) {
+    static char out_of_memory[] = "{\"ok\":false,\"error\":\"out of memory\"}";
+    reply->field_count = 0;
+    int len = docket__host_call(op, (int)strlen(op));
+    reply->buffer = malloc((size_t)len + 1);
+    docket__cursor c;
+    if (reply->buffer) {
+        int copied = docket__host_reply(reply->buffer, len);
+        c.p = reply->buffer;
+        c.end = reply->buffer + copied;
+    } else {
+        c.p = out_of_memory;
+        c.end = out_of_memory + sizeof out_of_memory - 1;
+    }
+    if (!docket__object(&c, reply, NULL)) return 0;
+    const char *ok = docket__find(reply, NULL, "ok");
+    return ok && strcmp(ok, "true") == 0;
+}
+
+static inline int docket__call_built(docket_reply *reply, docket_buffer *op) {
+    if (op->failed || !op->data) {
+        free(op->data);
+        reply->field_count = 0;
+        return 0;
+    }
+    int ok = docket_host_call(reply, op->data);
+    free(op->data);
+    return ok;
+}
+
+/* Sends an HTTP request (content_type and body may be NULL) and waits for the response:
+ * docket_get(reply, "status"), "body"; docket_reply_header(reply, "content-type"). */
+static inline int docket_http(docket_reply *reply, const char *method, const char *url,
+                              const char *content_type, const char *body) {
+    docket_buffer op = {0};
+    docket_buffer_text(&op, "{\"op\":\"http\",\"method\":");
+    docket_buffer_json_string(&op, method ? method : "GET");
+    docket_buffer_text(&op, ",\"url\":");
+    docket_buffer_json_string(&op, url);
+    if (content_type) {
+        docket_buffer_text(&op, ",\"headers\":{\"content-type\":");
+        docket_buffer_json_string(&op, content_type);
+        docket_buffer_text(&op, "}");
+    }
+    if (body) {
+        docket_buffer_text(&op, ",\"body\":");
+        docket_buffer_json_string(&op, body);
+    }
+    docket_buffer_text(&op, "}");
+    return docket__call_built(reply, &op);
+}
+
+static inline int docket__kv(docket_reply *reply, const char *op_name, const char *key, const char *value, const char *by) {
+    docket_buffer op = {0};
+    docket_buffer_text(&op, "{\"op\":");
+    docket_buffer_json_string(&op, op_name);
+    docket_buffer_text(&op, ",\"key\":");
+    docket_buffer_json_string(&op, key);
+    if (value) { docket_buffer_text(&op, ",\"value\":"); docket_buffer_json_string(&op, value); }
+    if (by) { docket_buffer_text(&op, ",\"by\":"); docket_buffer_text(&op, by); }
+    docket_buffer_text(&op, "}");
+    return docket__call_built(reply, &op);
+}
+
+/* The value of `key` in docket_get(reply, "value") ("null" when unset). */
+static inline int docket_kv_get(docket_reply *reply, const char *key) { return docket__kv(reply, "kv.get", key, NULL, NULL); }
+/* Sets `key` to `value`. */
+static inline int docket_kv_set(docket_reply *reply, const char *key, const char *value) { return docket__kv(reply, "kv.set", key, value, NULL); }
+/* Removes `key`. */
+static inline int docket_kv_delete(docket_reply *reply, const char *key) { return docket__kv(reply, "kv.delete", key, NULL, NULL); }
+/* Adds `by` to the integer at `key`; the new value is docket_get(reply, "value"). */
+static inline int docket_kv_increment(docket_reply *reply, const char *key, long long by) {
+    char text[24];
+    snprintf(text, sizeof text, "%lld", by);
+    return docket__kv(reply, "kv.increment", key, NULL, text);
+}
+/* The error of a failed call (never NULL). */
+static inline const char *docket_reply_error(const docket_reply *reply) {
+    const char *error = docket__find(reply, NULL, "error");
+    return error ? error : "the host gave no reply";
+}
+/* A response header of an HTTP reply, or NULL. */
+static inline const char *docket_reply_header(const docket_reply *reply, const char *name) { return docket__find(reply, "headers", name); }
 
 #endif /* DOCKET_H */

@@ -564,3 +564,47 @@ async fn a_c_action_calls_out_through_the_header() {
     assert_eq!(status, 500);
     assert!(error(&body).contains("[capabilities] key-value"), "{body}");
 }
+
+/// AssemblyScript through `guest-sdk/assemblyscript/docket.ts`: the `assemblyscript-router`
+/// example counts routings with the key-value store and posts each to a webhook.
+#[tokio::test]
+async fn an_assemblyscript_action_calls_out_through_the_helper() {
+    let remote = Remote::start().await;
+    let base = format!("http://127.0.0.1:{}", remote.port);
+    let manifests = Manifests::new();
+    let grants = format!(
+        "[capabilities]\nallowed-outbound-hosts = [\"{base}\"]\nkey-value = \"action\"\n\
+         [config]\n\"route.legal\" = \"Legal \\\"A\\\" review\"\n\
+         count-key = \"routings\"\nnotify-url = \"{}\"\n",
+        remote.url("/chat")
+    );
+    manifests.action(
+        "acme",
+        "router",
+        &example_action("assemblyscript-router"),
+        &grants,
+    );
+    let ungranted = "[config]\n\"route.legal\" = \"Legal review\"\ncount-key = \"routings\"\n";
+    manifests.action(
+        "acme",
+        "router-plain",
+        &example_action("assemblyscript-router"),
+        ungranted,
+    );
+    let server = Server::start_with(manifests.path(), &["acme"], &["--allow-private-outbound"]);
+    for n in 1..=2 {
+        let (status, body) = server.custom_action("acme", "router", "&stage=legal").await;
+        assert_eq!(status, 200, "{body}");
+        let message = format!("Routed document {DOC} to Legal \"A\" review for jane.doe (#{n})");
+        assert_eq!(body["message"], message);
+        let posted = remote.received();
+        assert_eq!(posted.len(), n);
+        let text: Value = serde_json::from_str(&posted.last().unwrap().2).unwrap();
+        assert_eq!(text, json!({ "text": message }));
+    }
+    let (status, body) = server
+        .custom_action("acme", "router-plain", "&stage=legal")
+        .await;
+    assert_eq!(status, 500);
+    assert!(error(&body).contains("[capabilities] key-value"), "{body}");
+}

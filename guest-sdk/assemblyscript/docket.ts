@@ -21,6 +21,23 @@
 // `failed` response and the action is not called. Strings are unescaped on
 // input (\uXXXX and surrogate pairs included) and escaped on output; a lone
 // surrogate becomes U+FFFD so stdout is always valid UTF-8.
+//
+// Calling out (CONTRACT.md, "Capabilities"), when the manifest grants it:
+//     const r = http("POST", url, "application/json", '{"text":' + quote(msg) + "}");
+//     if (!r.ok) return failed(r.error);          // r.status, r.body, r.header("content-type")
+//     const n = kvIncrement("runs");              // n.value is "3"; kvGet/kvSet/kvDelete too
+// These go through the docket::host_call / host_reply imports, which a module
+// imports only if it calls one of them.
+
+// Docket's capability calls (CONTRACT.md, "docket::host_call"). AssemblyScript
+// imports a declared function only if something calls it, so an action that
+// never calls out does not import these.
+// @ts-ignore: decorator
+@external("docket", "host_call")
+declare function host_call(ptr: usize, len: i32): i32;
+// @ts-ignore: decorator
+@external("docket", "host_reply")
+declare function host_reply(ptr: usize, len: i32): i32;
 
 // Raw WASI calls, so a read or write error cannot abort the module.
 // @ts-ignore: decorator
@@ -115,6 +132,75 @@ export function run(action: (req: Request) => Outcome): void {
     return;
   }
   respond(action(req));
+}
+
+/**
+ * The reply to a capability call. `ok` is false with `error` set when the call
+ * failed (a denial, a network error, an odd reply); an HTTP 4xx or 5xx is ok
+ * with that `status`.
+ */
+export class Reply {
+  ok: bool = false;
+  /** Why the call failed; "" when ok. */
+  error: string = "";
+  /** http: the response status. */
+  status: i32 = 0;
+  /** http: the response headers, names in lower case. */
+  headers: Map<string, string> = new Map<string, string>();
+  /** http: the response body as text. */
+  body: string = "";
+  /** kvGet: the value, null when unset; kvIncrement: the new value as text. */
+  value: string | null = null;
+  /** kvDelete: whether the key existed. */
+  existed: bool = false;
+
+  /** A response header (name in lower case), or null. */
+  header(name: string): string | null {
+    return lookup(this.headers, name.toLowerCase());
+  }
+}
+
+/**
+ * Sends an HTTP request to a host the manifest allows ([capabilities]
+ * allowed-outbound-hosts). `contentType` and `body` may be null.
+ */
+export function http(method: string, url: string, contentType: string | null = null, body: string | null = null): Reply {
+  let op = '{"op":"http","method":' + quote(method) + ',"url":' + quote(url);
+  if (contentType !== null) op += ',"headers":{"content-type":' + quote(contentType) + "}";
+  if (body !== null) op += ',"body":' + quote(body);
+  return hostCall(op + "}");
+}
+
+/** The value of `key` in the key-value store ([capabilities] key-value): `value`, null when unset. */
+export function kvGet(key: string): Reply {
+  return hostCall('{"op":"kv.get","key":' + quote(key) + "}");
+}
+/** Sets `key` to `value`. */
+export function kvSet(key: string, value: string): Reply {
+  return hostCall('{"op":"kv.set","key":' + quote(key) + ',"value":' + quote(value) + "}");
+}
+/** Deletes `key`; `existed` tells whether it was set. */
+export function kvDelete(key: string): Reply {
+  return hostCall('{"op":"kv.delete","key":' + quote(key) + "}");
+}
+/** Adds `by` to the integer in `key` (unset counts as 0); `value` is the new value as text. */
+export function kvIncrement(key: string, by: i64 = 1): Reply {
+  return hostCall('{"op":"kv.increment","key":' + quote(key) + ',"by":' + by.toString() + "}");
+}
+
+/** Runs one JSON operation through docket::host_call and parses its reply. */
+export function hostCall(op: string): Reply {
+  const data = String.UTF8.encode(op);
+  const len = host_call(changetype<usize>(data), data.byteLength);
+  if (len <= 0) {
+    const r = new Reply();
+    r.error = "Docket gave no reply to the call";
+    return r;
+  }
+  const buffer = new ArrayBuffer(len);
+  let copied = host_reply(changetype<usize>(buffer), len);
+  if (copied < 0 || copied > len) copied = 0;
+  return new Parser(String.UTF8.decodeUnsafe(changetype<usize>(buffer), <usize>copied)).reply();
 }
 
 /** Parses a request as `run` does; null when `json` is not one. For tests. */
@@ -268,6 +354,61 @@ class Parser {
     if (this.pos < this.text.length) return this.fail("unexpected text after the object");
     if (!hasDoc || !hasVersion) return this.fail("documentId or documentVersionId is missing");
     return req;
+  }
+
+  /** A capability reply; never null: an odd reply is a failed Reply saying why. */
+  reply(): Reply {
+    const r = new Reply();
+    let hasOk = false;
+    this.space();
+    if (!this.expect(0x7b, "an object")) return this.badReply(r);
+    this.space();
+    if (this.peek() == 0x7d) {
+      this.pos++;
+    } else {
+      while (true) {
+        this.space();
+        const key = this.string();
+        if (key === null) return this.badReply(r);
+        this.space();
+        if (!this.expect(0x3a, "':'")) return this.badReply(r);
+        this.space();
+        const c = this.peek();
+        if (key == "headers" && c == 0x7b) {
+          const map = this.stringMap(key);
+          if (map === null) return this.badReply(r);
+          r.headers = map;
+        } else if ((key == "error" || key == "body" || key == "value") && c == 0x22) {
+          const value = this.string();
+          if (value === null) return this.badReply(r);
+          if (key == "error") r.error = value;
+          else if (key == "body") r.body = value;
+          else r.value = value;
+        } else {
+          const start = this.pos;
+          if (!this.skip(0)) return this.badReply(r);
+          const raw = this.text.substring(start, this.pos);
+          if (key == "ok") { r.ok = raw == "true"; hasOk = true; }
+          else if (key == "existed") r.existed = raw == "true";
+          else if (key == "status") r.status = I32.parseInt(raw, 10);
+          else if (key == "value" && (c == 0x2d || (c >= 0x30 && c <= 0x39))) r.value = raw; // kv.increment's number
+        }
+        this.space();
+        const d = this.peek();
+        this.pos++;
+        if (d == 0x7d) break;
+        if (d != 0x2c) { this.fail("expected ',' or '}' at offset " + (this.pos - 1).toString()); return this.badReply(r); }
+      }
+    }
+    if (!hasOk) { this.fail('no "ok" field'); return this.badReply(r); }
+    if (!r.ok && r.error == "") r.error = "the call failed without saying why";
+    return r;
+  }
+
+  badReply(r: Reply): Reply {
+    r.ok = false;
+    r.error = "Docket's reply is not the JSON expected: " + this.error;
+    return r;
   }
 
   stringMap(name: string): Map<string, string> | null {

@@ -608,3 +608,42 @@ async fn an_assemblyscript_action_calls_out_through_the_helper() {
     assert_eq!(status, 500);
     assert!(error(&body).contains("[capabilities] key-value"), "{body}");
 }
+
+/// Zig through `guest-sdk/zig/docket.zig`: the `zig-docid` example counts
+/// validations with the key-value store and posts each to a webhook.
+#[tokio::test]
+async fn a_zig_action_calls_out_through_the_helper() {
+    let remote = Remote::start().await;
+    let base = format!("http://127.0.0.1:{}", remote.port);
+    let manifests = Manifests::new();
+    let grants = format!(
+        "[capabilities]\nallowed-outbound-hosts = [\"{base}\"]\nkey-value = \"action\"\n\
+         [config]\ncount-key = \"validated\"\nnotify-url = \"{}\"\n",
+        remote.url("/chat")
+    );
+    manifests.action("acme", "docid", &example_action("zig-docid"), &grants);
+    let ungranted = "[config]\ncount-key = \"validated\"\n";
+    manifests.action(
+        "acme",
+        "docid-plain",
+        &example_action("zig-docid"),
+        ungranted,
+    );
+    let server = Server::start_with(manifests.path(), &["acme"], &["--allow-private-outbound"]);
+    for n in 1..=2 {
+        let (status, body) = server.custom_action("acme", "docid", "").await;
+        assert_eq!(status, 200, "{body}");
+        let message =
+            format!("document {DOC} version {VER} is valid (checked for jane.doe) (#{n})");
+        assert_eq!(body["message"], message);
+        let posted = remote.received();
+        assert_eq!(posted.len(), n, "{posted:?}");
+        assert_eq!(posted.last().unwrap().0, "/chat");
+        let text: Value = serde_json::from_str(&posted.last().unwrap().2).unwrap();
+        assert_eq!(text, json!({ "text": message }));
+    }
+    let (status, body) = server.custom_action("acme", "docid-plain", "").await;
+    assert_eq!(status, 500);
+    assert!(error(&body).starts_with("could not count: "), "{body}");
+    assert!(error(&body).contains("[capabilities] key-value"), "{body}");
+}

@@ -527,123 +527,84 @@ async fn workfront_and_chat_examples_call_their_remote_side() {
     );
 }
 
-/// C through `guest-sdk/c/docket.h`: the `c-intake` example numbers submissions
-/// with the key-value store and posts each to a webhook.
+/// Runs the example `example` twice with the key-value store and a webhook on
+/// the remote side granted (`config` is its `[config]`, without the webhook's
+/// `notify-url`): each answer is `message(n)` and is posted to the webhook as
+/// `{"text": message}`. Then, with `ungranted_config` and no grants, the
+/// action fails with an error naming the missing key.
+async fn assert_calls_out(
+    example: &str,
+    config: &str,
+    ungranted_config: &str,
+    query: &str,
+    message: impl Fn(usize) -> String,
+) {
+    let remote = Remote::start().await;
+    let base = format!("http://127.0.0.1:{}", remote.port);
+    let manifests = Manifests::new();
+    let grants = format!(
+        "[capabilities]\nallowed-outbound-hosts = [\"{base}\"]\nkey-value = \"action\"\n\
+         [config]\n{config}notify-url = \"{}\"\n",
+        remote.url("/chat")
+    );
+    manifests.action("acme", "granted", &example_action(example), &grants);
+    let ungranted = format!("[config]\n{ungranted_config}");
+    manifests.action("acme", "ungranted", &example_action(example), &ungranted);
+    let server = Server::start_with(manifests.path(), &["acme"], &["--allow-private-outbound"]);
+    for n in 1..=2 {
+        let (status, body) = server.custom_action("acme", "granted", query).await;
+        assert_eq!(status, 200, "{example}: {body}");
+        assert_eq!(body["message"], message(n), "{example}");
+        let posted = remote.received();
+        assert_eq!(posted.len(), n, "{example}: {posted:?}");
+        assert_eq!(posted[n - 1].0, "/chat");
+        let text: Value = serde_json::from_str(&posted[n - 1].2).unwrap();
+        assert_eq!(text, json!({ "text": message(n) }), "{example}");
+    }
+    let (status, body) = server.custom_action("acme", "ungranted", query).await;
+    assert_eq!(status, 500, "{example}: {body}");
+    assert!(
+        error(&body).contains("[capabilities] key-value"),
+        "{example}: {body}"
+    );
+}
+
+/// C through `guest-sdk/c/docket.h`: `c-intake` numbers submissions and posts each.
 #[tokio::test]
 async fn a_c_action_calls_out_through_the_header() {
-    let remote = Remote::start().await;
-    let base = format!("http://127.0.0.1:{}", remote.port);
-    let manifests = Manifests::new();
-    let grants = format!(
-        "[capabilities]\nallowed-outbound-hosts = [\"{base}\"]\nkey-value = \"action\"\n\
-         [config]\nsubmitters = \"jane.doe\"\nqueue = \"Legal \\\"A\\\"\"\n\
-         count-submissions = \"true\"\nnotify-url = \"{}\"\n",
-        remote.url("/chat")
-    );
-    manifests.action("acme", "intake", &example_action("c-intake"), &grants);
-    let ungranted = "[config]\nsubmitters = \"jane.doe\"\ncount-submissions = \"true\"\n";
-    manifests.action(
-        "acme",
-        "intake-plain",
-        &example_action("c-intake"),
-        ungranted,
-    );
-    let server = Server::start_with(manifests.path(), &["acme"], &["--allow-private-outbound"]);
-    for n in 1..=2 {
-        let (status, body) = server.custom_action("acme", "intake", "").await;
-        assert_eq!(status, 200, "{body}");
-        let message = format!(
+    let config =
+        "submitters = \"jane.doe\"\nqueue = \"Legal \\\"A\\\"\"\ncount-submissions = \"true\"\n";
+    let ungranted = "submitters = \"jane.doe\"\ncount-submissions = \"true\"\n";
+    assert_calls_out("c-intake", config, ungranted, "", |n| {
+        format!(
             "Queued version {VER} of document {DOC} in Legal \"A\" with normal priority for jane.doe (submission #{n})"
-        );
-        assert_eq!(body["message"], message);
-        let posted = remote.received();
-        let text: Value = serde_json::from_str(&posted.last().unwrap().2).unwrap();
-        assert_eq!(text, json!({ "text": message }));
-    }
-    let (status, body) = server.custom_action("acme", "intake-plain", "").await;
-    assert_eq!(status, 500);
-    assert!(error(&body).contains("[capabilities] key-value"), "{body}");
+        )
+    })
+    .await;
 }
 
-/// AssemblyScript through `guest-sdk/assemblyscript/docket.ts`: the `assemblyscript-router`
-/// example counts routings with the key-value store and posts each to a webhook.
+/// AssemblyScript through `guest-sdk/assemblyscript/docket.ts`:
+/// `assemblyscript-router` counts routings and posts each.
 #[tokio::test]
 async fn an_assemblyscript_action_calls_out_through_the_helper() {
-    let remote = Remote::start().await;
-    let base = format!("http://127.0.0.1:{}", remote.port);
-    let manifests = Manifests::new();
-    let grants = format!(
-        "[capabilities]\nallowed-outbound-hosts = [\"{base}\"]\nkey-value = \"action\"\n\
-         [config]\n\"route.legal\" = \"Legal \\\"A\\\" review\"\n\
-         count-key = \"routings\"\nnotify-url = \"{}\"\n",
-        remote.url("/chat")
-    );
-    manifests.action(
-        "acme",
-        "router",
-        &example_action("assemblyscript-router"),
-        &grants,
-    );
-    let ungranted = "[config]\n\"route.legal\" = \"Legal review\"\ncount-key = \"routings\"\n";
-    manifests.action(
-        "acme",
-        "router-plain",
-        &example_action("assemblyscript-router"),
+    let config = "\"route.legal\" = \"Legal \\\"A\\\" review\"\ncount-key = \"routings\"\n";
+    let ungranted = "\"route.legal\" = \"Legal review\"\ncount-key = \"routings\"\n";
+    assert_calls_out(
+        "assemblyscript-router",
+        config,
         ungranted,
-    );
-    let server = Server::start_with(manifests.path(), &["acme"], &["--allow-private-outbound"]);
-    for n in 1..=2 {
-        let (status, body) = server.custom_action("acme", "router", "&stage=legal").await;
-        assert_eq!(status, 200, "{body}");
-        let message = format!("Routed document {DOC} to Legal \"A\" review for jane.doe (#{n})");
-        assert_eq!(body["message"], message);
-        let posted = remote.received();
-        assert_eq!(posted.len(), n);
-        let text: Value = serde_json::from_str(&posted.last().unwrap().2).unwrap();
-        assert_eq!(text, json!({ "text": message }));
-    }
-    let (status, body) = server
-        .custom_action("acme", "router-plain", "&stage=legal")
-        .await;
-    assert_eq!(status, 500);
-    assert!(error(&body).contains("[capabilities] key-value"), "{body}");
+        "&stage=legal",
+        |n| format!("Routed document {DOC} to Legal \"A\" review for jane.doe (#{n})"),
+    )
+    .await;
 }
 
-/// Zig through `guest-sdk/zig/docket.zig`: the `zig-docid` example counts
-/// validations with the key-value store and posts each to a webhook.
+/// Zig through `guest-sdk/zig/docket.zig`: `zig-docid` counts validations and posts each.
 #[tokio::test]
 async fn a_zig_action_calls_out_through_the_helper() {
-    let remote = Remote::start().await;
-    let base = format!("http://127.0.0.1:{}", remote.port);
-    let manifests = Manifests::new();
-    let grants = format!(
-        "[capabilities]\nallowed-outbound-hosts = [\"{base}\"]\nkey-value = \"action\"\n\
-         [config]\ncount-key = \"validated\"\nnotify-url = \"{}\"\n",
-        remote.url("/chat")
-    );
-    manifests.action("acme", "docid", &example_action("zig-docid"), &grants);
-    let ungranted = "[config]\ncount-key = \"validated\"\n";
-    manifests.action(
-        "acme",
-        "docid-plain",
-        &example_action("zig-docid"),
-        ungranted,
-    );
-    let server = Server::start_with(manifests.path(), &["acme"], &["--allow-private-outbound"]);
-    for n in 1..=2 {
-        let (status, body) = server.custom_action("acme", "docid", "").await;
-        assert_eq!(status, 200, "{body}");
-        let message =
-            format!("document {DOC} version {VER} is valid (checked for jane.doe) (#{n})");
-        assert_eq!(body["message"], message);
-        let posted = remote.received();
-        assert_eq!(posted.len(), n, "{posted:?}");
-        assert_eq!(posted.last().unwrap().0, "/chat");
-        let text: Value = serde_json::from_str(&posted.last().unwrap().2).unwrap();
-        assert_eq!(text, json!({ "text": message }));
-    }
-    let (status, body) = server.custom_action("acme", "docid-plain", "").await;
-    assert_eq!(status, 500);
-    assert!(error(&body).starts_with("could not count: "), "{body}");
-    assert!(error(&body).contains("[capabilities] key-value"), "{body}");
+    let config = "count-key = \"validated\"\n";
+    assert_calls_out("zig-docid", config, config, "", |n| {
+        format!("document {DOC} version {VER} is valid (checked for jane.doe) (#{n})")
+    })
+    .await;
 }

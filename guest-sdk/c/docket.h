@@ -46,32 +46,73 @@ typedef struct {
 
 /* ---- writing responses ---------------------------------------------------- */
 
-static inline void docket__write_string(const char *text) {
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+/* A growing text buffer, for building JSON bodies: start with `docket_buffer b = {0};`,
+ * append with docket_buffer_text / docket_buffer_json_string, use b.data, free(b.data).
+ * `failed` is set (and appends stop) if memory runs out. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int failed;
+} docket_buffer;
+
+static inline void docket__append(docket_buffer *b, const char *text, size_t len) {
+    if (b->failed) return;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 256);
+        while (cap < b->len + len + 1) cap *= 2;
+        char *bigger = realloc(b->data, cap);
+        if (!bigger) { b->failed = 1; return; }
+        b->data = bigger;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, text, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+/* Appends raw text. */
+static inline void docket_buffer_text(docket_buffer *b, const char *text) { docket__append(b, text, strlen(text)); }
+
+/* Appends `text` as a JSON string, quoted and escaped. */
+static inline void docket_buffer_json_string(docket_buffer *b, const char *text) {
+    docket__append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        char escaped[8];
         switch (*p) {
-        case '"': fputs("\\\"", stdout); break;
-        case '\\': fputs("\\\\", stdout); break;
-        case '\n': fputs("\\n", stdout); break;
-        case '\r': fputs("\\r", stdout); break;
-        case '\t': fputs("\\t", stdout); break;
+        case '"': docket_buffer_text(b, "\\\""); break;
+        case '\\': docket_buffer_text(b, "\\\\"); break;
+        case '\n': docket_buffer_text(b, "\\n"); break;
+        case '\r': docket_buffer_text(b, "\\r"); break;
+        case '\t': docket_buffer_text(b, "\\t"); break;
         default:
-            if (*p < 0x20) printf("\\u%04x", *p);
-            else putchar(*p);
+            if (*p < 0x20) { snprintf(escaped, sizeof escaped, "\\u%04x", *p); docket_buffer_text(b, escaped); }
+            else docket__append(b, (const char *)p, 1);
         }
     }
-    putchar('"');
+    docket__append(b, "\"", 1);
 }
 
 static inline int docket__respond(const char *status, const char *kind, const char *key, const char *text) {
-    printf("{\"status\":\"%s\"", status);
-    if (kind) printf(",\"kind\":\"%s\"", kind);
-    if (text) {
-        printf(",\"%s\":", key);
-        docket__write_string(text);
+    docket_buffer out = {0};
+    docket_buffer_text(&out, "{\"status\":\"");
+    docket_buffer_text(&out, status);
+    docket_buffer_text(&out, "\"");
+    if (kind) {
+        docket_buffer_text(&out, ",\"kind\":\"");
+        docket_buffer_text(&out, kind);
+        docket_buffer_text(&out, "\"");
     }
-    puts("}");
+    if (text) {
+        docket_buffer_text(&out, ",\"");
+        docket_buffer_text(&out, key);
+        docket_buffer_text(&out, "\":");
+        docket_buffer_json_string(&out, text);
+    }
+    docket_buffer_text(&out, "}");
+    /* Out of memory: still a valid answer, without the message. */
+    puts(out.failed ? "{\"status\":\"failure\",\"error\":\"out of memory writing the answer\"}" : out.data);
     fflush(stdout);
+    free(out.data);
     return 0;
 }
 
@@ -291,52 +332,6 @@ __attribute__((import_module("docket"), import_name("host_call")))
 int docket__host_call(const char *op, int len);
 __attribute__((import_module("docket"), import_name("host_reply")))
 int docket__host_reply(char *buffer, int len);
-
-/* A growing text buffer, for building JSON bodies: start with `docket_buffer b = {0};`,
- * append with docket_buffer_text / docket_buffer_json_string, use b.data, free(b.data).
- * `failed` is set (and appends stop) if memory runs out. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed;
-} docket_buffer;
-
-static inline void docket__append(docket_buffer *b, const char *text, size_t len) {
-    if (b->failed) return;
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 256);
-        while (cap < b->len + len + 1) cap *= 2;
-        char *bigger = realloc(b->data, cap);
-        if (!bigger) { b->failed = 1; return; }
-        b->data = bigger;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, text, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
-/* Appends raw text. */
-static inline void docket_buffer_text(docket_buffer *b, const char *text) { docket__append(b, text, strlen(text)); }
-
-/* Appends `text` as a JSON string, quoted and escaped. */
-static inline void docket_buffer_json_string(docket_buffer *b, const char *text) {
-    docket__append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
-        char escaped[8];
-        switch (*p) {
-        case '"': docket_buffer_text(b, "\\\""); break;
-        case '\\': docket_buffer_text(b, "\\\\"); break;
-        case '\n': docket_buffer_text(b, "\\n"); break;
-        case '\r': docket_buffer_text(b, "\\r"); break;
-        case '\t': docket_buffer_text(b, "\\t"); break;
-        default:
-            if (*p < 0x20) { snprintf(escaped, sizeof escaped, "\\u%04x", *p); docket_buffer_text(b, escaped); }
-            else docket__append(b, (const char *)p, 1);
-        }
-    }
-    docket__append(b, "\"", 1);
-}
 
 /* Sends one operation (JSON text) and parses the reply into `reply`.
  * Returns 1 when the reply says "ok", else 0 with docket_get(reply, "error") set. */

@@ -3,12 +3,22 @@
 //!
 //! `url=…` sends a request (`method`, `body`, `header=name:value`, `repeat=N` to
 //! send it N times) and reports the status and body; `count=KEY` increments KEY;
-//! `read=KEY` reads it.
+//! `read=KEY` reads it; `secret=NAME` reports that granted secret (and the
+//! `folder` config value).
 
 use docket_sdk::{Failure, HttpRequest, Outcome, Request, kv, send};
 
 /// The answer to a capability probe, or `None` when the request asks for none.
 pub fn probe(req: &Request) -> Option<Outcome> {
+    if let Some(name) = req.param("secret") {
+        return Some(Ok(Some(match req.secret(name) {
+            Some(value) => format!(
+                "secret {name} = {value}; config folder = {:?}",
+                req.config("folder")
+            ),
+            None => format!("secret {name} is not available"),
+        })));
+    }
     if let Some(url) = req.param("url") {
         let mut request = HttpRequest {
             method: req.param("method").unwrap_or("GET").to_owned(),

@@ -1,4 +1,4 @@
-use super::call;
+use super::{assert_crashed, call};
 use crate::common::{DOC, Manifests, Server, example_action};
 
 /// Python (component ABI, guest-sdk/python built with componentize-py): `python-naming`.
@@ -92,14 +92,7 @@ async fn python_action_succeeds_fails_by_kind_and_survives_a_trap() {
     );
     let crash = "&filename=ACM-2026-budget.pdf&crash=1";
     let (status, body) = call(&server, "python-naming", "jane.doe", DOC, crash).await;
-    assert_eq!(status, 500);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("crashed: wasm trap"),
-        "{body}"
-    );
+    assert_crashed(status, &body, "crashed: wasm trap");
     assert_eq!(
         call(&server, "python-naming", "jane.doe", DOC, good)
             .await

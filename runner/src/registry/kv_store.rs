@@ -11,6 +11,7 @@ use crate::capabilities::kv::{
     ENTRY_OVERHEAD_BYTES, KvBackend, KvError, KvFuture, Namespace, not_an_integer, quota_exceeded,
     stored_integer, would_overflow,
 };
+use std::sync::LazyLock;
 
 fn database(err: sqlx::Error) -> KvError {
     tracing::error!(error = %err, "key-value store");
@@ -24,6 +25,34 @@ const FITS_UNDER_QUOTA: &str = "(SELECT COALESCE(SUM(length(CAST(key AS BLOB)) \
      + length(CAST(value AS BLOB)) + ?7), 0) FROM kv \
      WHERE tenant = ?1 AND NOT (scope = ?2 AND key = ?3)) \
      + length(CAST(?3 AS BLOB)) + length(CAST(?4 AS BLOB)) + ?7 <= ?6";
+
+/// `set`: an upsert that writes only when the entry fits under the quota.
+static SET_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO kv (tenant, scope, key, value, updated_ms) \
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE {FITS_UNDER_QUOTA} \
+         ON CONFLICT (tenant, scope, key) DO UPDATE \
+         SET value = excluded.value, updated_ms = excluded.updated_ms"
+    )
+});
+
+/// `increment` (?4 is the delta): the update applies only to a value that is an
+/// integer's canonical text and whose sum stays an integer (SQLite turns an
+/// overflowing sum into a float); otherwise the row is left alone and nothing
+/// is returned. A new entry is charged 20 bytes of value.
+static INCREMENT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let fits = FITS_UNDER_QUOTA.replace("length(CAST(?4 AS BLOB))", "20");
+    format!(
+        "INSERT INTO kv (tenant, scope, key, value, updated_ms) \
+         SELECT ?1, ?2, ?3, CAST(?4 AS TEXT), ?5 WHERE {fits} \
+         ON CONFLICT (tenant, scope, key) DO UPDATE \
+         SET value = CAST(CAST(CAST(kv.value AS TEXT) AS INTEGER) + ?4 AS TEXT), \
+             updated_ms = excluded.updated_ms \
+         WHERE CAST(CAST(CAST(kv.value AS TEXT) AS INTEGER) AS TEXT) = CAST(kv.value AS TEXT) \
+           AND typeof(CAST(CAST(kv.value AS TEXT) AS INTEGER) + ?4) = 'integer' \
+         RETURNING CAST(value AS TEXT)"
+    )
+});
 
 fn quota(max_tenant_bytes: u64) -> i64 {
     i64::try_from(max_tenant_bytes).unwrap_or(i64::MAX)
@@ -52,22 +81,17 @@ impl KvBackend for Store {
         max_tenant_bytes: u64,
     ) -> KvFuture<'a, ()> {
         Box::pin(async move {
-            let written = sqlx::query(&format!(
-                "INSERT INTO kv (tenant, scope, key, value, updated_ms) \
-                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE {FITS_UNDER_QUOTA} \
-                 ON CONFLICT (tenant, scope, key) DO UPDATE \
-                 SET value = excluded.value, updated_ms = excluded.updated_ms"
-            ))
-            .bind(&ns.tenant)
-            .bind(&ns.scope)
-            .bind(key)
-            .bind(value)
-            .bind(now_ms())
-            .bind(quota(max_tenant_bytes))
-            .bind(ENTRY_OVERHEAD_BYTES as i64)
-            .execute(&self.pool)
-            .await
-            .map_err(database)?;
+            let written = sqlx::query(&SET_SQL)
+                .bind(&ns.tenant)
+                .bind(&ns.scope)
+                .bind(key)
+                .bind(value)
+                .bind(now_ms())
+                .bind(quota(max_tenant_bytes))
+                .bind(ENTRY_OVERHEAD_BYTES as i64)
+                .execute(&self.pool)
+                .await
+                .map_err(database)?;
             match written.rows_affected() {
                 0 => Err(quota_exceeded(max_tenant_bytes)),
                 _ => Ok(()),
@@ -97,31 +121,17 @@ impl KvBackend for Store {
         max_tenant_bytes: u64,
     ) -> KvFuture<'a, i64> {
         Box::pin(async move {
-            // The update applies only to a value that is an integer's canonical
-            // text and whose sum stays an integer (SQLite turns an overflowing
-            // sum into a float); otherwise the row is left alone and nothing is
-            // returned. ?4 is the delta; a new entry is charged 20 bytes of value.
-            let quota_guard = FITS_UNDER_QUOTA.replace("length(CAST(?4 AS BLOB))", "20");
-            let row: Option<String> = sqlx::query_scalar(&format!(
-                "INSERT INTO kv (tenant, scope, key, value, updated_ms) \
-                 SELECT ?1, ?2, ?3, CAST(?4 AS TEXT), ?5 WHERE {quota_guard} \
-                 ON CONFLICT (tenant, scope, key) DO UPDATE \
-                 SET value = CAST(CAST(CAST(kv.value AS TEXT) AS INTEGER) + ?4 AS TEXT), \
-                     updated_ms = excluded.updated_ms \
-                 WHERE CAST(CAST(CAST(kv.value AS TEXT) AS INTEGER) AS TEXT) = CAST(kv.value AS TEXT) \
-                   AND typeof(CAST(CAST(kv.value AS TEXT) AS INTEGER) + ?4) = 'integer' \
-                 RETURNING CAST(value AS TEXT)"
-            ))
-            .bind(&ns.tenant)
-            .bind(&ns.scope)
-            .bind(key)
-            .bind(delta)
-            .bind(now_ms())
-            .bind(quota(max_tenant_bytes))
-            .bind(ENTRY_OVERHEAD_BYTES as i64)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(database)?;
+            let row: Option<String> = sqlx::query_scalar(&INCREMENT_SQL)
+                .bind(&ns.tenant)
+                .bind(&ns.scope)
+                .bind(key)
+                .bind(delta)
+                .bind(now_ms())
+                .bind(quota(max_tenant_bytes))
+                .bind(ENTRY_OVERHEAD_BYTES as i64)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(database)?;
             if let Some(text) = row {
                 return text.parse().map_err(|_| not_an_integer(key));
             }

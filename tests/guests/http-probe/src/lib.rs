@@ -16,15 +16,6 @@ pub fn run(req: Request) -> Outcome {
     if let Some(outcome) = capability_probe::probe(&req) {
         return outcome;
     }
-    if let Some(name) = req.param("secret") {
-        return Ok(Some(match req.secret(name) {
-            Some(value) => format!(
-                "secret {name} = {value}; config folder = {:?}",
-                req.config("folder")
-            ),
-            None => format!("secret {name} is not available"),
-        }));
-    }
     let authority = req.param("host").unwrap_or("127.0.0.1:9");
     let request = OutgoingRequest::new(Fields::new());
     let _ = request.set_scheme(Some(&Scheme::Http));

@@ -19,15 +19,6 @@ fn run(req: Request) -> Outcome {
     if let Some(outcome) = capability_probe::probe(&req) {
         return outcome;
     }
-    if let Some(name) = req.param("secret") {
-        return Ok(Some(match req.secret(name) {
-            Some(value) => format!(
-                "secret {name} = {value}; config folder = {:?}",
-                req.config("folder")
-            ),
-            None => format!("secret {name} is not available"),
-        }));
-    }
     let attempts = [
         ("read-file", verdict(std::fs::read("/etc/passwd"))),
         ("list-root", verdict(std::fs::read_dir("/"))),

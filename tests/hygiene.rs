@@ -80,7 +80,7 @@ async fn no_leaks_after_a_hundred_thousand_invocations() {
                     _ => (component, &limits),
                 };
                 let result = engine
-                    .invoke(module, limits, req, Default::default())
+                    .invoke(module, limits, req, Default::default(), None)
                     .await
                     .result;
                 match i % 6 {

@@ -2,13 +2,19 @@
 //! prepared modules that joins them by content digest, per-tenant concurrency
 //! gates and the invocation log writer.
 
+use crate::capabilities::Capabilities;
 use crate::capabilities::HostServices;
-use crate::engine::{Abi, Engine, LoadError, PreparedModule};
+use crate::compiles::CompileQueue;
+use crate::engine::{
+    Abi, ActionRequest, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule,
+};
 use crate::limits::Ceilings;
+use crate::limits::Limits;
 use crate::manifest::ActionManifest;
 use crate::names::TenantName;
 use crate::registry::store::{NewInvocation, NewVersion, Store, StoreError};
 use crate::registry::{ModuleDigest, Registry, Tenant};
+use crate::wasm_pool::WasmPool;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -38,6 +44,19 @@ pub enum DeployError {
     /// The module is not a usable action.
     #[error("module: {0}")]
     Module(#[from] LoadError),
+    /// The tenant's compiles failed too often lately; it must wait.
+    #[error(
+        "{failures} compiles of this tenant's modules failed in the last {window_s} s, the limit; \
+         try again in {retry_after_s} s"
+    )]
+    CompileFailuresExceeded {
+        /// Failures allowed per window.
+        failures: u32,
+        /// The window, in seconds.
+        window_s: u64,
+        /// Seconds until the window ends.
+        retry_after_s: u64,
+    },
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -67,6 +86,23 @@ pub struct ServiceSettings {
     pub compile_timeout: std::time::Duration,
     /// Compiles that may run at once; the rest wait, so uploads cannot take every core.
     pub compile_concurrency: usize,
+    /// Where compiles run: `Some` in bounded worker processes (what `docket
+    /// serve` uses), `None` in this process (tests and local tools).
+    pub compile_worker: Option<crate::engine::worker::CompileWorker>,
+    /// Failed compiles one tenant may cause per [`ServiceSettings::compile_failure_window`];
+    /// past it the tenant's deploys are refused until the window ends.
+    pub compile_failures: u32,
+    /// The window `compile_failures` counts in.
+    pub compile_failure_window: std::time::Duration,
+    /// Threads that run WebAssembly, apart from the HTTP threads.
+    pub wasm_threads: usize,
+    /// Invocations of one tenant that may compute at once (see `engine::cpu`).
+    pub tenant_cpu_share: usize,
+}
+
+/// One WebAssembly thread per core.
+pub fn default_wasm_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl Default for ServiceSettings {
@@ -76,6 +112,11 @@ impl Default for ServiceSettings {
             operator_token: None,
             compile_timeout: std::time::Duration::from_secs(60),
             compile_concurrency: 2,
+            compile_worker: None,
+            compile_failures: 10,
+            compile_failure_window: std::time::Duration::from_secs(600),
+            wasm_threads: default_wasm_threads(),
+            tenant_cpu_share: default_wasm_threads(),
         }
     }
 }
@@ -92,15 +133,19 @@ pub struct App {
     pub services: HostServices,
     /// Hash of the operator token (`DOCKET_ADMIN_TOKEN`); `None` disables operator routes.
     pub operator_token: Option<crate::registry::keys::KeyHash>,
-    /// Compiled modules by digest: each module is compiled once, however many
-    /// tenants or versions point at it.
-    modules: RwLock<HashMap<ModuleDigest, PreparedModule>>,
-    /// Bounds concurrent compiles.
-    compile_slots: Arc<tokio::sync::Semaphore>,
-    /// Longest a compile may take.
-    compile_timeout: std::time::Duration,
-    /// Invocations running per tenant, for the concurrency quota.
-    in_flight: Mutex<HashMap<TenantName, Arc<AtomicU32>>>,
+    /// Compiled modules by tenant and digest: compiled once per tenant, however
+    /// many of its versions point at it. Never shared between tenants, so the
+    /// time a deploy takes says nothing about what other tenants run.
+    modules: RwLock<HashMap<(TenantName, ModuleDigest), PreparedModule>>,
+    /// Who may compile when: bounded, fair between tenants, failures rate-limited.
+    compiles: CompileQueue,
+    /// What each tenant's running invocations share: the concurrency quota,
+    /// the CPU share and the memory budget.
+    gates: Mutex<HashMap<TenantName, Arc<TenantGates>>>,
+    /// Invocations of one tenant that may compute at once.
+    cpu_share: usize,
+    /// The threads guests run on.
+    pool: WasmPool,
     /// Feeds the invocation log writer, off the request path.
     invocations: mpsc::Sender<LogMessage>,
 }
@@ -111,6 +156,44 @@ enum LogMessage {
     Record(NewInvocation),
     /// Write everything received so far, then answer.
     Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// What one tenant's running invocations share, made on first use.
+struct TenantGates {
+    /// Invocations in flight, for the concurrency quota.
+    in_flight: Arc<AtomicU32>,
+    /// Turns on the CPU.
+    cpu: CpuShare,
+    /// The memory budget in MiB: each running invocation holds its `memory-mb`.
+    memory: Arc<tokio::sync::Semaphore>,
+    /// The budget `memory` was made with, to notice a changed quota.
+    memory_mb: u64,
+}
+
+/// How long an invocation waits for its tenant's memory budget before 429.
+const MEMORY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Why an invocation could not have the memory its limits ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MemoryRefused {
+    /// More than the whole budget: it can never run.
+    #[error(
+        "the action's memory-mb ({need} MiB) is more than the tenant's memory budget ({budget} MiB)"
+    )]
+    OverBudget {
+        /// The action's `memory-mb`.
+        need: u64,
+        /// The tenant's budget.
+        budget: u64,
+    },
+    /// The budget stayed taken by the tenant's other running invocations.
+    #[error(
+        "this tenant's running actions are using its memory budget ({budget} MiB); try again shortly"
+    )]
+    Busy {
+        /// The tenant's budget.
+        budget: u64,
+    },
 }
 
 /// Holds one unit of a tenant's concurrency quota; released on drop.
@@ -144,11 +227,10 @@ impl App {
                 .filter(|t| !t.is_empty())
                 .map(crate::registry::keys::KeyHash::of),
             modules: RwLock::new(HashMap::new()),
-            compile_slots: Arc::new(tokio::sync::Semaphore::new(
-                settings.compile_concurrency.max(1),
-            )),
-            compile_timeout: settings.compile_timeout,
-            in_flight: Mutex::new(HashMap::new()),
+            compiles: CompileQueue::new(&settings),
+            gates: Mutex::new(HashMap::new()),
+            cpu_share: settings.tenant_cpu_share,
+            pool: WasmPool::new(settings.wasm_threads).expect("starting the WebAssembly threads"),
             invocations: sender,
         }
     }
@@ -158,15 +240,15 @@ impl App {
         self.store.tenant(name)
     }
 
-    /// The prepared module for a digest, if it is loaded.
-    pub fn module(&self, digest: &ModuleDigest) -> Option<PreparedModule> {
+    /// The tenant's prepared module for a digest, if it is loaded.
+    pub fn module(&self, tenant: &TenantName, digest: &ModuleDigest) -> Option<PreparedModule> {
         let modules = self.modules.read().unwrap_or_else(|e| e.into_inner());
-        modules.get(digest).cloned()
+        modules.get(&(tenant.clone(), digest.clone())).cloned()
     }
 
-    fn cache(&self, digest: ModuleDigest, module: PreparedModule) {
+    fn cache(&self, tenant: &TenantName, digest: ModuleDigest, module: PreparedModule) {
         let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        modules.insert(digest, module);
+        modules.insert((tenant.clone(), digest), module);
     }
 
     /// Loads a stored module into the cache: from its compiled artifact when one
@@ -174,9 +256,10 @@ impl App {
     /// recording the artifact for the next start).
     pub async fn ensure_module(
         &self,
+        tenant: &TenantName,
         digest: &ModuleDigest,
     ) -> Result<PreparedModule, DeployError> {
-        if let Some(module) = self.module(digest) {
+        if let Some(module) = self.module(tenant, digest) {
             return Ok(module);
         }
         let abi = match self.store.module_abi(digest).await?.as_deref() {
@@ -194,7 +277,7 @@ impl App {
                 Ok(module) => {
                     let ms = started.elapsed().as_millis() as u64;
                     tracing::info!(module = %digest, from = "artifact", ms, "module loaded");
-                    self.cache(digest.clone(), module.clone());
+                    self.cache(tenant, digest.clone(), module.clone());
                     return Ok(module);
                 }
                 Err(err) => {
@@ -203,7 +286,7 @@ impl App {
             }
         }
         let bytes = self.store.read_module(digest)?;
-        let (module, artifact) = self.compile(bytes).await?;
+        let (module, artifact) = self.compiles.compile(&self.engine, tenant, bytes).await?;
         if let Err(err) = self
             .store
             .save_artifact(digest, &fingerprint, &artifact)
@@ -211,7 +294,7 @@ impl App {
         {
             tracing::warn!(module = %digest, error = %err, "could not cache the compiled artifact");
         }
-        self.cache(digest.clone(), module.clone());
+        self.cache(tenant, digest.clone(), module.clone());
         Ok(module)
     }
 
@@ -222,7 +305,7 @@ impl App {
         let mut loaded = 0;
         for tenant in self.store.tenants() {
             for action in tenant.actions.values() {
-                match self.ensure_module(&action.module).await {
+                match self.ensure_module(&tenant.name, &action.module).await {
                     Ok(_) => loaded += 1,
                     Err(err) => {
                         tracing::error!(tenant = %tenant.name, action = %action.name, error = %err, "live version cannot be loaded")
@@ -253,13 +336,21 @@ impl App {
         let manifest =
             ActionManifest::parse(manifest_text, ceilings).map_err(DeployError::Manifest)?;
         let digest = ModuleDigest::of(&module);
+        // Refuse what the quotas will refuse before spending a compile on it.
+        self.store
+            .check_deploy_quota(tenant, &manifest.name, &digest, size)
+            .await?;
         let fingerprint = self.engine.artifact_fingerprint();
-        let (prepared, artifact) = match self.module(&digest) {
+        let (prepared, artifact) = match self.module(&tenant.name, &digest) {
             Some(prepared) => {
                 let artifact = self.engine.artifact(&prepared)?;
                 (prepared, artifact)
             }
-            None => self.compile(module.clone()).await?,
+            None => {
+                self.compiles
+                    .compile(&self.engine, &tenant.name, module.clone())
+                    .await?
+            }
         };
         let abi = prepared.abi();
         let abi_name = abi.to_string();
@@ -274,7 +365,7 @@ impl App {
                 artifact: Some((&artifact, fingerprint.as_str())),
             })
             .await?;
-        self.cache(digest.clone(), prepared);
+        self.cache(&tenant.name, digest.clone(), prepared);
         self.prune_modules();
         Ok(Deployed {
             name: manifest.name.to_string(),
@@ -284,67 +375,98 @@ impl App {
         })
     }
 
-    /// Validates and compiles module bytes into the cache without storing them:
-    /// for checking a set of modules before any of them goes live.
-    pub async fn precompile(&self, module: Vec<u8>) -> Result<Abi, LoadError> {
+    /// Validates and compiles module bytes into the tenant's cache without
+    /// storing them: for checking a set of modules before any of them goes live.
+    pub async fn precompile(
+        &self,
+        tenant: &TenantName,
+        module: Vec<u8>,
+    ) -> Result<Abi, DeployError> {
         let digest = ModuleDigest::of(&module);
-        if let Some(prepared) = self.module(&digest) {
+        if let Some(prepared) = self.module(tenant, &digest) {
             return Ok(prepared.abi());
         }
-        let (prepared, _artifact) = self.compile(module).await?;
+        let (prepared, _artifact) = self.compiles.compile(&self.engine, tenant, module).await?;
         let abi = prepared.abi();
-        self.cache(digest, prepared);
+        self.cache(tenant, digest, prepared);
         Ok(abi)
     }
 
-    /// Validates and compiles bytes on a blocking thread, at most
-    /// `compile_concurrency` at once, refusing compiles that outlast the timeout.
-    /// (A compile cannot be interrupted: a timed-out one finishes in the
-    /// background, still holding its slot, so it cannot be multiplied.)
-    async fn compile(&self, bytes: Vec<u8>) -> Result<(PreparedModule, Vec<u8>), LoadError> {
-        let slot = self
-            .compile_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| LoadError::Engine(e.to_string()))?;
-        // The static checks are not part of the compile-time budget: a module
-        // refused for its size or function count is told so, whatever the timeout.
-        let engine = self.engine.clone();
-        let (bytes, checked) = tokio::task::spawn_blocking(move || {
-            let checked = engine.check(&bytes);
-            (bytes, checked)
-        })
-        .await
-        .map_err(|e| LoadError::Engine(e.to_string()))?;
-        let abi = checked?;
-        let engine = self.engine.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            let started = std::time::Instant::now();
-            let module = engine.compile_checked(&bytes, abi)?;
-            let artifact = engine.artifact(&module)?;
-            tracing::debug!(
-                ms = started.elapsed().as_millis() as u64,
-                bytes = bytes.len(),
-                "compiled"
-            );
-            Ok((module, artifact))
+    fn gates(&self, tenant: &Tenant) -> Arc<TenantGates> {
+        let budget = tenant.quotas.max_memory_mb;
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = gates.entry(tenant.name.clone()).or_insert_with(|| {
+            Arc::new(TenantGates {
+                in_flight: Arc::default(),
+                cpu: CpuShare::new(self.cpu_share),
+                memory: Arc::new(tokio::sync::Semaphore::new(budget as usize)),
+                memory_mb: budget,
+            })
         });
-        match tokio::time::timeout(self.compile_timeout, task).await {
-            Ok(joined) => joined.map_err(|e| LoadError::Engine(e.to_string()))?,
-            Err(_) => Err(LoadError::CompileTimeout {
-                limit_ms: self.compile_timeout.as_millis() as u64,
-            }),
+        if entry.memory_mb != budget {
+            // A changed budget applies to invocations from now on; running
+            // ones release into the old one.
+            *entry = Arc::new(TenantGates {
+                in_flight: entry.in_flight.clone(),
+                cpu: entry.cpu.clone(),
+                memory: Arc::new(tokio::sync::Semaphore::new(budget as usize)),
+                memory_mb: budget,
+            });
         }
+        entry.clone()
+    }
+
+    /// Reserves `memory_mb` of the tenant's memory budget for one invocation,
+    /// waiting up to a second for running ones to finish.
+    pub async fn reserve_memory(
+        &self,
+        tenant: &Tenant,
+        memory_mb: u64,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, MemoryRefused> {
+        let gates = self.gates(tenant);
+        let budget = gates.memory_mb;
+        let need = u32::try_from(memory_mb).unwrap_or(u32::MAX);
+        if memory_mb > budget {
+            return Err(MemoryRefused::OverBudget {
+                need: memory_mb,
+                budget,
+            });
+        }
+        match tokio::time::timeout(MEMORY_WAIT, gates.memory.clone().acquire_many_owned(need)).await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(MemoryRefused::Busy { budget }),
+        }
+    }
+
+    /// Runs one invocation on the WebAssembly threads, taking turns within
+    /// the tenant's CPU share. Dropping the future cancels the guest.
+    pub async fn run_guest(
+        &self,
+        tenant: &Tenant,
+        module: PreparedModule,
+        limits: Limits,
+        request: ActionRequest,
+        caps: Capabilities,
+    ) -> Invocation {
+        let cpu = self.gates(tenant).cpu.clone();
+        let engine = self.engine.clone();
+        let started = std::time::Instant::now();
+        let run = self.pool.run(async move {
+            engine
+                .invoke(&module, &limits, &request, caps, Some(&cpu))
+                .await
+        });
+        run.await.unwrap_or_else(|e| Invocation {
+            result: Err(InvokeError::Host(format!("the guest's task failed: {e}"))),
+            duration: started.elapsed(),
+            stderr_tail: None,
+        })
     }
 
     /// Takes one unit of the tenant's concurrency quota, or `None` when it is used up.
     pub fn try_enter(&self, tenant: &Tenant) -> Option<InFlight> {
-        let counter = {
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            in_flight.entry(tenant.name.clone()).or_default().clone()
-        };
+        let counter = self.gates(tenant).in_flight.clone();
         let limit = tenant.quotas.max_concurrency;
         counter
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -378,14 +500,18 @@ impl App {
     /// rollback or delete), so memory follows what is live, not what was ever
     /// uploaded. A rollback reloads from the cached artifact in milliseconds.
     pub fn prune_modules(&self) {
-        let live: std::collections::HashSet<ModuleDigest> = self
+        let live: std::collections::HashSet<(TenantName, ModuleDigest)> = self
             .store
             .tenants()
             .iter()
-            .flat_map(|t| t.actions.values().map(|a| a.module.clone()))
+            .flat_map(|t| {
+                t.actions
+                    .values()
+                    .map(|a| (t.name.clone(), a.module.clone()))
+            })
             .collect();
         let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        modules.retain(|digest, _| live.contains(digest));
+        modules.retain(|key, _| live.contains(key));
     }
 }
 

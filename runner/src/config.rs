@@ -5,6 +5,8 @@ use crate::capabilities::HostServices;
 use crate::capabilities::kv::{KvBackend, KvLimits};
 use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
 use crate::engine::EngineSettings;
+use crate::engine::worker::CompileWorker;
+use crate::http::serve::ConnectionSettings;
 use crate::limits::Ceilings;
 use crate::registry::Quotas;
 use clap::{Args, Parser, Subcommand};
@@ -40,6 +42,14 @@ pub enum Command {
     Keys(KeysCommand),
     /// Start a new action from a template, in any supported language.
     New(NewArgs),
+    /// Internal: compile one module read from stdin under memory and CPU
+    /// bounds (the server runs this; see `engine::worker`).
+    #[command(hide = true)]
+    CompileWorker {
+        /// The compile job, as JSON.
+        #[arg(long)]
+        job: String,
+    },
 }
 
 /// `docket new`.
@@ -193,6 +203,47 @@ pub struct ServeArgs {
     /// Engine and limit settings.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Connection hygiene: timeouts and caps at the HTTP layer.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// Connection hygiene at the HTTP layer (SECURITY.md, "Connections"): no client,
+/// with or without credentials, may hold connections or descriptors the others need.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Longest a client may take to send a request's headers, in milliseconds;
+    /// also how long an idle keep-alive connection stays open.
+    #[arg(long, env = "DOCKET_HEADER_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..),
+          default_value_t = ConnectionSettings::default().header_timeout.as_millis() as u64)]
+    pub header_timeout_ms: u64,
+    /// Longest a request body (an upload) may take to arrive in full, in
+    /// milliseconds; also how long a response may wait for the client to read it.
+    #[arg(long, env = "DOCKET_BODY_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..),
+          default_value_t = ConnectionSettings::default().body_timeout.as_millis() as u64)]
+    pub body_timeout_ms: u64,
+    /// Client connections open at once; at the cap the longest-silent one is
+    /// closed to make room, or newcomers wait in the listen backlog. Lowered at
+    /// start to fit the open-file limit (less a reserve).
+    #[arg(long, env = "DOCKET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..),
+          default_value_t = ConnectionSettings::default().max_connections)]
+    pub max_connections: u64,
+    /// Requests served on one keep-alive connection before the server closes it.
+    #[arg(long, env = "DOCKET_MAX_REQUESTS_PER_CONNECTION", value_parser = clap::value_parser!(u32).range(1..),
+          default_value_t = ConnectionSettings::default().max_requests_per_connection)]
+    pub max_requests_per_connection: u32,
+}
+
+impl ConnectionArgs {
+    /// The settings as asked for (the connection cap not yet fitted to the fd limit).
+    pub fn settings(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            header_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
+            body_timeout: std::time::Duration::from_millis(self.body_timeout_ms),
+            max_connections: self.max_connections,
+            max_requests_per_connection: self.max_requests_per_connection,
+        }
+    }
 }
 
 /// Operator defaults for per-tenant quotas.
@@ -204,9 +255,18 @@ pub struct QuotaArgs {
     /// Actions per tenant.
     #[arg(long, env = "DOCKET_TENANT_MAX_ACTIONS", default_value_t = Quotas::default().max_actions)]
     pub tenant_max_actions: u32,
-    /// Stored module bytes per tenant, in MiB.
+    /// Stored bytes per tenant (modules, manifests, config, secrets), in MiB.
     #[arg(long, env = "DOCKET_TENANT_MAX_STORAGE_MB", default_value_t = Quotas::default().max_storage_bytes / (1024 * 1024))]
     pub tenant_max_storage_mb: u64,
+    /// Guest memory one tenant's running invocations may hold, in MiB (the sum
+    /// of their `memory-mb`); past it invocations wait up to a second, then 429.
+    #[arg(long, env = "DOCKET_TENANT_MAX_MEMORY_MB", default_value_t = Quotas::default().max_memory_mb)]
+    pub tenant_max_memory_mb: u64,
+    /// Versions kept per action; a deploy past it prunes the oldest (never the
+    /// new version or the one live before it).
+    #[arg(long, env = "DOCKET_TENANT_MAX_VERSIONS", default_value_t = Quotas::default().max_versions,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub tenant_max_versions: u32,
 }
 
 impl QuotaArgs {
@@ -217,6 +277,8 @@ impl QuotaArgs {
             max_actions: self.tenant_max_actions,
             max_module_bytes: (limits.max_module_mb as u64).saturating_mul(1024 * 1024),
             max_storage_bytes: self.tenant_max_storage_mb.saturating_mul(1024 * 1024),
+            max_memory_mb: self.tenant_max_memory_mb,
+            max_versions: self.tenant_max_versions,
         }
     }
 }
@@ -251,9 +313,45 @@ pub struct LimitArgs {
     /// Most functions a module (or all modules of a component) may define.
     #[arg(long, env = "DOCKET_MAX_FUNCTIONS", default_value_t = EngineSettings::default().max_functions)]
     pub max_functions: u32,
+    /// Largest function body accepted, in KiB, checked before compiling: the
+    /// compiler's time and memory grow with a function's size. Default 2048,
+    /// 4.9 times the largest body of any example (CPython's).
+    #[arg(long, env = "DOCKET_MAX_FUNCTION_KB", default_value_t = EngineSettings::default().max_function_bytes / 1024)]
+    pub max_function_kb: usize,
+    /// Most locals one function may declare, checked before compiling. Default
+    /// 10000, far above any example (271) for unoptimised builds.
+    #[arg(long, env = "DOCKET_MAX_LOCALS", default_value_t = EngineSettings::default().max_locals)]
+    pub max_locals: u32,
+    /// Deepest nesting of blocks, loops, ifs and trys in one function, checked
+    /// before compiling (2.5 million nested blocks took a compile to 2.1 GB).
+    /// Default 5000, 6.4 times the deepest of any example (781).
+    #[arg(long, env = "DOCKET_MAX_NESTING_DEPTH", default_value_t = EngineSettings::default().max_nesting_depth)]
+    pub max_nesting_depth: u32,
+    /// Most targets one `br_table` may list, checked before compiling: each is a
+    /// branch the compiler builds. Default 50000, 15 times any example (3202).
+    #[arg(long, env = "DOCKET_MAX_BR_TABLE_TARGETS", default_value_t = EngineSettings::default().max_br_table_targets)]
+    pub max_br_table_targets: u32,
     /// Longest a module may take to compile, in milliseconds.
     #[arg(long, env = "DOCKET_MAX_COMPILE_MS", default_value_t = 60_000)]
     pub max_compile_ms: u64,
+    /// Memory one compile may use, in MiB: `docket serve` compiles in a worker
+    /// process limited to this, so a compile bomb fails alone.
+    #[arg(long, env = "DOCKET_COMPILE_MEMORY_MB", default_value_t = 2048)]
+    pub compile_memory_mb: u64,
+    /// Compiles that may run at once, across all tenants (one per tenant at a time).
+    #[arg(long, env = "DOCKET_COMPILE_CONCURRENCY", default_value_t = ServiceSettings::default().compile_concurrency)]
+    pub compile_concurrency: usize,
+    /// Failed compiles one tenant may cause in 10 minutes before its deploys
+    /// are refused (429) for the rest of that window.
+    #[arg(long, env = "DOCKET_TENANT_COMPILE_FAILURES", default_value_t = ServiceSettings::default().compile_failures)]
+    pub tenant_compile_failures: u32,
+    /// Threads that run WebAssembly, apart from the HTTP threads (default: one per core).
+    #[arg(long, env = "DOCKET_WASM_THREADS", default_value_t = crate::app::default_wasm_threads())]
+    pub wasm_threads: usize,
+    /// Invocations of one tenant that may compute at once; the rest wait for a
+    /// turn without using CPU (default: one per WebAssembly thread).
+    #[arg(long, env = "DOCKET_TENANT_CPU_SHARE")]
+    pub tenant_cpu_share: Option<usize>,
     /// Let actions' outbound HTTP reach private, loopback and link-local addresses
     /// (off: such destinations are refused after DNS resolution).
     #[arg(long, env = "DOCKET_ALLOW_PRIVATE_OUTBOUND")]
@@ -296,6 +394,10 @@ impl LimitArgs {
             max_wasm_stack: self.max_wasm_stack_kb.saturating_mul(1024),
             max_stderr_bytes: self.max_stderr_kb.saturating_mul(1024),
             max_functions: self.max_functions,
+            max_function_bytes: self.max_function_kb.saturating_mul(1024),
+            max_locals: self.max_locals,
+            max_nesting_depth: self.max_nesting_depth,
+            max_br_table_targets: self.max_br_table_targets,
         }
     }
 
@@ -319,12 +421,26 @@ impl LimitArgs {
         })
     }
 
+    /// Compiles in `docket compile-worker` processes of `program` under these
+    /// bounds (what `docket serve` does).
+    pub fn compile_worker(&self, program: PathBuf) -> CompileWorker {
+        CompileWorker::new(
+            program,
+            self.compile_memory_mb,
+            std::time::Duration::from_millis(self.max_compile_ms),
+        )
+    }
+
     /// The service's settings, with the operator token if any.
     pub fn service(&self, operator_token: Option<String>) -> ServiceSettings {
         ServiceSettings {
             ceilings: self.ceilings(),
             operator_token,
             compile_timeout: std::time::Duration::from_millis(self.max_compile_ms),
+            compile_concurrency: self.compile_concurrency,
+            compile_failures: self.tenant_compile_failures,
+            wasm_threads: self.wasm_threads,
+            tenant_cpu_share: self.tenant_cpu_share.unwrap_or(self.wasm_threads),
             ..ServiceSettings::default()
         }
     }

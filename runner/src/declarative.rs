@@ -116,11 +116,14 @@ pub async fn sync(
                 .map_err(|e| module_err(e.into()))?
                 == Some((text.clone(), digest.clone()));
             let abi = if unchanged {
-                app.ensure_module(&digest).await.map_err(module_err)?.abi()
-            } else {
-                app.precompile(bytes.clone())
+                app.ensure_module(&tenant.name, &digest)
                     .await
-                    .map_err(|e| module_err(e.into()))?
+                    .map_err(module_err)?
+                    .abi()
+            } else {
+                app.precompile(&tenant.name, bytes.clone())
+                    .await
+                    .map_err(module_err)?
             };
             actions.push(CheckedAction {
                 manifest_path: path,

@@ -16,15 +16,18 @@
 //! * [`capabilities`]: what actions may reach when granted: outbound HTTP to
 //!   allow-listed hosts (SSRF-guarded) and a key-value store.
 //! * [`client`]: the CLI's client of the admin and webhook APIs.
+//! * [`compiles`]: compile capacity shared fairly between tenants.
 //! * [`manifest`], [`names`], [`limits`]: the declarative formats and the checked
 //!   values they produce.
 //! * [`declarative`]: `serve --manifests DIR`, manifests synced into the store.
 //! * [`config`]: command-line and environment settings.
 //! * [`scaffold`]: `docket new`, projects from the embedded templates.
+//! * [`wasm_pool`]: the threads guests run on, apart from the HTTP threads.
 
 pub mod app;
 pub mod capabilities;
 pub mod client;
+pub mod compiles;
 pub mod config;
 pub mod declarative;
 pub mod engine;
@@ -34,3 +37,4 @@ pub mod manifest;
 pub mod names;
 pub mod registry;
 pub mod scaffold;
+pub mod wasm_pool;

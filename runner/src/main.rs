@@ -23,6 +23,10 @@ use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The worker needs no runtime or logging, and must confine itself first.
+    if let Command::CompileWorker { job } = &cli.command {
+        std::process::exit(docket::engine::worker::run(job));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DOCKET_LOG")
@@ -44,6 +48,7 @@ fn main() -> anyhow::Result<()> {
             Command::Tenant(command) => tenant(command).await,
             Command::Keys(command) => keys(command).await,
             Command::New(args) => new_action(args),
+            Command::CompileWorker { .. } => unreachable!("handled before the runtime starts"),
         }
     })
 }
@@ -52,6 +57,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.database_url.is_some() {
         bail!("--database-url: PostgreSQL scale-out is not available in this version of Docket");
     }
+    // Before anything opens files, so every part of the server sees the raised limit.
+    let fd_limit = docket::http::serve::raise_fd_limit();
+    secure_data_dir(&args.data_dir)?;
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let quotas = args.quotas.quotas(&args.limits);
     let secrets = SecretBox::load(
@@ -63,12 +71,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let store = Arc::new(store);
     let services = args.limits.host_services(store.clone())?;
-    let app = Arc::new(App::new(
-        engine,
-        store,
-        services,
-        args.limits.service(args.admin_token.clone()),
-    ));
+    let mut settings = args.limits.service(args.admin_token.clone());
+    let program = std::env::current_exe().context("finding the docket executable")?;
+    settings.compile_worker = Some(args.limits.compile_worker(program));
+    let app = Arc::new(App::new(engine, store, services, settings));
     let mut tenants = Vec::new();
     if let Some(dir) = &args.manifests {
         tenants = declarative::sync(&app, dir, &args.data_dir).await?;
@@ -78,8 +84,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if app.operator_token.is_none() {
         tracing::info!("DOCKET_ADMIN_TOKEN is not set: the operator's admin routes are off");
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+    let listener = docket::http::serve::bind(args.listen)
         .with_context(|| format!("binding {}", args.listen))?;
     let local = listener.local_addr()?;
     let base = args
@@ -89,11 +94,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     print_banner(&base, &tenants);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let app_at_shutdown = app.clone();
-    let server =
-        axum::serve(listener, docket::http::router(app)).with_graceful_shutdown(async move {
+    let mut connections = args.connections.settings();
+    connections.max_connections =
+        docket::http::serve::connection_cap(connections.max_connections, fd_limit.soft);
+    tracing::info!(
+        max_connections = connections.max_connections,
+        asked = args.connections.max_connections,
+        open_file_limit = ?fd_limit.soft,
+        header_timeout_ms = args.connections.header_timeout_ms,
+        body_timeout_ms = args.connections.body_timeout_ms,
+        max_requests_per_connection = args.connections.max_requests_per_connection,
+        "connection limits"
+    );
+    let server = docket::http::serve::serve(
+        listener,
+        docket::http::router(app),
+        connections,
+        async move {
             shutdown_signal().await;
             let _ = signalled_tx.send(());
-        });
+        },
+    );
     let grace = std::time::Duration::from_millis(args.shutdown_grace_ms);
     let deadline = async move {
         if signalled_rx.await.is_ok() {
@@ -103,11 +124,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     tokio::select! {
-        served = server => served.context("serving")?,
+        () = server => {}
         () = deadline => tracing::warn!(grace_ms = args.shutdown_grace_ms, "in-flight requests outlasted the shutdown grace period; exiting"),
     }
     app_at_shutdown.flush_invocations().await;
     tracing::info!("shut down");
+    Ok(())
+}
+
+/// Keeps the data directory to Docket's own user: everything the server
+/// creates from here on is private (umask 077), the directory is 0700, and the
+/// database and key files an older version left readable become 0600. The
+/// database holds key-value data, manifests, config and invocation logs.
+fn secure_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let private = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("making {} private", path.display()))
+    };
+    private(dir, 0o700)?;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            private(&entry.path(), 0o700)?;
+        } else if kind.is_file() {
+            private(&entry.path(), 0o600)?;
+        }
+    }
     Ok(())
 }
 
@@ -270,7 +316,7 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
     let caps =
         services.for_invocation(&manifest.grants, &request.tenant, &request.action, deadline);
     let invocation = engine
-        .invoke(&module, &manifest.limits, &request, caps)
+        .invoke(&module, &manifest.limits, &request, caps, None)
         .await;
     if let Some(line) = &invocation.stderr_tail {
         eprintln!("stderr (last line): {line}");

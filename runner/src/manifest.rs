@@ -46,6 +46,25 @@ pub const MANIFEST_VERSION: u32 = 1;
 /// The file name of a tenant's own settings inside its manifest directory.
 pub const TENANT_FILE: &str = "tenant.toml";
 
+// Bounds on what a manifest may hold. A manifest is stored with every version and
+// its display name is served to anyone by `serviceInfo`, so nothing in it may be
+// unbounded; each bound is far above what a real action needs.
+
+/// Largest manifest accepted, in bytes; checked before the TOML is parsed.
+pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
+/// Longest `display-name`, in characters: it is a label in Workfront's menu.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 128;
+/// Most `[config]` entries in one manifest.
+pub const MAX_CONFIG_ENTRIES: usize = 64;
+/// Longest `[config]` key, in bytes.
+pub const MAX_CONFIG_KEY_BYTES: usize = 128;
+/// Longest `[config]` value (as the string the action receives), in bytes.
+pub const MAX_CONFIG_VALUE_BYTES: usize = 4 * 1024;
+/// Most entries in `allowed-outbound-hosts`.
+pub const MAX_OUTBOUND_HOSTS: usize = 32;
+/// Most entries in `capabilities.secrets`: as many as a tenant may keep.
+pub const MAX_GRANTED_SECRETS: usize = crate::registry::store::MAX_SECRETS;
+
 /// Why a manifest could not be used. Each variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -168,6 +187,16 @@ struct RawTenant {
 
 impl RawCapabilities {
     fn grants(&self) -> Result<Grants, String> {
+        check_count(
+            "capabilities.allowed-outbound-hosts",
+            self.allowed_outbound_hosts.len(),
+            MAX_OUTBOUND_HOSTS,
+        )?;
+        check_count(
+            "capabilities.secrets",
+            self.secrets.len(),
+            MAX_GRANTED_SECRETS,
+        )?;
         let allowed_outbound_hosts = self
             .allowed_outbound_hosts
             .iter()
@@ -209,6 +238,7 @@ impl ActionManifest {
     /// Parses and checks a manifest's text against the ceilings that apply to it.
     /// Errors are plain messages; callers add the file name.
     pub fn parse(text: &str, ceilings: &Ceilings) -> Result<Self, String> {
+        check_manifest_size(text.len())?;
         let raw: RawAction = toml::from_str(text).map_err(|e| e.to_string())?;
         check_version(raw.manifest_version)?;
         let grants = raw.capabilities.grants()?;
@@ -222,14 +252,14 @@ impl ActionManifest {
         let display_name = raw
             .display_name
             .unwrap_or_else(|| raw.name.as_str().to_owned());
-        if display_name.trim().is_empty() {
-            return Err("display-name must not be empty".into());
-        }
+        check_display_name(&display_name)?;
+        check_count("config", raw.config.len(), MAX_CONFIG_ENTRIES)?;
         let config = raw
             .config
             .into_iter()
             .map(|(key, value)| {
                 let value = config_value(&key, value)?;
+                check_config_entry(&key, &value)?;
                 Ok((key, value))
             })
             .collect::<Result<_, String>>()?;
@@ -279,7 +309,11 @@ impl TenantSettings {
 
     /// Parses `tenant.toml` text; the tenant's ceilings may only tighten the operator's.
     pub fn parse(text: &str, operator: Ceilings) -> Result<Self, String> {
+        check_manifest_size(text.len())?;
         let raw: RawTenant = toml::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(name) = &raw.display_name {
+            check_display_name(name)?;
+        }
         let failure_word = raw
             .failure_word
             .unwrap_or_else(|| DEFAULT_FAILURE_WORD.to_owned());
@@ -393,6 +427,68 @@ fn check_version(version: Option<u32>) -> Result<(), String> {
     }
 }
 
+/// Refuses a manifest over [`MAX_MANIFEST_BYTES`], before any parsing.
+pub fn check_manifest_size(bytes: usize) -> Result<(), String> {
+    if bytes > MAX_MANIFEST_BYTES {
+        return Err(format!(
+            "the manifest is {bytes} bytes, over the limit of {MAX_MANIFEST_BYTES} bytes (64 KiB)"
+        ));
+    }
+    Ok(())
+}
+
+/// The refusal of a manifest read as a stream and cut off past
+/// [`MAX_MANIFEST_BYTES`], whose full size is not known.
+pub fn manifest_too_large() -> String {
+    format!("the manifest is over the limit of {MAX_MANIFEST_BYTES} bytes (64 KiB)")
+}
+
+/// Checks a display name: what Workfront shows in its Document Actions menu
+/// (and a tenant's label in listings).
+pub fn check_display_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("display-name must not be empty".into());
+    }
+    let chars = name.chars().count();
+    if chars > MAX_DISPLAY_NAME_CHARS {
+        return Err(format!(
+            "display-name is {chars} characters, over the limit of {MAX_DISPLAY_NAME_CHARS}"
+        ));
+    }
+    // A menu label is one line; control characters would only garble it.
+    if name.chars().any(char::is_control) {
+        return Err("display-name must not contain control characters (newlines, tabs…)".into());
+    }
+    Ok(())
+}
+
+fn check_count(field: &str, count: usize, limit: usize) -> Result<(), String> {
+    if count > limit {
+        return Err(format!(
+            "{field} has {count} entries, over the limit of {limit}"
+        ));
+    }
+    Ok(())
+}
+
+fn check_config_entry(key: &str, value: &str) -> Result<(), String> {
+    if key.len() > MAX_CONFIG_KEY_BYTES {
+        // The key itself may be long; show its start only.
+        let start: String = key.chars().take(32).collect();
+        return Err(format!(
+            "config key {start:?}… is {} bytes, over the limit of {MAX_CONFIG_KEY_BYTES}",
+            key.len()
+        ));
+    }
+    if value.len() > MAX_CONFIG_VALUE_BYTES {
+        return Err(format!(
+            "config.{key} is {} bytes, over the limit of {MAX_CONFIG_VALUE_BYTES}",
+            value.len()
+        ));
+    }
+    Ok(())
+}
+
 fn config_value(key: &str, value: toml::Value) -> Result<String, String> {
     match value {
         toml::Value::String(s) => Ok(s),
@@ -407,10 +503,27 @@ fn config_value(key: &str, value: toml::Value) -> Result<String, String> {
 }
 
 fn read(path: &Path) -> Result<String, ManifestError> {
-    std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+    use std::io::Read;
+    let read_err = |source| ManifestError::Read {
         path: path.to_owned(),
         source,
-    })
+    };
+    // Read one byte past the cap, never more, so a huge file is refused without
+    // being loaded.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(read_err)?
+        .take(MAX_MANIFEST_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    let invalid = |message| ManifestError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(invalid(manifest_too_large()));
+    }
+    String::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8 text: {e}")))
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, ManifestError> {
@@ -484,6 +597,114 @@ mod tests {
         assert_eq!(s.ceilings.timeout_ms, 1000);
         assert_eq!(s.ceilings.memory_mb, operator.memory_mb);
         assert!(TenantSettings::parse("[limits]\nmemory-mb = 100000\n", operator).is_err());
+    }
+
+    #[test]
+    fn manifest_over_the_size_cap_is_refused_before_parsing() {
+        // Not even valid TOML: the size is checked first, so the error is the cap.
+        let text = "x".repeat(MAX_MANIFEST_BYTES + 1);
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains("65536 bytes"), "{err}");
+    }
+
+    #[test]
+    fn manifest_at_the_size_cap_is_parsed() {
+        let head = "name = \"a\"\n";
+        let text = format!("{head}{}", "#".repeat(MAX_MANIFEST_BYTES - head.len()));
+        assert!(parse(&text).is_ok());
+    }
+
+    #[test]
+    fn display_name_over_the_limit_names_the_field_and_limit() {
+        let text = format!("name = \"a\"\ndisplay-name = \"{}\"\n", "d".repeat(200));
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains("display-name") && err.contains("128"), "{err}");
+    }
+
+    #[test]
+    fn display_name_limit_counts_characters_not_bytes() {
+        let text = format!("name = \"a\"\ndisplay-name = \"{}\"\n", "é".repeat(128));
+        assert_eq!(parse(&text).unwrap().display_name.chars().count(), 128);
+    }
+
+    #[test]
+    fn display_name_with_a_newline_is_refused() {
+        let err = parse("name = \"a\"\ndisplay-name = \"two\\nlines\"\n").unwrap_err();
+        assert!(err.contains("control characters"), "{err}");
+    }
+
+    #[test]
+    fn too_many_config_entries_are_refused() {
+        let entries: String = (0..=MAX_CONFIG_ENTRIES)
+            .map(|i| format!("k{i} = 1\n"))
+            .collect();
+        let err = parse(&format!("name = \"a\"\n[config]\n{entries}")).unwrap_err();
+        assert!(
+            err.contains("config has 65 entries") && err.contains("64"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn long_config_key_is_refused() {
+        let key = "k".repeat(MAX_CONFIG_KEY_BYTES + 1);
+        let err = parse(&format!("name = \"a\"\n[config]\n{key} = 1\n")).unwrap_err();
+        assert!(err.contains("config key") && err.contains("128"), "{err}");
+    }
+
+    #[test]
+    fn long_config_value_is_refused() {
+        let value = "v".repeat(MAX_CONFIG_VALUE_BYTES + 1);
+        let err = parse(&format!("name = \"a\"\n[config]\nfolder = \"{value}\"\n")).unwrap_err();
+        assert!(
+            err.contains("config.folder") && err.contains("4096"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn too_many_outbound_hosts_are_refused() {
+        let hosts: Vec<String> = (0..=MAX_OUTBOUND_HOSTS)
+            .map(|i| format!("\"https://h{i}.example.com\""))
+            .collect();
+        let text = format!(
+            "name = \"a\"\n[capabilities]\nallowed-outbound-hosts = [{}]\n",
+            hosts.join(",")
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.contains("capabilities.allowed-outbound-hosts") && err.contains("limit of 32"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn too_many_granted_secrets_are_refused() {
+        let names: Vec<String> = (0..=MAX_GRANTED_SECRETS)
+            .map(|i| format!("\"s{i}\""))
+            .collect();
+        let text = format!(
+            "name = \"a\"\n[capabilities]\nsecrets = [{}]\n",
+            names.join(",")
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains("capabilities.secrets"), "{err}");
+    }
+
+    #[test]
+    fn tenant_display_name_is_bounded_too() {
+        let text = format!("display-name = \"{}\"\n", "t".repeat(129));
+        let err = TenantSettings::parse(&text, Ceilings::default()).unwrap_err();
+        assert!(err.contains("display-name"), "{err}");
+    }
+
+    #[test]
+    fn oversized_manifest_file_is_refused_without_reading_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.toml");
+        std::fs::write(&path, "#".repeat(MAX_MANIFEST_BYTES * 4)).unwrap();
+        let err = ActionManifest::load(&path, &Ceilings::default()).unwrap_err();
+        assert!(err.to_string().contains("65536 bytes"), "{err}");
     }
 
     #[test]

@@ -209,7 +209,58 @@ impl Server {
         self._owned_data_dir.take()
     }
 
+    /// As [`Server::hosted`], with extra environment variables for the server.
+    pub fn hosted_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--admin-token".to_owned(), OPERATOR.to_owned()];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        let mut server = Self::launch_with_env(data_dir.path(), &[], &args, env);
+        server._owned_data_dir = Some(data_dir);
+        server
+    }
+
+    /// As [`Server::start_with`], with the server's open-file limit (soft and
+    /// hard) set to `nofile` before it starts, by running it under `prlimit`.
+    pub fn start_with_nofile(
+        manifests: &Path,
+        tenants: &[&str],
+        extra_args: &[&str],
+        nofile: u64,
+    ) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--manifests".to_owned(), manifests.display().to_string()];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        // prlimit execs the server in place, so the child's pid is the server's.
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_docket"));
+        let mut server = Self::launch_command(command, data_dir.path(), tenants, &args, &[]);
+        server._owned_data_dir = Some(data_dir);
+        server
+    }
+
     fn launch(data_dir: &Path, tenants: &[&str], args: &[String]) -> Self {
+        Self::launch_with_env(data_dir, tenants, args, &[])
+    }
+
+    fn launch_with_env(
+        data_dir: &Path,
+        tenants: &[&str],
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Self {
+        Self::launch_command(docket(), data_dir, tenants, args, env)
+    }
+
+    fn launch_command(
+        mut command: Command,
+        data_dir: &Path,
+        tenants: &[&str],
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Self {
         let stderr_path = data_dir.join(format!(
             "docket-{}.stderr",
             std::time::SystemTime::now()
@@ -218,7 +269,6 @@ impl Server {
                 .as_nanos()
         ));
         std::fs::create_dir_all(data_dir).unwrap();
-        let mut command = docket();
         command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data-dir")
@@ -230,6 +280,7 @@ impl Server {
             let var = format!("DOCKET_API_KEY_{}", tenant.to_uppercase().replace('-', "_"));
             command.env(var, KEY);
         }
+        command.envs(env.iter().copied());
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -345,6 +396,11 @@ impl Server {
         );
         self.get(&path, &[("apiKey", key), ("username", "jane.doe")])
             .await
+    }
+
+    /// The server's process id (for reading `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends a signal (`TERM`, `INT`, …) to the server.

@@ -82,8 +82,9 @@ fn guest_memory(caller: &mut Caller<'_, CommandState>) -> wasmtime::Result<Memor
     }
 }
 
-/// Whether `module::name` is an import the command linker provides.
-fn is_provided(module: &str, name: &str) -> bool {
+/// Whether `module::name` is an import the command linker provides: the one
+/// list, used before compiling (`inspect`) and after ([`prepare`]).
+pub(super) fn is_provided(module: &str, name: &str) -> bool {
     module == WASI_P1_MODULE
         || (module == DOCKET_MODULE && matches!(name, "host_call" | "host_reply"))
 }

@@ -1,6 +1,7 @@
 //! The component ABI: a component of world `docket:action/action` exporting
 //! `run: func(req: request) -> result<option<string>, failure>`.
 
+use super::answer::{BoundedText, WithOutputLimit};
 use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::limiter::{GuestLimiter, LimitHit};
 use super::{Engine, GuestIo, LoadError, classify};
@@ -25,7 +26,7 @@ mod bindings {
 }
 
 pub(crate) use bindings::ActionPre;
-use bindings::{Failure, Request};
+use bindings::Request;
 
 /// Store state of a component-ABI invocation.
 pub(crate) struct ComponentState {
@@ -193,7 +194,9 @@ const PROVIDED_PACKAGES: [&str; 9] = [
     "wasi:http/",
 ];
 
-fn is_provided(import: &str) -> bool {
+/// Whether a top-level component import is one the linker provides: the one
+/// list, used before compiling (`inspect`) and after ([`prepare`]).
+pub(super) fn is_provided(import: &str) -> bool {
     PROVIDED_PACKAGES.iter().any(|p| import.starts_with(p))
 }
 
@@ -230,17 +233,32 @@ pub(crate) async fn run(
         limiter: GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements),
     };
     let mut store = engine.new_store(state, limits, deadline, |s| &mut s.limiter);
-    let action = pre.instantiate_async(&mut store).await.map_err(classify)?;
-    let answer = action
-        .call_run(&mut store, &to_wit(request))
+    let instance = pre
+        .instance_pre()
+        .instantiate_async(&mut store)
+        .await
+        .map_err(classify)?;
+    // `run` is called through its raw signature so that the answer's text is
+    // measured against the output limit before the host copies it (`answer`).
+    let run = instance
+        .get_typed_func::<(&Request,), (Result<Option<BoundedText>, FailureText>,)>(
+            &mut store, "run",
+        )
+        .map_err(classify)?;
+    let input = to_wit(request);
+    let call = run.call_async(&mut store, (&input,));
+    let (answer,) = WithOutputLimit::new(limits.max_output_bytes(), call)
         .await
         .map_err(classify)?;
     let outcome = match answer {
-        Ok(message) => Outcome::Success { message },
-        Err(Failure::Forbidden(message)) => failure(FailureKind::Forbidden, message),
-        Err(Failure::NotFound(message)) => failure(FailureKind::NotFound, message),
-        Err(Failure::Failed(message)) => failure(FailureKind::Failed, message),
+        Ok(message) => Outcome::Success {
+            message: message.map(|m| m.0),
+        },
+        Err(FailureText::Forbidden(message)) => failure(FailureKind::Forbidden, message.0),
+        Err(FailureText::NotFound(message)) => failure(FailureKind::NotFound, message.0),
+        Err(FailureText::Failed(message)) => failure(FailureKind::Failed, message.0),
     };
+    // The lift measured code units; a UTF-16 answer may grow in UTF-8.
     let answer_len = match &outcome {
         Outcome::Success { message } => message.as_ref().map_or(0, String::len),
         Outcome::Failure { message, .. } => message.len(),
@@ -249,6 +267,18 @@ pub(crate) async fn run(
         return Err(InvokeError::Limit(LimitHit::Output));
     }
     Ok(outcome)
+}
+
+/// The WIT `failure` variant, its message bounded like the success message.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(variant)]
+enum FailureText {
+    #[component(name = "forbidden")]
+    Forbidden(BoundedText),
+    #[component(name = "not-found")]
+    NotFound(BoundedText),
+    #[component(name = "failed")]
+    Failed(BoundedText),
 }
 
 fn failure(kind: FailureKind, message: String) -> Outcome {

@@ -12,14 +12,18 @@
 //! One background thread ticks the epoch for all stores ([`EpochTicker`]): a
 //! per-request timer would cost a thread or task per call for nothing.
 
+mod answer;
 mod command;
 mod component;
+pub mod cpu;
 mod inspect;
 mod invocation;
 mod keyvalue;
 mod limiter;
 mod pipe;
+pub mod worker;
 
+pub use cpu::CpuShare;
 pub use invocation::{ActionRequest, FailureKind, Invocation, InvokeError, Outcome};
 pub use limiter::LimitHit;
 
@@ -33,8 +37,9 @@ use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
 /// How often the epoch advances; the granularity of timeouts and of yielding.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
-/// Engine-wide settings chosen by the operator.
-#[derive(Debug, Clone)]
+/// Engine-wide settings chosen by the operator. Serializable because the
+/// compile worker process builds its engine from the same settings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EngineSettings {
     /// How many instances may be live at once; sizes the pooling allocator.
     pub max_instances: u32,
@@ -50,6 +55,25 @@ pub struct EngineSettings {
     pub max_stderr_bytes: usize,
     /// Most function bodies a module (or all modules of a component) may have.
     pub max_functions: u32,
+    /// Largest function body, in bytes. Default 2 MiB (`--max-function-kb` 2048): the
+    /// compiler's time and memory grow with a function's size, and the largest
+    /// body of any example or test module is 426,843 bytes (CPython in the
+    /// Python action), 4.9 times less.
+    pub max_function_bytes: usize,
+    /// Most locals one function may declare. Default 10,000 (`--max-locals`): each local
+    /// is a variable of the compiler's SSA construction, and the most any
+    /// example declares is 271 (CPython); kept well above 4× for unoptimised
+    /// builds, and under wasmparser's own cap of 50,000.
+    pub max_locals: u32,
+    /// Deepest nesting of `block`/`loop`/`if`/`try`/`try_table` in one function. Default
+    /// 5,000 (`--max-nesting-depth`): 2.5 million nested blocks took 2.1 GB to
+    /// compile, and the deepest nesting of any example is 781 (CPython), 6.4
+    /// times less.
+    pub max_nesting_depth: u32,
+    /// Most targets one `br_table` may list. Default 50,000 (`--max-br-table-targets`):
+    /// each target is an edge the compiler builds, and the most any example
+    /// lists is 3,202 (CPython's interpreter loop), 15 times less.
+    pub max_br_table_targets: u32,
 }
 
 impl Default for EngineSettings {
@@ -62,12 +86,16 @@ impl Default for EngineSettings {
             max_wasm_stack: 512 * 1024,
             max_stderr_bytes: 16 * 1024,
             max_functions: 100_000,
+            max_function_bytes: 2 * 1024 * 1024,
+            max_locals: 10_000,
+            max_nesting_depth: 5_000,
+            max_br_table_targets: 50_000,
         }
     }
 }
 
 /// The guest ABI a module was written against, detected from its bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Abi {
     /// A WASI preview 1 command: JSON on stdin and stdout.
@@ -85,8 +113,9 @@ impl std::fmt::Display for Abi {
     }
 }
 
-/// Why bytes could not become a runnable action.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why bytes could not become a runnable action. Serializable because the
+/// compile worker process reports it to the server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum LoadError {
     /// Over the operator's module size cap.
     #[error("module is {size} bytes, over the limit of {limit} bytes")]
@@ -106,16 +135,75 @@ pub enum LoadError {
     #[error("fits neither Docket ABI: {0}")]
     NoAbi(String),
     /// More function bodies than the operator allows (compile-time DoS bound).
-    #[error("module has more than {limit} functions, the limit")]
+    #[error("module has more than {limit} functions, the limit (--max-functions)")]
     TooManyFunctions {
         /// The cap.
         limit: u32,
     },
+    /// A function body larger than the operator allows (compile-time DoS bound).
+    #[error(
+        "function {function} is {size} bytes, over the limit of {limit} bytes (--max-function-kb)"
+    )]
+    FunctionTooLarge {
+        /// The function's index in its core module's function index space.
+        function: u32,
+        /// The body's size in bytes.
+        size: usize,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// A function declaring more locals than the operator allows.
+    #[error(
+        "function {function} declares {locals} locals, over the limit of {limit} (--max-locals)"
+    )]
+    TooManyLocals {
+        /// The function's index in its core module's function index space.
+        function: u32,
+        /// How many locals it declares.
+        locals: u64,
+        /// The cap.
+        limit: u32,
+    },
+    /// Control flow nested deeper than the operator allows. Reading stops at
+    /// the first frame over the limit, so the full depth is not known.
+    #[error(
+        "function {function} nests blocks more than {limit} deep, the limit (--max-nesting-depth)"
+    )]
+    NestingTooDeep {
+        /// The function's index in its core module's function index space.
+        function: u32,
+        /// The cap.
+        limit: u32,
+    },
+    /// A `br_table` with more targets than the operator allows.
+    #[error(
+        "function {function} has a br_table of {targets} targets, over the limit of {limit} (--max-br-table-targets)"
+    )]
+    BrTableTooLarge {
+        /// The function's index in its core module's function index space.
+        function: u32,
+        /// The table's targets, the default not counted.
+        targets: u32,
+        /// The cap.
+        limit: u32,
+    },
+    /// Modules and components nested deeper inside a component than Docket allows.
+    #[error("components nest more than {limit} deep, the limit")]
+    ComponentsNestedTooDeep {
+        /// The fixed cap.
+        limit: u32,
+    },
     /// Compiling took longer than the operator allows.
-    #[error("compiling took longer than {limit_ms} ms, the limit")]
+    #[error("compiling took longer than {limit_ms} ms, the limit (--max-compile-ms)")]
     CompileTimeout {
         /// The cap.
         limit_ms: u64,
+    },
+    /// Compiling needed more memory than the operator allows.
+    #[error("compiling needed more than {limit_mb} MiB of memory, the limit (--compile-memory-mb)")]
+    CompileMemory {
+        /// The cap.
+        limit_mb: u64,
     },
     /// Imports that Docket does not provide.
     #[error("imports that Docket does not provide: {}", .0.join(", "))]
@@ -177,20 +265,10 @@ impl Engine {
             .linear_memory_keep_resident(1024 * 1024)
             .table_keep_resident(64 * 1024)
             .async_stack_keep_resident(128 * 1024)
-            .decommit_batch_size(64)
+            .decommit_batch_size(1)
             .pagemap_scan(wasmtime::Enabled::Auto);
-        let mut config = wasmtime::Config::new();
-        config
-            .epoch_interruption(true)
-            .consume_fuel(true)
-            .wasm_component_model(true)
-            .max_wasm_stack(settings.max_wasm_stack)
-            .async_stack_size(settings.max_wasm_stack + 2 * 1024 * 1024)
-            .memory_init_cow(true)
-            // Proposals whose cost or attack surface Docket does not need; see SECURITY.md.
-            .wasm_memory64(false)
-            .wasm_multi_memory(false)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let mut config = compiler_config(&settings);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let wasmtime = wasmtime::Engine::new(&config).map_err(engine_err)?;
         let command_linker = command::linker(&wasmtime).map_err(engine_err)?;
         let component_linker = component::linker(&wasmtime).map_err(engine_err)?;
@@ -233,8 +311,10 @@ impl Engine {
         }
     }
 
-    /// The checks that come before compiling: size, preamble (which ABI) and
-    /// function count. Linear in the input; [`Engine::load`] runs them first.
+    /// Every check that needs no compile: size, preamble (which ABI), then one
+    /// pass for imports, function count and each function's size, locals,
+    /// nesting and `br_table`s (see `inspect`). Linear in the input and
+    /// allocating little; [`Engine::load`] runs it first.
     pub fn check(&self, bytes: &[u8]) -> Result<Abi, LoadError> {
         if bytes.len() > self.settings.max_module_bytes {
             return Err(LoadError::TooLarge {
@@ -243,7 +323,7 @@ impl Engine {
             });
         }
         let abi = detect_abi(bytes)?;
-        inspect::check_function_count(bytes, self.settings.max_functions)?;
+        inspect::check(bytes, abi, &self.settings)?;
         Ok(abi)
     }
 
@@ -316,13 +396,15 @@ impl Engine {
         })
     }
 
-    /// Runs one request against a prepared module under `limits`.
+    /// Runs one request against a prepared module under `limits`, taking
+    /// turns on the CPU within `share` when one is given (see [`cpu`]).
     pub async fn invoke(
         &self,
         module: &PreparedModule,
         limits: &Limits,
         request: &ActionRequest,
         caps: Capabilities,
+        share: Option<&CpuShare>,
     ) -> Invocation {
         let started = Instant::now();
         let caps = Arc::new(caps);
@@ -338,6 +420,7 @@ impl Engine {
                 }
             }
         };
+        let run = cpu::TakingTurns::new(share, run);
         // The epoch callback stops guests that compute; this stops guests that wait
         // on the host (a sleep, later an outbound call), whose stores never tick.
         let result = match tokio::time::timeout_at(deadline.into(), run).await {
@@ -382,7 +465,8 @@ impl Engine {
                 Err(wasmtime::Error::new(LimitHit::Timeout))
             } else {
                 // Yield to the runtime at every tick so a CPU-bound guest cannot
-                // starve other requests of this worker thread.
+                // starve other requests of this worker thread; yielding also
+                // hands the tenant's CPU turn on (see `cpu`).
                 Ok(UpdateDeadline::Yield(1))
             }
         });
@@ -403,6 +487,38 @@ impl GuestIo {
             stderr: pipe::BoundedPipe::new(max_stderr_bytes, pipe::Overflow::Truncate),
         }
     }
+}
+
+/// The engine configuration compiled code depends on. The serving engine adds
+/// its pooling allocator; the compile worker uses exactly this, so what it
+/// compiles loads in the serving engine (the artifact's compatibility hash
+/// checks that on every load).
+fn compiler_config(settings: &EngineSettings) -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    config
+        .epoch_interruption(true)
+        .consume_fuel(true)
+        .wasm_component_model(true)
+        .max_wasm_stack(settings.max_wasm_stack)
+        .async_stack_size(settings.max_wasm_stack + 2 * 1024 * 1024)
+        .memory_init_cow(true)
+        // Proposals whose cost or attack surface Docket does not need; see SECURITY.md.
+        .wasm_memory64(false)
+        .wasm_multi_memory(false);
+    config
+}
+
+/// Compiles bytes that passed [`Engine::check`] into an artifact for
+/// [`Engine::load_artifact`], without a serving engine: what the compile worker
+/// process runs. CPU- and memory-heavy by design; see [`worker`].
+pub fn precompile(settings: &EngineSettings, bytes: &[u8], abi: Abi) -> Result<Vec<u8>, LoadError> {
+    let engine = wasmtime::Engine::new(&compiler_config(settings))
+        .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+    let compiled = match abi {
+        Abi::Command => engine.precompile_module(bytes),
+        Abi::Component => engine.precompile_component(bytes),
+    };
+    compiled.map_err(|e| LoadError::Invalid(format!("{e:#}")))
 }
 
 /// Sorts a wasmtime error from running a guest into what the user is told.

@@ -4,7 +4,7 @@
 //! `/admin/v1/openapi.json`.
 
 use crate::app::{App, DeployError};
-use crate::manifest::check_failure_word;
+use crate::manifest::{self as manifests, check_failure_word};
 use crate::names::TenantName;
 use crate::registry::keys::{self, KeyHash};
 use crate::registry::secrets;
@@ -44,6 +44,9 @@ pub enum AdminError {
     /// The upload is too large.
     #[error("{0}")]
     TooLarge(String),
+    /// The caller must slow down (a rate limit).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// Docket failed; details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -58,6 +61,7 @@ impl IntoResponse for AdminError {
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::Conflict(_) => StatusCode::CONFLICT,
             AdminError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AdminError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AdminError::Internal(detail) => {
                 tracing::error!(error = %detail, "admin request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -92,6 +96,9 @@ impl From<DeployError> for AdminError {
                 AdminError::BadRequest(err.to_string())
             }
             DeployError::TooLarge { .. } => AdminError::TooLarge(err.to_string()),
+            DeployError::CompileFailuresExceeded { .. } => {
+                AdminError::TooManyRequests(err.to_string())
+            }
             DeployError::Store(store) => store.into(),
         }
     }
@@ -207,6 +214,11 @@ pub async fn create_tenant(
 ) -> AdminResult {
     operator(&app, &headers)?;
     let name = tenant_name(&body.name)?;
+    if let Some(display_name) = &body.display_name {
+        manifests::check_display_name(display_name)
+            .map_err(|e| AdminError::BadRequest(format!("displayName: {e}")))?;
+    }
+    body.quotas.check().map_err(AdminError::BadRequest)?;
     let created = app
         .store
         .create_tenant(&name, body.display_name.as_deref(), body.quotas)
@@ -241,6 +253,9 @@ pub async fn update_tenant(
 ) -> AdminResult {
     if body.suspended.is_some() || body.quotas.is_some() {
         operator(&app, &headers)?;
+    }
+    if let Some(quotas) = &body.quotas {
+        quotas.check().map_err(AdminError::BadRequest)?;
     }
     let found = tenant_admin(&app, &headers, &tenant)?;
     if let Some(word) = &body.failure_word {
@@ -315,7 +330,16 @@ pub async fn deploy(
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
-            "manifest" => manifest = Some(field.text().await.map_err(multipart_error)?),
+            "manifest" => match read_manifest_part(field).await? {
+                Some(text) => manifest = Some(text),
+                None => {
+                    drain(&mut multipart).await;
+                    return Err(AdminError::TooLarge(format!(
+                        "manifest: {}",
+                        manifests::manifest_too_large()
+                    )));
+                }
+            },
             "module" => module = Some(field.bytes().await.map_err(multipart_error)?.to_vec()),
             other => {
                 return Err(AdminError::BadRequest(format!(
@@ -330,6 +354,34 @@ pub async fn deploy(
     let deployed = app.deploy(&found, &app.ceilings, &manifest, module).await?;
     tracing::info!(tenant = %found.name, action = deployed.name, version = deployed.version, "deployed");
     Ok((StatusCode::CREATED, Json(deployed)).into_response())
+}
+
+/// Reads the `manifest` part chunk by chunk; `None` as soon as it passes
+/// [`manifests::MAX_MANIFEST_BYTES`], so an oversized manifest is never
+/// buffered whole (the rest of the part is read and dropped).
+async fn read_manifest_part(
+    mut field: axum::extract::multipart::Field<'_>,
+) -> AdminResult<Option<String>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > manifests::MAX_MANIFEST_BYTES {
+            while let Ok(Some(_)) = field.chunk().await {}
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| AdminError::BadRequest("manifest: the part is not UTF-8 text".into()))
+}
+
+/// Reads and drops the rest of a refused upload, in constant memory and within
+/// the request body limit, so the client reads the refusal rather than a
+/// connection reset in the middle of sending.
+async fn drain(multipart: &mut Multipart) {
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
 }
 
 fn multipart_error(err: axum::extract::multipart::MultipartError) -> AdminError {
@@ -384,7 +436,7 @@ pub async fn rollback(
         .store
         .version(&found.name, &action, body.version)
         .await?;
-    app.ensure_module(&version.module).await?;
+    app.ensure_module(&found.name, &version.module).await?;
     app.store
         .set_live(&found.name, &action, body.version)
         .await?;

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod reply;
+pub mod serve;
 mod webhook;
 
 use crate::app::App;

@@ -117,10 +117,10 @@ async fn run_custom_action(
             .insert("retry-after", axum::http::HeaderValue::from_static("1"));
         return response;
     };
-    let module = match app.module(&action.module) {
+    let module = match app.module(&tenant.name, &action.module) {
         Some(module) => module,
         // Only after a failed load at start; try again rather than fail forever.
-        None => match app.ensure_module(&action.module).await {
+        None => match app.ensure_module(&tenant.name, &action.module).await {
             Ok(module) => module,
             Err(err) => {
                 tracing::error!(tenant = %tenant.name, action = %name, error = %err, "live version cannot be loaded");
@@ -142,15 +142,71 @@ async fn run_custom_action(
         tenant: tenant.name.to_string(),
         request_id: request_id.to_owned(),
     };
-    let started_ms = crate::registry::store::now_ms();
     let limits = app.ceilings.clamp(&action.limits);
+    let _memory = match app.reserve_memory(&tenant, limits.memory_mb).await {
+        Ok(reserved) => reserved,
+        Err(refused) => {
+            let mut response = failure(StatusCode::TOO_MANY_REQUESTS, word, refused.to_string());
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+            return response;
+        }
+    };
+    let started_ms = crate::registry::store::now_ms();
+    let cancelled = CancelledRecord {
+        app,
+        tenant: &tenant,
+        action: &action,
+        request_id,
+        started_ms,
+        started: std::time::Instant::now(),
+    };
     let deadline = std::time::Instant::now() + limits.timeout();
     let caps =
         app.services
             .for_invocation(&action.grants, &request.tenant, &request.action, deadline);
-    let invocation = app.engine.invoke(&module, &limits, &request, caps).await;
+    let invocation = app.run_guest(&tenant, module, limits, request, caps).await;
+    std::mem::forget(cancelled);
     log_invocation(app, &tenant, &action, request_id, started_ms, &invocation);
     respond(word, &action, request_id, invocation.result)
+}
+
+/// Records an invocation whose caller went away (the handler's future was
+/// dropped, which cancels the guest): outcome `cancelled`, with how long it
+/// ran. Forgotten once the invocation finishes and is logged as usual.
+struct CancelledRecord<'a> {
+    app: &'a App,
+    tenant: &'a Tenant,
+    action: &'a ActionVersion,
+    request_id: &'a str,
+    started_ms: i64,
+    started: std::time::Instant,
+}
+
+impl Drop for CancelledRecord<'_> {
+    fn drop(&mut self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        tracing::info!(
+            tenant = %self.tenant.name,
+            action = %self.action.name,
+            version = self.action.version,
+            request_id = self.request_id,
+            outcome = "cancelled",
+            ms,
+            "invocation"
+        );
+        self.app.record(NewInvocation {
+            tenant: self.tenant.name.to_string(),
+            action: self.action.name.to_string(),
+            version: self.action.version,
+            request_id: self.request_id.to_owned(),
+            at_ms: self.started_ms,
+            outcome: "cancelled",
+            ms,
+            limit_hit: None,
+        });
+    }
 }
 
 /// Any other endpoint under a tenant: 501 for the Workfront endpoints Docket does

@@ -12,8 +12,28 @@ pub struct Quotas {
     pub max_actions: u32,
     /// Largest module the tenant may deploy, in bytes.
     pub max_module_bytes: u64,
-    /// Total size of the distinct modules the tenant's versions keep, in bytes.
+    /// Total stored bytes the tenant controls: the distinct modules its versions
+    /// keep, each version's manifest and config (with a fixed overhead per
+    /// version row), and its secrets (name and ciphertext). Key-value data has
+    /// its own quota.
     pub max_storage_bytes: u64,
+    /// Versions kept per action, at least 1. A deploy past it prunes the oldest
+    /// versions; the new one and the one live before it are always kept.
+    #[serde(default = "default_max_versions")]
+    pub max_versions: u32,
+    /// Guest memory in flight, in MiB: the sum of `memory-mb` over the
+    /// tenant's running invocations. Past it invocations wait up to a second,
+    /// then get a 429. An operator setting (`--tenant-max-memory-mb`).
+    #[serde(default = "default_max_memory_mb")]
+    pub max_memory_mb: u64,
+}
+
+fn default_max_memory_mb() -> u64 {
+    Quotas::default().max_memory_mb
+}
+
+fn default_max_versions() -> u32 {
+    Quotas::default().max_versions
 }
 
 impl Default for Quotas {
@@ -23,6 +43,8 @@ impl Default for Quotas {
             max_actions: 100,
             max_module_bytes: 32 * 1024 * 1024,
             max_storage_bytes: 512 * 1024 * 1024,
+            max_versions: 20,
+            max_memory_mb: 1024,
         }
     }
 }
@@ -39,6 +61,8 @@ pub struct QuotaOverrides {
     pub max_module_bytes: Option<u64>,
     /// Overrides [`Quotas::max_storage_bytes`].
     pub max_storage_bytes: Option<u64>,
+    /// Overrides [`Quotas::max_versions`].
+    pub max_versions: Option<u32>,
 }
 
 impl QuotaOverrides {
@@ -49,7 +73,18 @@ impl QuotaOverrides {
             max_actions: self.max_actions.unwrap_or(defaults.max_actions),
             max_module_bytes: self.max_module_bytes.unwrap_or(defaults.max_module_bytes),
             max_storage_bytes: self.max_storage_bytes.unwrap_or(defaults.max_storage_bytes),
+            max_versions: self.max_versions.unwrap_or(defaults.max_versions),
+            max_memory_mb: defaults.max_memory_mb,
         }
+    }
+
+    /// Refuses overrides no tenant could live with: keeping zero versions would
+    /// prune the live one.
+    pub fn check(&self) -> Result<(), String> {
+        if self.max_versions == Some(0) {
+            return Err("maxVersions must be at least 1 (the live version is always kept)".into());
+        }
+        Ok(())
     }
 
     /// Applies the fields set in `patch` on top of these overrides.
@@ -59,6 +94,7 @@ impl QuotaOverrides {
             max_actions: patch.max_actions.or(self.max_actions),
             max_module_bytes: patch.max_module_bytes.or(self.max_module_bytes),
             max_storage_bytes: patch.max_storage_bytes.or(self.max_storage_bytes),
+            max_versions: patch.max_versions.or(self.max_versions),
         }
     }
 }
@@ -76,5 +112,26 @@ mod tests {
         let quotas = overrides.over(Quotas::default());
         assert_eq!(quotas.max_actions, 3);
         assert_eq!(quotas.max_concurrency, Quotas::default().max_concurrency);
+    }
+
+    #[test]
+    fn max_versions_override_applies_and_merges() {
+        let set = QuotaOverrides {
+            max_versions: Some(5),
+            ..QuotaOverrides::default()
+        };
+        assert_eq!(set.over(Quotas::default()).max_versions, 5);
+        let merged = set.merge(&QuotaOverrides::default());
+        assert_eq!(merged.max_versions, Some(5));
+    }
+
+    #[test]
+    fn zero_versions_kept_is_refused() {
+        let zero = QuotaOverrides {
+            max_versions: Some(0),
+            ..QuotaOverrides::default()
+        };
+        assert!(zero.check().unwrap_err().contains("maxVersions"));
+        assert!(QuotaOverrides::default().check().is_ok());
     }
 }

@@ -4,6 +4,10 @@
 //! key generated once into `<data-dir>/secrets.key` (mode 0600). Each value is
 //! sealed with ChaCha20-Poly1305 under a fresh random nonce, with the tenant and
 //! secret name as associated data.
+//!
+//! Each secret counts its name and ciphertext (the value plus a 16-byte tag)
+//! against the tenant's stored bytes (`maxStorageBytes`), besides the per-value
+//! and per-tenant count limits here and in the store.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};

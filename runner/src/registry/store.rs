@@ -219,6 +219,90 @@ pub const MAX_WEBHOOK_KEYS: usize = 20;
 pub const MAX_SECRETS: usize = 100;
 /// Invocation records kept per tenant; older ones are pruned as new ones arrive.
 pub const INVOCATIONS_KEPT: i64 = 10_000;
+/// Bytes each stored version is charged on top of its manifest and config: its
+/// fixed columns, keys and index entries, so even tiny versions are not free.
+pub const VERSION_ROW_OVERHEAD_BYTES: u64 = 64;
+
+/// The bytes of version row `v`'s text columns, as SQL; with
+/// [`VERSION_ROW_OVERHEAD_BYTES`] added, what [`VersionRow::stored_bytes`]
+/// counts for a row about to be written. Text is cast to BLOB because
+/// SQLite's `length` of text counts characters.
+const VERSION_ROW_BYTES_SQL: &str = "(length(CAST(v.manifest AS BLOB)) \
+     + length(CAST(v.display_name AS BLOB)) + length(CAST(v.limits AS BLOB)) \
+     + length(CAST(v.config AS BLOB)) + length(CAST(v.secrets AS BLOB)) \
+     + length(CAST(v.grants AS BLOB)))";
+
+/// The text columns of a version row, serialized once for both counting and
+/// writing, so the quota counts exactly what is stored.
+struct VersionRow<'a> {
+    display_name: &'a str,
+    manifest: &'a str,
+    limits: String,
+    config: String,
+    secrets: String,
+    grants: String,
+}
+
+impl VersionRow<'_> {
+    fn stored_bytes(&self) -> u64 {
+        [
+            self.display_name,
+            self.manifest,
+            &self.limits,
+            &self.config,
+            &self.secrets,
+            &self.grants,
+        ]
+        .iter()
+        .map(|text| text.len() as u64)
+        .sum::<u64>()
+            + VERSION_ROW_OVERHEAD_BYTES
+    }
+}
+
+/// One stored version, as the storage quota sees it.
+struct StoredVersion {
+    action: String,
+    version: u32,
+    module: String,
+    module_size: u64,
+    row_bytes: u64,
+}
+
+/// The bytes `versions` keep: each distinct module once (identical bytes are
+/// stored once), every row; `extra` is a module about to be added.
+fn stored_bytes<'a>(
+    versions: impl Iterator<Item = &'a StoredVersion>,
+    extra: Option<(&'a str, u64)>,
+) -> u64 {
+    let mut modules: HashMap<&str, u64> = HashMap::new();
+    let mut rows = 0;
+    for v in versions {
+        modules.insert(&v.module, v.module_size);
+        rows += v.row_bytes;
+    }
+    if let Some((digest, size)) = extra {
+        modules.insert(digest, size);
+    }
+    modules.values().sum::<u64>() + rows
+}
+
+/// The versions of an action to delete so that, with the one being deployed,
+/// at most `keep` remain. The version live before the deploy is first in line
+/// to stay (it is what a bad deploy rolls back to), then the newest; so with
+/// `keep` ≥ 2 neither the new version nor the previous live one is pruned.
+fn versions_to_prune(existing: &[u32], live: Option<u32>, keep: u32) -> Vec<u32> {
+    let room = keep.saturating_sub(1) as usize; // the new version takes one place
+    let mut by_priority: Vec<u32> = live.filter(|l| existing.contains(l)).into_iter().collect();
+    let mut others: Vec<u32> = existing
+        .iter()
+        .copied()
+        .filter(|v| Some(*v) != live)
+        .collect();
+    others.sort_unstable_by(|a, b| b.cmp(a));
+    by_priority.extend(others);
+    by_priority.split_off(room.min(by_priority.len()))
+}
 
 /// The store. See the module docs.
 pub struct Store {
@@ -313,7 +397,7 @@ impl Store {
     async fn load_snapshot(&self, name: &TenantName) -> Result<Option<Tenant>, StoreError> {
         let Some(row) = sqlx::query(
             "SELECT display_name, failure_word, suspended, declarative, max_concurrency, \
-             max_actions, max_module_bytes, max_storage_bytes FROM tenants WHERE name = ?",
+             max_actions, max_module_bytes, max_storage_bytes, max_versions FROM tenants WHERE name = ?",
         )
         .bind(name.as_str())
         .fetch_optional(&self.pool)
@@ -404,7 +488,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (name, display_name, max_concurrency, max_actions, \
-             max_module_bytes, max_storage_bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             max_module_bytes, max_storage_bytes, max_versions, created_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT(name) DO NOTHING",
         )
         .bind(name.as_str())
@@ -413,6 +498,7 @@ impl Store {
         .bind(overrides.max_actions.map(i64::from))
         .bind(overrides.max_module_bytes.map(|v| v as i64))
         .bind(overrides.max_storage_bytes.map(|v| v as i64))
+        .bind(overrides.max_versions.map(i64::from))
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
@@ -434,7 +520,8 @@ impl Store {
     pub async fn list_tenants(&self) -> Result<Vec<TenantInfo>, StoreError> {
         let rows = sqlx::query(
             "SELECT t.name, t.display_name, t.failure_word, t.suspended, t.declarative, \
-             t.max_concurrency, t.max_actions, t.max_module_bytes, t.max_storage_bytes, t.created_ms, \
+             t.max_concurrency, t.max_actions, t.max_module_bytes, t.max_storage_bytes, t.max_versions, \
+             t.created_ms, \
              (SELECT COUNT(*) FROM actions a WHERE a.tenant = t.name) AS action_count \
              FROM tenants t ORDER BY t.name",
         )
@@ -466,8 +553,8 @@ impl Store {
         let _write = self.writes.lock().await;
         let current = self.require_tenant(name)?;
         let row = sqlx::query(
-            "SELECT max_concurrency, max_actions, max_module_bytes, max_storage_bytes \
-             FROM tenants WHERE name = ?",
+            "SELECT max_concurrency, max_actions, max_module_bytes, max_storage_bytes, \
+             max_versions FROM tenants WHERE name = ?",
         )
         .bind(name.as_str())
         .fetch_one(&self.pool)
@@ -478,13 +565,14 @@ impl Store {
         };
         sqlx::query(
             "UPDATE tenants SET suspended = ?, max_concurrency = ?, max_actions = ?, \
-             max_module_bytes = ?, max_storage_bytes = ? WHERE name = ?",
+             max_module_bytes = ?, max_storage_bytes = ?, max_versions = ? WHERE name = ?",
         )
         .bind(i64::from(suspended.unwrap_or(current.suspended)))
         .bind(merged.max_concurrency.map(i64::from))
         .bind(merged.max_actions.map(i64::from))
         .bind(merged.max_module_bytes.map(|v| v as i64))
         .bind(merged.max_storage_bytes.map(|v| v as i64))
+        .bind(merged.max_versions.map(i64::from))
         .bind(name.as_str())
         .execute(&self.pool)
         .await?;
@@ -681,6 +769,18 @@ impl Store {
             )));
         }
         let (nonce, ciphertext) = self.secrets.seal(tenant.as_str(), name, value);
+        // A replaced secret's old bytes are not counted: only what stays stored.
+        let versions = self.stored_versions(tenant).await?;
+        let total = stored_bytes(versions.iter(), None)
+            + self.secret_bytes(tenant, Some(name)).await?
+            + (name.len() + ciphertext.len()) as u64;
+        let limit = found.quotas.max_storage_bytes;
+        if total > limit {
+            return Err(StoreError::Quota(format!(
+                "storing this secret would bring the tenant to {total} stored bytes, over its \
+                 limit of {limit} bytes (maxStorageBytes); delete old actions or secrets first"
+            )));
+        }
         sqlx::query(
             "INSERT INTO secrets (tenant, name, nonce, ciphertext, updated_ms) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT(tenant, name) DO UPDATE SET nonce = excluded.nonce, \
@@ -821,15 +921,27 @@ impl Store {
         self.artifacts_dir.join(format!("{digest}-{engine}.cwasm"))
     }
 
-    /// Stores a new version and makes it live, atomically. Checks the tenant's
-    /// action-count and storage quotas under the write lock.
+    /// Stores a new version and makes it live, atomically, pruning the action's
+    /// oldest versions past the tenant's `maxVersions` in the same transaction.
+    /// Checks the action-count and storage quotas under the write lock, with the
+    /// pruning already counted, before anything is written: a refused deploy
+    /// leaves no file and no row behind.
     pub async fn deploy(&self, new: NewVersion<'_>) -> Result<u32, StoreError> {
         let _write = self.writes.lock().await;
         let tenant = self.require_tenant(new.tenant)?;
         let name = &new.manifest.name;
         let digest = ModuleDigest::of(new.module);
         let size = new.module.len() as u64;
-        self.check_deploy_quota(&tenant, name, &digest, size)
+        let row = VersionRow {
+            display_name: &new.manifest.display_name,
+            manifest: new.manifest_text,
+            limits: serde_json::to_string(&new.manifest.limits).unwrap_or_default(),
+            config: serde_json::to_string(&new.manifest.config).unwrap_or_default(),
+            secrets: serde_json::to_string(&new.manifest.secrets).unwrap_or_default(),
+            grants: serde_json::to_string(&new.manifest.grants).unwrap_or_default(),
+        };
+        let pruned = self
+            .plan_deploy(&tenant, name, &digest, size, row.stored_bytes())
             .await?;
 
         // Files first: a crash after this point leaves an unreferenced file, never
@@ -887,23 +999,37 @@ impl Store {
         .bind(name.as_str())
         .bind(version)
         .bind(digest.as_str())
-        .bind(&new.manifest.display_name)
-        .bind(new.manifest_text)
-        .bind(serde_json::to_string(&new.manifest.limits).unwrap_or_default())
-        .bind(serde_json::to_string(&new.manifest.config).unwrap_or_default())
-        .bind(serde_json::to_string(&new.manifest.secrets).unwrap_or_default())
-        .bind(serde_json::to_string(&new.manifest.grants).unwrap_or_default())
+        .bind(row.display_name)
+        .bind(row.manifest)
+        .bind(&row.limits)
+        .bind(&row.config)
+        .bind(&row.secrets)
+        .bind(&row.grants)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
+        for old in &pruned {
+            sqlx::query("DELETE FROM versions WHERE tenant = ? AND action = ? AND version = ?")
+                .bind(new.tenant.as_str())
+                .bind(name.as_str())
+                .bind(i64::from(*old))
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         self.refresh(new.tenant).await?;
+        if !pruned.is_empty() {
+            tracing::info!(tenant = %new.tenant, action = %name, ?pruned, "pruned old versions (maxVersions)");
+            self.collect_garbage().await?;
+        }
         Ok(version as u32)
     }
 
     /// Whether one more version (of `name`, with this module) fits the tenant's
-    /// action-count and storage quotas. Checked before compiling, to spare the
-    /// work, and again under the write lock when storing.
+    /// action-count and storage quotas, counting the versions the deploy would
+    /// prune. For a check before compiling, to spare the work: the manifest is
+    /// counted at its row overhead only, so this refuses only what [`Self::deploy`]
+    /// would surely refuse.
     pub async fn check_deploy_quota(
         &self,
         tenant: &Tenant,
@@ -911,6 +1037,21 @@ impl Store {
         digest: &ModuleDigest,
         size: u64,
     ) -> Result<(), StoreError> {
+        self.plan_deploy(tenant, name, digest, size, VERSION_ROW_OVERHEAD_BYTES)
+            .await
+            .map(|_| ())
+    }
+
+    /// Checks the quotas for a new version whose row takes `row_bytes`, and
+    /// returns the versions of `name` the deploy must prune.
+    async fn plan_deploy(
+        &self,
+        tenant: &Tenant,
+        name: &ActionName,
+        digest: &ModuleDigest,
+        size: u64,
+        row_bytes: u64,
+    ) -> Result<Vec<u32>, StoreError> {
         if !tenant.actions.contains_key(name)
             && tenant.actions.len() as u64 >= u64::from(tenant.quotas.max_actions)
         {
@@ -919,20 +1060,69 @@ impl Store {
                 tenant.quotas.max_actions
             )));
         }
-        let used = self.storage_used(&tenant.name).await?;
-        let added = if self.tenant_keeps_module(&tenant.name, digest).await? {
-            0
-        } else {
-            size
-        };
-        if used + added > tenant.quotas.max_storage_bytes {
+        let versions = self.stored_versions(&tenant.name).await?;
+        let existing: Vec<u32> = versions
+            .iter()
+            .filter(|v| v.action == name.as_str())
+            .map(|v| v.version)
+            .collect();
+        let live = tenant.actions.get(name).map(|live| live.version);
+        let pruned = versions_to_prune(&existing, live, tenant.quotas.max_versions);
+        let kept = versions
+            .iter()
+            .filter(|v| !(v.action == name.as_str() && pruned.contains(&v.version)));
+        let total = stored_bytes(kept, Some((digest.as_str(), size)))
+            + row_bytes
+            + self.secret_bytes(&tenant.name, None).await?;
+        let limit = tenant.quotas.max_storage_bytes;
+        if total > limit {
             return Err(StoreError::Quota(format!(
-                "storing this module ({size} bytes) would bring the tenant to {} bytes, over its limit of {} bytes (maxStorageBytes); delete old actions first",
-                used + added,
-                tenant.quotas.max_storage_bytes
+                "storing this version (a {size}-byte module, {row_bytes} bytes of manifest and \
+                 config) would bring the tenant to {total} stored bytes, over its limit of \
+                 {limit} bytes (maxStorageBytes); delete old actions or secrets first"
             )));
         }
-        Ok(())
+        Ok(pruned)
+    }
+
+    /// Every version the tenant keeps, with its module's size and its row's bytes.
+    async fn stored_versions(&self, tenant: &TenantName) -> Result<Vec<StoredVersion>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT v.action, v.version, v.module, m.size, {VERSION_ROW_BYTES_SQL} AS row_bytes \
+             FROM versions v JOIN modules m ON m.digest = v.module WHERE v.tenant = ?"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredVersion {
+                    action: row.try_get("action")?,
+                    version: row.try_get::<i64, _>("version")? as u32,
+                    module: row.try_get("module")?,
+                    module_size: row.try_get::<i64, _>("size")? as u64,
+                    row_bytes: row.try_get::<i64, _>("row_bytes")? as u64
+                        + VERSION_ROW_OVERHEAD_BYTES,
+                })
+            })
+            .collect()
+    }
+
+    /// Bytes of the tenant's secrets (name and ciphertext), but `except`'s.
+    async fn secret_bytes(
+        &self,
+        tenant: &TenantName,
+        except: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(length(CAST(name AS BLOB)) + length(ciphertext)), 0) \
+             FROM secrets WHERE tenant = ? AND name IS NOT ?",
+        )
+        .bind(tenant.as_str())
+        .bind(except)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(bytes as u64)
     }
 
     /// Whether any of the tenant's versions uses this module.
@@ -950,16 +1140,12 @@ impl Store {
         .await?)
     }
 
-    /// Bytes of distinct modules the tenant's versions keep.
+    /// Stored bytes the tenant controls, as the storage quota counts them: its
+    /// distinct modules, its version rows (manifest, config and the rest, plus
+    /// [`VERSION_ROW_OVERHEAD_BYTES`] each) and its secrets (name and ciphertext).
     pub async fn storage_used(&self, tenant: &TenantName) -> Result<u64, StoreError> {
-        let used: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(size), 0) FROM modules WHERE digest IN \
-             (SELECT DISTINCT module FROM versions WHERE tenant = ?)",
-        )
-        .bind(tenant.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(used as u64)
+        let versions = self.stored_versions(tenant).await?;
+        Ok(stored_bytes(versions.iter(), None) + self.secret_bytes(tenant, None).await?)
     }
 
     /// The live version's manifest text and module digest, to skip redeploying
@@ -1319,6 +1505,9 @@ fn overrides_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<QuotaOverrides, S
         max_storage_bytes: row
             .try_get::<Option<i64>, _>("max_storage_bytes")?
             .map(|v| v as u64),
+        max_versions: row
+            .try_get::<Option<i64>, _>("max_versions")?
+            .map(|v| v as u32),
     })
 }
 
@@ -1344,4 +1533,49 @@ fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ActionVersion, Stor
         grants: serde_json::from_str(&row.try_get::<String, _>("grants")?)
             .map_err(|_| corrupt("grants"))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_keeps_the_newest_up_to_the_quota() {
+        // v1..v3 stored, v3 live, keep 3: the new version and v3, v2 stay.
+        assert_eq!(versions_to_prune(&[1, 2, 3], Some(3), 3), [1]);
+    }
+
+    #[test]
+    fn pruning_keeps_the_version_live_before_the_deploy() {
+        // Rolled back to v1: a deploy keeps v1 (the way back) over newer v2..v4.
+        let mut pruned = versions_to_prune(&[1, 2, 3, 4], Some(1), 3);
+        pruned.sort_unstable();
+        assert_eq!(pruned, [2, 3]);
+    }
+
+    #[test]
+    fn pruning_under_the_quota_prunes_nothing() {
+        assert!(versions_to_prune(&[1, 2], Some(2), 20).is_empty());
+        assert!(versions_to_prune(&[], None, 1).is_empty());
+    }
+
+    #[test]
+    fn keeping_one_version_keeps_only_the_new_one() {
+        assert_eq!(versions_to_prune(&[1, 2], Some(2), 1), [2, 1]);
+    }
+
+    #[test]
+    fn shared_modules_are_counted_once() {
+        let version = |module: &str, row_bytes| StoredVersion {
+            action: "a".into(),
+            version: 1,
+            module: module.into(),
+            module_size: 1000,
+            row_bytes,
+        };
+        let versions = [version("m1", 10), version("m1", 20), version("m2", 30)];
+        assert_eq!(stored_bytes(versions.iter(), None), 2060);
+        assert_eq!(stored_bytes(versions.iter(), Some(("m1", 1000))), 2060);
+        assert_eq!(stored_bytes(versions.iter(), Some(("m3", 5))), 2065);
+    }
 }

@@ -1,0 +1,252 @@
+//! Compile capacity, shared fairly between tenants.
+//!
+//! Compiling is the most expensive thing a tenant can ask of the server, and
+//! the one it can repeat at will. So a compile:
+//!
+//! 1. is refused at once when the tenant's compiles failed too often lately
+//!    (a fixed window per tenant), so a tenant cannot keep the compilers busy
+//!    with modules that never deploy;
+//! 2. passes the static checks ([`Engine::check`]) before it waits for
+//!    anything, so a module that would be refused anyway costs a linear parse;
+//! 3. waits for its tenant's turn (one compile per tenant at a time), then for
+//!    one of the service's compile slots. The slots are handed out first come,
+//!    first served, and each tenant has at most one compile in that line, so
+//!    the line serves tenants round-robin: six uploads from one tenant put one
+//!    compile ahead of another tenant's, never six;
+//! 4. runs in a bounded worker process ([`CompileWorker`]) killed at the
+//!    timeout, or, without one (tests, local tools), on a blocking thread.
+
+use crate::app::DeployError;
+use crate::app::ServiceSettings;
+use crate::engine::worker::CompileWorker;
+use crate::engine::{Engine, LoadError, PreparedModule};
+use crate::names::TenantName;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Bounded, fair, rate-limited compiles; see the module docs.
+pub struct CompileQueue {
+    /// The service's compile slots.
+    slots: Arc<Semaphore>,
+    /// One permit per tenant: its place in the line for a slot.
+    turns: Mutex<HashMap<TenantName, Arc<Semaphore>>>,
+    /// Failed compiles per tenant in the current window.
+    failures: Mutex<HashMap<TenantName, FailureWindow>>,
+    /// Failures allowed per window.
+    max_failures: u32,
+    /// The failure window.
+    window: Duration,
+    /// Where compiles run; `None`: in this process.
+    worker: Option<CompileWorker>,
+    /// Longest a compile may take.
+    timeout: Duration,
+}
+
+/// One tenant's failed compiles since `started`.
+#[derive(Debug, Clone, Copy)]
+struct FailureWindow {
+    started: Instant,
+    count: u32,
+}
+
+impl CompileQueue {
+    /// A queue with the service's compile settings.
+    pub fn new(settings: &ServiceSettings) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(settings.compile_concurrency.max(1))),
+            turns: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            max_failures: settings.compile_failures.max(1),
+            window: settings.compile_failure_window,
+            worker: settings.compile_worker.clone(),
+            timeout: settings.compile_timeout,
+        }
+    }
+
+    /// Validates and compiles `bytes` for `tenant`: returns the prepared module
+    /// and its artifact for the on-disk cache.
+    pub async fn compile(
+        &self,
+        engine: &Arc<Engine>,
+        tenant: &TenantName,
+        bytes: Vec<u8>,
+    ) -> Result<(PreparedModule, Vec<u8>), DeployError> {
+        self.admit(tenant)?;
+        let checker = engine.clone();
+        let (bytes, checked) = tokio::task::spawn_blocking(move || {
+            let checked = checker.check(&bytes);
+            (bytes, checked)
+        })
+        .await
+        .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let abi = checked?;
+        let _turn = self.turn(tenant).await;
+        let slot = self.slot().await;
+        let started = Instant::now();
+        let compiled = match &self.worker {
+            Some(worker) => match worker.compile(engine.settings(), bytes, abi).await {
+                Ok(artifact) => {
+                    let loader = engine.clone();
+                    tokio::task::spawn_blocking(move || {
+                        loader
+                            .load_artifact(&artifact, abi)
+                            .map(|module| (module, artifact))
+                    })
+                    .await
+                    .map_err(|e| LoadError::Engine(e.to_string()))?
+                }
+                Err(err) => Err(err),
+            },
+            None => self.compile_here(engine, bytes, abi, slot).await,
+        };
+        match &compiled {
+            Ok(_) => tracing::debug!(
+                tenant = %tenant,
+                ms = started.elapsed().as_millis() as u64,
+                "compiled"
+            ),
+            Err(err) => {
+                tracing::info!(tenant = %tenant, error = %err, "compile failed");
+                self.record_failure(tenant);
+            }
+        }
+        Ok(compiled?)
+    }
+
+    /// Compiles on a blocking thread of this process. A compile cannot be
+    /// interrupted here: a timed-out one finishes in the background, still
+    /// holding its slot, so it cannot be multiplied.
+    async fn compile_here(
+        &self,
+        engine: &Arc<Engine>,
+        bytes: Vec<u8>,
+        abi: crate::engine::Abi,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<(PreparedModule, Vec<u8>), LoadError> {
+        let engine = engine.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let module = engine.compile_checked(&bytes, abi)?;
+            let artifact = engine.artifact(&module)?;
+            Ok((module, artifact))
+        });
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(joined) => joined.map_err(|e| LoadError::Engine(e.to_string()))?,
+            Err(_) => Err(LoadError::CompileTimeout {
+                limit_ms: self.timeout.as_millis() as u64,
+            }),
+        }
+    }
+
+    /// Refuses a tenant whose compiles failed `max_failures` times in the
+    /// current window.
+    fn admit(&self, tenant: &TenantName) -> Result<(), DeployError> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(window) = failures.get(tenant) else {
+            return Ok(());
+        };
+        let elapsed = window.started.elapsed();
+        if elapsed >= self.window || window.count < self.max_failures {
+            return Ok(());
+        }
+        Err(DeployError::CompileFailuresExceeded {
+            failures: self.max_failures,
+            window_s: self.window.as_secs(),
+            retry_after_s: (self.window - elapsed).as_secs().max(1),
+        })
+    }
+
+    fn record_failure(&self, tenant: &TenantName) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let window = failures.entry(tenant.clone()).or_insert(FailureWindow {
+            started: Instant::now(),
+            count: 0,
+        });
+        if window.started.elapsed() >= self.window {
+            *window = FailureWindow {
+                started: Instant::now(),
+                count: 0,
+            };
+        }
+        window.count += 1;
+    }
+
+    /// Waits until no other compile of this tenant is waiting or running.
+    async fn turn(&self, tenant: &TenantName) -> OwnedSemaphorePermit {
+        let turn = {
+            let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+            turns
+                .entry(tenant.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(1)))
+                .clone()
+        };
+        turn.acquire_owned().await.expect("never closed")
+    }
+
+    /// Waits for one of the service's compile slots.
+    async fn slot(&self) -> OwnedSemaphorePermit {
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(max_failures: u32, window: Duration) -> CompileQueue {
+        CompileQueue::new(&ServiceSettings {
+            compile_failures: max_failures,
+            compile_failure_window: window,
+            ..ServiceSettings::default()
+        })
+    }
+
+    fn tenant(name: &str) -> TenantName {
+        TenantName::new(name).unwrap()
+    }
+
+    /// A tenant whose compiles keep failing is stopped; others are not.
+    #[test]
+    fn failures_past_the_limit_refuse_only_that_tenant() {
+        let queue = queue(2, Duration::from_secs(600));
+        let (a, b) = (tenant("a"), tenant("b"));
+        queue.record_failure(&a);
+        assert!(queue.admit(&a).is_ok());
+        queue.record_failure(&a);
+        assert!(matches!(
+            queue.admit(&a),
+            Err(DeployError::CompileFailuresExceeded { failures: 2, .. })
+        ));
+        assert!(queue.admit(&b).is_ok());
+    }
+
+    /// The count starts over when the window ends.
+    #[test]
+    fn failures_are_forgotten_after_the_window() {
+        let queue = queue(1, Duration::from_millis(30));
+        let a = tenant("a");
+        queue.record_failure(&a);
+        assert!(queue.admit(&a).is_err());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(queue.admit(&a).is_ok());
+    }
+
+    /// One tenant's second compile waits for its first, while another
+    /// tenant's compile gets a slot at once.
+    #[tokio::test]
+    async fn a_tenant_waits_for_its_own_turn_not_for_others() {
+        let queue = queue(10, Duration::from_secs(600));
+        let (a, b) = (tenant("a"), tenant("b"));
+        let _first = queue.turn(&a).await;
+        let second = tokio::time::timeout(Duration::from_millis(50), queue.turn(&a)).await;
+        assert!(second.is_err(), "a second compile of a did not wait");
+        let other = tokio::time::timeout(Duration::from_millis(50), queue.turn(&b)).await;
+        assert!(other.is_ok(), "b waited for a");
+    }
+}

@@ -234,7 +234,10 @@ async fn repeated_failed_compiles_are_rate_limited_per_tenant() {
         .await;
     assert_eq!(status, 429, "{body}");
     assert!(
-        body["error"].as_str().unwrap().contains("2 compiles"),
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 2 compiles"),
         "{body}"
     );
     deployed(

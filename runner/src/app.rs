@@ -46,12 +46,14 @@ pub enum DeployError {
     Module(#[from] LoadError),
     /// The tenant's compiles failed too often lately; it must wait.
     #[error(
-        "{failures} compiles of this tenant's modules failed in the last {window_s} s, the limit; \
-         try again in {retry_after_s} s"
+        "this tenant's failed compiles reached the limit of {failures} compiles or {seconds} s of \
+         compiling per {window_s} s; try again in {retry_after_s} s"
     )]
     CompileFailuresExceeded {
         /// Failures allowed per window.
         failures: u32,
+        /// Seconds of failed compiling allowed per window.
+        seconds: u64,
         /// The window, in seconds.
         window_s: u64,
         /// Seconds until the window ends.
@@ -92,7 +94,11 @@ pub struct ServiceSettings {
     /// Failed compiles one tenant may cause per [`ServiceSettings::compile_failure_window`];
     /// past it the tenant's deploys are refused until the window ends.
     pub compile_failures: u32,
-    /// The window `compile_failures` counts in.
+    /// Time one tenant's failed compiles may take per window; a compile
+    /// stopped at the timeout counts in full, so a tenant cannot hold a
+    /// compile slot with modules that never finish.
+    pub compile_failure_time: std::time::Duration,
+    /// The window `compile_failures` and `compile_failure_time` count in.
     pub compile_failure_window: std::time::Duration,
     /// Threads that run WebAssembly, apart from the HTTP threads.
     pub wasm_threads: usize,
@@ -114,6 +120,7 @@ impl Default for ServiceSettings {
             compile_concurrency: 2,
             compile_worker: None,
             compile_failures: 10,
+            compile_failure_time: std::time::Duration::from_secs(120),
             compile_failure_window: std::time::Duration::from_secs(600),
             wasm_threads: default_wasm_threads(),
             tenant_cpu_share: default_wasm_threads(),

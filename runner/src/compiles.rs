@@ -3,9 +3,10 @@
 //! Compiling is the most expensive thing a tenant can ask of the server, and
 //! the one it can repeat at will. So a compile:
 //!
-//! 1. is refused at once when the tenant's compiles failed too often lately
-//!    (a fixed window per tenant), so a tenant cannot keep the compilers busy
-//!    with modules that never deploy;
+//! 1. is refused at once when the tenant's compiles failed too often or for
+//!    too long lately (a fixed window per tenant; a compile stopped at the
+//!    timeout counts its whole time), so a tenant cannot keep the compilers
+//!    busy with modules that never deploy;
 //! 2. passes the static checks ([`Engine::check`]) before it waits for
 //!    anything, so a module that would be refused anyway costs a linear parse;
 //! 3. waits for its tenant's turn (one compile per tenant at a time), then for
@@ -36,6 +37,8 @@ pub struct CompileQueue {
     failures: Mutex<HashMap<TenantName, FailureWindow>>,
     /// Failures allowed per window.
     max_failures: u32,
+    /// Time failed compiles may take per window.
+    max_failure_time: Duration,
     /// The failure window.
     window: Duration,
     /// Where compiles run; `None`: in this process.
@@ -44,11 +47,12 @@ pub struct CompileQueue {
     timeout: Duration,
 }
 
-/// One tenant's failed compiles since `started`.
+/// One tenant's failed compiles since `started`, and the time they took.
 #[derive(Debug, Clone, Copy)]
 struct FailureWindow {
     started: Instant,
     count: u32,
+    spent: Duration,
 }
 
 impl CompileQueue {
@@ -59,6 +63,7 @@ impl CompileQueue {
             turns: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             max_failures: settings.compile_failures.max(1),
+            max_failure_time: settings.compile_failure_time,
             window: settings.compile_failure_window,
             worker: settings.compile_worker.clone(),
             timeout: settings.compile_timeout,
@@ -109,7 +114,7 @@ impl CompileQueue {
             ),
             Err(err) => {
                 tracing::info!(tenant = %tenant, error = %err, "compile failed");
-                self.record_failure(tenant);
+                self.record_failure(tenant, started.elapsed());
             }
         }
         Ok(compiled?)
@@ -148,29 +153,32 @@ impl CompileQueue {
             return Ok(());
         };
         let elapsed = window.started.elapsed();
-        if elapsed >= self.window || window.count < self.max_failures {
+        if elapsed >= self.window
+            || (window.count < self.max_failures && window.spent < self.max_failure_time)
+        {
             return Ok(());
         }
         Err(DeployError::CompileFailuresExceeded {
             failures: self.max_failures,
+            seconds: self.max_failure_time.as_secs(),
             window_s: self.window.as_secs(),
             retry_after_s: (self.window - elapsed).as_secs().max(1),
         })
     }
 
-    fn record_failure(&self, tenant: &TenantName) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let window = failures.entry(tenant.clone()).or_insert(FailureWindow {
+    fn record_failure(&self, tenant: &TenantName, spent: Duration) {
+        let fresh = FailureWindow {
             started: Instant::now(),
             count: 0,
-        });
+            spent: Duration::ZERO,
+        };
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let window = failures.entry(tenant.clone()).or_insert(fresh);
         if window.started.elapsed() >= self.window {
-            *window = FailureWindow {
-                started: Instant::now(),
-                count: 0,
-            };
+            *window = fresh;
         }
         window.count += 1;
+        window.spent += spent;
     }
 
     /// Waits until no other compile of this tenant is waiting or running.
@@ -216,9 +224,9 @@ mod tests {
     fn failures_past_the_limit_refuse_only_that_tenant() {
         let queue = queue(2, Duration::from_secs(600));
         let (a, b) = (tenant("a"), tenant("b"));
-        queue.record_failure(&a);
+        queue.record_failure(&a, Duration::from_millis(1));
         assert!(queue.admit(&a).is_ok());
-        queue.record_failure(&a);
+        queue.record_failure(&a, Duration::from_millis(1));
         assert!(matches!(
             queue.admit(&a),
             Err(DeployError::CompileFailuresExceeded { failures: 2, .. })
@@ -226,12 +234,30 @@ mod tests {
         assert!(queue.admit(&b).is_ok());
     }
 
+    /// Failed compiling time counts too: one compile stopped at a long
+    /// timeout uses up the window's time at once.
+    #[test]
+    fn failed_compile_time_past_the_limit_refuses_the_tenant() {
+        let queue = CompileQueue::new(&ServiceSettings {
+            compile_failure_time: Duration::from_secs(60),
+            ..ServiceSettings::default()
+        });
+        let a = tenant("a");
+        queue.record_failure(&a, Duration::from_secs(30));
+        assert!(queue.admit(&a).is_ok());
+        queue.record_failure(&a, Duration::from_secs(30));
+        assert!(matches!(
+            queue.admit(&a),
+            Err(DeployError::CompileFailuresExceeded { seconds: 60, .. })
+        ));
+    }
+
     /// The count starts over when the window ends.
     #[test]
     fn failures_are_forgotten_after_the_window() {
         let queue = queue(1, Duration::from_millis(30));
         let a = tenant("a");
-        queue.record_failure(&a);
+        queue.record_failure(&a, Duration::from_millis(1));
         assert!(queue.admit(&a).is_err());
         std::thread::sleep(Duration::from_millis(40));
         assert!(queue.admit(&a).is_ok());

@@ -327,6 +327,10 @@ pub struct LimitArgs {
     /// Default 5000, 6.4 times the deepest of any example (781).
     #[arg(long, env = "DOCKET_MAX_NESTING_DEPTH", default_value_t = EngineSettings::default().max_nesting_depth)]
     pub max_nesting_depth: u32,
+    /// Most blocks (`block`, `loop`, `if`, …) one function may have, nested or
+    /// not (checked before compiling: many blocks make compiles slow).
+    #[arg(long, env = "DOCKET_MAX_BLOCKS", default_value_t = EngineSettings::default().max_blocks)]
+    pub max_blocks: u32,
     /// Most targets one `br_table` may list, checked before compiling: each is a
     /// branch the compiler builds. Default 50000, 15 times any example (3202).
     #[arg(long, env = "DOCKET_MAX_BR_TABLE_TARGETS", default_value_t = EngineSettings::default().max_br_table_targets)]
@@ -345,6 +349,11 @@ pub struct LimitArgs {
     /// are refused (429) for the rest of that window.
     #[arg(long, env = "DOCKET_TENANT_COMPILE_FAILURES", default_value_t = ServiceSettings::default().compile_failures)]
     pub tenant_compile_failures: u32,
+    /// Seconds one tenant's failed compiles may take in 10 minutes (a compile
+    /// stopped at --max-compile-ms counts in full) before its deploys are
+    /// refused (429) for the rest of that window.
+    #[arg(long, env = "DOCKET_TENANT_COMPILE_FAILURE_SECONDS", default_value_t = ServiceSettings::default().compile_failure_time.as_secs())]
+    pub tenant_compile_failure_seconds: u64,
     /// Threads that run WebAssembly, apart from the HTTP threads (default: one per core).
     #[arg(long, env = "DOCKET_WASM_THREADS", default_value_t = crate::app::default_wasm_threads())]
     pub wasm_threads: usize,
@@ -397,6 +406,7 @@ impl LimitArgs {
             max_function_bytes: self.max_function_kb.saturating_mul(1024),
             max_locals: self.max_locals,
             max_nesting_depth: self.max_nesting_depth,
+            max_blocks: self.max_blocks,
             max_br_table_targets: self.max_br_table_targets,
         }
     }
@@ -439,6 +449,9 @@ impl LimitArgs {
             compile_timeout: std::time::Duration::from_millis(self.max_compile_ms),
             compile_concurrency: self.compile_concurrency,
             compile_failures: self.tenant_compile_failures,
+            compile_failure_time: std::time::Duration::from_secs(
+                self.tenant_compile_failure_seconds,
+            ),
             wasm_threads: self.wasm_threads,
             tenant_cpu_share: self.tenant_cpu_share.unwrap_or(self.wasm_threads),
             ..ServiceSettings::default()

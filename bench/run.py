@@ -326,7 +326,12 @@ def concurrency(results):
     with open(os.path.join(manifests, "wait.toml"), "w") as f:
         f.write(f'name = "wait"\nmodule = "{os.path.join(ROOT, "bench/guests/dist/sleep-command.wasm")}"\n'
                 '[limits]\ntimeout-ms = 30000\n')
-    server, base = docket(os.path.join(data, "state"), os.path.dirname(manifests))
+    # Every waiter holds its action's memory-mb (64 MiB) of the tenant's
+    # guest-memory budget and one connection while it sleeps; raise both
+    # defaults with the quota.
+    server, base = docket(os.path.join(data, "state"), os.path.dirname(manifests),
+                          extra=("--tenant-max-memory-mb", str(64 * WAITERS),
+                                 "--max-connections", str(WAITERS + 1000)))
     url = urllib.parse.urlparse(base)
     outcomes = []
     path = action_path("bench", "wait", "&ms=2000")

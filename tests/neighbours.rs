@@ -2,8 +2,8 @@
 //! memory and abandoned calls must not cost another tenant anything, and
 //! nothing about one tenant's modules shows through another's deploys.
 //!
-//! The tests that measure latency or memory run one at a time (see
-//! [`exclusive`]), so they measure the server rather than each other.
+//! The tests run one at a time (see [`exclusive`]): several measure latency
+//! or memory, and the others' servers would disturb them.
 
 mod common;
 
@@ -15,8 +15,9 @@ fn manifest(name: &str, limits: &str) -> String {
     format!("name = \"{name}\"\n[limits]\n{limits}\n")
 }
 
-/// Serializes the tests that measure time or memory: tests in one binary run
-/// in parallel, and on a 2-core machine they would measure each other.
+/// Serializes this file's tests: tests in one binary run in parallel, and on
+/// a 2-core machine the ones that measure time or memory would measure the
+/// others.
 async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
     static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     LOCK.lock().await
@@ -218,6 +219,7 @@ async fn one_tenants_upload_flood_does_not_delay_another_tenants_deploy() {
 /// the limit, while other tenants deploy as usual.
 #[tokio::test]
 async fn repeated_failed_compiles_are_rate_limited_per_tenant() {
+    let _serial = exclusive().await;
     let server = Server::hosted(&["--tenant-compile-failures", "2"]);
     let (token, _) = server.create_tenant("flaky", json!({})).await;
     let (other, _) = server.create_tenant("other", json!({})).await;
@@ -341,6 +343,7 @@ async fn memory_returns_to_the_system_after_a_burst() {
 /// call waits briefly, then gets 429 naming the budget.
 #[tokio::test]
 async fn the_memory_budget_bounds_a_tenants_memory_in_flight() {
+    let _serial = exclusive().await;
     let server = Server::hosted(&["--tenant-max-memory-mb", "128"]);
     let (token, key) = server.create_tenant("acme", json!({})).await;
     deployed(
@@ -379,6 +382,7 @@ async fn the_memory_budget_bounds_a_tenants_memory_in_flight() {
 /// shows it as `cancelled`, with how long it ran.
 #[tokio::test]
 async fn a_disconnected_invocation_is_logged_as_cancelled() {
+    let _serial = exclusive().await;
     let server = Server::hosted(&[]);
     let (token, key) = server.create_tenant("acme", json!({})).await;
     deployed(
@@ -437,6 +441,7 @@ async fn a_disconnected_invocation_is_logged_as_cancelled() {
 /// what other tenants run.
 #[tokio::test]
 async fn compiled_modules_are_never_shared_between_tenants() {
+    let _serial = exclusive().await;
     let server = Server::hosted_with_env(&[], &[("DOCKET_LOG", "docket=debug")]);
     let module = message_module("shared bytes");
     for tenant in ["first", "second"] {
@@ -465,6 +470,7 @@ async fn compiled_modules_are_never_shared_between_tenants() {
 /// version left readable.
 #[tokio::test]
 async fn the_data_directory_and_its_files_are_private() {
+    let _serial = exclusive().await;
     use std::os::unix::fs::PermissionsExt;
     let data = tempfile::tempdir().unwrap();
     let mode =

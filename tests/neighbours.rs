@@ -98,14 +98,24 @@ fn many_functions(count: usize) -> Vec<u8> {
     wat::parse_str(wat).unwrap()
 }
 
-/// A command that grows its memory to 60 MiB and writes every byte of it.
+/// A command that grows its memory to 60 MiB, writes every byte of it, and
+/// holds it for 300 ms (asleep in the host), so a burst of them overlaps.
 fn touches_60_mib() -> Vec<u8> {
     wat::parse_str(
         r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (func (export "_start")
     (drop (memory.grow (i32.const 959)))
-    (memory.fill (i32.const 0) (i32.const 1) (i32.const 62914560))))"#,
+    (memory.fill (i32.const 0) (i32.const 1) (i32.const 62914560))
+    ;; one relative monotonic-clock subscription of 300 ms at offset 0
+    (i64.store (i32.const 0) (i64.const 0))
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 300000000))
+    (i64.store (i32.const 32) (i64.const 0))
+    (i32.store16 (i32.const 40) (i32.const 0))
+    (drop (call $poll_oneoff (i32.const 0) (i32.const 128) (i32.const 1) (i32.const 256)))))"#,
     )
     .unwrap()
 }
@@ -122,6 +132,8 @@ async fn a_compile_bomb_past_the_static_checks_fails_alone() {
         "100000000",
         "--max-function-kb",
         "100000",
+        "--max-blocks",
+        "100000000",
         "--compile-memory-mb",
         "512",
     ]);

@@ -468,6 +468,7 @@ impl App {
             result: Err(InvokeError::Host(format!("the guest's task failed: {e}"))),
             duration: started.elapsed(),
             stderr_tail: None,
+            stderr: None,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::limiter::GuestLimiter;
-use super::{Engine, GuestIo, LoadError, classify};
+use super::{Engine, GuestIo, LoadError, classify, crash};
 use crate::capabilities::Capabilities;
 use crate::capabilities::host_call::{self, MAX_CALL_BYTES};
 use crate::limits::Limits;
@@ -37,6 +37,16 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Comma
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state: &mut CommandState| {
         &mut state.wasi
     })?;
+    // wasmtime-wasi turns exit codes 126..=255 into an "invalid exit status"
+    // trap (a shell's reserved range); to an action every code is an exit code
+    // (AssemblyScript exits with 255 on every abort).
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        WASI_P1_MODULE,
+        "proc_exit",
+        |code: i32| -> wasmtime::Result<()> { Err(I32Exit(code).into()) },
+    )?;
+    linker.allow_shadowing(false);
     linker.func_wrap_async(
         DOCKET_MODULE,
         "host_call",
@@ -162,29 +172,42 @@ pub(crate) async fn run(
         },
     };
     let stdout = io.stdout.contents();
-    interpret(exit_code, &stdout, io.stderr.last_line())
+    interpret(exit_code, &stdout, &io.stderr.text())
 }
 
-/// Turns a finished command's exit code, stdout and last stderr line into an answer.
-fn interpret(
-    exit_code: i32,
-    stdout: &[u8],
-    stderr_last_line: Option<String>,
-) -> Result<Outcome, InvokeError> {
-    let text = std::str::from_utf8(stdout)
-        .map_err(|e| InvokeError::BadResponse(format!("stdout is not UTF-8: {e}")))?;
+/// Turns a finished command's exit code, stdout and stderr into an answer
+/// (the rules are in `guest-sdk/CONTRACT.md`): a JSON answer always counts;
+/// without one, a non-zero exit is a crash when stderr holds a runtime's panic
+/// report, else a failure with stderr's most meaningful line.
+fn interpret(exit_code: i32, stdout: &[u8], stderr: &str) -> Result<Outcome, InvokeError> {
+    let crashed = || {
+        (exit_code != 0)
+            .then(|| crash::panic_report(stderr))
+            .flatten()
+    };
+    let text = match std::str::from_utf8(stdout) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(crashed().map_or_else(
+                || InvokeError::BadResponse(format!("stdout is not UTF-8: {e}")),
+                InvokeError::Trap,
+            ));
+        }
+    };
     if text.trim().is_empty() {
-        return Ok(if exit_code == 0 {
-            Outcome::Success { message: None }
-        } else {
-            Outcome::Failure {
-                kind: FailureKind::Failed,
-                message: stderr_last_line
-                    .unwrap_or_else(|| format!("action exited with code {exit_code}")),
-            }
+        if exit_code == 0 {
+            return Ok(Outcome::Success { message: None });
+        }
+        if let Some(report) = crashed() {
+            return Err(InvokeError::Trap(report));
+        }
+        return Ok(Outcome::Failure {
+            kind: FailureKind::Failed,
+            message: crash::meaningful_line(stderr)
+                .unwrap_or_else(|| format!("action exited with code {exit_code}")),
         });
     }
-    parse_response(text)
+    parse_response(text).map_err(|bad| crashed().map_or(bad, InvokeError::Trap))
 }
 
 /// Parses the JSON response. Authors often print a debug line first, so when the
@@ -245,7 +268,7 @@ mod tests {
     #[test]
     fn empty_stdout_and_exit_zero_is_success() {
         assert_eq!(
-            interpret(0, b"", None),
+            interpret(0, b"", ""),
             Ok(Outcome::Success { message: None })
         );
     }
@@ -253,14 +276,14 @@ mod tests {
     #[test]
     fn nonzero_exit_without_json_fails_with_the_last_stderr_line() {
         assert_eq!(
-            interpret(3, b"\n", Some("disk on fire".into())),
+            interpret(3, b"\n", "disk on fire\n"),
             Ok(Outcome::Failure {
                 kind: FailureKind::Failed,
                 message: "disk on fire".into()
             })
         );
         assert_eq!(
-            interpret(3, b"", None),
+            interpret(3, b"", ""),
             Ok(Outcome::Failure {
                 kind: FailureKind::Failed,
                 message: "action exited with code 3".into()
@@ -272,7 +295,7 @@ mod tests {
     fn failure_json_carries_kind_and_error() {
         let out = br#"{"status":"failure","kind":"not-found","error":"no such doc"}"#;
         assert_eq!(
-            interpret(1, out, None),
+            interpret(1, out, ""),
             Ok(Outcome::Failure {
                 kind: FailureKind::NotFound,
                 message: "no such doc".into()
@@ -284,10 +307,37 @@ mod tests {
     fn debug_lines_before_the_json_are_tolerated() {
         let out = b"debug: starting\n{\"status\":\"success\",\"message\":\"ok\"}\n";
         assert_eq!(
-            interpret(0, out, None),
+            interpret(0, out, ""),
             Ok(Outcome::Success {
                 message: Some("ok".into())
             })
+        );
+    }
+
+    /// Every exit code counts alike, and a panic report without an answer is
+    /// a crash with the panic's message; an answer wins over a panic report.
+    #[test]
+    fn panics_without_an_answer_are_crashes_and_answers_win() {
+        let go = "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/src/main.go:5 +0x3\n";
+        assert_eq!(
+            interpret(2, b"", go),
+            Err(InvokeError::Trap("panic: boom".into()))
+        );
+        let answer = br#"{"status":"failure","kind":"forbidden","error":"no"}"#;
+        assert_eq!(
+            interpret(255, answer, go),
+            Ok(Outcome::Failure {
+                kind: FailureKind::Forbidden,
+                message: "no".into()
+            })
+        );
+        assert_eq!(
+            interpret(2, b"half an answer", go),
+            Err(InvokeError::Trap("panic: boom".into()))
+        );
+        assert_eq!(
+            interpret(0, b"", go),
+            Ok(Outcome::Success { message: None })
         );
     }
 
@@ -302,7 +352,7 @@ mod tests {
             b"\xff\xfe",
         ] {
             assert!(
-                matches!(interpret(0, out, None), Err(InvokeError::BadResponse(_))),
+                matches!(interpret(0, out, ""), Err(InvokeError::BadResponse(_))),
                 "{out:?}"
             );
         }

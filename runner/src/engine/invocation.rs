@@ -100,6 +100,9 @@ pub struct Invocation {
     pub result: Result<Outcome, InvokeError>,
     /// Wall-clock time from store creation to the answer.
     pub duration: Duration,
-    /// The last line the guest wrote to stderr, for the invocation log.
+    /// The last line the guest wrote to stderr, for the server's log line.
     pub stderr_tail: Option<String>,
+    /// The first and last 4 KiB of what the guest wrote to stderr, for the
+    /// invocation log.
+    pub stderr: Option<String>,
 }

@@ -16,6 +16,7 @@ mod answer;
 mod command;
 mod component;
 pub mod cpu;
+mod crash;
 mod inspect;
 mod invocation;
 mod keyvalue;
@@ -445,12 +446,17 @@ impl Engine {
             Err(InvokeError::Trap(_)) if io.stdout.overflowed() => {
                 Err(InvokeError::Limit(LimitHit::Output))
             }
+            // A trap after a runtime reported its panic: the panic says why.
+            Err(InvokeError::Trap(trap)) => Err(InvokeError::Trap(
+                crash::panic_report(&io.stderr.text()).unwrap_or(trap),
+            )),
             other => other,
         };
         Invocation {
             result,
             duration: started.elapsed(),
             stderr_tail: io.stderr.last_line(),
+            stderr: io.stderr.excerpt(),
         }
     }
 

@@ -15,8 +15,11 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
 use super::limiter::LimitHit;
 
-/// How many trailing bytes are kept apart from the head, so the last line survives.
-const TAIL_BYTES: usize = 1024;
+/// How many trailing bytes are kept apart from the head, so the end of the
+/// output (a Rust panic, the last line) survives a chatty guest.
+const TAIL_BYTES: usize = 4096;
+/// How much of the head goes into the invocation log's excerpt.
+const EXCERPT_HEAD_BYTES: usize = 4096;
 
 /// What a pipe does once its capacity is used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +38,8 @@ struct State {
     capacity: usize,
     overflow: Overflow,
     overflowed: bool,
+    /// Bytes written in all, kept or not.
+    written: usize,
 }
 
 /// A bounded stdout/stderr for one invocation. Clones share the same buffer.
@@ -53,6 +58,7 @@ impl BoundedPipe {
                 capacity,
                 overflow,
                 overflowed: false,
+                written: 0,
             })),
         }
     }
@@ -78,6 +84,37 @@ impl BoundedPipe {
             .map(str::to_owned)
     }
 
+    /// Everything kept, for reading the guest's own words: the head, and past
+    /// the capacity the tail too.
+    pub fn text(&self) -> String {
+        let state = self.lock();
+        let mut text = String::from_utf8_lossy(&state.head).into_owned();
+        if state.overflowed {
+            text.push('\n');
+            text.push_str(&String::from_utf8_lossy(&state.tail));
+        }
+        text
+    }
+
+    /// A bounded excerpt for the invocation log: all of it when short, else
+    /// the first and the last 4 KiB with the number of bytes left out.
+    pub fn excerpt(&self) -> Option<String> {
+        let state = self.lock();
+        if state.written == 0 {
+            return None;
+        }
+        if state.written <= EXCERPT_HEAD_BYTES + TAIL_BYTES && !state.overflowed {
+            return Some(String::from_utf8_lossy(&state.head).into_owned());
+        }
+        let head = &state.head[..state.head.len().min(EXCERPT_HEAD_BYTES)];
+        let left_out = state.written.saturating_sub(head.len() + state.tail.len());
+        Some(format!(
+            "{}\n[… {left_out} bytes …]\n{}",
+            String::from_utf8_lossy(head),
+            String::from_utf8_lossy(&state.tail)
+        ))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A poisoned lock only means another thread panicked mid-write; the bytes are still valid.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -86,6 +123,7 @@ impl BoundedPipe {
     /// Appends `bytes`, returning `false` when a trapping pipe refused part of them.
     fn append(&self, bytes: &[u8]) -> bool {
         let mut state = self.lock();
+        state.written = state.written.saturating_add(bytes.len());
         let keep_from = bytes.len().saturating_sub(TAIL_BYTES);
         state.tail.extend_from_slice(&bytes[keep_from..]);
         let excess = state.tail.len().saturating_sub(TAIL_BYTES);
@@ -187,6 +225,24 @@ mod tests {
         assert!(pipe.overflowed());
         assert_eq!(pipe.contents(), b"first li");
         assert_eq!(pipe.last_line().as_deref(), Some("the real reason"));
+    }
+
+    #[test]
+    fn the_excerpt_keeps_the_head_and_the_tail_of_long_output() {
+        let pipe = BoundedPipe::new(16 * 1024, Overflow::Truncate);
+        assert_eq!(pipe.excerpt(), None);
+        pipe.append(b"short\n");
+        assert_eq!(pipe.excerpt().as_deref(), Some("short\n"));
+        let pipe = BoundedPipe::new(16 * 1024, Overflow::Truncate);
+        pipe.append(b"start\n");
+        pipe.append(&vec![b'x'; 20_000]);
+        pipe.append(b"\nthe end\n");
+        let excerpt = pipe.excerpt().unwrap();
+        assert!(excerpt.starts_with("start\n"), "{excerpt:.20}");
+        assert!(excerpt.ends_with("the end\n"));
+        assert!(excerpt.contains("bytes …]"));
+        assert!(excerpt.len() < 8 * 1024 + 64, "{}", excerpt.len());
+        assert!(pipe.text().contains("the end"));
     }
 
     #[test]

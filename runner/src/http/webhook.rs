@@ -205,6 +205,7 @@ impl Drop for CancelledRecord<'_> {
             outcome: "cancelled",
             ms,
             limit_hit: None,
+            stderr: None,
         });
     }
 }
@@ -347,6 +348,9 @@ fn log_invocation(
         outcome,
         ms,
         limit_hit: limit,
+        stderr: (outcome != "success")
+            .then(|| invocation.stderr.clone())
+            .flatten(),
     });
 }
 

@@ -164,6 +164,9 @@ pub struct NewInvocation {
     pub ms: u64,
     /// Which limit was hit, if any.
     pub limit_hit: Option<String>,
+    /// The first and last 4 KiB of the action's stderr, kept for invocations
+    /// that did not succeed.
+    pub stderr: Option<String>,
 }
 
 /// One row of the invocation log, as listed.
@@ -176,7 +179,7 @@ pub struct InvocationRecord {
     pub action: String,
     /// The version that ran.
     pub version: u32,
-    /// `success`, `failure`, `limit`, `trap`, `bad-response`, `busy`, `host-error`.
+    /// `success`, `failure`, `limit`, `trap`, `bad-response`, `busy`, `host-error`, `cancelled`.
     pub outcome: String,
     /// Wall-clock duration.
     pub ms: u64,
@@ -184,6 +187,10 @@ pub struct InvocationRecord {
     pub limit_hit: Option<String>,
     /// Docket's request id.
     pub request_id: String,
+    /// The first and last 4 KiB of the action's stderr, for invocations that
+    /// did not succeed; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
 }
 
 /// A secret as listed: its name, never its value.
@@ -1389,13 +1396,13 @@ impl Store {
     /// round trip to SQLite's worker thread). Records of tenants deleted
     /// meanwhile are skipped.
     pub async fn record_invocations(&self, batch: &[NewInvocation]) -> Result<(), StoreError> {
-        // 8 bound values per row, well under SQLite's limit of 32766 per statement.
+        // 9 bound values per row, well under SQLite's limit of 32766 per statement.
         const ROWS_PER_STATEMENT: usize = 2000;
         let mut tx = self.pool.begin().await?;
         for chunk in batch.chunks(ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
-                 duration_ms, limit_hit) SELECT * FROM (",
+                 duration_ms, limit_hit, stderr) SELECT * FROM (",
             );
             insert.push_values(chunk, |mut row, record| {
                 row.push_bind(&record.tenant)
@@ -1405,7 +1412,8 @@ impl Store {
                     .push_bind(record.at_ms)
                     .push_bind(record.outcome)
                     .push_bind(record.ms as i64)
-                    .push_bind(&record.limit_hit);
+                    .push_bind(&record.limit_hit)
+                    .push_bind(&record.stderr);
             });
             insert.push(") WHERE column1 IN (SELECT name FROM tenants)");
             insert.build().execute(&mut *tx).await?;
@@ -1435,7 +1443,7 @@ impl Store {
     ) -> Result<Vec<InvocationRecord>, StoreError> {
         self.require_tenant(tenant)?;
         let rows = sqlx::query(
-            "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit \
+            "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr \
              FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?",
         )
         .bind(tenant.as_str())
@@ -1452,6 +1460,7 @@ impl Store {
                     ms: row.try_get::<i64, _>("duration_ms")? as u64,
                     limit_hit: row.try_get("limit_hit")?,
                     request_id: row.try_get("request_id")?,
+                    stderr: row.try_get("stderr")?,
                 })
             })
             .collect()

@@ -12,7 +12,8 @@ WASM_PROFILE := wasm-action
 # name:target:cargo-output-name for each example action, and for each Rust test guest.
 RUST_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:review_gate.wasm \
 	workfront-tag:wasm32-wasip2:workfront_tag.wasm chat-notify:wasm32-wasip1:chat-notify.wasm
-RUST_TEST_GUESTS := sandbox-probe:wasm32-wasip1:sandbox-probe.wasm http-probe:wasm32-wasip2:http_probe.wasm
+RUST_TEST_GUESTS := sandbox-probe:wasm32-wasip1:sandbox-probe.wasm http-probe:wasm32-wasip2:http_probe.wasm \
+	panic-rust:wasm32-wasip1:panic-rust.wasm
 GUEST_DIST := tests/guests/dist
 # name:source for each C example action (command ABI, guest-sdk/c/docket.h).
 C_ACTIONS := c-intake:actions-wasm/c-intake/intake.c

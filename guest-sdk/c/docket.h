@@ -15,7 +15,7 @@
  *         return docket_success("done");
  *     }
  *
- * Build: clang --target=wasm32-wasi -O2 -o action.wasm action.c
+ * Build: clang --target=wasm32-wasi -O2 -Wl,--strip-all -o action.wasm action.c
  *
  * The parser reads the request JSON Docket writes (DESIGN §3 / CONTRACT.md):
  * one object of strings, with "params", "config" and "secrets" objects of

@@ -444,6 +444,40 @@ impl Server {
         (status, body)
     }
 
+    /// As [`Server::get`], also returning the `x-request-id` response header.
+    pub async fn get_with_request_id(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Option<String>, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request failed");
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (status, body) = read(response).await;
+        (status, request_id, body)
+    }
+
+    /// As [`Server::custom_action`], also returning the `x-request-id` header.
+    pub async fn custom_action_with_request_id(
+        &self,
+        tenant: &str,
+        action: &str,
+        extra_query: &str,
+    ) -> (u16, Option<String>, Value) {
+        let path = format!(
+            "/t/{tenant}/customAction?name={action}&documentId={DOC}&documentVersionId={VER}{extra_query}"
+        );
+        self.get_with_request_id(&path, &[("apiKey", KEY), ("username", "jane.doe")])
+            .await
+    }
+
     /// Calls `customAction` as Workfront would, with the test key.
     pub async fn custom_action(
         &self,

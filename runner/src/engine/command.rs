@@ -168,11 +168,24 @@ pub(crate) async fn run(
         Ok(()) => 0,
         Err(err) => match err.downcast_ref::<I32Exit>() {
             Some(I32Exit(code)) => *code,
-            None => return Err(classify(err)),
+            None => return answered_before_panicking(classify(err), io),
         },
     };
     let stdout = io.stdout.contents();
     interpret(exit_code, &stdout, &io.stderr.text())
+}
+
+/// A runtime that traps after reporting a panic (Rust, Zig) still has its
+/// answer counted when it wrote one first: a JSON answer always wins over a
+/// panic report. Any other trap stays a crash.
+fn answered_before_panicking(trap: InvokeError, io: &GuestIo) -> Result<Outcome, InvokeError> {
+    if !matches!(trap, InvokeError::Trap(_)) || crash::panic_report(&io.stderr.text()).is_none() {
+        return Err(trap);
+    }
+    match std::str::from_utf8(&io.stdout.contents()).map(parse_response) {
+        Ok(Ok(outcome)) => Ok(outcome),
+        _ => Err(trap),
+    }
 }
 
 /// Turns a finished command's exit code, stdout and stderr into an answer

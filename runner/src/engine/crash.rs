@@ -18,6 +18,12 @@ const MAX_MESSAGE_CHARS: usize = 512;
 /// or `fatal error: MESSAGE`. `None` when there is none.
 pub fn panic_report(stderr: &str) -> Option<String> {
     let lines: Vec<&str> = stderr.lines().collect();
+    // componentize-py prints the Python traceback, then its runtime panics
+    // with "Python function threw an unexpected exception": the exception
+    // line is what the author needs.
+    if let Some(exception) = python_exception(&lines) {
+        return Some(format!("exception: {exception}"));
+    }
     for (i, line) in lines.iter().enumerate() {
         let rest = without_thread_label(line.trim());
         if let Some((_, after)) = rest.split_once("panicked at ") {
@@ -40,6 +46,18 @@ pub fn panic_report(stderr: &str) -> Option<String> {
     None
 }
 
+/// The exception line ending a Python traceback: the first line after
+/// `Traceback (most recent call last):` that is not indented.
+fn python_exception(lines: &[&str]) -> Option<String> {
+    let start = lines
+        .iter()
+        .position(|l| l.trim_end() == "Traceback (most recent call last):")?;
+    lines[start + 1..]
+        .iter()
+        .find(|l| !l.is_empty() && !l.starts_with(char::is_whitespace))
+        .map(|l| bounded(l.trim()))
+}
+
 /// The line of `stderr` that best explains a failure with no answer: the last
 /// non-empty line that is not a runtime's hint or stack frame.
 pub fn meaningful_line(stderr: &str) -> Option<String> {
@@ -57,6 +75,7 @@ fn is_runtime_noise(line: &str) -> bool {
     line.starts_with('\t')
         || trimmed.starts_with("note: run with `RUST_BACKTRACE")
         || trimmed.starts_with("Cannot print stack trace")
+        || trimmed.contains("debug info unavailable for target")
         || trimmed.contains("Redirecting call to abort()")
         || trimmed.starts_with("stack backtrace:")
         || (trimmed.starts_with("goroutine ") && trimmed.ends_with(':'))
@@ -156,6 +175,15 @@ mod tests {
         assert_eq!(
             panic_report(bare).as_deref(),
             Some("panic:  in assembly/index.ts(4:3)")
+        );
+    }
+
+    #[test]
+    fn a_python_exception_shows_its_own_line_not_the_runtime_panic() {
+        let python = "Traceback (most recent call last):\n  File \"app.py\", line 3, in run\n    raise RuntimeError(\"boom\")\nRuntimeError: boom\nthread '<unnamed>' (1) panicked at runtime/src/lib.rs:1293:29:\nPython function threw an unexpected exception\n";
+        assert_eq!(
+            panic_report(python).as_deref(),
+            Some("exception: RuntimeError: boom")
         );
     }
 

@@ -402,3 +402,50 @@ fn local_invoke_passes_only_granted_secrets() {
         run("other")
     );
 }
+
+/// `docket invoke` and the server take the same path to an answer: for the
+/// same manifest, module and request they answer byte for byte alike (the
+/// server's request id aside), a success, an action's failure, a crash and a
+/// time limit worded from the limits the invocation really ran under.
+#[tokio::test]
+async fn local_invoke_and_the_server_answer_alike() {
+    let manifests = common::Manifests::new();
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("greet", message_module("same everywhere"), ""),
+        ("grumble", common::guest("exit_with_stderr"), ""),
+        ("crash", common::guest("trap"), ""),
+        (
+            "spin",
+            common::guest("loop"),
+            "[limits]\ntimeout-ms = 300\n",
+        ),
+    ];
+    for (name, module, extra) in &cases {
+        manifests.action("acme", name, module, extra);
+    }
+    let server = Server::start(manifests.path(), &["acme"]);
+    for (name, _, _) in &cases {
+        let (status, body) = server.custom_action("acme", name, "").await;
+        let served = format!("HTTP {status} {body}");
+        let manifest = manifests.path().join("acme").join(format!("{name}.toml"));
+        let manifest = manifest.display().to_string();
+        let (_, local, err) = docket(&[
+            "invoke",
+            &manifest,
+            "--username",
+            "jane.doe",
+            "--document-id",
+            DOC,
+            "--document-version-id",
+            VER,
+        ]);
+        let without_id = |text: &str| match text.find(" (request id ") {
+            Some(at) => {
+                let end = text[at..].find(')').map_or(text.len(), |e| at + e + 1);
+                format!("{}{}", &text[..at], &text[end..])
+            }
+            None => text.to_owned(),
+        };
+        assert_eq!(without_id(&served), local.trim(), "{name}: {err}");
+    }
+}

@@ -103,7 +103,14 @@ async fn arbitrary_modules_load_and_run_within_their_limits() {
                 Ok(module) => {
                     loaded += 1;
                     let _ = engine
-                        .invoke(&module, &limits, &request, Default::default(), None)
+                        .invoke(
+                            &module,
+                            &limits,
+                            &request,
+                            Default::default(),
+                            None,
+                            std::time::Instant::now() + limits.timeout(),
+                        )
                         .await
                         .result;
                     ran += 1;

@@ -80,7 +80,14 @@ async fn no_leaks_after_a_hundred_thousand_invocations() {
                     _ => (component, &limits),
                 };
                 let result = engine
-                    .invoke(module, limits, req, Default::default(), None)
+                    .invoke(
+                        module,
+                        limits,
+                        req,
+                        Default::default(),
+                        None,
+                        std::time::Instant::now() + limits.timeout(),
+                    )
                     .await
                     .result;
                 match i % 6 {

@@ -1,24 +1,24 @@
 //! The running service's shared state: the engine, the store, the cache of
 //! prepared modules that joins them by content digest, per-tenant concurrency
-//! gates and the invocation log writer.
+//! gates and the invocation log writer. Deploy, rollback and delete, the only
+//! changes of live versions, are in `app/deployments.rs`.
 
-use crate::capabilities::Capabilities;
 use crate::capabilities::HostServices;
 use crate::compiles::CompileQueue;
-use crate::engine::{
-    Abi, ActionRequest, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule,
-};
+use crate::engine::{Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule};
+use crate::invocation::Planned;
 use crate::limits::Ceilings;
 use crate::limits::Limits;
-use crate::manifest::ActionManifest;
 use crate::names::TenantName;
-use crate::registry::store::{NewInvocation, NewVersion, Store, StoreError};
+use crate::registry::store::{NewInvocation, Store, StoreError};
 use crate::registry::{ModuleDigest, Registry, Tenant};
 use crate::wasm_pool::WasmPool;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
+
+mod deployments;
 
 /// How many invocation records may wait for the log writer before new ones are dropped.
 const INVOCATION_QUEUE: usize = 16_384;
@@ -323,82 +323,6 @@ impl App {
         loaded
     }
 
-    /// The deploy path (DESIGN §5): size cap, manifest, validation, ABI and
-    /// import checks, ahead-of-time compile, then the store makes the new version
-    /// live atomically. On any error the live version keeps serving.
-    pub async fn deploy(
-        &self,
-        tenant: &Tenant,
-        ceilings: &Ceilings,
-        manifest_text: &str,
-        module: Vec<u8>,
-    ) -> Result<Deployed, DeployError> {
-        let size = module.len() as u64;
-        if size > tenant.quotas.max_module_bytes {
-            return Err(DeployError::TooLarge {
-                size,
-                limit: tenant.quotas.max_module_bytes,
-            });
-        }
-        let manifest =
-            ActionManifest::parse(manifest_text, ceilings).map_err(DeployError::Manifest)?;
-        let digest = ModuleDigest::of(&module);
-        // Refuse what the quotas will refuse before spending a compile on it.
-        self.store
-            .check_deploy_quota(tenant, &manifest.name, &digest, size)
-            .await?;
-        let fingerprint = self.engine.artifact_fingerprint();
-        let (prepared, artifact) = match self.module(&tenant.name, &digest) {
-            Some(prepared) => {
-                let artifact = self.engine.artifact(&prepared)?;
-                (prepared, artifact)
-            }
-            None => {
-                self.compiles
-                    .compile(&self.engine, &tenant.name, module.clone())
-                    .await?
-            }
-        };
-        let abi = prepared.abi();
-        let abi_name = abi.to_string();
-        let version = self
-            .store
-            .deploy(NewVersion {
-                tenant: &tenant.name,
-                manifest: &manifest,
-                manifest_text,
-                module: &module,
-                abi: &abi_name,
-                artifact: Some((&artifact, fingerprint.as_str())),
-            })
-            .await?;
-        self.cache(&tenant.name, digest.clone(), prepared);
-        self.prune_modules();
-        Ok(Deployed {
-            name: manifest.name.to_string(),
-            version,
-            abi,
-            hash: digest,
-        })
-    }
-
-    /// Validates and compiles module bytes into the tenant's cache without
-    /// storing them: for checking a set of modules before any of them goes live.
-    pub async fn precompile(
-        &self,
-        tenant: &TenantName,
-        module: Vec<u8>,
-    ) -> Result<Abi, DeployError> {
-        let digest = ModuleDigest::of(&module);
-        if let Some(prepared) = self.module(tenant, &digest) {
-            return Ok(prepared.abi());
-        }
-        let (prepared, _artifact) = self.compiles.compile(&self.engine, tenant, module).await?;
-        let abi = prepared.abi();
-        self.cache(tenant, digest, prepared);
-        Ok(abi)
-    }
-
     fn gates(&self, tenant: &Tenant) -> Arc<TenantGates> {
         let budget = tenant.quotas.max_memory_mb;
         let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
@@ -448,27 +372,22 @@ impl App {
 
     /// Runs one invocation on the WebAssembly threads, taking turns within
     /// the tenant's CPU share. Dropping the future cancels the guest.
-    pub async fn run_guest(
-        &self,
-        tenant: &Tenant,
-        module: PreparedModule,
-        limits: Limits,
-        request: ActionRequest,
-        caps: Capabilities,
-    ) -> Invocation {
+    pub async fn run_guest(&self, tenant: &Tenant, planned: Planned) -> (Limits, Invocation) {
         let cpu = self.gates(tenant).cpu.clone();
         let engine = self.engine.clone();
+        let limits = planned.limits;
         let started = std::time::Instant::now();
-        let run = self.pool.run(async move {
-            engine
-                .invoke(&module, &limits, &request, caps, Some(&cpu))
-                .await
-        });
-        run.await.unwrap_or_else(|e| Invocation {
-            result: Err(InvokeError::Host(format!("the guest's task failed: {e}"))),
-            duration: started.elapsed(),
-            stderr_tail: None,
-            stderr: None,
+        let run = self
+            .pool
+            .run(async move { planned.run(&engine, Some(&cpu)).await });
+        run.await.unwrap_or_else(|e| {
+            let failed = Invocation {
+                result: Err(InvokeError::Host(format!("the guest's task failed: {e}"))),
+                duration: started.elapsed(),
+                stderr_tail: None,
+                stderr: None,
+            };
+            (limits, failed)
         })
     }
 
@@ -502,24 +421,6 @@ impl App {
         if self.invocations.send(LogMessage::Flush(done)).await.is_ok() {
             let _ = written.await;
         }
-    }
-
-    /// Drops compiled modules no live version uses any more (after a deploy,
-    /// rollback or delete), so memory follows what is live, not what was ever
-    /// uploaded. A rollback reloads from the cached artifact in milliseconds.
-    pub fn prune_modules(&self) {
-        let live: std::collections::HashSet<(TenantName, ModuleDigest)> = self
-            .store
-            .tenants()
-            .iter()
-            .flat_map(|t| {
-                t.actions
-                    .values()
-                    .map(|a| (t.name.clone(), a.module.clone()))
-            })
-            .collect();
-        let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        modules.retain(|key, _| live.contains(key));
     }
 }
 

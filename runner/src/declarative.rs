@@ -182,10 +182,7 @@ pub async fn sync(
             summary.push((action.name, action.abi));
         }
         let keep: Vec<ActionName> = summary.iter().map(|(n, _)| n.clone()).collect();
-        app.store
-            .retain_actions(&name, &keep)
-            .await
-            .map_err(store_err)?;
+        app.retain_actions(&name, &keep).await.map_err(store_err)?;
         loaded.push(LoadedTenant {
             name,
             key,
@@ -197,8 +194,7 @@ pub async fn sync(
     for tenant in app.store.tenants() {
         if tenant.declarative && !loaded.iter().any(|l| l.name == tenant.name) {
             tracing::warn!(tenant = %tenant.name, "declarative tenant no longer in the manifests directory; deleting it");
-            app.store
-                .delete_tenant(&tenant.name)
+            app.delete_tenant(&tenant.name)
                 .await
                 .map_err(|source| DeclarativeError::Store {
                     tenant: tenant.name.clone(),
@@ -206,6 +202,5 @@ pub async fn sync(
                 })?;
         }
     }
-    app.prune_modules();
     Ok(loaded)
 }

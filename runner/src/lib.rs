@@ -11,6 +11,8 @@
 //!   or storage.
 //! * [`registry`]: tenants, keys, actions and versions, stored in SQLite with
 //!   module blobs on disk. Knows nothing of wasmtime.
+//! * [`invocation`]: the one path from a request for an action to its run,
+//!   for the webhook and `docket invoke` alike.
 //! * [`app`]: the shared state joining them: engine, store, compiled modules,
 //!   concurrency gates, the deploy path.
 //! * [`capabilities`]: what actions may reach when granted: outbound HTTP to
@@ -32,6 +34,7 @@ pub mod config;
 pub mod declarative;
 pub mod engine;
 pub mod http;
+pub mod invocation;
 pub mod limits;
 pub mod manifest;
 pub mod names;

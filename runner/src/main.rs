@@ -312,12 +312,15 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
     };
     // Key-value data lives in memory here: a local run leaves nothing behind.
     let services = args.limits.host_services(Arc::new(MemoryKv::default()))?;
-    let deadline = std::time::Instant::now() + manifest.limits.timeout();
-    let caps =
-        services.for_invocation(&manifest.grants, &request.tenant, &request.action, deadline);
-    let invocation = engine
-        .invoke(&module, &manifest.limits, &request, caps, None)
-        .await;
+    let planned = docket::invocation::plan(
+        &services,
+        &args.limits.ceilings(),
+        module,
+        &manifest.limits,
+        &manifest.grants,
+        request,
+    );
+    let (limits, invocation) = planned.run(&engine, None).await;
     if let Some(line) = &invocation.stderr_tail {
         eprintln!("stderr (last line): {line}");
     }
@@ -325,7 +328,7 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
     let (status, body) = docket::http::reply::invocation_answer(
         DEFAULT_FAILURE_WORD,
         manifest.name.as_str(),
-        &manifest.limits,
+        &limits,
         None,
         invocation.result,
     );

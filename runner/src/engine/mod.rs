@@ -411,8 +411,10 @@ impl Engine {
         })
     }
 
-    /// Runs one request against a prepared module under `limits`, taking
-    /// turns on the CPU within `share` when one is given (see [`cpu`]).
+    /// Runs one request against a prepared module under `limits`, stopping it
+    /// at `deadline` (the invocation's one deadline, which its capabilities
+    /// were given too), taking turns on the CPU within `share` when one is
+    /// given (see [`cpu`]).
     pub async fn invoke(
         &self,
         module: &PreparedModule,
@@ -420,10 +422,10 @@ impl Engine {
         request: &ActionRequest,
         caps: Capabilities,
         share: Option<&CpuShare>,
+        deadline: Instant,
     ) -> Invocation {
         let started = Instant::now();
         let caps = Arc::new(caps);
-        let deadline = started + limits.timeout();
         let io = GuestIo::new(limits, self.settings.max_stderr_bytes);
         let run = async {
             match &module.kind {

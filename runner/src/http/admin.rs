@@ -3,22 +3,21 @@
 //! errors are `{"error": "…"}`. Documented in `runner/openapi.json`, served at
 //! `/admin/v1/openapi.json`.
 
+use super::auth::{Operator, TenantAdmin};
 use crate::app::{App, DeployError};
 use crate::manifest::{self as manifests, check_failure_word};
 use crate::names::TenantName;
-use crate::registry::keys::{self, KeyHash};
 use crate::registry::secrets;
 use crate::registry::store::StoreError;
 use crate::registry::{QuotaOverrides, Tenant};
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 
 /// The OpenAPI document of these routes.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -105,6 +104,11 @@ impl From<DeployError> for AdminError {
 }
 
 /// A JSON body whose rejections use the admin error shape.
+///
+/// Handlers that read one take their [`Operator`] or [`TenantAdmin`] as an
+/// `AdminResult` and apply it first thing: axum extracts the body after the
+/// head, and the admin API has always answered a malformed body (400) before
+/// checking the credentials.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -119,66 +123,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 }
 
 type AdminResult<T = Response> = Result<T, AdminError>;
-
-fn bearer(headers: &HeaderMap) -> AdminResult<&str> {
-    let value = headers
-        .get("authorization")
-        .ok_or(AdminError::Unauthorized(
-            "missing Authorization: Bearer <token> header",
-        ))?;
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(AdminError::Unauthorized(
-            "malformed Authorization header; expected Bearer <token>",
-        ))
-}
-
-fn is_operator(app: &App, token: &str) -> bool {
-    app.operator_token
-        .as_ref()
-        .is_some_and(|hash| KeyHash::of(token).as_bytes().ct_eq(hash.as_bytes()).into())
-}
-
-/// Requires the operator token.
-fn operator(app: &App, headers: &HeaderMap) -> AdminResult<()> {
-    let token = bearer(headers)?;
-    if is_operator(app, token) {
-        Ok(())
-    } else {
-        Err(AdminError::Forbidden(
-            "this route needs the operator token".into(),
-        ))
-    }
-}
-
-/// Requires the tenant's admin token (or the operator's) and returns the tenant.
-/// A token for another tenant, or for no tenant, gets the same 403 whether the
-/// tenant exists or not, so tokens cannot probe for tenant names.
-fn tenant_admin(app: &App, headers: &HeaderMap, tenant: &str) -> AdminResult<Arc<Tenant>> {
-    let token = bearer(headers)?;
-    if is_operator(app, token) {
-        return app
-            .tenant(tenant)
-            .ok_or_else(|| AdminError::NotFound(format!("unknown tenant {tenant:?}")));
-    }
-    let denied = || {
-        AdminError::Forbidden(format!(
-            "this token does not grant access to tenant {tenant:?}"
-        ))
-    };
-    let found = app.tenant(tenant).ok_or_else(denied)?;
-    if !keys::matches_any(&found.admin_tokens, token) {
-        return Err(denied());
-    }
-    if found.suspended {
-        return Err(AdminError::Forbidden("this tenant is suspended".into()));
-    }
-    Ok(found)
-}
 
 fn not_declarative(tenant: &Tenant) -> AdminResult<()> {
     if tenant.declarative {
@@ -209,10 +153,10 @@ pub struct CreateTenant {
 /// `POST /admin/v1/tenants`.
 pub async fn create_tenant(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    operator: AdminResult<Operator>,
     JsonBody(body): JsonBody<CreateTenant>,
 ) -> AdminResult {
-    operator(&app, &headers)?;
+    operator?;
     let name = tenant_name(&body.name)?;
     if let Some(display_name) = &body.display_name {
         manifests::check_display_name(display_name)
@@ -228,8 +172,7 @@ pub async fn create_tenant(
 }
 
 /// `GET /admin/v1/tenants`.
-pub async fn list_tenants(State(app): State<Arc<App>>, headers: HeaderMap) -> AdminResult {
-    operator(&app, &headers)?;
+pub async fn list_tenants(State(app): State<Arc<App>>, _: Operator) -> AdminResult {
     let tenants = app.store.list_tenants().await?;
     Ok(Json(json!({ "tenants": tenants })).into_response())
 }
@@ -247,17 +190,19 @@ pub struct UpdateTenant {
 /// quotas; the tenant (or operator) sets the failure word.
 pub async fn update_tenant(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     Path(tenant): Path<String>,
+    operator: AdminResult<Operator>,
+    admin: AdminResult<TenantAdmin>,
     JsonBody(body): JsonBody<UpdateTenant>,
 ) -> AdminResult {
+    // Which credential the route needs depends on what the body changes.
     if body.suspended.is_some() || body.quotas.is_some() {
-        operator(&app, &headers)?;
+        operator?;
     }
     if let Some(quotas) = &body.quotas {
         quotas.check().map_err(AdminError::BadRequest)?;
     }
-    let found = tenant_admin(&app, &headers, &tenant)?;
+    let TenantAdmin(found) = admin?;
     if let Some(word) = &body.failure_word {
         not_declarative(&found)?;
         check_failure_word(word).map_err(AdminError::BadRequest)?;
@@ -275,12 +220,7 @@ pub async fn update_tenant(
 }
 
 /// `GET /admin/v1/tenants/{tenant}`.
-pub async fn get_tenant(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
+pub async fn get_tenant(TenantAdmin(found): TenantAdmin) -> AdminResult {
     Ok(Json(tenant_view(&found)).into_response())
 }
 
@@ -299,12 +239,10 @@ fn tenant_view(tenant: &Tenant) -> serde_json::Value {
 /// `DELETE /admin/v1/tenants/{tenant}`.
 pub async fn delete_tenant(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     Path(tenant): Path<String>,
+    _: Operator,
 ) -> AdminResult {
-    operator(&app, &headers)?;
-    app.store.delete_tenant(&tenant_name(&tenant)?).await?;
-    app.prune_modules();
+    app.delete_tenant(&tenant_name(&tenant)?).await?;
     tracing::info!(tenant, "tenant deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -314,11 +252,9 @@ pub async fn delete_tenant(
 /// `POST /admin/v1/tenants/{tenant}/actions`, multipart with `manifest` and `module`.
 pub async fn deploy(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    TenantAdmin(found): TenantAdmin,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     not_declarative(&found)?;
     let mut multipart = multipart.map_err(|e| {
         AdminError::BadRequest(format!(
@@ -395,10 +331,8 @@ fn multipart_error(err: axum::extract::multipart::MultipartError) -> AdminError 
 /// `GET /admin/v1/tenants/{tenant}/actions`.
 pub async fn list_actions(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     let actions = app.store.list_actions(&found.name).await?;
     Ok(Json(json!({ "actions": actions })).into_response())
 }
@@ -406,10 +340,9 @@ pub async fn list_actions(
 /// `GET /admin/v1/tenants/{tenant}/actions/{action}/versions`.
 pub async fn list_versions(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path((tenant, action)): Path<(String, String)>,
+    Path((_, action)): Path<(String, String)>,
+    TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     let versions = app.store.list_versions(&found.name, &action).await?;
     Ok(Json(json!({ "name": action, "versions": versions })).into_response())
 }
@@ -426,20 +359,13 @@ pub struct Rollback {
 /// that cannot run never goes live.
 pub async fn rollback(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path((tenant, action)): Path<(String, String)>,
+    Path((_, action)): Path<(String, String)>,
+    admin: AdminResult<TenantAdmin>,
     JsonBody(body): JsonBody<Rollback>,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
+    let TenantAdmin(found) = admin?;
     not_declarative(&found)?;
-    let version = app
-        .store
-        .version(&found.name, &action, body.version)
-        .await?;
-    app.ensure_module(&found.name, &version.module).await?;
-    app.store
-        .set_live(&found.name, &action, body.version)
-        .await?;
+    app.rollback(&found.name, &action, body.version).await?;
     tracing::info!(tenant = %found.name, action, version = body.version, "rolled back");
     Ok(Json(json!({ "name": action, "version": body.version })).into_response())
 }
@@ -447,23 +373,19 @@ pub async fn rollback(
 /// `DELETE /admin/v1/tenants/{tenant}/actions/{action}`.
 pub async fn delete_action(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path((tenant, action)): Path<(String, String)>,
+    Path((_, action)): Path<(String, String)>,
+    TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     not_declarative(&found)?;
-    app.store.delete_action(&found.name, &action).await?;
-    app.prune_modules();
+    app.delete_action(&found.name, &action).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /admin/v1/tenants/{tenant}/keys`: a new webhook key, shown once.
 pub async fn create_key(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     not_declarative(&found)?;
     let (info, key) = app.store.create_webhook_key(&found.name).await?;
     let body =
@@ -474,10 +396,8 @@ pub async fn create_key(
 /// `GET /admin/v1/tenants/{tenant}/keys`.
 pub async fn list_keys(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     let keys = app.store.list_webhook_keys(&found.name).await?;
     Ok(Json(json!({ "keys": keys })).into_response())
 }
@@ -485,10 +405,9 @@ pub async fn list_keys(
 /// `DELETE /admin/v1/tenants/{tenant}/keys/{id}`.
 pub async fn revoke_key(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path((tenant, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
+    TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     not_declarative(&found)?;
     app.store.revoke_webhook_key(&found.name, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -505,11 +424,11 @@ pub struct PutSecret {
 /// secret, stored encrypted; no route ever returns it.
 pub async fn put_secret(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path((tenant, name)): Path<(String, String)>,
+    Path((_, name)): Path<(String, String)>,
+    admin: AdminResult<TenantAdmin>,
     JsonBody(body): JsonBody<PutSecret>,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
+    let TenantAdmin(found) = admin?;
     secrets::check_secret_name(&name).map_err(AdminError::BadRequest)?;
     if body.value.len() > secrets::MAX_SECRET_BYTES {
         return Err(AdminError::TooLarge(format!(
@@ -527,10 +446,9 @@ pub async fn put_secret(
 /// `DELETE /admin/v1/tenants/{tenant}/secrets/{name}`.
 pub async fn delete_secret(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path((tenant, name)): Path<(String, String)>,
+    Path((_, name)): Path<(String, String)>,
+    TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     app.store.delete_secret(&found.name, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -538,10 +456,8 @@ pub async fn delete_secret(
 /// `GET /admin/v1/tenants/{tenant}/secrets`: names and times, never values.
 pub async fn list_secrets(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     let secrets = app.store.list_secrets(&found.name).await?;
     Ok(Json(json!({ "secrets": secrets })).into_response())
 }
@@ -555,11 +471,9 @@ pub struct InvocationsQuery {
 /// `GET /admin/v1/tenants/{tenant}/invocations?limit=N` (default 50, at most 1000).
 pub async fn invocations(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    TenantAdmin(found): TenantAdmin,
     query: Result<Query<InvocationsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AdminResult {
-    let found = tenant_admin(&app, &headers, &tenant)?;
     let Query(query) = query.map_err(|e| AdminError::BadRequest(e.body_text()))?;
     let limit = query.limit.unwrap_or(50).clamp(1, 1000);
     let records = app.store.recent_invocations(&found.name, limit).await?;

@@ -22,6 +22,107 @@ pub fn failure(status: StatusCode, failure_word: &str, message: impl Into<String
     (status, Json(body)).into_response()
 }
 
+/// Why a webhook request got no invocation, worded for Workfront. Each one
+/// knows its status; [`WebhookError`] adds the failure word.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No tenant by that name.
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+    /// A missing or wrong `apiKey`; says nothing about the tenant's keys.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The operator suspended the tenant.
+    #[error("this tenant is suspended")]
+    Suspended,
+    /// A required query parameter is missing or empty.
+    #[error("missing query parameter `{0}`")]
+    MissingParameter(&'static str),
+    /// No live action by that name.
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    /// A Workfront endpoint Docket does not serve.
+    #[error("Docket does not implement the `{0}` endpoint; it serves serviceInfo and customAction")]
+    NotImplemented(String),
+    /// A name no Workfront endpoint has.
+    #[error("no endpoint `{0}`")]
+    UnknownEndpoint(String),
+    /// A method other than GET.
+    #[error("the webhook endpoints answer GET only")]
+    WrongMethod,
+    /// The tenant's concurrency quota is used up.
+    #[error("too many of this tenant's actions are running at once (limit {0}); try again shortly")]
+    TooManyRunning(u32),
+    /// The tenant's guest-memory budget stayed taken.
+    #[error("{0}")]
+    MemoryBudget(crate::app::MemoryRefused),
+    /// The live version could not be loaded (logged with the cause).
+    #[error("action {name:?} is not available (request id {request_id})")]
+    Unavailable {
+        /// The action.
+        name: String,
+        /// The request id, to find the log line.
+        request_id: String,
+    },
+}
+
+impl Refusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Refusal::UnknownTenant(_) | Refusal::UnknownAction(_) | Refusal::UnknownEndpoint(_) => {
+                StatusCode::NOT_FOUND
+            }
+            Refusal::Unauthenticated(_) | Refusal::Suspended => StatusCode::FORBIDDEN,
+            Refusal::MissingParameter(_) => StatusCode::BAD_REQUEST,
+            Refusal::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Refusal::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
+            Refusal::TooManyRunning(_) | Refusal::MemoryBudget(_) => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::Unavailable { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// A webhook error: the one place webhook refusals become responses, with
+/// the status word the tenant chose (the default one until the caller is
+/// authenticated, so nothing of the tenant shows before that).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookError {
+    /// `"failure"` or the tenant's word.
+    pub word: String,
+    /// What went wrong.
+    pub refusal: Refusal,
+}
+
+impl WebhookError {
+    /// A refusal in the default failure word.
+    pub fn anonymous(refusal: Refusal) -> Self {
+        Self {
+            word: DEFAULT_FAILURE_WORD.to_owned(),
+            refusal,
+        }
+    }
+
+    /// A refusal in the tenant's failure word.
+    pub fn in_word(word: &str, refusal: Refusal) -> Self {
+        Self {
+            word: word.to_owned(),
+            refusal,
+        }
+    }
+}
+
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        let mut response = failure(self.refusal.status(), &self.word, self.refusal.to_string());
+        if self.refusal.status() == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
 /// Attaches the request id header.
 pub fn with_request_id(mut response: Response, request_id: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(request_id) {

@@ -1,15 +1,17 @@
 //! Workfront's Document Webhooks endpoints for one tenant: `serviceInfo` lists the
-//! tenant's actions, `customAction` runs one.
+//! tenant's actions, `customAction` runs one (through [`crate::invocation`],
+//! the path `docket invoke` takes too). Refusals are [`WebhookError`]s.
 
-use super::reply::{WEBHOOK_VERSION, failure, invocation_answer, with_request_id};
+use super::reply::{Refusal, WEBHOOK_VERSION, WebhookError, invocation_answer, with_request_id};
 use crate::app::App;
 use crate::engine::{ActionRequest, InvokeError, Outcome};
-use crate::manifest::DEFAULT_FAILURE_WORD;
+use crate::invocation;
+use crate::limits::Limits;
 use crate::registry::store::NewInvocation;
 use crate::registry::{ActionVersion, Tenant, keys};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -36,26 +38,24 @@ const UNIMPLEMENTED_ENDPOINTS: [&str; 12] = [
 
 /// `GET /t/{tenant}/serviceInfo`: no authentication, as Workfront calls it while
 /// the integration is being set up.
-pub async fn service_info(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Response {
-    let Some(tenant) = app.tenant(&tenant) else {
-        return unknown_tenant(&tenant);
-    };
-    if tenant.suspended {
-        return suspended(&tenant);
-    }
+pub async fn service_info(
+    State(app): State<Arc<App>>,
+    Path(tenant): Path<String>,
+) -> Result<Response, WebhookError> {
+    let tenant = active_tenant(&app, &tenant)?;
     let actions: Vec<_> = tenant
         .actions
         .values()
         .map(|a| json!({ "name": a.name, "displayName": a.display_name }))
         .collect();
-    Json(json!({
+    Ok(Json(json!({
         "webhookVersion": WEBHOOK_VERSION,
         "version": env!("CARGO_PKG_VERSION"),
         "publisher": "Docket",
         "availableEndpoints": ["serviceInfo", "customAction"],
         "customActions": actions,
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `GET /t/{tenant}/customAction?name=&documentId=&documentVersionId=`.
@@ -66,68 +66,72 @@ pub async fn custom_action(
     RawQuery(query): RawQuery,
 ) -> Response {
     let request_id = new_request_id();
-    let response = run_custom_action(&app, &tenant, &headers, query.as_deref(), &request_id).await;
+    let response = run_custom_action(&app, &tenant, &headers, query.as_deref(), &request_id)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
     with_request_id(response, &request_id)
 }
 
+/// The invocation path's span carries tenant, request id, action and version,
+/// so every line logged below it (the engine's, the capabilities') has them.
+#[tracing::instrument(
+    name = "custom_action",
+    skip_all,
+    fields(tenant = tenant_name, request_id, action, version)
+)]
 async fn run_custom_action(
     app: &App,
     tenant_name: &str,
     headers: &HeaderMap,
     query: Option<&str>,
     request_id: &str,
-) -> Response {
+) -> Result<Response, WebhookError> {
     let Some(tenant) = app.tenant(tenant_name) else {
-        return unknown_tenant(tenant_name);
+        return Err(WebhookError::anonymous(Refusal::UnknownTenant(
+            tenant_name.to_owned(),
+        )));
     };
     // Until the caller is authenticated nothing of the tenant's, not even its
     // failure word, is shown.
-    if let Err(message) = authenticate(&tenant, headers) {
-        return failure(StatusCode::FORBIDDEN, DEFAULT_FAILURE_WORD, message);
-    }
+    authenticate(&tenant, headers).map_err(WebhookError::anonymous)?;
     let word = tenant.failure_word.as_str();
+    let refused = |refusal| WebhookError::in_word(word, refusal);
     if tenant.suspended {
-        return suspended(&tenant);
+        return Err(refused(Refusal::Suspended));
     }
     let mut params = parse_query(query.unwrap_or(""));
     let mut required = Vec::with_capacity(REQUIRED_PARAMS.len());
     for key in REQUIRED_PARAMS {
         match params.remove(key).filter(|v| !v.is_empty()) {
             Some(value) => required.push(value),
-            None => {
-                let message = format!("missing query parameter `{key}`");
-                return failure(StatusCode::BAD_REQUEST, word, message);
-            }
+            None => return Err(refused(Refusal::MissingParameter(key))),
         }
     }
     let [name, document_id, document_version_id]: [String; 3] =
         required.try_into().expect("three required parameters");
     let Some(action) = tenant.actions.get(name.as_str()).cloned() else {
-        let message = format!("unknown action {name:?}");
-        return failure(StatusCode::NOT_FOUND, word, message);
+        return Err(refused(Refusal::UnknownAction(name)));
     };
-    let Some(_in_flight) = app.try_enter(&tenant) else {
-        let message = format!(
-            "too many of this tenant's actions are running at once (limit {}); try again shortly",
-            tenant.quotas.max_concurrency
-        );
-        let mut response = failure(StatusCode::TOO_MANY_REQUESTS, word, message);
-        response
-            .headers_mut()
-            .insert("retry-after", axum::http::HeaderValue::from_static("1"));
-        return response;
-    };
+    let span = tracing::Span::current();
+    span.record("request_id", request_id);
+    span.record("action", name.as_str());
+    span.record("version", action.version);
+    let _in_flight = app
+        .try_enter(&tenant)
+        .ok_or_else(|| refused(Refusal::TooManyRunning(tenant.quotas.max_concurrency)))?;
     let module = match app.module(&tenant.name, &action.module) {
         Some(module) => module,
         // Only after a failed load at start; try again rather than fail forever.
-        None => match app.ensure_module(&tenant.name, &action.module).await {
-            Ok(module) => module,
-            Err(err) => {
+        None => app
+            .ensure_module(&tenant.name, &action.module)
+            .await
+            .map_err(|err| {
                 tracing::error!(tenant = %tenant.name, action = %name, error = %err, "live version cannot be loaded");
-                let message = format!("action {name:?} is not available (request id {request_id})");
-                return failure(StatusCode::INTERNAL_SERVER_ERROR, word, message);
-            }
-        },
+                refused(Refusal::Unavailable {
+                    name: name.clone(),
+                    request_id: request_id.to_owned(),
+                })
+            })?,
     };
     let request = ActionRequest {
         action: name,
@@ -142,17 +146,11 @@ async fn run_custom_action(
         tenant: tenant.name.to_string(),
         request_id: request_id.to_owned(),
     };
-    let limits = app.ceilings.clamp(&action.limits);
-    let _memory = match app.reserve_memory(&tenant, limits.memory_mb).await {
-        Ok(reserved) => reserved,
-        Err(refused) => {
-            let mut response = failure(StatusCode::TOO_MANY_REQUESTS, word, refused.to_string());
-            response
-                .headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
-            return response;
-        }
-    };
+    let memory_mb = app.ceilings.clamp(&action.limits).memory_mb;
+    let _memory = app
+        .reserve_memory(&tenant, memory_mb)
+        .await
+        .map_err(|budget| refused(Refusal::MemoryBudget(budget)))?;
     let started_ms = crate::registry::store::now_ms();
     let cancelled = CancelledRecord {
         app,
@@ -162,14 +160,40 @@ async fn run_custom_action(
         started_ms,
         started: std::time::Instant::now(),
     };
-    let deadline = std::time::Instant::now() + limits.timeout();
-    let caps =
-        app.services
-            .for_invocation(&action.grants, &request.tenant, &request.action, deadline);
-    let invocation = app.run_guest(&tenant, module, limits, request, caps).await;
+    let planned = invocation::plan(
+        &app.services,
+        &app.ceilings,
+        module,
+        &action.limits,
+        &action.grants,
+        request,
+    );
+    let (limits, invocation) = app.run_guest(&tenant, planned).await;
     std::mem::forget(cancelled);
     log_invocation(app, &tenant, &action, request_id, started_ms, &invocation);
-    respond(word, &action, request_id, invocation.result)
+    Ok(respond(
+        word,
+        &action,
+        &limits,
+        request_id,
+        invocation.result,
+    ))
+}
+
+/// The tenant, if it exists and is not suspended.
+fn active_tenant(app: &App, name: &str) -> Result<Arc<Tenant>, WebhookError> {
+    let Some(tenant) = app.tenant(name) else {
+        return Err(WebhookError::anonymous(Refusal::UnknownTenant(
+            name.to_owned(),
+        )));
+    };
+    if tenant.suspended {
+        return Err(WebhookError::in_word(
+            &tenant.failure_word,
+            Refusal::Suspended,
+        ));
+    }
+    Ok(tenant)
 }
 
 /// Records an invocation whose caller went away (the handler's future was
@@ -215,58 +239,37 @@ impl Drop for CancelledRecord<'_> {
 pub async fn other_endpoint(
     State(app): State<Arc<App>>,
     Path((tenant, endpoint)): Path<(String, String)>,
-) -> Response {
-    let Some(tenant) = app.tenant(&tenant) else {
-        return unknown_tenant(&tenant);
+) -> WebhookError {
+    let tenant = match active_tenant(&app, &tenant) {
+        Ok(tenant) => tenant,
+        Err(refused) => return refused,
     };
-    if tenant.suspended {
-        return suspended(&tenant);
-    }
-    if UNIMPLEMENTED_ENDPOINTS.contains(&endpoint.as_str()) {
-        let message = format!(
-            "Docket does not implement the `{endpoint}` endpoint; it serves serviceInfo and customAction"
-        );
-        return failure(StatusCode::NOT_IMPLEMENTED, &tenant.failure_word, message);
-    }
-    let message = format!("no endpoint `{endpoint}`");
-    failure(StatusCode::NOT_FOUND, &tenant.failure_word, message)
-}
-
-fn suspended(tenant: &Tenant) -> Response {
-    failure(
-        StatusCode::FORBIDDEN,
-        &tenant.failure_word,
-        "this tenant is suspended",
-    )
+    let refusal = if UNIMPLEMENTED_ENDPOINTS.contains(&endpoint.as_str()) {
+        Refusal::NotImplemented(endpoint)
+    } else {
+        Refusal::UnknownEndpoint(endpoint)
+    };
+    WebhookError::in_word(&tenant.failure_word, refusal)
 }
 
 /// A webhook route called with a method Workfront never uses.
-pub async fn wrong_method() -> Response {
-    failure(
-        StatusCode::METHOD_NOT_ALLOWED,
-        DEFAULT_FAILURE_WORD,
-        "the webhook endpoints answer GET only",
-    )
-}
-
-fn unknown_tenant(name: &str) -> Response {
-    let message = format!("unknown tenant {name:?}");
-    failure(StatusCode::NOT_FOUND, DEFAULT_FAILURE_WORD, message)
+pub async fn wrong_method() -> WebhookError {
+    WebhookError::anonymous(Refusal::WrongMethod)
 }
 
 /// Checks the `apiKey` header. The messages say what is wrong with the request,
 /// never anything about the tenant's keys.
-fn authenticate(tenant: &Tenant, headers: &HeaderMap) -> Result<(), &'static str> {
+fn authenticate(tenant: &Tenant, headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(value) = headers.get("apiKey") else {
-        return Err("missing apiKey header");
+        return Err(Refusal::Unauthenticated("missing apiKey header"));
     };
     let Ok(presented) = value.to_str() else {
-        return Err("invalid apiKey");
+        return Err(Refusal::Unauthenticated("invalid apiKey"));
     };
     if keys::matches_any(&tenant.webhook_keys, presented) {
         Ok(())
     } else {
-        Err("invalid apiKey")
+        Err(Refusal::Unauthenticated("invalid apiKey"))
     }
 }
 
@@ -294,19 +297,15 @@ fn new_request_id() -> String {
 fn respond(
     word: &str,
     action: &ActionVersion,
+    limits: &Limits,
     request_id: &str,
     result: Result<Outcome, InvokeError>,
 ) -> Response {
     if let Err(InvokeError::Host(why)) = &result {
         tracing::error!(request_id, error = %why, "host error while running an action");
     }
-    let (status, body) = invocation_answer(
-        word,
-        action.name.as_str(),
-        &action.limits,
-        Some(request_id),
-        result,
-    );
+    let (status, body) =
+        invocation_answer(word, action.name.as_str(), limits, Some(request_id), result);
     (status, Json(body)).into_response()
 }
 

@@ -1,0 +1,235 @@
+//! Changes to what tenants run: deploy, rollback and delete.
+//!
+//! Every change of live versions in Docket goes through [`App::change_live`]
+//! in this module, so what must follow one (dropping compiled modules that no
+//! live version uses any more) happens in one place and no caller can forget
+//! it. The rest is the store's: its writes check the quotas authoritatively
+//! and refresh the tenant snapshot the request path reads.
+
+use super::{App, DeployError, Deployed};
+use crate::engine::Abi;
+use crate::limits::Ceilings;
+use crate::manifest::ActionManifest;
+use crate::names::{ActionName, TenantName};
+use crate::registry::store::{NewVersion, StoreError};
+use crate::registry::{ModuleDigest, Tenant};
+use std::collections::HashSet;
+
+impl App {
+    /// The deploy path (DESIGN §5): size cap, manifest, validation, ABI and
+    /// import checks, ahead-of-time compile, then the store makes the new version
+    /// live atomically. On any error the live version keeps serving.
+    pub async fn deploy(
+        &self,
+        tenant: &Tenant,
+        ceilings: &Ceilings,
+        manifest_text: &str,
+        module: Vec<u8>,
+    ) -> Result<Deployed, DeployError> {
+        let size = module.len() as u64;
+        if size > tenant.quotas.max_module_bytes {
+            return Err(DeployError::TooLarge {
+                size,
+                limit: tenant.quotas.max_module_bytes,
+            });
+        }
+        let manifest =
+            ActionManifest::parse(manifest_text, ceilings).map_err(DeployError::Manifest)?;
+        let digest = ModuleDigest::of(&module);
+        // Refuse what the quotas will refuse before spending a compile on it.
+        self.store
+            .check_deploy_quota(tenant, &manifest.name, &digest, size)
+            .await?;
+        let fingerprint = self.engine.artifact_fingerprint();
+        let (prepared, artifact) = match self.module(&tenant.name, &digest) {
+            Some(prepared) => {
+                let artifact = self.engine.artifact(&prepared)?;
+                (prepared, artifact)
+            }
+            None => {
+                self.compiles
+                    .compile(&self.engine, &tenant.name, module.clone())
+                    .await?
+            }
+        };
+        let abi = prepared.abi();
+        let abi_name = abi.to_string();
+        let version = self
+            .change_live(async {
+                let version = self
+                    .store
+                    .deploy(NewVersion {
+                        tenant: &tenant.name,
+                        manifest: &manifest,
+                        manifest_text,
+                        module: &module,
+                        abi: &abi_name,
+                        artifact: Some((&artifact, fingerprint.as_str())),
+                    })
+                    .await?;
+                // Cached once live and before the prune, which keeps it: a
+                // module cached earlier could be pruned by a concurrent change
+                // before its version went live.
+                self.cache(&tenant.name, digest.clone(), prepared);
+                Ok(version)
+            })
+            .await?;
+        Ok(Deployed {
+            name: manifest.name.to_string(),
+            version,
+            abi,
+            hash: digest,
+        })
+    }
+
+    /// Validates and compiles module bytes into the tenant's cache without
+    /// storing them: for checking a set of modules before any of them goes live.
+    pub async fn precompile(
+        &self,
+        tenant: &TenantName,
+        module: Vec<u8>,
+    ) -> Result<Abi, DeployError> {
+        let digest = ModuleDigest::of(&module);
+        if let Some(prepared) = self.module(tenant, &digest) {
+            return Ok(prepared.abi());
+        }
+        let (prepared, _artifact) = self.compiles.compile(&self.engine, tenant, module).await?;
+        let abi = prepared.abi();
+        self.cache(tenant, digest, prepared);
+        Ok(abi)
+    }
+
+    /// Makes a stored version of an action live again. Its module is loaded
+    /// before the live pointer moves, so a version that cannot run never goes
+    /// live.
+    pub async fn rollback(
+        &self,
+        tenant: &TenantName,
+        action: &str,
+        version: u32,
+    ) -> Result<(), DeployError> {
+        let stored = self.store.version(tenant, action, version).await?;
+        self.ensure_module(tenant, &stored.module).await?;
+        self.change_live(self.store.set_live(tenant, action, version))
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes an action and all its versions.
+    pub async fn delete_action(&self, tenant: &TenantName, action: &str) -> Result<(), StoreError> {
+        self.change_live(self.store.delete_action(tenant, action))
+            .await
+    }
+
+    /// Deletes every action of the tenant not named in `keep` (a declarative
+    /// tenant whose manifest files were removed).
+    pub async fn retain_actions(
+        &self,
+        tenant: &TenantName,
+        keep: &[ActionName],
+    ) -> Result<(), StoreError> {
+        self.change_live(self.store.retain_actions(tenant, keep))
+            .await
+    }
+
+    /// Deletes a tenant with all its actions and versions.
+    pub async fn delete_tenant(&self, tenant: &TenantName) -> Result<(), StoreError> {
+        self.change_live(self.store.delete_tenant(tenant)).await
+    }
+
+    /// Runs a store write that changes live versions, then brings what depends
+    /// on them up to date. The one place that follows such a change: a new kind
+    /// of change calls this, and a new dependant (another cache, a notice to
+    /// other replicas) is added here. It follows failed writes too, because a
+    /// write can fail after it committed (in the garbage collection that ends
+    /// a delete), and following a write that changed nothing is harmless.
+    async fn change_live<T>(
+        &self,
+        write: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let written = write.await;
+        self.prune_modules();
+        written
+    }
+
+    /// Drops compiled modules no live version uses any more, so memory follows
+    /// what is live, not what was ever uploaded. A rollback reloads from the
+    /// cached artifact in milliseconds.
+    fn prune_modules(&self) {
+        let live: HashSet<(TenantName, ModuleDigest)> = self
+            .store
+            .tenants()
+            .iter()
+            .flat_map(|t| {
+                t.actions
+                    .values()
+                    .map(|a| (t.name.clone(), a.module.clone()))
+            })
+            .collect();
+        let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
+        modules.retain(|key, _| live.contains(key));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::ServiceSettings;
+    use crate::capabilities::HostServices;
+    use crate::capabilities::kv::KvLimits;
+    use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
+    use crate::engine::{Engine, EngineSettings};
+    use crate::registry::Quotas;
+    use crate::registry::secrets::SecretBox;
+    use crate::registry::store::Store;
+    use std::sync::Arc;
+
+    /// A command module that differs by `tag`, so each gets its own digest.
+    fn module(tag: u32) -> Vec<u8> {
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1) (global i32 (i32.const {tag})) (func (export "_start")))"#
+        ))
+        .unwrap()
+    }
+
+    /// Issue #13: rollback moved the live pointer without pruning, so the
+    /// module it replaced stayed compiled in memory. Not observable over HTTP.
+    #[tokio::test]
+    async fn rollback_drops_the_module_no_longer_live() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
+            .await
+            .unwrap();
+        let store = Arc::new(store);
+        let services = HostServices {
+            outbound: Arc::new(OutboundClient::new(OutboundSettings::default()).unwrap()),
+            kv: store.clone(),
+            kv_limits: KvLimits::default(),
+        };
+        let engine = Arc::new(Engine::new(EngineSettings::default()).unwrap());
+        let settings = ServiceSettings {
+            wasm_threads: 1,
+            ..ServiceSettings::default()
+        };
+        let app = App::new(engine, store.clone(), services, settings);
+        let name = TenantName::new("acme").unwrap();
+        store
+            .create_tenant(&name, None, Default::default())
+            .await
+            .unwrap();
+        let deploy = async |tag| {
+            let tenant = app.tenant("acme").unwrap();
+            app.deploy(&tenant, &app.ceilings, "name = \"greet\"\n", module(tag))
+                .await
+                .unwrap()
+                .hash
+        };
+        let (v1, v2) = (deploy(1).await, deploy(2).await);
+        assert!(app.module(&name, &v1).is_none(), "a deploy prunes too");
+
+        app.rollback(&name, "greet", 1).await.unwrap();
+
+        assert!(app.module(&name, &v1).is_some());
+        assert!(app.module(&name, &v2).is_none());
+    }
+}

@@ -32,7 +32,7 @@ const INVOCATION_BATCH: usize = 4096;
 pub enum DeployError {
     /// The manifest is malformed or breaks a ceiling.
     #[error("manifest: {0}")]
-    Manifest(String),
+    Manifest(crate::manifest::ManifestError),
     /// The module is over the tenant's size quota.
     #[error("module is {size} bytes, over the tenant's limit of {limit} bytes (maxModuleBytes)")]
     TooLarge {

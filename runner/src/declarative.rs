@@ -9,7 +9,7 @@
 
 use crate::app::{App, DeployError};
 use crate::engine::Abi;
-use crate::manifest::{self, ManifestError};
+use crate::manifest::{self, ManifestFileError};
 use crate::names::{ActionName, TenantName};
 use crate::registry::ModuleDigest;
 use crate::registry::keys::{self, KeySource};
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub enum DeclarativeError {
     /// A manifest is unreadable or invalid.
     #[error(transparent)]
-    Manifest(#[from] ManifestError),
+    Manifest(#[from] ManifestFileError),
     /// A manifest's module file could not be read.
     #[error("{manifest}: cannot read module {module}: {source}")]
     ModuleRead {
@@ -98,10 +98,11 @@ pub async fn sync(
                 source,
             };
             let bytes = std::fs::read(&module_path).map_err(read_err)?;
-            let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ManifestFileError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
             let module_err = |source| DeclarativeError::Module {
                 manifest: path.clone(),
                 module: module_path.clone(),

@@ -8,7 +8,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} {value:?}: {rule}")]
 pub struct InvalidName {
-    /// `tenant name` or `action name`.
+    /// `tenant name`, `action name` or `secret name`.
     pub what: &'static str,
     /// The rejected value.
     pub value: String,
@@ -28,6 +28,14 @@ pub struct TenantName(String);
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ActionName(String);
+
+/// The name of a tenant secret, as set through the admin API, granted in a
+/// manifest (`[capabilities] secrets = ["workfront-api-key"]`) and read by the
+/// action through `wasi:config`: 1 to 64 characters of `A-Z`, `a-z`, `0-9`, `_`,
+/// `-` and `.` (any of them may come first).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SecretName(String);
 
 impl TenantName {
     /// Checks and wraps a tenant name.
@@ -70,6 +78,31 @@ impl ActionName {
             "action name",
             "use 1-64 characters of A-Z, a-z, 0-9, '-', '_' and '.', starting with a letter or digit",
         )?;
+        Ok(Self(value))
+    }
+
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl SecretName {
+    /// Checks and wraps a secret name.
+    pub fn new(value: impl Into<String>) -> Result<Self, InvalidName> {
+        let value = value.into();
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !ok {
+            return Err(InvalidName {
+                what: "secret name",
+                value,
+                rule: "use 1-64 characters of A-Z, a-z, 0-9, '_', '-' and '.'",
+            });
+        }
         Ok(Self(value))
     }
 
@@ -124,10 +157,16 @@ macro_rules! string_newtype_impls {
                 &self.0
             }
         }
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 string_newtype_impls!(TenantName);
 string_newtype_impls!(ActionName);
+string_newtype_impls!(SecretName);
 
 #[cfg(test)]
 mod tests {
@@ -155,5 +194,30 @@ mod tests {
         assert!(ActionName::new("Send_to.Review-2").is_ok());
         assert!(ActionName::new("../etc").is_err());
         assert!(ActionName::new("has space").is_err());
+    }
+
+    #[test]
+    fn secret_names_allow_dots_dashes_and_underscores_anywhere() {
+        for ok in [
+            "workfront-api-key",
+            "_token",
+            ".env",
+            "A.b-c_9",
+            &"s".repeat(64),
+        ] {
+            assert!(SecretName::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "has space", "a/b", "é", &"s".repeat(65)] {
+            assert!(SecretName::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secret_name_refusal_says_the_rule() {
+        let err = SecretName::new("a b").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid secret name \"a b\": use 1-64 characters of A-Z, a-z, 0-9, '_', '-' and '.'"
+        );
     }
 }

@@ -4,12 +4,39 @@
 //! by content digest, and the engine's cache turns the digest into runnable code.
 //! Lookups on the request path are in-memory snapshots behind `Arc`s, so a request
 //! never waits on storage and never holds a lock across an await.
+//!
+//! # Layout
+//!
+//! * [`traits`]: the storage seams, one trait per concern ([`TenantStore`],
+//!   [`CredentialStore`], [`SecretStore`], [`VersionStore`], [`BlobStore`],
+//!   [`InvocationLog`], and [`KvBackend`](crate::capabilities::kv::KvBackend)),
+//!   and [`Storage`], all of them: what a second backend implements.
+//! * `records.rs` and `error.rs`: what those traits take and return
+//!   ([`NewVersion`], [`VersionInfo`], …, [`StoreError`]); no backend's types.
+//! * [`store`]: [`store::Store`], the embedded backend (SQLite plus files),
+//!   and the one import path callers use.
+//! * `sqlite/`: its queries, one module per concern (`tenants`, `credentials`,
+//!   `secrets`, `versions`, `modules`, `invocations`, `kv`, `gc`), its pool,
+//!   migrations and snapshot loading (`sqlite/mod.rs`), and its trait impls
+//!   (`sqlite/seams.rs`).
+//! * `blobs.rs`: module and artifact files, content-addressed, under `--data-dir`.
+//! * `storage_quota.rs`: what the storage quota counts and which versions a
+//!   deploy prunes; arithmetic any backend shares.
+//! * [`keys`], [`secrets`], [`quotas`]: key hashing, secret sealing, quota values.
+//! * `conformance.rs` (tests): the shared suite every backend runs.
 
+mod blobs;
+#[cfg(test)]
+mod conformance;
+mod error;
 pub mod keys;
-pub mod kv_store;
 pub mod quotas;
+mod records;
 pub mod secrets;
+mod sqlite;
+mod storage_quota;
 pub mod store;
+pub mod traits;
 
 use crate::limits::Limits;
 use crate::names::{ActionName, TenantName};
@@ -20,7 +47,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+pub use error::StoreError;
 pub use quotas::{QuotaOverrides, Quotas};
+pub use records::{
+    ActionInfo, CredentialInfo, InvocationRecord, NewInvocation, NewTenant, NewVersion, SecretInfo,
+    TenantInfo, VersionInfo,
+};
+pub use traits::{
+    BlobStore, CredentialStore, InvocationLog, SecretStore, Storage, StoreFuture, TenantStore,
+    VersionStore,
+};
 
 /// The SHA-256 of a module's bytes, in lowercase hex: its identity everywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -84,10 +120,11 @@ impl fmt::Debug for SecretValues {
 
 impl SecretValues {
     /// The values of the `granted` names that are set.
-    pub fn granted(&self, granted: &[String]) -> BTreeMap<String, String> {
+    pub fn granted(&self, granted: &[impl AsRef<str>]) -> BTreeMap<String, String> {
         granted
             .iter()
-            .filter_map(|name| Some((name.clone(), self.0.get(name)?.clone())))
+            .map(|name| name.as_ref())
+            .filter_map(|name| Some((name.to_owned(), self.0.get(name)?.clone())))
             .collect()
     }
 }

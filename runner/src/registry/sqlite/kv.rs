@@ -6,11 +6,11 @@
 //! Sizes are counted in bytes (`length(CAST(… AS BLOB))`: SQLite's `length` of
 //! text counts characters), each entry with [`ENTRY_OVERHEAD_BYTES`] on top.
 
-use super::store::{Store, now_ms};
 use crate::capabilities::kv::{
     ENTRY_OVERHEAD_BYTES, KvBackend, KvError, KvFuture, Namespace, not_an_integer, quota_exceeded,
     stored_integer, would_overflow,
 };
+use crate::registry::store::{Store, now_ms};
 use std::sync::LazyLock;
 
 fn database(err: sqlx::Error) -> KvError {

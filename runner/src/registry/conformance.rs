@@ -1,0 +1,392 @@
+//! The shared storage suite: every behaviour the storage traits promise,
+//! written against [`Storage`] only, so each backend runs the same checks.
+//!
+//! A backend joins by one `conformance!` invocation that says how to open a
+//! fresh, empty instance; each case then gets its own.
+
+use super::records::{INVOCATIONS_KEPT, NewInvocation, NewVersion};
+use super::{ModuleDigest, QuotaOverrides, Storage, StoreError};
+use crate::limits::Ceilings;
+use crate::manifest::ActionManifest;
+use crate::names::{ActionName, TenantName};
+
+fn tenant(name: &str) -> TenantName {
+    TenantName::new(name).unwrap()
+}
+
+/// Distinct module bytes per `tag`, `size` bytes long. The store does not
+/// validate WebAssembly; deploy does that before it gets here.
+fn module(tag: u32, size: usize) -> Vec<u8> {
+    let mut bytes = format!("module {tag};").into_bytes();
+    bytes.resize(size.max(bytes.len()), b'.');
+    bytes
+}
+
+/// Deploys `module` as action `action` of `tenant`, returning its version.
+async fn deploy(
+    store: &dyn Storage,
+    tenant: &TenantName,
+    action: &str,
+    module: &[u8],
+) -> Result<u32, StoreError> {
+    let text = format!("name = \"{action}\"\n");
+    let manifest = ActionManifest::parse(&text, &Ceilings::default()).expect("a valid manifest");
+    store
+        .deploy(NewVersion {
+            tenant,
+            manifest: &manifest,
+            manifest_text: &text,
+            module,
+            abi: "command",
+            artifact: None,
+        })
+        .await
+}
+
+fn live(store: &dyn Storage, tenant: &TenantName, action: &str) -> Option<u32> {
+    let snapshot = store.tenant(tenant.as_str())?;
+    let action = ActionName::new(action).ok()?;
+    snapshot.actions.get(&action).map(|v| v.version)
+}
+
+fn invocation(tenant: &str, request_id: String, at_ms: i64) -> NewInvocation {
+    NewInvocation {
+        tenant: tenant.into(),
+        action: "greet".into(),
+        version: 1,
+        request_id,
+        at_ms,
+        outcome: "success",
+        ms: 3,
+        limit_hit: None,
+        stderr: None,
+    }
+}
+
+/// Tenant names are unique; the snapshot follows creation, suspension and deletion.
+pub(super) async fn tenants_are_unique_and_snapshots_follow_writes(store: &dyn Storage) {
+    let acme = tenant("acme");
+    let created = store
+        .create_tenant(&acme, Some("Acme"), QuotaOverrides::default())
+        .await
+        .unwrap();
+    assert_ne!(created.admin_token, created.api_key);
+    let again = store
+        .create_tenant(&acme, None, QuotaOverrides::default())
+        .await;
+    assert!(matches!(again, Err(StoreError::TenantExists(_))));
+
+    store.update_tenant(&acme, Some(true), None).await.unwrap();
+    assert!(store.tenant("acme").unwrap().suspended);
+    assert_eq!(store.list_tenants().await.unwrap().len(), 1);
+
+    store.delete_tenant(&acme).await.unwrap();
+    assert!(store.tenant("acme").is_none());
+    assert!(store.tenants().is_empty());
+    let gone = store.delete_tenant(&acme).await;
+    assert!(matches!(gone, Err(StoreError::UnknownTenant(_))));
+}
+
+/// Each deploy is a new live version; rollback moves the live pointer only to
+/// a version that exists.
+pub(super) async fn deploys_are_versions_and_rollback_moves_the_live_pointer(store: &dyn Storage) {
+    let acme = tenant("acme");
+    store
+        .create_tenant(&acme, None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        deploy(store, &acme, "greet", &module(1, 100))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        deploy(store, &acme, "greet", &module(2, 100))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(live(store, &acme, "greet"), Some(2));
+
+    let versions = store.list_versions(&acme, "greet").await.unwrap();
+    let listed: Vec<(u32, bool)> = versions.iter().map(|v| (v.version, v.live)).collect();
+    assert_eq!(listed, [(2, true), (1, false)], "newest first, one live");
+
+    store.set_live(&acme, "greet", 1).await.unwrap();
+    assert_eq!(live(store, &acme, "greet"), Some(1));
+    let v1 = store.version(&acme, "greet", 1).await.unwrap();
+    assert_eq!(v1.module, ModuleDigest::of(&module(1, 100)));
+
+    let missing = store.set_live(&acme, "greet", 9).await;
+    assert!(matches!(
+        missing,
+        Err(StoreError::UnknownVersion { version: 9, .. })
+    ));
+    assert_eq!(live(store, &acme, "greet"), Some(1));
+
+    store.delete_action(&acme, "greet").await.unwrap();
+    assert_eq!(live(store, &acme, "greet"), None);
+    let gone = store.list_versions(&acme, "greet").await;
+    assert!(matches!(gone, Err(StoreError::UnknownAction(_))));
+}
+
+/// The action-count and storage quotas refuse a deploy, and a refused deploy
+/// leaves nothing behind.
+pub(super) async fn quotas_refuse_deploys_and_leave_nothing_behind(store: &dyn Storage) {
+    let acme = tenant("acme");
+    let quotas = QuotaOverrides {
+        max_actions: Some(2),
+        max_storage_bytes: Some(2_000),
+        ..QuotaOverrides::default()
+    };
+    store.create_tenant(&acme, None, quotas).await.unwrap();
+    deploy(store, &acme, "one", &module(1, 1_200))
+        .await
+        .unwrap();
+    let used = store.storage_used(&acme).await.unwrap();
+    assert!(used > 1_200, "module and row are counted: {used}");
+
+    let too_big = deploy(store, &acme, "two", &module(2, 1_200)).await;
+    assert!(matches!(too_big, Err(StoreError::Quota(_))));
+    assert_eq!(store.storage_used(&acme).await.unwrap(), used);
+    assert_eq!(store.list_actions(&acme).await.unwrap().len(), 1);
+
+    // The same bytes again are stored once, so they fit.
+    deploy(store, &acme, "two", &module(1, 1_200))
+        .await
+        .unwrap();
+    let third = deploy(store, &acme, "three", &module(1, 1_200)).await;
+    assert!(
+        matches!(third, Err(StoreError::Quota(_))),
+        "maxActions is 2"
+    );
+    let snapshot = store.tenant("acme").unwrap();
+    let check = store
+        .check_deploy_quota(
+            &snapshot,
+            &ActionName::new("three").unwrap(),
+            &ModuleDigest::of(b"x"),
+            1,
+        )
+        .await;
+    assert!(matches!(check, Err(StoreError::Quota(_))));
+}
+
+/// Past `maxVersions`, a deploy prunes the oldest versions, and a module no
+/// version keeps is no longer the tenant's.
+pub(super) async fn deploys_prune_versions_past_the_quota(store: &dyn Storage) {
+    let acme = tenant("acme");
+    let quotas = QuotaOverrides {
+        max_versions: Some(2),
+        ..QuotaOverrides::default()
+    };
+    store.create_tenant(&acme, None, quotas).await.unwrap();
+    for tag in 1..=3 {
+        deploy(store, &acme, "greet", &module(tag, 100))
+            .await
+            .unwrap();
+    }
+    let versions = store.list_versions(&acme, "greet").await.unwrap();
+    let numbers: Vec<u32> = versions.iter().map(|v| v.version).collect();
+    assert_eq!(numbers, [3, 2]);
+    let first = ModuleDigest::of(&module(1, 100));
+    assert!(!store.tenant_keeps_module(&acme, &first).await.unwrap());
+    let pruned = store.version(&acme, "greet", 1).await;
+    assert!(matches!(pruned, Err(StoreError::UnknownVersion { .. })));
+}
+
+/// Secrets round-trip, are listed by name only, and belong to one tenant.
+pub(super) async fn secrets_round_trip_and_stay_with_their_tenant(store: &dyn Storage) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    for name in [&acme, &globex] {
+        store
+            .create_tenant(name, None, QuotaOverrides::default())
+            .await
+            .unwrap();
+    }
+    store.put_secret(&acme, "TOKEN", b"s3cret").await.unwrap();
+    assert_eq!(
+        store.read_secret(&acme, "TOKEN").await.unwrap().as_deref(),
+        Some(&b"s3cret"[..])
+    );
+    assert_eq!(store.read_secret(&globex, "TOKEN").await.unwrap(), None);
+    assert!(store.list_secrets(&globex).await.unwrap().is_empty());
+    let listed = store.list_secrets(&acme).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "TOKEN");
+    let snapshot = store.tenant("acme").unwrap();
+    assert_eq!(
+        snapshot.secrets.0.get("TOKEN").map(String::as_str),
+        Some("s3cret")
+    );
+
+    store.put_secret(&acme, "TOKEN", b"rotated").await.unwrap();
+    assert_eq!(
+        store.read_secret(&acme, "TOKEN").await.unwrap().as_deref(),
+        Some(&b"rotated"[..])
+    );
+    let foreign = store.delete_secret(&globex, "TOKEN").await;
+    assert!(matches!(foreign, Err(StoreError::UnknownSecret(_))));
+    store.delete_secret(&acme, "TOKEN").await.unwrap();
+    assert_eq!(store.read_secret(&acme, "TOKEN").await.unwrap(), None);
+}
+
+/// Webhook keys are listed by hint, revoked by id, and never cross tenants.
+pub(super) async fn webhook_keys_are_created_listed_and_revoked(store: &dyn Storage) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    for name in [&acme, &globex] {
+        store
+            .create_tenant(name, None, QuotaOverrides::default())
+            .await
+            .unwrap();
+    }
+    let (info, key) = store.create_webhook_key(&acme).await.unwrap();
+    assert!(!info.hint.contains(&key), "only a hint is listed");
+    assert_eq!(store.list_webhook_keys(&acme).await.unwrap().len(), 2);
+    assert_eq!(store.tenant("acme").unwrap().webhook_keys.len(), 2);
+
+    let foreign = store.revoke_webhook_key(&globex, &info.id).await;
+    assert!(matches!(foreign, Err(StoreError::UnknownKey(_))));
+    store.revoke_webhook_key(&acme, &info.id).await.unwrap();
+    assert_eq!(store.tenant("acme").unwrap().webhook_keys.len(), 1);
+}
+
+/// The log lists newest first, per tenant, keeps the newest
+/// [`INVOCATIONS_KEPT`], and skips records of unknown tenants.
+pub(super) async fn invocation_log_is_newest_first_and_pruned(store: &dyn Storage) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    for name in [&acme, &globex] {
+        store
+            .create_tenant(name, None, QuotaOverrides::default())
+            .await
+            .unwrap();
+    }
+    let total = INVOCATIONS_KEPT + 5;
+    let batch: Vec<NewInvocation> = (0..total)
+        .map(|i| invocation("acme", format!("r{i}"), 1_000 + i))
+        .chain([
+            invocation("globex", "g0".into(), 5),
+            invocation("nobody", "x0".into(), 5),
+        ])
+        .collect();
+    store.record_invocations(&batch).await.unwrap();
+
+    let recent = store.recent_invocations(&acme, 3).await.unwrap();
+    let ids: Vec<&str> = recent.iter().map(|r| r.request_id.as_str()).collect();
+    let newest = |back: i64| format!("r{}", total - 1 - back);
+    assert_eq!(ids, [newest(0), newest(1), newest(2)]);
+
+    let all = store.recent_invocations(&acme, u32::MAX).await.unwrap();
+    assert_eq!(
+        all.len() as i64,
+        INVOCATIONS_KEPT,
+        "older records are pruned"
+    );
+    assert_eq!(all.last().unwrap().request_id, "r5");
+    let theirs = store.recent_invocations(&globex, 10).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].request_id, "g0");
+}
+
+/// Modules are stored once by digest, shared across tenants, and removed
+/// with the last version that uses them; artifacts round-trip.
+pub(super) async fn blobs_are_content_addressed_and_collected(store: &dyn Storage) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    for name in [&acme, &globex] {
+        store
+            .create_tenant(name, None, QuotaOverrides::default())
+            .await
+            .unwrap();
+    }
+    let bytes = module(7, 300);
+    let digest = ModuleDigest::of(&bytes);
+    deploy(store, &acme, "greet", &bytes).await.unwrap();
+    deploy(store, &globex, "hello", &bytes).await.unwrap();
+    assert_eq!(
+        store.version(&globex, "hello", 1).await.unwrap().module,
+        digest
+    );
+    assert_eq!(store.read_module(&digest).await.unwrap(), bytes);
+    assert_eq!(
+        store.module_abi(&digest).await.unwrap().as_deref(),
+        Some("command")
+    );
+
+    assert_eq!(
+        store.read_artifact(&digest, "engine-a").await.unwrap(),
+        None
+    );
+    store
+        .save_artifact(&digest, "engine-a", b"compiled")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .read_artifact(&digest, "engine-a")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"compiled"[..])
+    );
+    assert_eq!(
+        store.read_artifact(&digest, "engine-b").await.unwrap(),
+        None
+    );
+
+    store.delete_action(&acme, "greet").await.unwrap();
+    assert_eq!(
+        store.read_module(&digest).await.unwrap(),
+        bytes,
+        "globex keeps it"
+    );
+    store.delete_tenant(&globex).await.unwrap();
+    assert!(store.read_module(&digest).await.is_err());
+    assert_eq!(store.module_abi(&digest).await.unwrap(), None);
+}
+
+/// Runs every case of the suite against a backend; `$open` is an async
+/// expression giving `(guard, Arc<dyn Storage>)` for a fresh, empty store,
+/// the guard kept alive for the test (a temp dir, a throwaway schema).
+macro_rules! conformance {
+    ($open:expr) => {
+        conformance!(@cases $open;
+            tenants_are_unique_and_snapshots_follow_writes,
+            deploys_are_versions_and_rollback_moves_the_live_pointer,
+            quotas_refuse_deploys_and_leave_nothing_behind,
+            deploys_prune_versions_past_the_quota,
+            secrets_round_trip_and_stay_with_their_tenant,
+            webhook_keys_are_created_listed_and_revoked,
+            invocation_log_is_newest_first_and_pruned,
+            blobs_are_content_addressed_and_collected,
+        );
+    };
+    (@cases $open:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (_guard, store) = $open.await;
+                super::$case(&*store).await;
+            }
+        )*
+    };
+}
+
+/// The embedded backend: SQLite and files in a temp dir per test.
+mod sqlite {
+    use crate::registry::Quotas;
+    use crate::registry::Storage;
+    use crate::registry::secrets::SecretBox;
+    use crate::registry::store::Store;
+    use std::sync::Arc;
+
+    async fn open() -> (tempfile::TempDir, Arc<dyn Storage>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
+            .await
+            .unwrap();
+        (dir, Arc::new(store))
+    }
+
+    conformance!(open());
+}

@@ -1,0 +1,182 @@
+//! What the storage traits take and return: Docket's own records, the same
+//! for every backend, plus the per-tenant limits every backend enforces.
+
+use super::Quotas;
+use crate::manifest::ActionManifest;
+use crate::names::TenantName;
+use serde::Serialize;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The secrets of a new tenant, shown once.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTenant {
+    /// The tenant's name.
+    pub name: TenantName,
+    /// The tenant admin's bearer token.
+    pub admin_token: String,
+    /// The first webhook key, for Workfront's `apiKey` header.
+    pub api_key: String,
+}
+
+/// A tenant as the operator lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantInfo {
+    /// The tenant's name.
+    pub name: String,
+    /// A human-friendly name.
+    pub display_name: Option<String>,
+    /// Whether the tenant is suspended.
+    pub suspended: bool,
+    /// Managed from `--manifests`.
+    pub declarative: bool,
+    /// The status word of failure responses.
+    pub failure_word: String,
+    /// Effective quotas.
+    pub quotas: Quotas,
+    /// How many actions it has.
+    pub actions: u32,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// A key or token as listed: never the secret, only a hint of its start.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialInfo {
+    /// The id to revoke it by.
+    pub id: String,
+    /// The first characters of the secret, to tell keys apart.
+    pub hint: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// An action as its tenant lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionInfo {
+    /// The action name.
+    pub name: String,
+    /// The display name of the live version.
+    pub display_name: String,
+    /// The live version.
+    pub live_version: u32,
+    /// How many versions are kept.
+    pub versions: u32,
+}
+
+/// One version as listed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    /// The version number.
+    pub version: u32,
+    /// The module's SHA-256.
+    pub hash: String,
+    /// The module's size in bytes.
+    pub size: u64,
+    /// `command` or `component`.
+    pub abi: String,
+    /// When it was deployed (RFC 3339).
+    pub created_at: String,
+    /// Whether it is the live version.
+    pub live: bool,
+}
+
+/// An invocation to append to the log.
+#[derive(Debug, Clone)]
+pub struct NewInvocation {
+    /// The tenant.
+    pub tenant: String,
+    /// The action.
+    pub action: String,
+    /// The version that ran.
+    pub version: u32,
+    /// Docket's request id.
+    pub request_id: String,
+    /// When it started, in milliseconds since the epoch.
+    pub at_ms: i64,
+    /// See [`InvocationRecord::outcome`].
+    pub outcome: &'static str,
+    /// Wall-clock duration.
+    pub ms: u64,
+    /// Which limit was hit, if any.
+    pub limit_hit: Option<String>,
+    /// The first and last 4 KiB of the action's stderr, kept for invocations
+    /// that did not succeed.
+    pub stderr: Option<String>,
+}
+
+/// One row of the invocation log, as listed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationRecord {
+    /// When it started (RFC 3339).
+    pub time: String,
+    /// The action.
+    pub action: String,
+    /// The version that ran.
+    pub version: u32,
+    /// `success`, `failure`, `limit`, `trap`, `bad-response`, `busy`, `host-error`, `cancelled`.
+    pub outcome: String,
+    /// Wall-clock duration.
+    pub ms: u64,
+    /// Which limit was hit, if any.
+    pub limit_hit: Option<String>,
+    /// Docket's request id.
+    pub request_id: String,
+    /// The first and last 4 KiB of the action's stderr, for invocations that
+    /// did not succeed; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+}
+
+/// A secret as listed: its name, never its value.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretInfo {
+    /// The secret's name.
+    pub name: String,
+    /// When it was last set (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A version to make live.
+#[derive(Debug, Clone)]
+pub struct NewVersion<'a> {
+    /// The tenant deploying.
+    pub tenant: &'a TenantName,
+    /// The parsed manifest.
+    pub manifest: &'a ActionManifest,
+    /// The manifest as uploaded, kept for the record.
+    pub manifest_text: &'a str,
+    /// The module's bytes.
+    pub module: &'a [u8],
+    /// `command` or `component`.
+    pub abi: &'a str,
+    /// The compiled artifact and the engine fingerprint it belongs to.
+    pub artifact: Option<(&'a [u8], &'a str)>,
+}
+
+/// Webhook keys one tenant may have live at once.
+pub const MAX_WEBHOOK_KEYS: usize = 20;
+/// Secrets one tenant may keep.
+pub const MAX_SECRETS: usize = 100;
+/// Invocation records kept per tenant; older ones are pruned as new ones arrive.
+pub const INVOCATIONS_KEPT: i64 = 10_000;
+
+/// Formats stored milliseconds as RFC 3339.
+pub fn rfc3339(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// Milliseconds since the epoch, as the store records times.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -92,7 +92,11 @@ async fn python_action_succeeds_fails_by_kind_and_survives_a_trap() {
     );
     let crash = "&filename=ACM-2026-budget.pdf&crash=1";
     let (status, body) = call(&server, "python-naming", "jane.doe", DOC, crash).await;
-    assert_crashed(status, &body, "crashed: wasm trap");
+    assert_crashed(
+        status,
+        &body,
+        "crashed: exception: RuntimeError: crash=1 asked for a crash",
+    );
     assert_eq!(
         call(&server, "python-naming", "jane.doe", DOC, good)
             .await

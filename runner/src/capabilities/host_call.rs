@@ -7,72 +7,65 @@
 //! `{"op":"http","method","url","headers":{},"body"}` →
 //! `{"ok":true,"status","headers":{},"body"}`; `kv.get` / `kv.set` / `kv.delete` /
 //! `kv.increment` / `kv.keys`. Every failure is `{"ok":false,"error":"…"}`.
+//!
+//! This module only routes: each capability owns its operations
+//! ([`outbound::host_call`], [`kv::host_call`]).
 
-use super::kv::MAX_KEYS_LISTED;
-use super::outbound::OutboundRequest;
-use super::{Capabilities, KV_NOT_GRANTED, outbound_not_granted};
-use serde::Deserialize;
+use super::{Capabilities, kv, outbound};
+use serde::de::{Deserializer, Visitor};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// Largest operation a guest may pass, in bytes (a request body plus its JSON).
 pub const MAX_CALL_BYTES: usize = 2 * 1024 * 1024;
 
-#[derive(Deserialize)]
-#[serde(tag = "op", deny_unknown_fields)]
-enum Operation {
-    #[serde(rename = "http")]
-    Http {
-        #[serde(default = "get")]
-        method: String,
-        url: String,
-        #[serde(default)]
-        headers: BTreeMap<String, String>,
-        #[serde(default)]
-        body: String,
-        #[serde(default = "yes", rename = "followRedirects")]
-        follow_redirects: bool,
-    },
-    #[serde(rename = "kv.get")]
-    KvGet { key: String },
-    #[serde(rename = "kv.set")]
-    KvSet { key: String, value: String },
-    #[serde(rename = "kv.delete")]
-    KvDelete { key: String },
-    #[serde(rename = "kv.increment")]
-    KvIncrement {
-        key: String,
-        #[serde(default = "one")]
-        by: i64,
-    },
-    #[serde(rename = "kv.keys")]
-    KvKeys {
-        #[serde(default)]
-        prefix: String,
-        #[serde(default)]
-        offset: usize,
-    },
+/// Which capability answers an operation, read from its `op` before the rest
+/// is parsed by that capability's own operation type.
+enum Door {
+    Outbound,
+    Kv,
 }
 
-fn get() -> String {
-    "GET".into()
+#[derive(serde::Deserialize)]
+struct Tag {
+    #[serde(deserialize_with = "door")]
+    op: Door,
 }
-fn yes() -> bool {
-    true
-}
-fn one() -> i64 {
-    1
+
+/// Reads `op` as serde reads an enum's tag, so a guest's mistake reads as it
+/// did when one enum held every operation.
+fn door<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Door, D::Error> {
+    struct OpName;
+    impl Visitor<'_> for OpName {
+        type Value = Door;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("variant identifier")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, op: &str) -> Result<Door, E> {
+            if outbound::host_call::OPERATIONS.contains(&op) {
+                return Ok(Door::Outbound);
+            }
+            if kv::host_call::OPERATIONS.contains(&op) {
+                return Ok(Door::Kv);
+            }
+            let known: Vec<String> = outbound::host_call::OPERATIONS
+                .iter()
+                .chain(kv::host_call::OPERATIONS)
+                .map(|name| format!("`{name}`"))
+                .collect();
+            Err(E::custom(format!(
+                "unknown variant `{op}`, expected one of {}",
+                known.join(", ")
+            )))
+        }
+    }
+    deserializer.deserialize_identifier(OpName)
 }
 
 /// Runs one operation for a guest and returns the JSON reply.
 pub async fn dispatch(caps: &Capabilities, input: &[u8]) -> Vec<u8> {
-    let reply = match serde_json::from_slice::<Operation>(input) {
-        Ok(op) => run(caps, op).await,
-        Err(e) => Err(format!(
-            "bad host_call operation: {e}; see the contract for the operations and their fields"
-        )),
-    };
-    let value = match reply {
+    let value = match run(caps, input).await {
         Ok(Value::Object(mut fields)) => {
             fields.insert("ok".into(), Value::Bool(true));
             Value::Object(fields)
@@ -83,61 +76,24 @@ pub async fn dispatch(caps: &Capabilities, input: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap_or_default()
 }
 
-async fn run(caps: &Capabilities, op: Operation) -> Result<Value, String> {
-    let kv = || caps.kv.as_ref().ok_or_else(|| KV_NOT_GRANTED.to_owned());
-    match op {
-        Operation::Http {
-            method,
-            url,
-            headers,
-            body,
-            follow_redirects,
-        } => {
-            let grant = caps.outbound.as_ref().ok_or_else(|| {
-                let host = reqwest::Url::parse(&url)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned))
-                    .unwrap_or(url.clone());
-                outbound_not_granted(&host)
-            })?;
-            let request = OutboundRequest {
-                method,
-                url,
-                headers: headers.into_iter().collect(),
-                body: body.into_bytes(),
-            };
-            let response = grant
-                .send(request, follow_redirects, false)
+async fn run(caps: &Capabilities, input: &[u8]) -> Result<Value, String> {
+    let bad = |e: serde_json::Error| {
+        format!(
+            "bad host_call operation: {e}; see the contract for the operations and their fields"
+        )
+    };
+    match serde_json::from_slice::<Tag>(input).map_err(bad)?.op {
+        Door::Outbound => {
+            let op = serde_json::from_slice(input).map_err(bad)?;
+            outbound::host_call::run(caps.outbound.as_ref(), op)
                 .await
-                .map_err(|e| e.0)?;
-            let headers: BTreeMap<String, String> = response.headers.into_iter().collect();
-            Ok(json!({
-                "status": response.status,
-                "headers": headers,
-                "body": String::from_utf8_lossy(&response.body),
-            }))
+                .map_err(|e| e.0)
         }
-        Operation::KvGet { key } => {
-            let value = kv()?.get(&key).await.map_err(|e| e.0)?;
-            Ok(json!({ "value": value.map(|v| String::from_utf8_lossy(&v).into_owned()) }))
-        }
-        Operation::KvSet { key, value } => {
-            kv()?.set(&key, value.as_bytes()).await.map_err(|e| e.0)?;
-            Ok(json!({}))
-        }
-        Operation::KvDelete { key } => {
-            let existed = kv()?.delete(&key).await.map_err(|e| e.0)?;
-            Ok(json!({ "existed": existed }))
-        }
-        Operation::KvIncrement { key, by } => {
-            let value = kv()?.increment(&key, by).await.map_err(|e| e.0)?;
-            Ok(json!({ "value": value }))
-        }
-        Operation::KvKeys { prefix, offset } => {
-            let keys = kv()?.keys(&prefix, offset).await.map_err(|e| e.0)?;
-            // Where the next page starts, when this one was full.
-            let next = (keys.len() == MAX_KEYS_LISTED).then_some(offset + keys.len());
-            Ok(json!({ "keys": keys, "next": next }))
+        Door::Kv => {
+            let op = serde_json::from_slice(input).map_err(bad)?;
+            kv::host_call::run(caps.kv.as_ref(), op)
+                .await
+                .map_err(|e| e.0)
         }
     }
 }
@@ -210,5 +166,18 @@ mod tests {
         );
         let reply = call(&caps, "not json").await;
         assert_eq!(reply["ok"], false);
+    }
+
+    /// A guest's unknown operation is told every operation there is, as when
+    /// one enum held them all.
+    #[tokio::test]
+    async fn an_unknown_operation_lists_every_operation() {
+        let reply = call(&Capabilities::default(), r#"{"op":"launch"}"#).await;
+        assert_eq!(
+            reply["error"],
+            "bad host_call operation: unknown variant `launch`, expected one of `http`, \
+             `kv.get`, `kv.set`, `kv.delete`, `kv.increment`, `kv.keys` at line 1 column 14; \
+             see the contract for the operations and their fields"
+        );
     }
 }

@@ -2,7 +2,22 @@
 //! hosts and a key-value store. Each is granted per action in its manifest
 //! (`[capabilities]`) and denied otherwise, with a message naming the key to set.
 //! Config and secrets travel in the request itself (see `engine::invocation`).
+//!
+//! # Layout
+//!
+//! One module per capability, each owning its grant, its per-invocation
+//! budget, its `add_to_linker` for components and its `host_call` operations
+//! for command modules, in the way Spin's factors own theirs:
+//!
+//! - [`kv`]: the key-value store (`wasi:keyvalue`, `kv.*`), behind [`kv::KvBackend`].
+//! - [`outbound`]: outbound HTTP (`wasi:http`, `http`), with [`hosts`] its allow-list.
+//! - [`config`]: `wasi:config/store` (config and granted secrets; command
+//!   modules read them from their request).
+//! - [`host_call`]: the command ABI's one import, routing each operation to its capability.
+//!
+//! The engine depends on these modules; they know nothing of the engine.
 
+pub mod config;
 pub mod host_call;
 pub mod hosts;
 pub mod kv;
@@ -47,12 +62,12 @@ impl HostServices {
         deadline: Instant,
     ) -> Capabilities {
         let outbound = (!grants.allowed_outbound_hosts.is_empty()).then(|| {
-            OutboundGrant::new(
+            Arc::new(OutboundGrant::new(
                 self.outbound.clone(),
                 format!("{tenant}/{action}"),
                 grants.allowed_outbound_hosts.clone().into(),
                 deadline,
-            )
+            ))
         });
         let kv = grants
             .key_value
@@ -65,19 +80,7 @@ impl HostServices {
 #[derive(Default)]
 pub struct Capabilities {
     /// Outbound HTTP, when `allowed-outbound-hosts` is not empty.
-    pub outbound: Option<OutboundGrant>,
+    pub outbound: Option<Arc<OutboundGrant>>,
     /// The key-value namespace, when `key-value` is set.
     pub kv: Option<KvBucket>,
 }
-
-/// What an action is told when it uses outbound HTTP without a grant.
-pub fn outbound_not_granted(host: &str) -> String {
-    format!(
-        "outbound HTTP to {host:?} is denied: the action's manifest grants no \
-         [capabilities] allowed-outbound-hosts"
-    )
-}
-
-/// What an action is told when it uses the key-value store without a grant.
-pub const KV_NOT_GRANTED: &str = "the key-value store is denied: the action's manifest does not \
-     set [capabilities] key-value = \"tenant\" or \"action\"";

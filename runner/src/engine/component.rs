@@ -5,17 +5,17 @@ use super::answer::{BoundedText, WithOutputLimit};
 use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::limiter::{GuestLimiter, LimitHit};
 use super::{Engine, GuestIo, LoadError, classify};
-use crate::capabilities::outbound::OutboundRequest;
-use crate::capabilities::{Capabilities, outbound_not_granted};
+use crate::capabilities::config::{ConfigVariables, ConfigView};
+use crate::capabilities::kv::KvBucket;
+use crate::capabilities::kv::component::KvView;
+use crate::capabilities::outbound::component::OutboundHttp;
+use crate::capabilities::{Capabilities, config, kv, outbound};
 use crate::limits::Limits;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
-use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -28,17 +28,18 @@ mod bindings {
 pub(crate) use bindings::ActionPre;
 use bindings::Request;
 
-/// Store state of a component-ABI invocation.
+/// Store state of a component-ABI invocation: WASI itself, then one field per
+/// capability, each linked by that capability's own `add_to_linker`.
 pub(crate) struct ComponentState {
     wasi: WasiCtx,
-    /// What `wasi:config/store` answers: the manifest's config and the granted secrets.
-    config: WasiConfigVariables,
-    http: WasiHttpCtx,
-    outbound: OutboundHooks,
-    /// What the invocation may use; the key-value host reads its grant here.
-    pub(super) caps: Arc<Capabilities>,
-    pub(super) table: ResourceTable,
+    table: ResourceTable,
     limiter: GuestLimiter,
+    /// What `wasi:config/store` answers: the manifest's config and the granted secrets.
+    config: ConfigVariables,
+    /// `wasi:http`, sending through the invocation's outbound grant.
+    outbound: OutboundHttp,
+    /// `wasi:keyvalue`: the invocation's namespace, when granted.
+    kv: Option<KvBucket>,
 }
 
 impl WasiView for ComponentState {
@@ -50,103 +51,28 @@ impl WasiView for ComponentState {
     }
 }
 
+impl ConfigView for ComponentState {
+    fn config(&mut self) -> &ConfigVariables {
+        &self.config
+    }
+}
+
 impl WasiHttpView for ComponentState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.outbound,
-        }
+        self.outbound.view(&mut self.table)
     }
 }
 
-/// `wasi:http` is linked so toolchains that import it by default load; requests
-/// go out only through the invocation's outbound grant (allow-list, SSRF guard,
-/// budget), and without one fail naming the manifest key. Redirects are not
-/// followed here: the guest sees the 3xx, and a request to the new location is
-/// checked like any other.
-struct OutboundHooks {
-    caps: Arc<Capabilities>,
-}
-
-impl WasiHttpHooks for OutboundHooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = wasmtime_wasi_http::Result<(
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                )>,
-            > + Send,
-    > {
-        let caps = self.caps.clone();
-        Box::new(async move {
-            let denied = |message: String| wasmtime_wasi_http::Error::InternalError(Some(message));
-            let Some(grant) = caps.outbound.as_ref() else {
-                let host = request.uri().host().unwrap_or("").to_owned();
-                return Err(denied(outbound_not_granted(&host)));
-            };
-            // Check the destination and take a slot of the request budget
-            // before buffering any body: a component cannot make the host hold
-            // more bodies than its budget allows.
-            grant
-                .admit(&request.uri().to_string())
-                .map_err(|e| denied(e.0))?;
-            let (parts, body) = request.into_parts();
-            let limit = grant.max_request_bytes();
-            let body = Limited::new(body, limit)
-                .collect()
-                .await
-                .map_err(|e| {
-                    denied(format!(
-                        "reading the request body: {e} (limit {limit} bytes)"
-                    ))
-                })?
-                .to_bytes();
-            let outbound = OutboundRequest {
-                method: parts.method.to_string(),
-                url: parts.uri.to_string(),
-                headers: parts
-                    .headers
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-                    .collect(),
-                body: body.to_vec(),
-            };
-            let answer = grant
-                .send(outbound, false, true)
-                .await
-                .map_err(|e| denied(e.0))?;
-            let mut response = http::Response::builder().status(answer.status);
-            for (name, value) in &answer.headers {
-                response = response.header(name, value);
-            }
-            let body = Full::new(Bytes::from(answer.body))
-                .map_err(|never| match never {})
-                .boxed_unsync();
-            let response = response
-                .body(body)
-                .map_err(|e| denied(format!("bad response: {e}")))?;
-            let done: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send> =
-                Box::new(async { Ok(()) });
-            Ok((response, done))
-        })
-    }
-}
-
-/// The linker for components: WASI 0.2 and `wasi:http`, all denying by context.
+/// The linker for components: WASI 0.2 and each capability, all denying by context.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<ComponentState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut ComponentState| {
-        WasiConfig::from(&state.config)
+    outbound::component::add_to_linker(&mut linker)?;
+    config::add_to_linker(&mut linker)?;
+    kv::component::add_to_linker(&mut linker, |state: &mut ComponentState| KvView {
+        bucket: state.kv.as_ref(),
+        table: &mut state.table,
     })?;
-    super::keyvalue::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
@@ -217,20 +143,14 @@ pub(crate) async fn run(
         .allow_tcp(false)
         .allow_udp(false)
         .build();
-    let config = request
-        .config
-        .iter()
-        .chain(request.secrets.iter())
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let config = ConfigVariables::new(&request.config, &request.secrets);
     let state = ComponentState {
         wasi,
-        config,
-        http: WasiHttpCtx::new(),
-        outbound: OutboundHooks { caps: caps.clone() },
-        caps,
+        outbound: OutboundHttp::new(caps.outbound.clone()),
+        kv: caps.kv.clone(),
         table: ResourceTable::new(),
         limiter: GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements),
+        config,
     };
     let mut store = engine.new_store(state, limits, deadline, |s| &mut s.limiter);
     let instance = pre

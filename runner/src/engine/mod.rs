@@ -19,7 +19,6 @@ pub mod cpu;
 mod crash;
 mod inspect;
 mod invocation;
-mod keyvalue;
 mod limiter;
 mod pipe;
 pub mod worker;

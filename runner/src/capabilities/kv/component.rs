@@ -4,10 +4,8 @@
 //! namespace the manifest's `[capabilities] key-value` names. Without the grant
 //! every call fails with an error naming that key.
 
-use super::component::ComponentState;
-use crate::capabilities::KV_NOT_GRANTED;
-use crate::capabilities::kv::{KvBucket, KvError, MAX_KEYS_LISTED};
-use wasmtime::component::{HasSelf, Linker, Resource};
+use super::{KvBucket, KvError, granted};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -29,34 +27,57 @@ use bindings::wasi::keyvalue::{atomics, batch, store};
 /// The host side of a `bucket` resource: the invocation's one namespace.
 pub struct Bucket;
 
-type Answer<T> = wasmtime::Result<Result<T, store::Error>>;
+/// What `wasi:keyvalue` works on: the grant, if any, and the store's resource table.
+pub struct KvView<'a> {
+    /// The invocation's namespace; `None` when the manifest grants none.
+    pub bucket: Option<&'a KvBucket>,
+    /// Where `bucket` resources live.
+    pub table: &'a mut ResourceTable,
+}
 
-/// Adds `wasi:keyvalue/{store,atomics,batch}` to the component linker.
-pub(crate) fn add_to_linker(linker: &mut Linker<ComponentState>) -> wasmtime::Result<()> {
-    store::add_to_linker::<_, HasSelf<ComponentState>>(linker, |s| s)?;
-    atomics::add_to_linker::<_, HasSelf<ComponentState>>(linker, |s| s)?;
-    batch::add_to_linker::<_, HasSelf<ComponentState>>(linker, |s| s)?;
+struct HasKv;
+
+impl HasData for HasKv {
+    type Data<'a> = KvView<'a>;
+}
+
+/// Adds `wasi:keyvalue/{store,atomics,batch}` to a component linker; `view`
+/// gives the [`KvView`] of a store's state.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> KvView<'_>,
+) -> wasmtime::Result<()> {
+    store::add_to_linker::<_, HasKv>(linker, view)?;
+    atomics::add_to_linker::<_, HasKv>(linker, view)?;
+    batch::add_to_linker::<_, HasKv>(linker, view)?;
     Ok(())
 }
+
+type Answer<T> = wasmtime::Result<Result<T, store::Error>>;
 
 fn other(err: KvError) -> store::Error {
     store::Error::Other(err.0)
 }
 
-impl ComponentState {
-    fn bucket(&self) -> Result<KvBucket, store::Error> {
-        self.caps
-            .kv
-            .clone()
-            .ok_or_else(|| store::Error::Other(KV_NOT_GRANTED.into()))
+impl KvView<'_> {
+    fn bucket(&self) -> Result<&KvBucket, store::Error> {
+        granted(self.bucket).map_err(other)
     }
 }
 
-impl store::Host for ComponentState {
-    async fn open(&mut self, identifier: String) -> Answer<Resource<Bucket>> {
-        if let Err(denied) = self.bucket() {
-            return Ok(Err(denied));
+/// Answers with the bucket, or returns the refusal to the guest.
+macro_rules! bucket {
+    ($view:expr) => {
+        match $view.bucket() {
+            Ok(bucket) => bucket,
+            Err(denied) => return Ok(Err(denied)),
         }
+    };
+}
+
+impl store::Host for KvView<'_> {
+    async fn open(&mut self, identifier: String) -> Answer<Resource<Bucket>> {
+        bucket!(self);
         if !matches!(identifier.as_str(), "" | "default") {
             return Ok(Err(store::Error::NoSuchStore));
         }
@@ -64,57 +85,40 @@ impl store::Host for ComponentState {
     }
 }
 
-impl store::HostBucket for ComponentState {
+impl store::HostBucket for KvView<'_> {
     async fn get(&mut self, _: Resource<Bucket>, key: String) -> Answer<Option<Vec<u8>>> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(bucket.get(&key).await.map_err(other))
+        Ok(bucket!(self).get(&key).await.map_err(other))
     }
 
     async fn set(&mut self, _: Resource<Bucket>, key: String, value: Vec<u8>) -> Answer<()> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(bucket.set(&key, &value).await.map_err(other))
+        Ok(bucket!(self).set(&key, &value).await.map_err(other))
     }
 
     async fn delete(&mut self, _: Resource<Bucket>, key: String) -> Answer<()> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(bucket.delete(&key).await.map(|_| ()).map_err(other))
+        Ok(bucket!(self).delete(&key).await.map(drop).map_err(other))
     }
 
     async fn exists(&mut self, _: Resource<Bucket>, key: String) -> Answer<bool> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(bucket.get(&key).await.map(|v| v.is_some()).map_err(other))
+        Ok(bucket!(self)
+            .get(&key)
+            .await
+            .map(|v| v.is_some())
+            .map_err(other))
     }
 
-    /// Pages of [`MAX_KEYS_LISTED`] keys; the cursor is where the next page starts.
+    /// Pages of [`super::MAX_KEYS_LISTED`] keys; the cursor is where the next page starts.
     async fn list_keys(
         &mut self,
         _: Resource<Bucket>,
         cursor: Option<u64>,
     ) -> Answer<store::KeyResponse> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
         let offset = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
-        Ok(bucket
-            .keys("", offset)
+        Ok(bucket!(self)
+            .page("", offset)
             .await
-            .map(|keys| {
-                let full = keys.len() == MAX_KEYS_LISTED;
-                let cursor = full.then_some((offset + keys.len()) as u64);
-                store::KeyResponse { keys, cursor }
+            .map(|page| store::KeyResponse {
+                keys: page.keys,
+                cursor: page.next.map(|next| next as u64),
             })
             .map_err(other))
     }
@@ -125,12 +129,9 @@ impl store::HostBucket for ComponentState {
     }
 }
 
-impl atomics::Host for ComponentState {
+impl atomics::Host for KvView<'_> {
     async fn increment(&mut self, _: Resource<Bucket>, key: String, delta: u64) -> Answer<u64> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
+        let bucket = bucket!(self);
         let Ok(delta) = i64::try_from(delta) else {
             return Ok(Err(store::Error::Other(format!(
                 "delta {delta} is too large"
@@ -144,16 +145,13 @@ impl atomics::Host for ComponentState {
     }
 }
 
-impl batch::Host for ComponentState {
+impl batch::Host for KvView<'_> {
     async fn get_many(
         &mut self,
         _: Resource<Bucket>,
         keys: Vec<String>,
     ) -> Answer<Vec<Option<(String, Vec<u8>)>>> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
+        let bucket = bucket!(self);
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
             match bucket.get(&key).await {
@@ -169,10 +167,7 @@ impl batch::Host for ComponentState {
         _: Resource<Bucket>,
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Answer<()> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
+        let bucket = bucket!(self);
         for (key, value) in key_values {
             if let Err(e) = bucket.set(&key, &value).await {
                 return Ok(Err(other(e)));
@@ -182,10 +177,7 @@ impl batch::Host for ComponentState {
     }
 
     async fn delete_many(&mut self, _: Resource<Bucket>, keys: Vec<String>) -> Answer<()> {
-        let bucket = match self.bucket() {
-            Ok(bucket) => bucket,
-            Err(e) => return Ok(Err(e)),
-        };
+        let bucket = bucket!(self);
         for key in keys {
             if let Err(e) = bucket.delete(&key).await {
                 return Ok(Err(other(e)));

@@ -1,5 +1,14 @@
 //! The key-value store actions keep state in: one namespace per tenant, or per
 //! action when the manifest asks for it, persisted by the registry's database.
+//!
+//! This module owns the capability end to end: the grant ([`KvScope`]), the
+//! operator's limits and per-invocation budget ([`KvBucket`]), the storage seam
+//! ([`KvBackend`]), and both doors guests reach it through: `wasi:keyvalue` for
+//! components ([`component`]) and the `kv.*` operations of `docket::host_call`
+//! for command modules ([`host_call`]).
+
+pub mod component;
+pub mod host_call;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,6 +103,24 @@ pub trait KvBackend: Send + Sync {
         offset: usize,
         limit: usize,
     ) -> KvFuture<'a, Vec<String>>;
+}
+
+/// What an action is told when it uses the key-value store without a grant.
+pub const NOT_GRANTED: &str = "the key-value store is denied: the action's manifest does not \
+     set [capabilities] key-value = \"tenant\" or \"action\"";
+
+/// The invocation's namespace, or the refusal naming the manifest key.
+pub fn granted(bucket: Option<&KvBucket>) -> Result<&KvBucket, KvError> {
+    bucket.ok_or_else(|| KvError(NOT_GRANTED.into()))
+}
+
+/// One page of keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPage {
+    /// At most [`MAX_KEYS_LISTED`] keys, sorted.
+    pub keys: Vec<String>,
+    /// Where the next page starts, when this one was full.
+    pub next: Option<usize>,
 }
 
 /// One invocation's handle on its namespace, enforcing the operator's limits.
@@ -200,6 +227,14 @@ impl KvBucket {
         self.backend
             .keys(&self.ns, prefix, offset, MAX_KEYS_LISTED)
             .await
+    }
+
+    /// The page of keys starting with `prefix` that begins at `offset`, and
+    /// where the next one begins.
+    pub async fn page(&self, prefix: &str, offset: usize) -> Result<KeyPage, KvError> {
+        let keys = self.keys(prefix, offset).await?;
+        let next = (keys.len() == MAX_KEYS_LISTED).then_some(offset + keys.len());
+        Ok(KeyPage { keys, next })
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::modules::{command, nested_blocks};
 use common::{Server, guest, message_module};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -27,61 +28,6 @@ async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
 async fn deployed(server: &Server, tenant: &str, token: &str, manifest: &str, module: Vec<u8>) {
     let (status, body) = server.deploy(tenant, token, manifest, module).await;
     assert_eq!(status, 201, "{body}");
-}
-
-/// The server's resident memory, in MiB.
-fn rss_mb(server: &Server, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .unwrap_or_else(|| panic!("no {field} in /proc status"));
-    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb / 1024
-}
-
-fn leb128(mut n: usize, out: &mut Vec<u8>) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn section(id: u8, contents: &[u8], out: &mut Vec<u8>) {
-    out.push(id);
-    leb128(contents.len(), out);
-    out.extend_from_slice(contents);
-}
-
-/// A WASI command whose `functions` functions each nest `depth` blocks: the
-/// shape that made Cranelift take gigabytes. Built as bytes (WAT text of this
-/// size is slow to parse); function 0 is `_start`.
-fn nested_blocks(functions: usize, depth: usize) -> Vec<u8> {
-    let mut module = b"\0asm\x01\0\0\0".to_vec();
-    section(1, &[1, 0x60, 0, 0], &mut module);
-    let mut funcs = Vec::new();
-    leb128(functions, &mut funcs);
-    funcs.extend(std::iter::repeat_n(0u8, functions));
-    section(3, &funcs, &mut module);
-    section(7, b"\x01\x06_start\x00\x00", &mut module);
-    let mut body = vec![0u8];
-    for _ in 0..depth {
-        body.extend_from_slice(&[0x02, 0x40]);
-    }
-    body.extend(std::iter::repeat_n(0x0bu8, depth + 1));
-    let mut code = Vec::new();
-    leb128(functions, &mut code);
-    for _ in 0..functions {
-        leb128(body.len(), &mut code);
-        code.extend_from_slice(&body);
-    }
-    section(10, &code, &mut module);
-    module
 }
 
 /// A core module with `count` functions doing a little arithmetic: valid,
@@ -152,7 +98,7 @@ async fn a_compile_bomb_past_the_static_checks_fails_alone() {
         "bomber",
         &bomber,
         &bomb_manifest,
-        nested_blocks(1, 2_500_000),
+        command(&[], &[nested_blocks(2_500_000)]),
     );
     let calls = async {
         let mut statuses = Vec::new();
@@ -167,7 +113,7 @@ async fn a_compile_bomb_past_the_static_checks_fails_alone() {
     let error = body["error"].as_str().unwrap();
     assert!(error.contains("more than 512 MiB of memory"), "{body}");
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    let peak = rss_mb(&server, "VmHWM:");
+    let peak = server.memory_mib("VmHWM:");
     eprintln!("compile bomb past the static checks: {error}; server peak RSS {peak} MiB");
     assert!(peak < 1024, "server peak RSS {peak} MiB");
 }
@@ -337,12 +283,12 @@ async fn memory_returns_to_the_system_after_a_burst() {
     for (status, body) in &results {
         assert_eq!(*status, 200, "{body}");
     }
-    let peak = rss_mb(&server, "VmHWM:");
+    let peak = server.memory_mib("VmHWM:");
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut rss = rss_mb(&server, "VmRSS:");
+    let mut rss = server.memory_mib("VmRSS:");
     while rss >= 600 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        rss = rss_mb(&server, "VmRSS:");
+        rss = server.memory_mib("VmRSS:");
     }
     eprintln!("burst of 32 × 60 MiB: peak {peak} MiB, after {rss} MiB");
     assert!(

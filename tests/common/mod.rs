@@ -2,6 +2,8 @@
 //! the real `docket` binary on a free port, and speaks HTTP to it.
 #![allow(dead_code, missing_docs)]
 
+pub mod modules;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -396,6 +398,18 @@ impl Server {
         );
         self.get(&path, &[("apiKey", key), ("username", "jane.doe")])
             .await
+    }
+
+    /// A memory figure of the server from `/proc/<pid>/status` (`"VmRSS:"`,
+    /// `"VmHWM:"` for the peak), in MiB.
+    pub fn memory_mib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .unwrap_or_else(|| panic!("no {field} in /proc/<pid>/status"));
+        let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib / 1024
     }
 
     /// The server's process id (for reading `/proc/<pid>/status`).

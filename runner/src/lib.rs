@@ -5,26 +5,39 @@
 //!
 //! # Layout
 //!
+//! The layers, each depending only on those below it:
+//!
+//! ```text
+//! http (routes, accept loop, admin extractors, the one place errors become responses)
+//!   └─ invocation (the one path to a run) ─ app (shared state, tenant gates, deployments)
+//!        ├─ engine (wasmtime, ABIs, limits, compile worker, CPU turns)
+//!        ├─ capabilities (one module per capability)
+//!        └─ registry (storage traits per concern; SQLite in registry::sqlite)
+//! ```
+//!
 //! * [`http`]: the axum routes Workfront calls (`/t/{tenant}/serviceInfo`,
-//!   `/t/{tenant}/customAction`) and the one place errors become responses.
-//! * [`engine`]: wasmtime setup, both guest ABIs, limits. Knows nothing of HTTP
-//!   or storage.
-//! * [`registry`]: tenants, keys, actions and versions, stored in SQLite with
-//!   module blobs on disk. Knows nothing of wasmtime.
+//!   `/t/{tenant}/customAction`), the admin API, Docket's own accept loop, and
+//!   the one place errors become responses.
 //! * [`invocation`]: the one path from a request for an action to its run,
 //!   for the webhook and `docket invoke` alike.
-//! * [`app`]: the shared state joining them: engine, store, compiled modules,
-//!   concurrency gates, the deploy path.
-//! * [`capabilities`]: what actions may reach when granted: outbound HTTP to
-//!   allow-listed hosts (SSRF-guarded) and a key-value store.
-//! * [`client`]: the CLI's client of the admin and webhook APIs.
+//! * [`app`]: the shared state joining the layers below: engine, store,
+//!   compiled modules, per-tenant gates, and deployments (deploy, rollback,
+//!   delete, with pruning in one place).
+//! * [`engine`]: wasmtime setup, both guest ABIs, limits, static checks, the
+//!   compile worker process, CPU turns. Knows nothing of HTTP or storage.
+//! * [`capabilities`]: what actions may reach when granted, one module each:
+//!   outbound HTTP to allow-listed hosts (SSRF-guarded), key-value, config.
+//! * [`registry`]: tenants, credentials, secrets, versions, blobs and the
+//!   invocation log behind traits; SQLite with module blobs on disk. Knows
+//!   nothing of wasmtime.
 //! * [`compiles`]: compile capacity shared fairly between tenants.
+//! * [`wasm_pool`]: the threads guests run on, apart from the HTTP threads.
 //! * [`manifest`], [`names`], [`limits`]: the declarative formats and the checked
 //!   values they produce.
 //! * [`declarative`]: `serve --manifests DIR`, manifests synced into the store.
+//! * [`client`]: the CLI's client of the admin and webhook APIs.
 //! * [`config`]: command-line and environment settings.
 //! * [`scaffold`]: `docket new`, projects from the embedded templates.
-//! * [`wasm_pool`]: the threads guests run on, apart from the HTTP threads.
 
 pub mod app;
 pub mod capabilities;

@@ -17,215 +17,28 @@ mod command;
 mod component;
 pub mod cpu;
 mod crash;
+mod epoch;
+mod error;
 mod inspect;
 mod invocation;
 mod limiter;
 mod pipe;
+mod settings;
 pub mod worker;
 
 pub use cpu::CpuShare;
+pub use epoch::EPOCH_TICK;
+pub use error::{Abi, LoadError};
 pub use invocation::{ActionRequest, FailureKind, Invocation, InvokeError, Outcome};
 pub use limiter::LimitHit;
+pub use settings::EngineSettings;
 
 use crate::capabilities::Capabilities;
 use crate::limits::Limits;
+use epoch::EpochTicker;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
-
-/// How often the epoch advances; the granularity of timeouts and of yielding.
-pub const EPOCH_TICK: Duration = Duration::from_millis(5);
-
-/// Engine-wide settings chosen by the operator. Serializable because the
-/// compile worker process builds its engine from the same settings.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct EngineSettings {
-    /// How many instances may be live at once; sizes the pooling allocator.
-    pub max_instances: u32,
-    /// The largest memory any action may ask for, in MiB (the `memory-mb` ceiling).
-    pub max_memory_mb: u64,
-    /// Largest table any instance may grow to, in elements.
-    pub max_table_elements: usize,
-    /// Largest module or component accepted, in bytes (compile-time DoS bound).
-    pub max_module_bytes: usize,
-    /// Wasm stack limit, well under the async fiber stack so overflow traps cleanly.
-    pub max_wasm_stack: usize,
-    /// Largest stderr kept per invocation, in bytes.
-    pub max_stderr_bytes: usize,
-    /// Most function bodies a module (or all modules of a component) may have.
-    pub max_functions: u32,
-    /// Largest function body, in bytes. Default 2 MiB (`--max-function-kb` 2048): the
-    /// compiler's time and memory grow with a function's size, and the largest
-    /// body of any example or test module is 426,843 bytes (CPython in the
-    /// Python action), 4.9 times less.
-    pub max_function_bytes: usize,
-    /// Most locals one function may declare. Default 10,000 (`--max-locals`): each local
-    /// is a variable of the compiler's SSA construction, and the most any
-    /// example declares is 271 (CPython); kept well above 4× for unoptimised
-    /// builds, and under wasmparser's own cap of 50,000.
-    pub max_locals: u32,
-    /// Deepest nesting of `block`/`loop`/`if`/`try`/`try_table` in one function. Default
-    /// 5,000 (`--max-nesting-depth`): 2.5 million nested blocks took 2.1 GB to
-    /// compile, and the deepest nesting of any example is 781 (CPython), 6.4
-    /// times less.
-    pub max_nesting_depth: u32,
-    /// Most `block`/`loop`/`if`/`try`/`try_table` in one function, nested or
-    /// not. Default 20,000 (`--max-blocks`): compile time grows faster than
-    /// linearly with them (100,000 flat blocks took 24 s, 700,000 over 8
-    /// minutes), and the most any example has is 4,216 (CPython).
-    pub max_blocks: u32,
-    /// Most targets one `br_table` may list. Default 50,000 (`--max-br-table-targets`):
-    /// each target is an edge the compiler builds, and the most any example
-    /// lists is 3,202 (CPython's interpreter loop), 15 times less.
-    pub max_br_table_targets: u32,
-}
-
-impl Default for EngineSettings {
-    fn default() -> Self {
-        Self {
-            max_instances: 1_000,
-            max_memory_mb: 256,
-            max_table_elements: 100_000,
-            max_module_bytes: 32 * 1024 * 1024,
-            max_wasm_stack: 512 * 1024,
-            max_stderr_bytes: 16 * 1024,
-            max_functions: 100_000,
-            max_function_bytes: 2 * 1024 * 1024,
-            max_locals: 10_000,
-            max_nesting_depth: 5_000,
-            max_blocks: 20_000,
-            max_br_table_targets: 50_000,
-        }
-    }
-}
-
-/// The guest ABI a module was written against, detected from its bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Abi {
-    /// A WASI preview 1 command: JSON on stdin and stdout.
-    Command,
-    /// A component of world `docket:action/action`.
-    Component,
-}
-
-impl std::fmt::Display for Abi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Abi::Command => "command",
-            Abi::Component => "component",
-        })
-    }
-}
-
-/// Why bytes could not become a runnable action. Serializable because the
-/// compile worker process reports it to the server.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-pub enum LoadError {
-    /// Over the operator's module size cap.
-    #[error("module is {size} bytes, over the limit of {limit} bytes")]
-    TooLarge {
-        /// The module's size.
-        size: usize,
-        /// The cap.
-        limit: usize,
-    },
-    /// Not WebAssembly at all (wrong magic number).
-    #[error("not a WebAssembly module or component (bad magic number)")]
-    NotWasm,
-    /// WebAssembly that does not validate or compile.
-    #[error("invalid WebAssembly: {0}")]
-    Invalid(String),
-    /// Valid WebAssembly that fits neither guest ABI.
-    #[error("fits neither Docket ABI: {0}")]
-    NoAbi(String),
-    /// More function bodies than the operator allows (compile-time DoS bound).
-    #[error("module has more than {limit} functions, the limit (--max-functions)")]
-    TooManyFunctions {
-        /// The cap.
-        limit: u32,
-    },
-    /// A function body larger than the operator allows (compile-time DoS bound).
-    #[error(
-        "function {function} is {size} bytes, over the limit of {limit} bytes (--max-function-kb)"
-    )]
-    FunctionTooLarge {
-        /// The function's index in its core module's function index space.
-        function: u32,
-        /// The body's size in bytes.
-        size: usize,
-        /// The cap, in bytes.
-        limit: usize,
-    },
-    /// A function declaring more locals than the operator allows.
-    #[error(
-        "function {function} declares {locals} locals, over the limit of {limit} (--max-locals)"
-    )]
-    TooManyLocals {
-        /// The function's index in its core module's function index space.
-        function: u32,
-        /// How many locals it declares.
-        locals: u64,
-        /// The cap.
-        limit: u32,
-    },
-    /// Control flow nested deeper than the operator allows. Reading stops at
-    /// the first frame over the limit, so the full depth is not known.
-    #[error(
-        "function {function} nests blocks more than {limit} deep, the limit (--max-nesting-depth)"
-    )]
-    NestingTooDeep {
-        /// The function's index in its core module's function index space.
-        function: u32,
-        /// The cap.
-        limit: u32,
-    },
-    /// More blocks in one function than the operator allows, nested or not.
-    #[error("function {function} has more than {limit} blocks, the limit (--max-blocks)")]
-    TooManyBlocks {
-        /// The function's index in its core module's function index space.
-        function: u32,
-        /// The cap.
-        limit: u32,
-    },
-    /// A `br_table` with more targets than the operator allows.
-    #[error(
-        "function {function} has a br_table of {targets} targets, over the limit of {limit} (--max-br-table-targets)"
-    )]
-    BrTableTooLarge {
-        /// The function's index in its core module's function index space.
-        function: u32,
-        /// The table's targets, the default not counted.
-        targets: u32,
-        /// The cap.
-        limit: u32,
-    },
-    /// Modules and components nested deeper inside a component than Docket allows.
-    #[error("components nest more than {limit} deep, the limit")]
-    ComponentsNestedTooDeep {
-        /// The fixed cap.
-        limit: u32,
-    },
-    /// Compiling took longer than the operator allows.
-    #[error("compiling took longer than {limit_ms} ms, the limit (--max-compile-ms)")]
-    CompileTimeout {
-        /// The cap.
-        limit_ms: u64,
-    },
-    /// Compiling needed more memory than the operator allows.
-    #[error("compiling needed more than {limit_mb} MiB of memory, the limit (--compile-memory-mb)")]
-    CompileMemory {
-        /// The cap.
-        limit_mb: u64,
-    },
-    /// Imports that Docket does not provide.
-    #[error("imports that Docket does not provide: {}", .0.join(", "))]
-    UnknownImports(Vec<String>),
-    /// The engine itself failed.
-    #[error("engine error: {0}")]
-    Engine(String),
-}
 
 /// A compiled, pre-instantiated action module, ready to run many times.
 #[derive(Clone)]
@@ -580,34 +393,6 @@ fn detect_abi(bytes: &[u8]) -> Result<Abi, LoadError> {
             "unsupported WebAssembly version/layer bytes {:02x?}",
             &bytes[4..8]
         ))),
-    }
-}
-
-/// Advances the engine's epoch every [`EPOCH_TICK`] on one thread, for every store.
-struct EpochTicker {
-    stop: Arc<AtomicBool>,
-}
-
-impl EpochTicker {
-    fn start(engine: wasmtime::Engine) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::Builder::new()
-            .name("docket-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
-                }
-            })
-            .expect("spawning the epoch thread");
-        Self { stop }
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
     }
 }
 

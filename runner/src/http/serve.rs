@@ -27,37 +27,29 @@
 //! and every connection is told to finish its in-flight request and close;
 //! [`serve`] returns when the last one has.
 
+mod body;
+mod cap;
+mod eviction;
+
+pub use cap::{FD_RESERVE_MIN, FdLimit, connection_cap, raise_fd_limit};
+
 use axum::Router;
 use axum::body::Body as AxumBody;
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body::{Body, Frame, SizeHint};
+use body::{DeadlineBody, body_timeout_response};
+use eviction::{Guarded, SilentQueue, Tracked};
+use http::{HeaderValue, Request, Response, header};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, Weak};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore};
-use tokio::time::Sleep;
-
-/// Descriptors kept out of the connection cap for everything else the server
-/// opens (SQLite and its journal, module files, memory images, outbound calls,
-/// the runtime's own): at least this many, or a quarter of the limit.
-pub const FD_RESERVE_MIN: u64 = 256;
-
-/// The fewest connections the cap allows, however low the open-file limit.
-const MIN_CONNECTIONS: u64 = 16;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// How often, at most, the log says the cap (or the descriptor limit) was hit.
 const WARN_EVERY: Duration = Duration::from_secs(5);
@@ -118,61 +110,6 @@ impl Default for ConnectionSettings {
             // As nginx's `keepalive_requests`: spreads long-lived clients over
             // time without costing a handshake more than once per 1000 calls.
             max_requests_per_connection: 1000,
-        }
-    }
-}
-
-/// The process's open-file limit after [`raise_fd_limit`]; `None` is unlimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FdLimit {
-    /// The soft limit now in force.
-    pub soft: Option<u64>,
-    /// The hard limit (the most the soft limit may be raised to).
-    pub hard: Option<u64>,
-}
-
-/// Raises the soft `RLIMIT_NOFILE` to the hard limit, as servers should: the
-/// soft default (often 1024) is sized for interactive programs. Returns the
-/// limit now in force; failing to raise it is logged, not fatal.
-pub fn raise_fd_limit() -> FdLimit {
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let before = getrlimit(Resource::Nofile);
-    if before.current != before.maximum {
-        let raised = Rlimit {
-            current: before.maximum,
-            maximum: before.maximum,
-        };
-        match setrlimit(Resource::Nofile, raised) {
-            Ok(()) => tracing::info!(
-                from = ?before.current,
-                to = ?before.maximum,
-                "raised the open-file limit to its hard limit"
-            ),
-            Err(error) => tracing::warn!(
-                soft = ?before.current,
-                hard = ?before.maximum,
-                %error,
-                "could not raise the open-file limit; the connection cap follows the soft limit"
-            ),
-        }
-    }
-    let now = getrlimit(Resource::Nofile);
-    FdLimit {
-        soft: now.current,
-        hard: now.maximum,
-    }
-}
-
-/// The connection cap in force: what the operator asked for, but never more
-/// than the soft open-file limit less a reserve (a quarter of it, at least
-/// [`FD_RESERVE_MIN`]) for everything else the server opens.
-pub fn connection_cap(requested: u64, soft_limit: Option<u64>) -> u64 {
-    let requested = requested.max(1);
-    match soft_limit {
-        None => requested,
-        Some(soft) => {
-            let reserve = (soft / 4).max(FD_RESERVE_MIN);
-            requested.min(soft.saturating_sub(reserve).max(MIN_CONNECTIONS))
         }
     }
 }
@@ -343,246 +280,4 @@ fn connection_service(
             Ok::<_, Infallible>(response)
         }
     })
-}
-
-/// 408 for a body that did not arrive in time; the connection closes after it.
-fn body_timeout_response(limit: Duration) -> Response<AxumBody> {
-    let message = format!(
-        "the request body did not arrive within {} ms (--body-timeout-ms)",
-        limit.as_millis()
-    );
-    let body = serde_json::json!({ "error": message }).to_string();
-    let mut response = Response::new(AxumBody::from(body));
-    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-/// The error a body read gets past its deadline.
-#[derive(Debug)]
-struct BodyTimedOut(Duration);
-
-impl std::fmt::Display for BodyTimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the request body did not arrive within {} ms",
-            self.0.as_millis()
-        )
-    }
-}
-
-impl std::error::Error for BodyTimedOut {}
-
-/// A request body that must arrive in full by a deadline counted from the
-/// request's head. Unlike an inactivity timeout, a byte trickled now and then
-/// does not extend it. Bodies that are already complete (every GET) get no timer.
-struct DeadlineBody {
-    inner: Incoming,
-    limit: Duration,
-    deadline: Option<Pin<Box<Sleep>>>,
-    expired: Arc<AtomicBool>,
-}
-
-impl DeadlineBody {
-    fn new(inner: Incoming, limit: Duration, expired: Arc<AtomicBool>) -> Self {
-        let deadline = (!inner.is_end_stream()).then(|| Box::pin(tokio::time::sleep(limit)));
-        Self {
-            inner,
-            limit,
-            deadline,
-            expired,
-        }
-    }
-}
-
-impl Body for DeadlineBody {
-    type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = &mut *self;
-        // The deadline first, so a sender that always has a byte ready cannot outrun it.
-        if let Some(deadline) = &mut this.deadline
-            && deadline.as_mut().poll(cx).is_ready()
-        {
-            this.expired.store(true, Ordering::Relaxed);
-            return Poll::Ready(Some(Err(Box::new(BodyTimedOut(this.limit)))));
-        }
-        let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
-        if frame.is_none() {
-            this.deadline = None;
-        }
-        Poll::Ready(frame.map(|f| f.map_err(Into::into)))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// What the accept loop knows of one open connection: whether the client has
-/// sent a byte yet, and how to close it to make room at the cap.
-#[derive(Default)]
-struct Tracked {
-    spoke: AtomicBool,
-    evict: Notify,
-}
-
-/// Connections in the order they were accepted, for closing the oldest one that
-/// has sent nothing when the cap is reached (nginx does the like with idle
-/// connections). Entries for closed or talking connections are dropped lazily.
-#[derive(Default)]
-struct SilentQueue(Mutex<VecDeque<Weak<Tracked>>>);
-
-impl SilentQueue {
-    /// Remembers a new connection; compacts now and then so the queue stays
-    /// about as long as the number of silent connections.
-    fn push(&self, tracked: &Arc<Tracked>, cap: usize) {
-        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if queue.len() >= cap.saturating_mul(2).max(64) {
-            queue.retain(|w| {
-                w.upgrade()
-                    .is_some_and(|t| !t.spoke.load(Ordering::Relaxed))
-            });
-        }
-        queue.push_back(Arc::downgrade(tracked));
-    }
-
-    /// Tells the oldest connection that has sent nothing to close; false if
-    /// there is none.
-    fn evict_oldest(&self) -> bool {
-        let mut queue = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(entry) = queue.pop_front() {
-            // Gone, or talking (never a candidate again): drop the entry.
-            if let Some(tracked) = entry.upgrade()
-                && !tracked.spoke.load(Ordering::Relaxed)
-            {
-                tracked.evict.notify_one();
-                return true;
-            }
-        }
-        false
-    }
-}
-
-/// The connection's socket. Notes the client's first byte (so the connection
-/// is no longer a candidate for eviction), and fails a write that makes no
-/// progress for `limit`: a client that stops reading its response cannot hold
-/// the connection (and its slot) forever. hyper's own timers bound reads.
-struct Guarded {
-    stream: TcpStream,
-    tracked: Arc<Tracked>,
-    limit: Duration,
-    stalled: Option<Pin<Box<Sleep>>>,
-}
-
-impl Guarded {
-    fn new(stream: TcpStream, tracked: Arc<Tracked>, limit: Duration) -> Self {
-        Self {
-            stream,
-            tracked,
-            limit,
-            stalled: None,
-        }
-    }
-
-    /// Passes a ready result through (and clears the stall timer); on pending,
-    /// starts or checks the timer.
-    fn guard<R>(
-        &mut self,
-        cx: &mut Context<'_>,
-        polled: Poll<std::io::Result<R>>,
-    ) -> Poll<std::io::Result<R>> {
-        if polled.is_ready() {
-            self.stalled = None;
-            return polled;
-        }
-        let limit = self.limit;
-        let timer = self
-            .stalled
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        if timer.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client stopped reading the response",
-            )));
-        }
-        Poll::Pending
-    }
-}
-
-impl AsyncRead for Guarded {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.tracked.spoke.store(true, Ordering::Relaxed);
-        }
-        polled
-    }
-}
-
-impl AsyncWrite for Guarded {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
-        self.guard(cx, polled)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
-        self.guard(cx, polled)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        let polled = Pin::new(&mut self.stream).poll_flush(cx);
-        self.guard(cx, polled)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        let polled = Pin::new(&mut self.stream).poll_shutdown(cx);
-        self.guard(cx, polled)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cap_leaves_room_under_the_open_file_limit() {
-        assert_eq!(connection_cap(4096, Some(1024)), 768);
-        assert_eq!(connection_cap(100, Some(1024)), 100);
-        assert_eq!(connection_cap(4096, Some(1_048_576)), 4096);
-        assert_eq!(connection_cap(4096, None), 4096);
-        assert_eq!(connection_cap(4096, Some(100)), MIN_CONNECTIONS);
-    }
 }

@@ -1,0 +1,189 @@
+//! Operator ceilings and engine sizing, the flags `serve`, `invoke` and
+//! `check` share, and the settings they become.
+
+use crate::app::ServiceSettings;
+use crate::capabilities::HostServices;
+use crate::capabilities::kv::{KvBackend, KvLimits};
+use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
+use crate::engine::EngineSettings;
+use crate::engine::worker::CompileWorker;
+use crate::limits::Ceilings;
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Operator ceilings and engine sizing, shared by `serve`, `invoke` and `check`.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Highest `timeout-ms` any manifest may set.
+    #[arg(long, env = "DOCKET_MAX_TIMEOUT_MS", default_value_t = Ceilings::default().timeout_ms)]
+    pub max_timeout_ms: u64,
+    /// Highest `memory-mb` any manifest may set.
+    #[arg(long, env = "DOCKET_MAX_MEMORY_MB", default_value_t = Ceilings::default().memory_mb)]
+    pub max_memory_mb: u64,
+    /// Highest `max-output-kb` any manifest may set.
+    #[arg(long, env = "DOCKET_MAX_OUTPUT_KB", default_value_t = Ceilings::default().max_output_kb)]
+    pub max_output_kb: u64,
+    /// Largest module accepted, in MiB.
+    #[arg(long, env = "DOCKET_MAX_MODULE_MB", default_value_t = 32)]
+    pub max_module_mb: usize,
+    /// Instances that may run at once (sizes the pooling allocator).
+    #[arg(long, env = "DOCKET_MAX_INSTANCES", default_value_t = EngineSettings::default().max_instances)]
+    pub max_instances: u32,
+    /// Most elements any table may grow to.
+    #[arg(long, env = "DOCKET_MAX_TABLE_ELEMENTS", default_value_t = EngineSettings::default().max_table_elements)]
+    pub max_table_elements: usize,
+    /// WebAssembly stack per invocation, in KiB (recursion depth).
+    #[arg(long, env = "DOCKET_MAX_WASM_STACK_KB", default_value_t = EngineSettings::default().max_wasm_stack / 1024)]
+    pub max_wasm_stack_kb: usize,
+    /// Stderr kept per invocation, in KiB; the rest is dropped (the last line is kept).
+    #[arg(long, env = "DOCKET_MAX_STDERR_KB", default_value_t = EngineSettings::default().max_stderr_bytes / 1024)]
+    pub max_stderr_kb: usize,
+    /// Most functions a module (or all modules of a component) may define.
+    #[arg(long, env = "DOCKET_MAX_FUNCTIONS", default_value_t = EngineSettings::default().max_functions)]
+    pub max_functions: u32,
+    /// Largest function body accepted, in KiB, checked before compiling: the
+    /// compiler's time and memory grow with a function's size. Default 2048,
+    /// 4.9 times the largest body of any example (CPython's).
+    #[arg(long, env = "DOCKET_MAX_FUNCTION_KB", default_value_t = EngineSettings::default().max_function_bytes / 1024)]
+    pub max_function_kb: usize,
+    /// Most locals one function may declare, checked before compiling. Default
+    /// 10000, far above any example (271) for unoptimised builds.
+    #[arg(long, env = "DOCKET_MAX_LOCALS", default_value_t = EngineSettings::default().max_locals)]
+    pub max_locals: u32,
+    /// Deepest nesting of blocks, loops, ifs and trys in one function, checked
+    /// before compiling (2.5 million nested blocks took a compile to 2.1 GB).
+    /// Default 5000, 6.4 times the deepest of any example (781).
+    #[arg(long, env = "DOCKET_MAX_NESTING_DEPTH", default_value_t = EngineSettings::default().max_nesting_depth)]
+    pub max_nesting_depth: u32,
+    /// Most blocks (`block`, `loop`, `if`, …) one function may have, nested or
+    /// not (checked before compiling: many blocks make compiles slow).
+    #[arg(long, env = "DOCKET_MAX_BLOCKS", default_value_t = EngineSettings::default().max_blocks)]
+    pub max_blocks: u32,
+    /// Most targets one `br_table` may list, checked before compiling: each is a
+    /// branch the compiler builds. Default 50000, 15 times any example (3202).
+    #[arg(long, env = "DOCKET_MAX_BR_TABLE_TARGETS", default_value_t = EngineSettings::default().max_br_table_targets)]
+    pub max_br_table_targets: u32,
+    /// Longest a module may take to compile, in milliseconds.
+    #[arg(long, env = "DOCKET_MAX_COMPILE_MS", default_value_t = 60_000)]
+    pub max_compile_ms: u64,
+    /// Memory one compile may use, in MiB: `docket serve` compiles in a worker
+    /// process limited to this, so a compile bomb fails alone.
+    #[arg(long, env = "DOCKET_COMPILE_MEMORY_MB", default_value_t = 2048)]
+    pub compile_memory_mb: u64,
+    /// Compiles that may run at once, across all tenants (one per tenant at a time).
+    #[arg(long, env = "DOCKET_COMPILE_CONCURRENCY", default_value_t = ServiceSettings::default().compile_concurrency)]
+    pub compile_concurrency: usize,
+    /// Failed compiles one tenant may cause in 10 minutes before its deploys
+    /// are refused (429) for the rest of that window.
+    #[arg(long, env = "DOCKET_TENANT_COMPILE_FAILURES", default_value_t = ServiceSettings::default().compile_failures)]
+    pub tenant_compile_failures: u32,
+    /// Seconds one tenant's failed compiles may take in 10 minutes (a compile
+    /// stopped at --max-compile-ms counts in full) before its deploys are
+    /// refused (429) for the rest of that window.
+    #[arg(long, env = "DOCKET_TENANT_COMPILE_FAILURE_SECONDS", default_value_t = ServiceSettings::default().compile_failure_time.as_secs())]
+    pub tenant_compile_failure_seconds: u64,
+    /// Threads that run WebAssembly, apart from the HTTP threads (default: one per core).
+    #[arg(long, env = "DOCKET_WASM_THREADS", default_value_t = crate::app::default_wasm_threads())]
+    pub wasm_threads: usize,
+    /// Invocations of one tenant that may compute at once; the rest wait for a
+    /// turn without using CPU (default: one per WebAssembly thread).
+    #[arg(long, env = "DOCKET_TENANT_CPU_SHARE")]
+    pub tenant_cpu_share: Option<usize>,
+    /// Let actions' outbound HTTP reach private, loopback and link-local addresses
+    /// (off: such destinations are refused after DNS resolution).
+    #[arg(long, env = "DOCKET_ALLOW_PRIVATE_OUTBOUND")]
+    pub allow_private_outbound: bool,
+    /// Outbound HTTP requests one invocation may make, redirect hops included.
+    #[arg(long, env = "DOCKET_OUTBOUND_MAX_REQUESTS", default_value_t = OutboundSettings::default().max_requests)]
+    pub outbound_max_requests: u32,
+    /// Longest one outbound request may take, in milliseconds (always within the action's timeout).
+    #[arg(long, env = "DOCKET_OUTBOUND_TIMEOUT_MS", default_value_t = OutboundSettings::default().request_timeout.as_millis() as u64)]
+    pub outbound_timeout_ms: u64,
+    /// Largest outbound response body an action may receive, in KiB.
+    #[arg(long, env = "DOCKET_OUTBOUND_MAX_RESPONSE_KB", default_value_t = OutboundSettings::default().max_response_bytes / 1024)]
+    pub outbound_max_response_kb: usize,
+    /// Largest key-value value, in KiB.
+    #[arg(long, env = "DOCKET_KV_MAX_VALUE_KB", default_value_t = KvLimits::default().max_value_bytes / 1024)]
+    pub kv_max_value_kb: usize,
+    /// All of one tenant's key-value data, in MiB.
+    #[arg(long, env = "DOCKET_KV_MAX_TENANT_MB", default_value_t = KvLimits::default().max_tenant_bytes / (1024 * 1024))]
+    pub kv_max_tenant_mb: u64,
+}
+
+impl LimitArgs {
+    /// The operator's ceilings.
+    pub fn ceilings(&self) -> Ceilings {
+        Ceilings {
+            timeout_ms: self.max_timeout_ms,
+            memory_mb: self.max_memory_mb,
+            max_output_kb: self.max_output_kb,
+            ..Ceilings::default()
+        }
+    }
+
+    /// The engine's settings.
+    pub fn engine(&self) -> EngineSettings {
+        EngineSettings {
+            max_instances: self.max_instances,
+            max_memory_mb: self.max_memory_mb,
+            max_table_elements: self.max_table_elements,
+            max_module_bytes: self.max_module_mb.saturating_mul(1024 * 1024),
+            max_wasm_stack: self.max_wasm_stack_kb.saturating_mul(1024),
+            max_stderr_bytes: self.max_stderr_kb.saturating_mul(1024),
+            max_functions: self.max_functions,
+            max_function_bytes: self.max_function_kb.saturating_mul(1024),
+            max_locals: self.max_locals,
+            max_nesting_depth: self.max_nesting_depth,
+            max_blocks: self.max_blocks,
+            max_br_table_targets: self.max_br_table_targets,
+        }
+    }
+
+    /// The services capabilities are served from, with key-value data in `kv`.
+    pub fn host_services(&self, kv: Arc<dyn KvBackend>) -> anyhow::Result<HostServices> {
+        let outbound = OutboundSettings {
+            allow_private: self.allow_private_outbound,
+            max_requests: self.outbound_max_requests,
+            request_timeout: std::time::Duration::from_millis(self.outbound_timeout_ms),
+            max_response_bytes: self.outbound_max_response_kb.saturating_mul(1024),
+            ..OutboundSettings::default()
+        };
+        Ok(HostServices {
+            outbound: Arc::new(OutboundClient::new(outbound).map_err(anyhow::Error::msg)?),
+            kv,
+            kv_limits: KvLimits {
+                max_value_bytes: self.kv_max_value_kb.saturating_mul(1024),
+                max_tenant_bytes: self.kv_max_tenant_mb.saturating_mul(1024 * 1024),
+                ..KvLimits::default()
+            },
+        })
+    }
+
+    /// Compiles in `docket compile-worker` processes of `program` under these
+    /// bounds (what `docket serve` does).
+    pub fn compile_worker(&self, program: PathBuf) -> CompileWorker {
+        CompileWorker::new(
+            program,
+            self.compile_memory_mb,
+            std::time::Duration::from_millis(self.max_compile_ms),
+        )
+    }
+
+    /// The service's settings, with the operator token if any.
+    pub fn service(&self, operator_token: Option<String>) -> ServiceSettings {
+        ServiceSettings {
+            ceilings: self.ceilings(),
+            operator_token,
+            compile_timeout: std::time::Duration::from_millis(self.max_compile_ms),
+            compile_concurrency: self.compile_concurrency,
+            compile_failures: self.tenant_compile_failures,
+            compile_failure_time: std::time::Duration::from_secs(
+                self.tenant_compile_failure_seconds,
+            ),
+            wasm_threads: self.wasm_threads,
+            tenant_cpu_share: self.tenant_cpu_share.unwrap_or(self.wasm_threads),
+            ..ServiceSettings::default()
+        }
+    }
+}

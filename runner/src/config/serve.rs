@@ -1,0 +1,120 @@
+//! `docket serve`'s own flags: where it listens and keeps state, per-tenant
+//! quotas, and connection hygiene.
+
+use super::LimitArgs;
+use crate::http::serve::ConnectionSettings;
+use crate::registry::Quotas;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `docket serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "DOCKET_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where Docket keeps its state: the SQLite database, modules and compiled artifacts.
+    #[arg(long, env = "DOCKET_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Directory of declarative tenants: `<dir>/<tenant>/<action>.toml`.
+    #[arg(long, env = "DOCKET_MANIFESTS")]
+    pub manifests: Option<PathBuf>,
+    /// PostgreSQL URL for scale-out (not available in this version).
+    #[arg(long, env = "DOCKET_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The URL Workfront reaches this server at, for the start-up banner
+    /// (default: http:// and the listen address).
+    #[arg(long, env = "DOCKET_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The operator's bearer token for the admin API; without it, operator routes are off.
+    #[arg(long, env = "DOCKET_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// How long a shutdown (SIGTERM, Ctrl-C) waits for in-flight requests, in milliseconds.
+    #[arg(long, env = "DOCKET_SHUTDOWN_GRACE_MS", default_value_t = 30_000)]
+    pub shutdown_grace_ms: u64,
+    /// Default per-tenant quotas.
+    #[command(flatten)]
+    pub quotas: QuotaArgs,
+    /// Engine and limit settings.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Connection hygiene: timeouts and caps at the HTTP layer.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// Connection hygiene at the HTTP layer (SECURITY.md, "Connections"): no client,
+/// with or without credentials, may hold connections or descriptors the others need.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Longest a client may take to send a request's headers, in milliseconds;
+    /// also how long an idle keep-alive connection stays open.
+    #[arg(long, env = "DOCKET_HEADER_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..),
+          default_value_t = ConnectionSettings::default().header_timeout.as_millis() as u64)]
+    pub header_timeout_ms: u64,
+    /// Longest a request body (an upload) may take to arrive in full, in
+    /// milliseconds; also how long a response may wait for the client to read it.
+    #[arg(long, env = "DOCKET_BODY_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..),
+          default_value_t = ConnectionSettings::default().body_timeout.as_millis() as u64)]
+    pub body_timeout_ms: u64,
+    /// Client connections open at once; at the cap the longest-silent one is
+    /// closed to make room, or newcomers wait in the listen backlog. Lowered at
+    /// start to fit the open-file limit (less a reserve).
+    #[arg(long, env = "DOCKET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..),
+          default_value_t = ConnectionSettings::default().max_connections)]
+    pub max_connections: u64,
+    /// Requests served on one keep-alive connection before the server closes it.
+    #[arg(long, env = "DOCKET_MAX_REQUESTS_PER_CONNECTION", value_parser = clap::value_parser!(u32).range(1..),
+          default_value_t = ConnectionSettings::default().max_requests_per_connection)]
+    pub max_requests_per_connection: u32,
+}
+
+impl ConnectionArgs {
+    /// The settings as asked for (the connection cap not yet fitted to the fd limit).
+    pub fn settings(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            header_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
+            body_timeout: std::time::Duration::from_millis(self.body_timeout_ms),
+            max_connections: self.max_connections,
+            max_requests_per_connection: self.max_requests_per_connection,
+        }
+    }
+}
+
+/// Operator defaults for per-tenant quotas.
+#[derive(Debug, Clone, Args)]
+pub struct QuotaArgs {
+    /// Invocations of one tenant's actions running at once.
+    #[arg(long, env = "DOCKET_TENANT_MAX_CONCURRENCY", default_value_t = Quotas::default().max_concurrency)]
+    pub tenant_max_concurrency: u32,
+    /// Actions per tenant.
+    #[arg(long, env = "DOCKET_TENANT_MAX_ACTIONS", default_value_t = Quotas::default().max_actions)]
+    pub tenant_max_actions: u32,
+    /// Stored bytes per tenant (modules, manifests, config, secrets), in MiB.
+    #[arg(long, env = "DOCKET_TENANT_MAX_STORAGE_MB", default_value_t = Quotas::default().max_storage_bytes / (1024 * 1024))]
+    pub tenant_max_storage_mb: u64,
+    /// Guest memory one tenant's running invocations may hold, in MiB (the sum
+    /// of their `memory-mb`); past it invocations wait up to a second, then 429.
+    #[arg(long, env = "DOCKET_TENANT_MAX_MEMORY_MB", default_value_t = Quotas::default().max_memory_mb)]
+    pub tenant_max_memory_mb: u64,
+    /// Versions kept per action; a deploy past it prunes the oldest (never the
+    /// new version or the one live before it).
+    #[arg(long, env = "DOCKET_TENANT_MAX_VERSIONS", default_value_t = Quotas::default().max_versions,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub tenant_max_versions: u32,
+}
+
+impl QuotaArgs {
+    /// The default quotas; the per-tenant module size defaults to the engine's cap.
+    pub fn quotas(&self, limits: &LimitArgs) -> Quotas {
+        Quotas {
+            max_concurrency: self.tenant_max_concurrency,
+            max_actions: self.tenant_max_actions,
+            max_module_bytes: (limits.max_module_mb as u64).saturating_mul(1024 * 1024),
+            max_storage_bytes: self.tenant_max_storage_mb.saturating_mul(1024 * 1024),
+            max_memory_mb: self.tenant_max_memory_mb,
+            max_versions: self.tenant_max_versions,
+        }
+    }
+}

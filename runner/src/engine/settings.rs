@@ -1,0 +1,64 @@
+//! The operator's engine-wide settings and their defaults.
+
+/// Engine-wide settings chosen by the operator. Serializable because the
+/// compile worker process builds its engine from the same settings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EngineSettings {
+    /// How many instances may be live at once; sizes the pooling allocator.
+    pub max_instances: u32,
+    /// The largest memory any action may ask for, in MiB (the `memory-mb` ceiling).
+    pub max_memory_mb: u64,
+    /// Largest table any instance may grow to, in elements.
+    pub max_table_elements: usize,
+    /// Largest module or component accepted, in bytes (compile-time DoS bound).
+    pub max_module_bytes: usize,
+    /// Wasm stack limit, well under the async fiber stack so overflow traps cleanly.
+    pub max_wasm_stack: usize,
+    /// Largest stderr kept per invocation, in bytes.
+    pub max_stderr_bytes: usize,
+    /// Most function bodies a module (or all modules of a component) may have.
+    pub max_functions: u32,
+    /// Largest function body, in bytes. Default 2 MiB (`--max-function-kb` 2048): the
+    /// compiler's time and memory grow with a function's size, and the largest
+    /// body of any example or test module is 426,843 bytes (CPython in the
+    /// Python action), 4.9 times less.
+    pub max_function_bytes: usize,
+    /// Most locals one function may declare. Default 10,000 (`--max-locals`): each local
+    /// is a variable of the compiler's SSA construction, and the most any
+    /// example declares is 271 (CPython); kept well above 4× for unoptimised
+    /// builds, and under wasmparser's own cap of 50,000.
+    pub max_locals: u32,
+    /// Deepest nesting of `block`/`loop`/`if`/`try`/`try_table` in one function. Default
+    /// 5,000 (`--max-nesting-depth`): 2.5 million nested blocks took 2.1 GB to
+    /// compile, and the deepest nesting of any example is 781 (CPython), 6.4
+    /// times less.
+    pub max_nesting_depth: u32,
+    /// Most `block`/`loop`/`if`/`try`/`try_table` in one function, nested or
+    /// not. Default 20,000 (`--max-blocks`): compile time grows faster than
+    /// linearly with them (100,000 flat blocks took 24 s, 700,000 over 8
+    /// minutes), and the most any example has is 4,216 (CPython).
+    pub max_blocks: u32,
+    /// Most targets one `br_table` may list. Default 50,000 (`--max-br-table-targets`):
+    /// each target is an edge the compiler builds, and the most any example
+    /// lists is 3,202 (CPython's interpreter loop), 15 times less.
+    pub max_br_table_targets: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            max_instances: 1_000,
+            max_memory_mb: 256,
+            max_table_elements: 100_000,
+            max_module_bytes: 32 * 1024 * 1024,
+            max_wasm_stack: 512 * 1024,
+            max_stderr_bytes: 16 * 1024,
+            max_functions: 100_000,
+            max_function_bytes: 2 * 1024 * 1024,
+            max_locals: 10_000,
+            max_nesting_depth: 5_000,
+            max_blocks: 20_000,
+            max_br_table_targets: 50_000,
+        }
+    }
+}

@@ -26,11 +26,12 @@ TOOLCHAINS := .toolchains
 BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help targets c-toolchain actions guests build run test fuzz bench lint fmt clean
+.PHONY: help targets c-toolchain actions guests build run test api-check fuzz bench lint fmt clean
 
 help:
 	@echo "make run    build everything and serve the demo tenant on http://$(LISTEN)"
-	@echo "make test   run every test (unit, black-box, lint)"
+	@echo "make test   run every test (unit, black-box, admin API vs its OpenAPI document, lint)"
+	@echo "make api-check  schemathesis against the live admin API and runner/openapi.json"
 	@echo "make actions  build the example actions into $(DIST)/"
 	@echo "make fuzz   a longer fuzz run (DOCKET_FUZZ_CASES=20000 by default)"
 	@echo "make bench  throughput, latency, cold paths and concurrency vs a bare axum baseline"
@@ -100,7 +101,13 @@ lint:
 
 test: actions guests
 	$(CARGO) test -j$(JOBS) --workspace
+	$(MAKE) api-check
 	$(MAKE) lint
+
+## The live admin API against its own OpenAPI document (schemathesis, seeded and
+## bounded; installs into $(TOOLCHAINS)/schemathesis, skips if it cannot).
+api-check: build
+	TOOLCHAINS=$(abspath $(TOOLCHAINS)) bash tests/api_check.sh
 
 fmt:
 	$(CARGO) fmt --all

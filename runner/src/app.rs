@@ -10,8 +10,7 @@ use crate::invocation::Planned;
 use crate::limits::Ceilings;
 use crate::limits::Limits;
 use crate::names::TenantName;
-use crate::registry::store::{NewInvocation, Store, StoreError};
-use crate::registry::{ModuleDigest, Registry, Tenant};
+use crate::registry::{ModuleDigest, NewInvocation, Storage, StoreError, Tenant};
 use crate::wasm_pool::WasmPool;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -133,7 +132,7 @@ pub struct App {
     /// Runs guests.
     pub engine: Arc<Engine>,
     /// Tenants, keys, actions and versions; also the request path's registry.
-    pub store: Arc<Store>,
+    pub store: Arc<dyn Storage>,
     /// The operator's limit ceilings.
     pub ceilings: Ceilings,
     /// Outbound HTTP and key-value data, for the actions granted them.
@@ -217,7 +216,7 @@ impl App {
     /// so it must be called inside a Tokio runtime.
     pub fn new(
         engine: Arc<Engine>,
-        store: Arc<Store>,
+        store: Arc<dyn Storage>,
         services: HostServices,
         settings: ServiceSettings,
     ) -> Self {
@@ -292,7 +291,7 @@ impl App {
                 }
             }
         }
-        let bytes = self.store.read_module(digest)?;
+        let bytes = self.store.read_module(digest).await?;
         let (module, artifact) = self.compiles.compile(&self.engine, tenant, bytes).await?;
         if let Err(err) = self
             .store
@@ -427,7 +426,7 @@ impl App {
 /// Writes the invocation log in batches. After each write it pauses briefly, so
 /// that under load one transaction (one fsync) carries many records instead of
 /// one each; the queue holds far more than a pause's worth of invocations.
-async fn write_invocations(store: Arc<Store>, mut receiver: mpsc::Receiver<LogMessage>) {
+async fn write_invocations(store: Arc<dyn Storage>, mut receiver: mpsc::Receiver<LogMessage>) {
     let mut messages = Vec::with_capacity(INVOCATION_BATCH);
     let mut records = Vec::with_capacity(INVOCATION_BATCH);
     while receiver.recv_many(&mut messages, INVOCATION_BATCH).await > 0 {

@@ -12,8 +12,8 @@ use crate::engine::Abi;
 use crate::manifest::{self, ManifestFileError};
 use crate::names::{ActionName, TenantName};
 use crate::registry::ModuleDigest;
+use crate::registry::StoreError;
 use crate::registry::keys::{self, KeySource};
-use crate::registry::store::StoreError;
 use std::path::{Path, PathBuf};
 
 /// Why the declarative tenants could not be loaded. Each variant names the file.

@@ -15,6 +15,7 @@ use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
 use docket::registry::Quotas;
 use docket::registry::keys::KeySource;
 use docket::registry::secrets::SecretBox;
+use docket::registry::Storage;
 use docket::registry::store::Store;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -69,7 +70,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.data_dir, quotas, secrets)
         .await
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    let store = Arc::new(store);
+    let store: Arc<dyn Storage> = Arc::new(store);
     let services = args.limits.host_services(store.clone())?;
     let mut settings = args.limits.service(args.admin_token.clone());
     let program = std::env::current_exe().context("finding the docket executable")?;
@@ -373,7 +374,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
         SecretBox::new(rand::random()),
     )
     .await?;
-    let store = Arc::new(store);
+    let store: Arc<dyn Storage> = Arc::new(store);
     let services = args.limits.host_services(store.clone())?;
     let app = App::new(engine, store, services, args.limits.service(None));
     let tenants = declarative::sync(&app, &args.manifests, scratch.path()).await?;

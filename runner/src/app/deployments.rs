@@ -11,8 +11,7 @@ use crate::engine::Abi;
 use crate::limits::Ceilings;
 use crate::manifest::ActionManifest;
 use crate::names::{ActionName, TenantName};
-use crate::registry::store::{NewVersion, StoreError};
-use crate::registry::{ModuleDigest, Tenant};
+use crate::registry::{ModuleDigest, NewVersion, StoreError, Tenant};
 use std::collections::HashSet;
 
 impl App {
@@ -200,7 +199,7 @@ mod tests {
         let store = Store::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
             .await
             .unwrap();
-        let store = Arc::new(store);
+        let store: Arc<dyn crate::registry::Storage> = Arc::new(store);
         let services = HostServices {
             outbound: Arc::new(OutboundClient::new(OutboundSettings::default()).unwrap()),
             kv: store.clone(),

@@ -3,13 +3,16 @@
 //! errors are `{"error": "…"}`. Documented in `runner/openapi.json`, served at
 //! `/admin/v1/openapi.json`.
 
+use super::api_types::{
+    ActionJson, CreatedTenantJson, InvocationJson, KeyJson, SecretJson, TenantJson, VersionJson,
+    shown,
+};
 use super::auth::{Operator, TenantAdmin};
 use crate::app::{App, DeployError};
 use crate::manifest::{self as manifests, check_failure_word};
 use crate::names::TenantName;
 use crate::registry::secrets;
-use crate::registry::store::StoreError;
-use crate::registry::{QuotaOverrides, Tenant};
+use crate::registry::{QuotaOverrides, StoreError, Tenant};
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
@@ -168,12 +171,12 @@ pub async fn create_tenant(
         .create_tenant(&name, body.display_name.as_deref(), body.quotas)
         .await?;
     tracing::info!(tenant = %name, "tenant created");
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    Ok((StatusCode::CREATED, Json(CreatedTenantJson::from(created))).into_response())
 }
 
 /// `GET /admin/v1/tenants`.
 pub async fn list_tenants(State(app): State<Arc<App>>, _: Operator) -> AdminResult {
-    let tenants = app.store.list_tenants().await?;
+    let tenants: Vec<TenantJson> = shown(app.store.list_tenants().await?);
     Ok(Json(json!({ "tenants": tenants })).into_response())
 }
 
@@ -333,7 +336,7 @@ pub async fn list_actions(
     State(app): State<Arc<App>>,
     TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let actions = app.store.list_actions(&found.name).await?;
+    let actions: Vec<ActionJson> = shown(app.store.list_actions(&found.name).await?);
     Ok(Json(json!({ "actions": actions })).into_response())
 }
 
@@ -343,7 +346,7 @@ pub async fn list_versions(
     Path((_, action)): Path<(String, String)>,
     TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let versions = app.store.list_versions(&found.name, &action).await?;
+    let versions: Vec<VersionJson> = shown(app.store.list_versions(&found.name, &action).await?);
     Ok(Json(json!({ "name": action, "versions": versions })).into_response())
 }
 
@@ -398,7 +401,7 @@ pub async fn list_keys(
     State(app): State<Arc<App>>,
     TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let keys = app.store.list_webhook_keys(&found.name).await?;
+    let keys: Vec<KeyJson> = shown(app.store.list_webhook_keys(&found.name).await?);
     Ok(Json(json!({ "keys": keys })).into_response())
 }
 
@@ -458,7 +461,7 @@ pub async fn list_secrets(
     State(app): State<Arc<App>>,
     TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let secrets = app.store.list_secrets(&found.name).await?;
+    let secrets: Vec<SecretJson> = shown(app.store.list_secrets(&found.name).await?);
     Ok(Json(json!({ "secrets": secrets })).into_response())
 }
 
@@ -475,8 +478,14 @@ pub async fn invocations(
     query: Result<Query<InvocationsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AdminResult {
     let Query(query) = query.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 1000);
-    let records = app.store.recent_invocations(&found.name, limit).await?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(AdminError::BadRequest(format!(
+            "limit must be 1 to 1000, not {limit}"
+        )));
+    }
+    let records: Vec<InvocationJson> =
+        shown(app.store.recent_invocations(&found.name, limit).await?);
     Ok(Json(json!({ "invocations": records })).into_response())
 }
 

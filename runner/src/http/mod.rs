@@ -4,6 +4,7 @@
 //! route is checked by the extractors in [`auth`].
 
 pub mod admin;
+pub mod api_types;
 pub mod auth;
 pub mod reply;
 pub mod serve;

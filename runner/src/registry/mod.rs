@@ -13,12 +13,13 @@
 //!   and [`Storage`], all of them: what a second backend implements.
 //! * `records.rs` and `error.rs`: what those traits take and return
 //!   ([`NewVersion`], [`VersionInfo`], …, [`StoreError`]); no backend's types.
-//! * [`store`]: [`store::Store`], the embedded backend (SQLite plus files),
-//!   and the one import path callers use.
-//! * `sqlite/`: its queries, one module per concern (`tenants`, `credentials`,
-//!   `secrets`, `versions`, `modules`, `invocations`, `kv`, `gc`), its pool,
-//!   migrations and snapshot loading (`sqlite/mod.rs`), and its trait impls
-//!   (`sqlite/seams.rs`).
+//! * [`store`]: [`store::Store`], the embedded backend (SQLite plus files).
+//!   Only `main.rs` names it, to open it; everything else holds an
+//!   `Arc<dyn Storage>`.
+//! * `sqlite/`: its implementation of each trait in the module of its concern
+//!   (`tenants`, `credentials`, `secrets`, `versions`, `modules`,
+//!   `invocations`, `kv`), garbage collection (`gc`), and its pool,
+//!   migrations and snapshot loading (`sqlite/mod.rs`).
 //! * `blobs.rs`: module and artifact files, content-addressed, under `--data-dir`.
 //! * `storage_quota.rs`: what the storage quota counts and which versions a
 //!   deploy prunes; arithmetic any backend shares.

@@ -1,15 +1,14 @@
 //! What the storage traits take and return: Docket's own records, the same
-//! for every backend, plus the per-tenant limits every backend enforces.
+//! for every backend, plus the per-tenant limits every backend enforces. The
+//! admin API's JSON shapes of them are in `http/api_types.rs`.
 
 use super::Quotas;
 use crate::manifest::ActionManifest;
 use crate::names::TenantName;
-use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The secrets of a new tenant, shown once.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct NewTenant {
     /// The tenant's name.
     pub name: TenantName,
@@ -20,8 +19,7 @@ pub struct NewTenant {
 }
 
 /// A tenant as the operator lists it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct TenantInfo {
     /// The tenant's name.
     pub name: String,
@@ -42,8 +40,7 @@ pub struct TenantInfo {
 }
 
 /// A key or token as listed: never the secret, only a hint of its start.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct CredentialInfo {
     /// The id to revoke it by.
     pub id: String,
@@ -54,8 +51,7 @@ pub struct CredentialInfo {
 }
 
 /// An action as its tenant lists it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct ActionInfo {
     /// The action name.
     pub name: String,
@@ -68,8 +64,7 @@ pub struct ActionInfo {
 }
 
 /// One version as listed.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct VersionInfo {
     /// The version number.
     pub version: u32,
@@ -110,8 +105,7 @@ pub struct NewInvocation {
 }
 
 /// One row of the invocation log, as listed.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct InvocationRecord {
     /// When it started (RFC 3339).
     pub time: String,
@@ -129,13 +123,11 @@ pub struct InvocationRecord {
     pub request_id: String,
     /// The first and last 4 KiB of the action's stderr, for invocations that
     /// did not succeed; absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
 }
 
 /// A secret as listed: its name, never its value.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct SecretInfo {
     /// The secret's name.
     pub name: String,

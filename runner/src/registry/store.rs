@@ -8,11 +8,11 @@
 //! file. Writes are serialized by a mutex; reads on the request path use the
 //! in-memory snapshots ([`Registry`]), refreshed after every committed write.
 //!
-//! `Store` is the composition of every storage trait in
-//! [`traits`](super::traits) for the embedded backend: its queries live in
-//! `registry/sqlite/`, one module per concern, and its files in
-//! `registry/blobs.rs`. Errors and records are re-exported here so callers
-//! keep one import path.
+//! `Store` implements every storage trait in [`traits`](super::traits) for
+//! the embedded backend, each in its module under `registry/sqlite/`; its
+//! files are in `registry/blobs.rs`. Callers hold it as an
+//! `Arc<dyn Storage>`: apart from [`Store::open`], it has no public methods
+//! of its own.
 
 use super::blobs::Blobs;
 use super::secrets::SecretBox;

@@ -5,79 +5,8 @@ use crate::registry::keys::{self, KeyHash};
 use crate::registry::store::{
     CredentialInfo, MAX_WEBHOOK_KEYS, Store, StoreError, hint, new_id, now_ms, rfc3339,
 };
+use crate::registry::traits::{CredentialStore, StoreFuture};
 use sqlx::Row;
-
-impl Store {
-    /// Creates a webhook key; the plain key is returned once.
-    pub async fn create_webhook_key(
-        &self,
-        tenant: &TenantName,
-    ) -> Result<(CredentialInfo, String), StoreError> {
-        let _write = self.writes.lock().await;
-        let found = self.require_tenant(tenant)?;
-        if found.webhook_keys.len() >= MAX_WEBHOOK_KEYS {
-            return Err(StoreError::Quota(format!(
-                "a tenant may have {MAX_WEBHOOK_KEYS} webhook keys; revoke one first"
-            )));
-        }
-        let key = keys::generate_key();
-        let id = new_id();
-        let mut tx = self.pool.begin().await?;
-        insert_credential(&mut tx, tenant, "webhook", &id, &key).await?;
-        tx.commit().await?;
-        self.refresh(tenant).await?;
-        let info = CredentialInfo {
-            id,
-            hint: hint(&key),
-            created_at: rfc3339(now_ms()),
-        };
-        Ok((info, key))
-    }
-
-    /// Lists a tenant's webhook keys (hints only).
-    pub async fn list_webhook_keys(
-        &self,
-        tenant: &TenantName,
-    ) -> Result<Vec<CredentialInfo>, StoreError> {
-        self.require_tenant(tenant)?;
-        let rows = sqlx::query(
-            "SELECT id, hint, created_ms FROM credentials \
-             WHERE tenant = ? AND kind = 'webhook' ORDER BY created_ms, id",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(CredentialInfo {
-                    id: row.try_get("id")?,
-                    hint: row.try_get("hint")?,
-                    created_at: rfc3339(row.try_get("created_ms")?),
-                })
-            })
-            .collect()
-    }
-
-    /// Revokes one webhook key of a tenant.
-    pub async fn revoke_webhook_key(
-        &self,
-        tenant: &TenantName,
-        id: &str,
-    ) -> Result<(), StoreError> {
-        let _write = self.writes.lock().await;
-        self.require_tenant(tenant)?;
-        let deleted =
-            sqlx::query("DELETE FROM credentials WHERE tenant = ? AND kind = 'webhook' AND id = ?")
-                .bind(tenant.as_str())
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::UnknownKey(id.to_owned()));
-        }
-        self.refresh(tenant).await
-    }
-}
 
 pub(super) async fn insert_credential(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
@@ -98,4 +27,83 @@ pub(super) async fn insert_credential(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+impl CredentialStore for Store {
+    /// Creates a webhook key; the plain key is returned once.
+    fn create_webhook_key<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+    ) -> StoreFuture<'a, (CredentialInfo, String)> {
+        Box::pin(async move {
+            let _write = self.writes.lock().await;
+            let found = self.require_tenant(tenant)?;
+            if found.webhook_keys.len() >= MAX_WEBHOOK_KEYS {
+                return Err(StoreError::Quota(format!(
+                    "a tenant may have {MAX_WEBHOOK_KEYS} webhook keys; revoke one first"
+                )));
+            }
+            let key = keys::generate_key();
+            let id = new_id();
+            let mut tx = self.pool.begin().await?;
+            insert_credential(&mut tx, tenant, "webhook", &id, &key).await?;
+            tx.commit().await?;
+            self.refresh(tenant).await?;
+            let info = CredentialInfo {
+                id,
+                hint: hint(&key),
+                created_at: rfc3339(now_ms()),
+            };
+            Ok((info, key))
+        })
+    }
+
+    /// Lists a tenant's webhook keys (hints only).
+    fn list_webhook_keys<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+    ) -> StoreFuture<'a, Vec<CredentialInfo>> {
+        Box::pin(async move {
+            self.require_tenant(tenant)?;
+            let rows = sqlx::query(
+                "SELECT id, hint, created_ms FROM credentials \
+                 WHERE tenant = ? AND kind = 'webhook' ORDER BY created_ms, id",
+            )
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(CredentialInfo {
+                        id: row.try_get("id")?,
+                        hint: row.try_get("hint")?,
+                        created_at: rfc3339(row.try_get("created_ms")?),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Revokes one webhook key of a tenant.
+    fn revoke_webhook_key<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        id: &'a str,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _write = self.writes.lock().await;
+            self.require_tenant(tenant)?;
+            let deleted = sqlx::query(
+                "DELETE FROM credentials WHERE tenant = ? AND kind = 'webhook' AND id = ?",
+            )
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(StoreError::UnknownKey(id.to_owned()));
+            }
+            self.refresh(tenant).await
+        })
+    }
 }

@@ -2,84 +2,87 @@
 //! [`INVOCATIONS_KEPT`] per tenant, read newest first.
 
 use crate::names::TenantName;
-use crate::registry::store::{
-    INVOCATIONS_KEPT, InvocationRecord, NewInvocation, Store, StoreError, rfc3339,
-};
+use crate::registry::store::{INVOCATIONS_KEPT, InvocationRecord, NewInvocation, Store, rfc3339};
+use crate::registry::traits::{InvocationLog, StoreFuture};
 use sqlx::Row;
 
-impl Store {
+impl InvocationLog for Store {
     /// Appends invocation records in one transaction, a few multi-row
     /// statements rather than one statement per record (each statement is a
     /// round trip to SQLite's worker thread). Records of tenants deleted
     /// meanwhile are skipped.
-    pub async fn record_invocations(&self, batch: &[NewInvocation]) -> Result<(), StoreError> {
-        // 9 bound values per row, well under SQLite's limit of 32766 per statement.
-        const ROWS_PER_STATEMENT: usize = 2000;
-        let mut tx = self.pool.begin().await?;
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
-                 duration_ms, limit_hit, stderr) SELECT * FROM (",
-            );
-            insert.push_values(chunk, |mut row, record| {
-                row.push_bind(&record.tenant)
-                    .push_bind(&record.action)
-                    .push_bind(i64::from(record.version))
-                    .push_bind(&record.request_id)
-                    .push_bind(record.at_ms)
-                    .push_bind(record.outcome)
-                    .push_bind(record.ms as i64)
-                    .push_bind(&record.limit_hit)
-                    .push_bind(&record.stderr);
-            });
-            insert.push(") WHERE column1 IN (SELECT name FROM tenants)");
-            insert.build().execute(&mut *tx).await?;
-        }
-        let tenants: std::collections::BTreeSet<&str> =
-            batch.iter().map(|r| r.tenant.as_str()).collect();
-        for tenant in tenants {
-            sqlx::query(
-                "DELETE FROM invocations WHERE tenant = ? AND id < (SELECT MIN(id) FROM \
-                 (SELECT id FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?))",
-            )
-            .bind(tenant)
-            .bind(tenant)
-            .bind(INVOCATIONS_KEPT)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            // 9 bound values per row, well under SQLite's limit of 32766 per statement.
+            const ROWS_PER_STATEMENT: usize = 2000;
+            let mut tx = self.pool.begin().await?;
+            for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
+                     duration_ms, limit_hit, stderr) SELECT * FROM (",
+                );
+                insert.push_values(chunk, |mut row, record| {
+                    row.push_bind(&record.tenant)
+                        .push_bind(&record.action)
+                        .push_bind(i64::from(record.version))
+                        .push_bind(&record.request_id)
+                        .push_bind(record.at_ms)
+                        .push_bind(record.outcome)
+                        .push_bind(record.ms as i64)
+                        .push_bind(&record.limit_hit)
+                        .push_bind(&record.stderr);
+                });
+                insert.push(") WHERE column1 IN (SELECT name FROM tenants)");
+                insert.build().execute(&mut *tx).await?;
+            }
+            let tenants: std::collections::BTreeSet<&str> =
+                batch.iter().map(|r| r.tenant.as_str()).collect();
+            for tenant in tenants {
+                sqlx::query(
+                    "DELETE FROM invocations WHERE tenant = ? AND id < (SELECT MIN(id) FROM \
+                     (SELECT id FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?))",
+                )
+                .bind(tenant)
+                .bind(tenant)
+                .bind(INVOCATIONS_KEPT)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// The newest `limit` invocations of a tenant's actions.
-    pub async fn recent_invocations(
-        &self,
-        tenant: &TenantName,
+    fn recent_invocations<'a>(
+        &'a self,
+        tenant: &'a TenantName,
         limit: u32,
-    ) -> Result<Vec<InvocationRecord>, StoreError> {
-        self.require_tenant(tenant)?;
-        let rows = sqlx::query(
-            "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr \
-             FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(tenant.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(InvocationRecord {
-                    time: rfc3339(row.try_get("at_ms")?),
-                    action: row.try_get("action")?,
-                    version: row.try_get::<i64, _>("version")? as u32,
-                    outcome: row.try_get("outcome")?,
-                    ms: row.try_get::<i64, _>("duration_ms")? as u64,
-                    limit_hit: row.try_get("limit_hit")?,
-                    request_id: row.try_get("request_id")?,
-                    stderr: row.try_get("stderr")?,
+    ) -> StoreFuture<'a, Vec<InvocationRecord>> {
+        Box::pin(async move {
+            self.require_tenant(tenant)?;
+            let rows = sqlx::query(
+                "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr \
+                 FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?",
+            )
+            .bind(tenant.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(InvocationRecord {
+                        time: rfc3339(row.try_get("at_ms")?),
+                        action: row.try_get("action")?,
+                        version: row.try_get::<i64, _>("version")? as u32,
+                        outcome: row.try_get("outcome")?,
+                        ms: row.try_get::<i64, _>("duration_ms")? as u64,
+                        limit_hit: row.try_get("limit_hit")?,
+                        request_id: row.try_get("request_id")?,
+                        stderr: row.try_get("stderr")?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 }

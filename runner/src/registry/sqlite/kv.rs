@@ -176,6 +176,7 @@ impl KvBackend for Store {
 mod tests {
     use crate::capabilities::kv::{ENTRY_OVERHEAD_BYTES, KvBackend, KvBucket, KvLimits, KvScope};
     use crate::registry::Quotas;
+    use crate::registry::TenantStore;
     use crate::registry::secrets::SecretBox;
     use crate::registry::store::Store;
     use std::sync::Arc;

@@ -7,7 +7,6 @@ mod gc;
 mod invocations;
 mod kv;
 mod modules;
-mod seams;
 mod secrets;
 mod tenants;
 mod versions;
@@ -77,12 +76,6 @@ impl Store {
             }
         }
         Ok(store)
-    }
-
-    /// Every tenant's snapshot.
-    pub fn tenants(&self) -> Vec<Arc<Tenant>> {
-        let snapshots = self.snapshots.read().unwrap_or_else(|e| e.into_inner());
-        snapshots.values().cloned().collect()
     }
 
     /// Reloads one tenant's snapshot from the database.

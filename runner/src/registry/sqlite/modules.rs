@@ -2,68 +2,75 @@
 //! artifacts; the bytes themselves are files ([`Blobs`](crate::registry::blobs::Blobs)).
 
 use crate::registry::ModuleDigest;
-use crate::registry::store::{Store, StoreError};
+use crate::registry::store::Store;
+use crate::registry::traits::{BlobStore, StoreFuture};
 use sha2::{Digest, Sha256};
 
-impl Store {
+impl BlobStore for Store {
     /// The ABI recorded for a module, if stored.
-    pub async fn module_abi(&self, digest: &ModuleDigest) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT abi FROM modules WHERE digest = ?")
-                .bind(digest.as_str())
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+    fn module_abi<'a>(&'a self, digest: &'a ModuleDigest) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move {
+            Ok(
+                sqlx::query_scalar("SELECT abi FROM modules WHERE digest = ?")
+                    .bind(digest.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?,
+            )
+        })
     }
 
     /// A module's bytes.
-    pub fn read_module(&self, digest: &ModuleDigest) -> Result<Vec<u8>, StoreError> {
-        Ok(self.blobs.read_module(digest)?)
+    fn read_module<'a>(&'a self, digest: &'a ModuleDigest) -> StoreFuture<'a, Vec<u8>> {
+        Box::pin(async move { Ok(self.blobs.read_module(digest)?) })
     }
 
     /// A compiled artifact for `engine`, only if its bytes match the digest
     /// recorded when Docket wrote it.
-    pub async fn read_artifact(
-        &self,
-        digest: &ModuleDigest,
-        engine: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let expected: Option<String> = sqlx::query_scalar(
-            "SELECT artifact_digest FROM artifacts WHERE module = ? AND engine = ?",
-        )
-        .bind(digest.as_str())
-        .bind(engine)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(expected) = expected else {
-            return Ok(None);
-        };
-        let Some(bytes) = self.blobs.read_artifact(digest, engine) else {
-            return Ok(None);
-        };
-        if hex::encode(Sha256::digest(&bytes)) != expected {
-            tracing::warn!(module = %digest, "compiled artifact does not match its recorded digest; recompiling");
-            return Ok(None);
-        }
-        Ok(Some(bytes))
+    fn read_artifact<'a>(
+        &'a self,
+        digest: &'a ModuleDigest,
+        engine: &'a str,
+    ) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let expected: Option<String> = sqlx::query_scalar(
+                "SELECT artifact_digest FROM artifacts WHERE module = ? AND engine = ?",
+            )
+            .bind(digest.as_str())
+            .bind(engine)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(expected) = expected else {
+                return Ok(None);
+            };
+            let Some(bytes) = self.blobs.read_artifact(digest, engine) else {
+                return Ok(None);
+            };
+            if hex::encode(Sha256::digest(&bytes)) != expected {
+                tracing::warn!(module = %digest, "compiled artifact does not match its recorded digest; recompiling");
+                return Ok(None);
+            }
+            Ok(Some(bytes))
+        })
     }
 
     /// Records a compiled artifact for an already stored module.
-    pub async fn save_artifact(
-        &self,
-        digest: &ModuleDigest,
-        engine: &str,
-        artifact: &[u8],
-    ) -> Result<(), StoreError> {
-        self.blobs.write_artifact(digest, engine, artifact)?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO artifacts (module, engine, artifact_digest) VALUES (?, ?, ?)",
-        )
-        .bind(digest.as_str())
-        .bind(engine)
-        .bind(hex::encode(Sha256::digest(artifact)))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    fn save_artifact<'a>(
+        &'a self,
+        digest: &'a ModuleDigest,
+        engine: &'a str,
+        artifact: &'a [u8],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.blobs.write_artifact(digest, engine, artifact)?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO artifacts (module, engine, artifact_digest) VALUES (?, ?, ?)",
+            )
+            .bind(digest.as_str())
+            .bind(engine)
+            .bind(hex::encode(Sha256::digest(artifact)))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
     }
 }

@@ -3,105 +3,10 @@
 use crate::names::TenantName;
 use crate::registry::storage_quota::stored_bytes;
 use crate::registry::store::{MAX_SECRETS, SecretInfo, Store, StoreError, now_ms, rfc3339};
+use crate::registry::traits::{SecretStore, StoreFuture};
 use sqlx::Row;
 
 impl Store {
-    /// Sets (or replaces) a secret, encrypted at rest.
-    pub async fn put_secret(
-        &self,
-        tenant: &TenantName,
-        name: &str,
-        value: &[u8],
-    ) -> Result<(), StoreError> {
-        let _write = self.writes.lock().await;
-        let found = self.require_tenant(tenant)?;
-        if !found.secrets.0.contains_key(name) && found.secrets.0.len() >= MAX_SECRETS {
-            return Err(StoreError::Quota(format!(
-                "a tenant may keep {MAX_SECRETS} secrets; delete one first"
-            )));
-        }
-        let (nonce, ciphertext) = self.secrets.seal(tenant.as_str(), name, value);
-        // A replaced secret's old bytes are not counted: only what stays stored.
-        let versions = self.stored_versions(tenant).await?;
-        let total = stored_bytes(versions.iter(), None)
-            + self.secret_bytes(tenant, Some(name)).await?
-            + (name.len() + ciphertext.len()) as u64;
-        let limit = found.quotas.max_storage_bytes;
-        if total > limit {
-            return Err(StoreError::Quota(format!(
-                "storing this secret would bring the tenant to {total} stored bytes, over its \
-                 limit of {limit} bytes (maxStorageBytes); delete old actions or secrets first"
-            )));
-        }
-        sqlx::query(
-            "INSERT INTO secrets (tenant, name, nonce, ciphertext, updated_ms) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT(tenant, name) DO UPDATE SET nonce = excluded.nonce, \
-             ciphertext = excluded.ciphertext, updated_ms = excluded.updated_ms",
-        )
-        .bind(tenant.as_str())
-        .bind(name)
-        .bind(nonce)
-        .bind(ciphertext)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        self.refresh(tenant).await
-    }
-
-    /// Deletes a secret.
-    pub async fn delete_secret(&self, tenant: &TenantName, name: &str) -> Result<(), StoreError> {
-        let _write = self.writes.lock().await;
-        self.require_tenant(tenant)?;
-        let deleted = sqlx::query("DELETE FROM secrets WHERE tenant = ? AND name = ?")
-            .bind(tenant.as_str())
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::UnknownSecret(name.to_owned()));
-        }
-        self.refresh(tenant).await
-    }
-
-    /// Lists a tenant's secrets by name; values are never listed.
-    pub async fn list_secrets(&self, tenant: &TenantName) -> Result<Vec<SecretInfo>, StoreError> {
-        self.require_tenant(tenant)?;
-        let rows =
-            sqlx::query("SELECT name, updated_ms FROM secrets WHERE tenant = ? ORDER BY name")
-                .bind(tenant.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SecretInfo {
-                    name: row.try_get("name")?,
-                    updated_at: rfc3339(row.try_get("updated_ms")?),
-                })
-            })
-            .collect()
-    }
-
-    /// A secret's value, for handing to the tenant's own actions; `None` when it
-    /// is not set (or can no longer be decrypted because the operator key changed).
-    pub async fn read_secret(
-        &self,
-        tenant: &TenantName,
-        name: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let row =
-            sqlx::query("SELECT nonce, ciphertext FROM secrets WHERE tenant = ? AND name = ?")
-                .bind(tenant.as_str())
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.and_then(|row| {
-            let nonce: Vec<u8> = row.try_get("nonce").ok()?;
-            let ciphertext: Vec<u8> = row.try_get("ciphertext").ok()?;
-            self.secrets
-                .open(tenant.as_str(), name, &nonce, &ciphertext)
-        }))
-    }
-
     /// Bytes of the tenant's secrets (name and ciphertext), but `except`'s.
     pub(super) async fn secret_bytes(
         &self,
@@ -117,5 +22,111 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(bytes as u64)
+    }
+}
+
+impl SecretStore for Store {
+    /// Sets (or replaces) a secret, encrypted at rest.
+    fn put_secret<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        name: &'a str,
+        value: &'a [u8],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _write = self.writes.lock().await;
+            let found = self.require_tenant(tenant)?;
+            if !found.secrets.0.contains_key(name) && found.secrets.0.len() >= MAX_SECRETS {
+                return Err(StoreError::Quota(format!(
+                    "a tenant may keep {MAX_SECRETS} secrets; delete one first"
+                )));
+            }
+            let (nonce, ciphertext) = self.secrets.seal(tenant.as_str(), name, value);
+            // A replaced secret's old bytes are not counted: only what stays stored.
+            let versions = self.stored_versions(tenant).await?;
+            let total = stored_bytes(versions.iter(), None)
+                + self.secret_bytes(tenant, Some(name)).await?
+                + (name.len() + ciphertext.len()) as u64;
+            let limit = found.quotas.max_storage_bytes;
+            if total > limit {
+                return Err(StoreError::Quota(format!(
+                    "storing this secret would bring the tenant to {total} stored bytes, over its \
+                     limit of {limit} bytes (maxStorageBytes); delete old actions or secrets first"
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO secrets (tenant, name, nonce, ciphertext, updated_ms) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT(tenant, name) DO UPDATE SET nonce = excluded.nonce, \
+                 ciphertext = excluded.ciphertext, updated_ms = excluded.updated_ms",
+            )
+            .bind(tenant.as_str())
+            .bind(name)
+            .bind(nonce)
+            .bind(ciphertext)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+            self.refresh(tenant).await
+        })
+    }
+
+    /// Deletes a secret.
+    fn delete_secret<'a>(&'a self, tenant: &'a TenantName, name: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _write = self.writes.lock().await;
+            self.require_tenant(tenant)?;
+            let deleted = sqlx::query("DELETE FROM secrets WHERE tenant = ? AND name = ?")
+                .bind(tenant.as_str())
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(StoreError::UnknownSecret(name.to_owned()));
+            }
+            self.refresh(tenant).await
+        })
+    }
+
+    /// Lists a tenant's secrets by name; values are never listed.
+    fn list_secrets<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, Vec<SecretInfo>> {
+        Box::pin(async move {
+            self.require_tenant(tenant)?;
+            let rows =
+                sqlx::query("SELECT name, updated_ms FROM secrets WHERE tenant = ? ORDER BY name")
+                    .bind(tenant.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(SecretInfo {
+                        name: row.try_get("name")?,
+                        updated_at: rfc3339(row.try_get("updated_ms")?),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// A secret's value, for handing to the tenant's own actions; `None` when it
+    /// is not set (or can no longer be decrypted because the operator key changed).
+    fn read_secret<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        name: &'a str,
+    ) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let row =
+                sqlx::query("SELECT nonce, ciphertext FROM secrets WHERE tenant = ? AND name = ?")
+                    .bind(tenant.as_str())
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            Ok(row.and_then(|row| {
+                let nonce: Vec<u8> = row.try_get("nonce").ok()?;
+                let ciphertext: Vec<u8> = row.try_get("ciphertext").ok()?;
+                self.secrets
+                    .open(tenant.as_str(), name, &nonce, &ciphertext)
+            }))
+        })
     }
 }

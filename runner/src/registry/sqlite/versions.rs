@@ -9,6 +9,7 @@ use crate::registry::storage_quota::{
 use crate::registry::store::{
     ActionInfo, NewVersion, Store, StoreError, VersionInfo, now_ms, rfc3339,
 };
+use crate::registry::traits::{StoreFuture, VersionStore};
 use crate::registry::{ActionVersion, ModuleDigest, Tenant};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -23,124 +24,6 @@ const VERSION_ROW_BYTES_SQL: &str = "(length(CAST(v.manifest AS BLOB)) \
      + length(CAST(v.grants AS BLOB)))";
 
 impl Store {
-    /// Stores a new version and makes it live, atomically, pruning the action's
-    /// oldest versions past the tenant's `maxVersions` in the same transaction.
-    /// Checks the action-count and storage quotas under the write lock, with the
-    /// pruning already counted, before anything is written: a refused deploy
-    /// leaves no file and no row behind.
-    pub async fn deploy(&self, new: NewVersion<'_>) -> Result<u32, StoreError> {
-        let _write = self.writes.lock().await;
-        let tenant = self.require_tenant(new.tenant)?;
-        let name = &new.manifest.name;
-        let digest = ModuleDigest::of(new.module);
-        let size = new.module.len() as u64;
-        let row = VersionRow {
-            display_name: &new.manifest.display_name,
-            manifest: new.manifest_text,
-            limits: serde_json::to_string(&new.manifest.limits).unwrap_or_default(),
-            config: serde_json::to_string(&new.manifest.config).unwrap_or_default(),
-            secrets: serde_json::to_string(&new.manifest.secrets).unwrap_or_default(),
-            grants: serde_json::to_string(&new.manifest.grants).unwrap_or_default(),
-        };
-        let pruned = self
-            .plan_deploy(&tenant, name, &digest, size, row.stored_bytes())
-            .await?;
-
-        // Files first: a crash after this point leaves an unreferenced file, never
-        // a version without its module.
-        self.blobs.write_module(&digest, new.module)?;
-        if let Some((artifact, engine)) = new.artifact {
-            self.blobs.write_artifact(&digest, engine, artifact)?;
-        }
-
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO modules (digest, size, abi, created_ms) VALUES (?, ?, ?, ?) \
-             ON CONFLICT(digest) DO NOTHING",
-        )
-        .bind(digest.as_str())
-        .bind(size as i64)
-        .bind(new.abi)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        if let Some((artifact, engine)) = new.artifact {
-            sqlx::query(
-                "INSERT OR REPLACE INTO artifacts (module, engine, artifact_digest) VALUES (?, ?, ?)",
-            )
-            .bind(digest.as_str())
-            .bind(engine)
-            .bind(hex::encode(Sha256::digest(artifact)))
-            .execute(&mut *tx)
-            .await?;
-        }
-        let version: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE tenant = ? AND action = ?",
-        )
-        .bind(new.tenant.as_str())
-        .bind(name.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO actions (tenant, name, live_version) VALUES (?, ?, ?) \
-             ON CONFLICT(tenant, name) DO UPDATE SET live_version = excluded.live_version",
-        )
-        .bind(new.tenant.as_str())
-        .bind(name.as_str())
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO versions (tenant, action, version, module, display_name, manifest, \
-             limits, config, secrets, grants, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(new.tenant.as_str())
-        .bind(name.as_str())
-        .bind(version)
-        .bind(digest.as_str())
-        .bind(row.display_name)
-        .bind(row.manifest)
-        .bind(&row.limits)
-        .bind(&row.config)
-        .bind(&row.secrets)
-        .bind(&row.grants)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        for old in &pruned {
-            sqlx::query("DELETE FROM versions WHERE tenant = ? AND action = ? AND version = ?")
-                .bind(new.tenant.as_str())
-                .bind(name.as_str())
-                .bind(i64::from(*old))
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        self.refresh(new.tenant).await?;
-        if !pruned.is_empty() {
-            tracing::info!(tenant = %new.tenant, action = %name, ?pruned, "pruned old versions (maxVersions)");
-            self.collect_garbage().await?;
-        }
-        Ok(version as u32)
-    }
-
-    /// Whether one more version (of `name`, with this module) fits the tenant's
-    /// action-count and storage quotas, counting the versions the deploy would
-    /// prune. For a check before compiling, to spare the work: the manifest is
-    /// counted at its row overhead only, so this refuses only what [`Self::deploy`]
-    /// would surely refuse.
-    pub async fn check_deploy_quota(
-        &self,
-        tenant: &Tenant,
-        name: &ActionName,
-        digest: &ModuleDigest,
-        size: u64,
-    ) -> Result<(), StoreError> {
-        self.plan_deploy(tenant, name, digest, size, VERSION_ROW_OVERHEAD_BYTES)
-            .await
-            .map(|_| ())
-    }
-
     /// Checks the quotas for a new version whose row takes `row_bytes`, and
     /// returns the versions of `name` the deploy must prune.
     async fn plan_deploy(
@@ -210,110 +93,6 @@ impl Store {
             .collect()
     }
 
-    /// Whether any of the tenant's versions uses this module.
-    pub async fn tenant_keeps_module(
-        &self,
-        tenant: &TenantName,
-        digest: &ModuleDigest,
-    ) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT EXISTS(SELECT 1 FROM versions WHERE tenant = ? AND module = ?)",
-        )
-        .bind(tenant.as_str())
-        .bind(digest.as_str())
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
-    /// Stored bytes the tenant controls, as the storage quota counts them: its
-    /// distinct modules, its version rows (manifest, config and the rest, plus
-    /// [`VERSION_ROW_OVERHEAD_BYTES`] each) and its secrets (name and ciphertext).
-    pub async fn storage_used(&self, tenant: &TenantName) -> Result<u64, StoreError> {
-        let versions = self.stored_versions(tenant).await?;
-        Ok(stored_bytes(versions.iter(), None) + self.secret_bytes(tenant, None).await?)
-    }
-
-    /// The live version's manifest text and module digest, to skip redeploying
-    /// an unchanged declarative action.
-    pub async fn live_source(
-        &self,
-        tenant: &TenantName,
-        action: &ActionName,
-    ) -> Result<Option<(String, ModuleDigest)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT v.manifest, v.module FROM actions a JOIN versions v \
-             ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
-             WHERE a.tenant = ? AND a.name = ?",
-        )
-        .bind(tenant.as_str())
-        .bind(action.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok((
-                row.try_get("manifest")?,
-                ModuleDigest::from_stored(row.try_get("module")?),
-            ))
-        })
-        .transpose()
-    }
-
-    /// Lists a tenant's actions.
-    pub async fn list_actions(&self, tenant: &TenantName) -> Result<Vec<ActionInfo>, StoreError> {
-        self.require_tenant(tenant)?;
-        let rows = sqlx::query(
-            "SELECT a.name, a.live_version, v.display_name, \
-             (SELECT COUNT(*) FROM versions c WHERE c.tenant = a.tenant AND c.action = a.name) AS n \
-             FROM actions a JOIN versions v \
-               ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
-             WHERE a.tenant = ? ORDER BY a.name",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ActionInfo {
-                    name: row.try_get("name")?,
-                    display_name: row.try_get("display_name")?,
-                    live_version: row.try_get::<i64, _>("live_version")? as u32,
-                    versions: row.try_get::<i64, _>("n")? as u32,
-                })
-            })
-            .collect()
-    }
-
-    /// Lists every version of an action, newest first.
-    pub async fn list_versions(
-        &self,
-        tenant: &TenantName,
-        action: &str,
-    ) -> Result<Vec<VersionInfo>, StoreError> {
-        let live = self.live_version(tenant, action).await?;
-        let rows = sqlx::query(
-            "SELECT v.version, v.module, v.created_ms, m.size, m.abi FROM versions v \
-             JOIN modules m ON m.digest = v.module \
-             WHERE v.tenant = ? AND v.action = ? ORDER BY v.version DESC",
-        )
-        .bind(tenant.as_str())
-        .bind(action)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let version = row.try_get::<i64, _>("version")? as u32;
-                Ok(VersionInfo {
-                    version,
-                    hash: row.try_get("module")?,
-                    size: row.try_get::<i64, _>("size")? as u64,
-                    abi: row.try_get("abi")?,
-                    created_at: rfc3339(row.try_get("created_ms")?),
-                    live: version == live,
-                })
-            })
-            .collect()
-    }
-
     async fn live_version(&self, tenant: &TenantName, action: &str) -> Result<u32, StoreError> {
         self.require_tenant(tenant)?;
         let live: Option<i64> =
@@ -325,86 +104,347 @@ impl Store {
         live.map(|v| v as u32)
             .ok_or_else(|| StoreError::UnknownAction(action.to_owned()))
     }
+}
+
+impl VersionStore for Store {
+    /// Stores a new version and makes it live, atomically, pruning the action's
+    /// oldest versions past the tenant's `maxVersions` in the same transaction.
+    /// Checks the action-count and storage quotas under the write lock, with the
+    /// pruning already counted, before anything is written: a refused deploy
+    /// leaves no file and no row behind.
+    fn deploy<'a>(&'a self, new: NewVersion<'a>) -> StoreFuture<'a, u32> {
+        Box::pin(async move {
+            let _write = self.writes.lock().await;
+            let tenant = self.require_tenant(new.tenant)?;
+            let name = &new.manifest.name;
+            let digest = ModuleDigest::of(new.module);
+            let size = new.module.len() as u64;
+            let row = VersionRow {
+                display_name: &new.manifest.display_name,
+                manifest: new.manifest_text,
+                limits: serde_json::to_string(&new.manifest.limits).unwrap_or_default(),
+                config: serde_json::to_string(&new.manifest.config).unwrap_or_default(),
+                secrets: serde_json::to_string(&new.manifest.secrets).unwrap_or_default(),
+                grants: serde_json::to_string(&new.manifest.grants).unwrap_or_default(),
+            };
+            let pruned = self
+                .plan_deploy(&tenant, name, &digest, size, row.stored_bytes())
+                .await?;
+
+            // Files first: a crash after this point leaves an unreferenced file, never
+            // a version without its module.
+            self.blobs.write_module(&digest, new.module)?;
+            if let Some((artifact, engine)) = new.artifact {
+                self.blobs.write_artifact(&digest, engine, artifact)?;
+            }
+
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO modules (digest, size, abi, created_ms) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT(digest) DO NOTHING",
+            )
+            .bind(digest.as_str())
+            .bind(size as i64)
+            .bind(new.abi)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            if let Some((artifact, engine)) = new.artifact {
+                sqlx::query(
+                    "INSERT OR REPLACE INTO artifacts (module, engine, artifact_digest) VALUES (?, ?, ?)",
+                )
+                .bind(digest.as_str())
+                .bind(engine)
+                .bind(hex::encode(Sha256::digest(artifact)))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let version: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE tenant = ? AND action = ?",
+            )
+            .bind(new.tenant.as_str())
+            .bind(name.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO actions (tenant, name, live_version) VALUES (?, ?, ?) \
+                 ON CONFLICT(tenant, name) DO UPDATE SET live_version = excluded.live_version",
+            )
+            .bind(new.tenant.as_str())
+            .bind(name.as_str())
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO versions (tenant, action, version, module, display_name, manifest, \
+                 limits, config, secrets, grants, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(new.tenant.as_str())
+            .bind(name.as_str())
+            .bind(version)
+            .bind(digest.as_str())
+            .bind(row.display_name)
+            .bind(row.manifest)
+            .bind(&row.limits)
+            .bind(&row.config)
+            .bind(&row.secrets)
+            .bind(&row.grants)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            for old in &pruned {
+                sqlx::query("DELETE FROM versions WHERE tenant = ? AND action = ? AND version = ?")
+                    .bind(new.tenant.as_str())
+                    .bind(name.as_str())
+                    .bind(i64::from(*old))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            self.refresh(new.tenant).await?;
+            if !pruned.is_empty() {
+                tracing::info!(tenant = %new.tenant, action = %name, ?pruned, "pruned old versions (maxVersions)");
+                self.collect_garbage().await?;
+            }
+            Ok(version as u32)
+        })
+    }
+
+    /// Whether one more version (of `name`, with this module) fits the tenant's
+    /// action-count and storage quotas, counting the versions the deploy would
+    /// prune. For a check before compiling, to spare the work: the manifest is
+    /// counted at its row overhead only, so this refuses only what [`Self::deploy`]
+    /// would surely refuse.
+    fn check_deploy_quota<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        name: &'a ActionName,
+        digest: &'a ModuleDigest,
+        size: u64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.plan_deploy(tenant, name, digest, size, VERSION_ROW_OVERHEAD_BYTES)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    /// Whether any of the tenant's versions uses this module.
+    fn tenant_keeps_module<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        digest: &'a ModuleDigest,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar(
+                "SELECT EXISTS(SELECT 1 FROM versions WHERE tenant = ? AND module = ?)",
+            )
+            .bind(tenant.as_str())
+            .bind(digest.as_str())
+            .fetch_one(&self.pool)
+            .await?)
+        })
+    }
+
+    /// Stored bytes the tenant controls, as the storage quota counts them: its
+    /// distinct modules, its version rows (manifest, config and the rest, plus
+    /// [`VERSION_ROW_OVERHEAD_BYTES`] each) and its secrets (name and ciphertext).
+    fn storage_used<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let versions = self.stored_versions(tenant).await?;
+            Ok(stored_bytes(versions.iter(), None) + self.secret_bytes(tenant, None).await?)
+        })
+    }
+
+    /// The live version's manifest text and module digest, to skip redeploying
+    /// an unchanged declarative action.
+    fn live_source<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        action: &'a ActionName,
+    ) -> StoreFuture<'a, Option<(String, ModuleDigest)>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT v.manifest, v.module FROM actions a JOIN versions v \
+                 ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
+                 WHERE a.tenant = ? AND a.name = ?",
+            )
+            .bind(tenant.as_str())
+            .bind(action.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|row| {
+                Ok((
+                    row.try_get("manifest")?,
+                    ModuleDigest::from_stored(row.try_get("module")?),
+                ))
+            })
+            .transpose()
+        })
+    }
+
+    /// Lists a tenant's actions.
+    fn list_actions<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, Vec<ActionInfo>> {
+        Box::pin(async move {
+            self.require_tenant(tenant)?;
+            let rows = sqlx::query(
+                "SELECT a.name, a.live_version, v.display_name, \
+                 (SELECT COUNT(*) FROM versions c WHERE c.tenant = a.tenant AND c.action = a.name) AS n \
+                 FROM actions a JOIN versions v \
+                   ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
+                 WHERE a.tenant = ? ORDER BY a.name",
+            )
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(ActionInfo {
+                        name: row.try_get("name")?,
+                        display_name: row.try_get("display_name")?,
+                        live_version: row.try_get::<i64, _>("live_version")? as u32,
+                        versions: row.try_get::<i64, _>("n")? as u32,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Lists every version of an action, newest first.
+    fn list_versions<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        action: &'a str,
+    ) -> StoreFuture<'a, Vec<VersionInfo>> {
+        Box::pin(async move {
+            let live = self.live_version(tenant, action).await?;
+            let rows = sqlx::query(
+                "SELECT v.version, v.module, v.created_ms, m.size, m.abi FROM versions v \
+                 JOIN modules m ON m.digest = v.module \
+                 WHERE v.tenant = ? AND v.action = ? ORDER BY v.version DESC",
+            )
+            .bind(tenant.as_str())
+            .bind(action)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let version = row.try_get::<i64, _>("version")? as u32;
+                    Ok(VersionInfo {
+                        version,
+                        hash: row.try_get("module")?,
+                        size: row.try_get::<i64, _>("size")? as u64,
+                        abi: row.try_get("abi")?,
+                        created_at: rfc3339(row.try_get("created_ms")?),
+                        live: version == live,
+                    })
+                })
+                .collect()
+        })
+    }
 
     /// One stored version, live or not.
-    pub async fn version(
-        &self,
-        tenant: &TenantName,
-        action: &str,
+    fn version<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        action: &'a str,
         version: u32,
-    ) -> Result<ActionVersion, StoreError> {
-        self.live_version(tenant, action).await?;
-        let row = sqlx::query(
-            "SELECT action, version, module, display_name, limits, config, secrets, grants FROM versions \
-             WHERE tenant = ? AND action = ? AND version = ?",
-        )
-        .bind(tenant.as_str())
-        .bind(action)
-        .bind(i64::from(version))
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::UnknownVersion {
-            action: action.to_owned(),
-            version,
-        })?;
-        version_from_row(&row)
+    ) -> StoreFuture<'a, ActionVersion> {
+        Box::pin(async move {
+            self.live_version(tenant, action).await?;
+            let row = sqlx::query(
+                "SELECT action, version, module, display_name, limits, config, secrets, grants FROM versions \
+                 WHERE tenant = ? AND action = ? AND version = ?",
+            )
+            .bind(tenant.as_str())
+            .bind(action)
+            .bind(i64::from(version))
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::UnknownVersion {
+                action: action.to_owned(),
+                version,
+            })?;
+            version_from_row(&row)
+        })
     }
 
     /// Makes an earlier (or later) version live.
-    pub async fn set_live(
-        &self,
-        tenant: &TenantName,
-        action: &str,
+    fn set_live<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        action: &'a str,
         version: u32,
-    ) -> Result<(), StoreError> {
-        let _write = self.writes.lock().await;
-        let updated = sqlx::query(
-            "UPDATE actions SET live_version = ? WHERE tenant = ? AND name = ? AND EXISTS \
-             (SELECT 1 FROM versions WHERE tenant = ? AND action = ? AND version = ?)",
-        )
-        .bind(i64::from(version))
-        .bind(tenant.as_str())
-        .bind(action)
-        .bind(tenant.as_str())
-        .bind(action)
-        .bind(i64::from(version))
-        .execute(&self.pool)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::UnknownVersion {
-                action: action.to_owned(),
-                version,
-            });
-        }
-        self.refresh(tenant).await
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _write = self.writes.lock().await;
+            let updated = sqlx::query(
+                "UPDATE actions SET live_version = ? WHERE tenant = ? AND name = ? AND EXISTS \
+                 (SELECT 1 FROM versions WHERE tenant = ? AND action = ? AND version = ?)",
+            )
+            .bind(i64::from(version))
+            .bind(tenant.as_str())
+            .bind(action)
+            .bind(tenant.as_str())
+            .bind(action)
+            .bind(i64::from(version))
+            .execute(&self.pool)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::UnknownVersion {
+                    action: action.to_owned(),
+                    version,
+                });
+            }
+            self.refresh(tenant).await
+        })
     }
 
     /// Deletes an action and all its versions.
-    pub async fn delete_action(&self, tenant: &TenantName, action: &str) -> Result<(), StoreError> {
-        let _write = self.writes.lock().await;
-        self.require_tenant(tenant)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM versions WHERE tenant = ? AND action = ?")
-            .bind(tenant.as_str())
-            .bind(action)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query("DELETE FROM actions WHERE tenant = ? AND name = ?")
-            .bind(tenant.as_str())
-            .bind(action)
-            .execute(&mut *tx)
-            .await?;
-        // The action's own key-value namespace goes with it; the tenant's stays.
-        sqlx::query("DELETE FROM kv WHERE tenant = ? AND scope = ?")
-            .bind(tenant.as_str())
-            .bind(action)
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::UnknownAction(action.to_owned()));
-        }
-        tx.commit().await?;
-        self.refresh(tenant).await?;
-        self.collect_garbage().await
+    fn delete_action<'a>(&'a self, tenant: &'a TenantName, action: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _write = self.writes.lock().await;
+            self.require_tenant(tenant)?;
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("DELETE FROM versions WHERE tenant = ? AND action = ?")
+                .bind(tenant.as_str())
+                .bind(action)
+                .execute(&mut *tx)
+                .await?;
+            let deleted = sqlx::query("DELETE FROM actions WHERE tenant = ? AND name = ?")
+                .bind(tenant.as_str())
+                .bind(action)
+                .execute(&mut *tx)
+                .await?;
+            // The action's own key-value namespace goes with it; the tenant's stays.
+            sqlx::query("DELETE FROM kv WHERE tenant = ? AND scope = ?")
+                .bind(tenant.as_str())
+                .bind(action)
+                .execute(&mut *tx)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Err(StoreError::UnknownAction(action.to_owned()));
+            }
+            tx.commit().await?;
+            self.refresh(tenant).await?;
+            self.collect_garbage().await
+        })
+    }
+
+    /// Removes a declarative tenant's actions that are no longer in its manifests.
+    fn retain_actions<'a>(
+        &'a self,
+        name: &'a TenantName,
+        keep: &'a [ActionName],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let tenant = self.require_tenant(name)?;
+            for action in tenant.actions.keys() {
+                if !keep.contains(action) {
+                    self.delete_action(name, action.as_str()).await?;
+                }
+            }
+            Ok(())
+        })
     }
 }

@@ -167,16 +167,21 @@ fn display_addr(addr: SocketAddr) -> SocketAddr {
     shown
 }
 
+/// `name (abi), …` for a loaded tenant's actions.
+fn action_list(tenant: &LoadedTenant) -> String {
+    let names: Vec<_> = tenant
+        .actions
+        .iter()
+        .map(|(name, abi)| format!("{name} ({abi})"))
+        .collect();
+    names.join(", ")
+}
+
 fn print_banner(base: &str, tenants: &[LoadedTenant]) {
     println!("docket listening on {base}");
     for tenant in tenants {
-        let names: Vec<_> = tenant
-            .actions
-            .iter()
-            .map(|(n, abi)| format!("{n} ({abi})"))
-            .collect();
         println!();
-        println!("tenant {}: {}", tenant.name, names.join(", "));
+        println!("tenant {}: {}", tenant.name, action_list(tenant));
         println!("  Base API URL: {base}/t/{}", tenant.name);
         let key = match &tenant.key {
             KeySource::Environment(var) => {
@@ -378,13 +383,8 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let services = args.limits.host_services(store.clone())?;
     let app = App::new(engine, store, services, args.limits.service(None));
     let tenants = declarative::sync(&app, &args.manifests, scratch.path()).await?;
-    for tenant in tenants {
-        let names: Vec<_> = tenant
-            .actions
-            .iter()
-            .map(|(n, abi)| format!("{n} ({abi})"))
-            .collect();
-        println!("ok: tenant {}: {}", tenant.name, names.join(", "));
+    for tenant in &tenants {
+        println!("ok: tenant {}: {}", tenant.name, action_list(tenant));
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! extractors. A handler that takes one cannot run without the check, so no
 //! route can forget it.
 
-use super::admin::AdminError;
+use super::admin_error::AdminError;
 use crate::app::App;
 use crate::registry::Tenant;
 use crate::registry::keys::{self, KeyHash};

@@ -1,9 +1,10 @@
 //! The HTTP front end: Workfront's webhook routes under `/t/{tenant}`, the admin
 //! API under `/admin/v1`, and the operational probes. Webhook errors are built
-//! in [`reply`], admin errors in [`admin::AdminError`]; who may call an admin
+//! in [`reply`], admin errors in [`admin_error::AdminError`]; who may call an admin
 //! route is checked by the extractors in [`auth`].
 
 pub mod admin;
+pub mod admin_error;
 pub mod api_types;
 pub mod auth;
 pub mod reply;

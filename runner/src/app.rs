@@ -202,6 +202,36 @@ pub enum MemoryRefused {
     },
 }
 
+/// One admitted invocation: its unit of the tenant's concurrency quota
+/// (released on drop) and the tenant's gates for what follows.
+pub struct Admission {
+    _in_flight: InFlight,
+    gates: Arc<TenantGates>,
+}
+
+impl Admission {
+    /// Reserves `memory_mb` of the tenant's memory budget for this invocation,
+    /// waiting up to a second for running ones to finish.
+    pub async fn reserve_memory(
+        &self,
+        memory_mb: u64,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, MemoryRefused> {
+        let budget = self.gates.memory_mb;
+        let need = u32::try_from(memory_mb).unwrap_or(u32::MAX);
+        if memory_mb > budget {
+            return Err(MemoryRefused::OverBudget {
+                need: memory_mb,
+                budget,
+            });
+        }
+        let waiting = self.gates.memory.clone().acquire_many_owned(need);
+        match tokio::time::timeout(MEMORY_WAIT, waiting).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(MemoryRefused::Busy { budget }),
+        }
+    }
+}
+
 /// Holds one unit of a tenant's concurrency quota; released on drop.
 pub struct InFlight(Arc<AtomicU32>);
 
@@ -346,33 +376,10 @@ impl App {
         entry.clone()
     }
 
-    /// Reserves `memory_mb` of the tenant's memory budget for one invocation,
-    /// waiting up to a second for running ones to finish.
-    pub async fn reserve_memory(
-        &self,
-        tenant: &Tenant,
-        memory_mb: u64,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit, MemoryRefused> {
-        let gates = self.gates(tenant);
-        let budget = gates.memory_mb;
-        let need = u32::try_from(memory_mb).unwrap_or(u32::MAX);
-        if memory_mb > budget {
-            return Err(MemoryRefused::OverBudget {
-                need: memory_mb,
-                budget,
-            });
-        }
-        match tokio::time::timeout(MEMORY_WAIT, gates.memory.clone().acquire_many_owned(need)).await
-        {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(MemoryRefused::Busy { budget }),
-        }
-    }
-
     /// Runs one invocation on the WebAssembly threads, taking turns within
     /// the tenant's CPU share. Dropping the future cancels the guest.
-    pub async fn run_guest(&self, tenant: &Tenant, planned: Planned) -> (Limits, Invocation) {
-        let cpu = self.gates(tenant).cpu.clone();
+    pub async fn run_guest(&self, admitted: &Admission, planned: Planned) -> (Limits, Invocation) {
+        let cpu = admitted.gates.cpu.clone();
         let engine = self.engine.clone();
         let limits = planned.limits;
         let started = std::time::Instant::now();
@@ -390,16 +397,22 @@ impl App {
         })
     }
 
-    /// Takes one unit of the tenant's concurrency quota, or `None` when it is used up.
-    pub fn try_enter(&self, tenant: &Tenant) -> Option<InFlight> {
-        let counter = self.gates(tenant).in_flight.clone();
+    /// Admits one invocation under the tenant's concurrency quota, or `None`
+    /// when it is used up. The admission carries the tenant's gates, so the
+    /// request path looks them up once.
+    pub fn try_enter(&self, tenant: &Tenant) -> Option<Admission> {
+        let gates = self.gates(tenant);
+        let counter = gates.in_flight.clone();
         let limit = tenant.quotas.max_concurrency;
         counter
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < limit).then_some(n + 1)
             })
             .ok()
-            .map(|_| InFlight(counter))
+            .map(|_| Admission {
+                _in_flight: InFlight(counter),
+                gates,
+            })
     }
 
     /// Queues an invocation record for the log; drops it (with a warning) rather

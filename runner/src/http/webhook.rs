@@ -116,7 +116,7 @@ async fn run_custom_action(
     span.record("request_id", request_id);
     span.record("action", name.as_str());
     span.record("version", action.version);
-    let _in_flight = app
+    let admitted = app
         .try_enter(&tenant)
         .ok_or_else(|| refused(Refusal::TooManyRunning(tenant.quotas.max_concurrency)))?;
     let module = match app.module(&tenant.name, &action.module) {
@@ -147,8 +147,8 @@ async fn run_custom_action(
         request_id: request_id.to_owned(),
     };
     let memory_mb = app.ceilings.clamp(&action.limits).memory_mb;
-    let _memory = app
-        .reserve_memory(&tenant, memory_mb)
+    let _memory = admitted
+        .reserve_memory(memory_mb)
         .await
         .map_err(|budget| refused(Refusal::MemoryBudget(budget)))?;
     let started_ms = crate::registry::store::now_ms();
@@ -168,7 +168,7 @@ async fn run_custom_action(
         &action.grants,
         request,
     );
-    let (limits, invocation) = app.run_guest(&tenant, planned).await;
+    let (limits, invocation) = app.run_guest(&admitted, planned).await;
     std::mem::forget(cancelled);
     log_invocation(app, &tenant, &action, request_id, started_ms, &invocation);
     Ok(respond(

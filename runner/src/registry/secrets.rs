@@ -132,18 +132,9 @@ fn restrict_permissions(_path: &Path) -> std::io::Result<()> {
 
 /// Checks a secret's name: 1 to 64 characters of `A-Z a-z 0-9 _ - .`.
 pub fn check_secret_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid secret name {name:?}: use 1-64 characters of A-Z, a-z, 0-9, '_', '-' and '.'"
-        ))
-    }
+    crate::names::SecretName::new(name)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

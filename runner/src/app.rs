@@ -352,6 +352,24 @@ impl App {
         loaded
     }
 
+    /// Loads the modules of versions other replicas make live, as their
+    /// changes arrive, so the first request here does not wait for the load.
+    /// Does nothing for a store no other process writes to.
+    pub fn follow_changes(self: &Arc<Self>) {
+        let Some(mut changes) = self.store.changes() else {
+            return;
+        };
+        let app = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let Some(app) = app.upgrade() else {
+                    return;
+                };
+                app.warm().await;
+            }
+        });
+    }
+
     fn gates(&self, tenant: &Tenant) -> Arc<TenantGates> {
         let budget = tenant.quotas.max_memory_mb;
         let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
@@ -403,7 +421,8 @@ impl App {
     pub fn try_enter(&self, tenant: &Tenant) -> Option<Admission> {
         let gates = self.gates(tenant);
         let counter = gates.in_flight.clone();
-        let limit = tenant.quotas.max_concurrency;
+        // In a cluster, this replica's share of the tenant's quota.
+        let limit = self.store.concurrency_share(tenant.quotas.max_concurrency);
         counter
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < limit).then_some(n + 1)

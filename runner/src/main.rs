@@ -15,6 +15,7 @@ use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
 use docket::registry::Quotas;
 use docket::registry::Storage;
 use docket::registry::keys::KeySource;
+use docket::registry::postgres::PgStore;
 use docket::registry::secrets::SecretBox;
 use docket::registry::store::Store;
 use serde_json::{Value, json};
@@ -55,22 +56,33 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    if args.database_url.is_some() {
-        bail!("--database-url: PostgreSQL scale-out is not available in this version of Docket");
-    }
     // Before anything opens files, so every part of the server sees the raised limit.
     let fd_limit = docket::http::serve::raise_fd_limit();
     secure_data_dir(&args.data_dir)?;
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let quotas = args.quotas.quotas(&args.limits);
-    let secrets = SecretBox::load(
-        std::env::var("DOCKET_SECRETS_KEY").ok().as_deref(),
-        &args.data_dir,
-    )?;
-    let store = Store::open(&args.data_dir, quotas, secrets)
-        .await
-        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    let store: Arc<dyn Storage> = Arc::new(store);
+    let secrets_key = std::env::var("DOCKET_SECRETS_KEY").ok();
+    let store: Arc<dyn Storage> = match &args.database_url {
+        Some(url) => {
+            if secrets_key.as_deref().is_none_or(str::is_empty) {
+                bail!(
+                    "--database-url needs DOCKET_SECRETS_KEY (64 hex digits, e.g. from `openssl rand -hex 32`), \
+                     the same on every replica: it seals tenant secrets and authenticates shared compiled artifacts"
+                );
+            }
+            let secrets = SecretBox::load(secrets_key.as_deref(), &args.data_dir)?;
+            PgStore::open(url, &args.data_dir, quotas, secrets)
+                .await
+                .context("opening the PostgreSQL store (--database-url)")?
+        }
+        None => {
+            let secrets = SecretBox::load(secrets_key.as_deref(), &args.data_dir)?;
+            let store = Store::open(&args.data_dir, quotas, secrets)
+                .await
+                .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+            Arc::new(store)
+        }
+    };
     let services = args.limits.host_services(store.clone())?;
     let mut settings = args.limits.service(args.admin_token.clone());
     let program = std::env::current_exe().context("finding the docket executable")?;
@@ -82,6 +94,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let warmed = app.warm().await;
     tracing::info!(modules = warmed, "live versions loaded");
+    app.follow_changes();
     if app.operator_token.is_none() {
         tracing::info!("DOCKET_ADMIN_TOKEN is not set: the operator's admin routes are off");
     }

@@ -14,13 +14,16 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "DOCKET_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Where Docket keeps its state: the SQLite database, modules and compiled artifacts.
+    /// Where Docket keeps its state: the SQLite database, modules and compiled
+    /// artifacts; with `--database-url`, only a scratch cache of compiled artifacts.
     #[arg(long, env = "DOCKET_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Directory of declarative tenants: `<dir>/<tenant>/<action>.toml`.
     #[arg(long, env = "DOCKET_MANIFESTS")]
     pub manifests: Option<PathBuf>,
-    /// PostgreSQL URL for scale-out (not available in this version).
+    /// PostgreSQL URL (`postgres://user@host/db`): keep every record, module
+    /// and artifact there, so any number of replicas can serve the same
+    /// tenants. Needs `DOCKET_SECRETS_KEY`, the same on every replica.
     #[arg(long, env = "DOCKET_DATABASE_URL")]
     pub database_url: Option<String>,
     /// The URL Workfront reaches this server at, for the start-up banner

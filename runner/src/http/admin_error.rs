@@ -33,6 +33,9 @@ pub enum AdminError {
     /// The caller must slow down (a rate limit).
     #[error("{0}")]
     TooManyRequests(String),
+    /// The database is unreachable: nothing was changed; retry later.
+    #[error("{0}")]
+    Unavailable(String),
     /// Docket failed; details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -48,6 +51,7 @@ impl IntoResponse for AdminError {
             AdminError::Conflict(_) => StatusCode::CONFLICT,
             AdminError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::Internal(detail) => {
                 tracing::error!(error = %detail, "admin request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -68,6 +72,7 @@ impl From<StoreError> for AdminError {
             | StoreError::UnknownVersion { .. }
             | StoreError::UnknownKey(_)
             | StoreError::UnknownSecret(_) => AdminError::NotFound(err.to_string()),
+            StoreError::Unavailable(_) => AdminError::Unavailable(err.to_string()),
             StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Io(_) => {
                 AdminError::Internal(err.to_string())
             }

@@ -75,9 +75,30 @@ pub fn router(app: Arc<App>) -> Router {
             axum::routing::any(webhook::other_endpoint),
         )
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
+        .route("/readyz", get(readiness))
         .nest("/admin/v1", admin)
         .method_not_allowed_fallback(webhook::wrong_method)
         .fallback(reply::no_route)
         .with_state(app)
+}
+
+/// `/readyz`: ready to take traffic. A single process is ready once it
+/// serves; a replica of a cluster only while its database is reachable and
+/// its snapshots are current (it answers 503 with the reason otherwise, and
+/// keeps serving live actions to whoever still sends them).
+async fn readiness(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match app.store.cluster_health() {
+        None => "ready".into_response(),
+        Some(health) => {
+            let status = if health.ready {
+                axum::http::StatusCode::OK
+            } else {
+                axum::http::StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, axum::Json(health)).into_response()
+        }
+    }
 }

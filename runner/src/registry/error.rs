@@ -1,7 +1,7 @@
 //! Why a storage operation failed, in terms every backend can produce: no
-//! backend's own error types appear here, so the storage traits stay
-//! backend-neutral. Each backend converts its errors at its own edge (the
-//! SQLite one in `sqlite/mod.rs`).
+//! backend's own error types appear in [`StoreError`], so the storage traits
+//! stay backend-neutral. Both SQL backends speak sqlx, so its errors convert
+//! here, once: a lost connection becomes [`StoreError::Unavailable`].
 
 /// Why a store operation failed. The first variants are the caller's mistakes
 /// (4xx); the last are the store's own (5xx).
@@ -36,6 +36,12 @@ pub enum StoreError {
     /// A quota would be exceeded.
     #[error("quota exceeded: {0}")]
     Quota(String),
+    /// The database cannot be reached (down, restarting, or the network to
+    /// it is); the operation was not applied and can be retried.
+    #[error(
+        "the database is unreachable ({0}); changes are refused until it is back, and live actions keep serving"
+    )]
+    Unavailable(String),
     /// The database failed; the backend's own message.
     #[error("database error: {0}")]
     Database(String),
@@ -45,4 +51,33 @@ pub enum StoreError {
     /// A file under the data directory could not be read or written.
     #[error("data directory error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        let unreachable = match &err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // Class 08 (connection exception) and 57P0x (the server is
+            // shutting down, or starting and not yet accepting connections).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+            _ => false,
+        };
+        if unreachable {
+            StoreError::Unavailable(err.to_string())
+        } else {
+            StoreError::Database(err.to_string())
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(err.to_string())
+    }
 }

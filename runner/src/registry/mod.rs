@@ -27,16 +27,20 @@
 //! * `conformance.rs` (tests): the shared suite every backend runs.
 
 mod blobs;
+mod columns;
 #[cfg(test)]
 mod conformance;
 mod error;
 pub mod keys;
+pub mod postgres;
 pub mod quotas;
 mod records;
 pub mod secrets;
 mod sqlite;
 mod storage_quota;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod test_postgres;
 pub mod traits;
 
 use crate::limits::Limits;
@@ -49,6 +53,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use error::StoreError;
+pub use postgres::ClusterHealth;
 pub use quotas::{QuotaOverrides, Quotas};
 pub use records::{
     ActionInfo, CredentialInfo, InvocationRecord, NewInvocation, NewTenant, NewVersion, SecretInfo,
@@ -161,4 +166,23 @@ pub struct Tenant {
 pub trait Registry: Send + Sync {
     /// The tenant named `name`, if any.
     fn tenant(&self, name: &str) -> Option<Arc<Tenant>>;
+
+    /// How this replica stands in a cluster (`/readyz`); `None` for a
+    /// backend that is not shared between processes.
+    fn cluster_health(&self) -> Option<ClusterHealth> {
+        None
+    }
+
+    /// This process's part of a cluster-wide per-tenant quota of `quota`
+    /// (all of it when nothing is shared).
+    fn concurrency_share(&self, quota: u32) -> u32 {
+        quota
+    }
+
+    /// Ticks whenever snapshots change, including by another replica's
+    /// writes, so modules can be loaded before the first request needs them;
+    /// `None` for a store no other process writes to.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }

@@ -35,14 +35,28 @@ pub enum SecretKeyError {
 /// Seals and opens secret values.
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// Authenticates compiled artifacts shared through a database
+    /// (PostgreSQL mode), derived from the same operator key.
+    artifact_key: [u8; 32],
 }
 
 impl SecretBox {
     /// A box over a 32-byte key.
     pub fn new(key: [u8; 32]) -> Self {
+        use hmac::Mac;
+        let mut derive = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key)
+            .expect("HMAC takes keys of any length");
+        derive.update(b"docket compiled-artifact authentication v1");
         Self {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
+            artifact_key: derive.finalize().into_bytes().into(),
         }
+    }
+
+    /// The key that authenticates compiled artifacts, derived from the
+    /// operator's key (never the key itself, and never stored).
+    pub fn artifact_key(&self) -> [u8; 32] {
+        self.artifact_key
     }
 
     /// The operator's key: from the environment value, or the key file under

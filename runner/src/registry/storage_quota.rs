@@ -1,6 +1,8 @@
 //! What a tenant's storage quota counts, and which versions a deploy prunes:
 //! pure arithmetic, the same for every backend.
 
+use super::{ModuleDigest, StoreError, Tenant};
+use crate::names::ActionName;
 use std::collections::HashMap;
 
 /// Bytes each stored version is charged on top of its manifest and config: its
@@ -89,6 +91,86 @@ pub(crate) fn versions_to_prune(existing: &[u32], live: Option<u32>, keep: u32) 
     others.sort_unstable_by(|a, b| b.cmp(a));
     by_priority.extend(others);
     by_priority.split_off(room.min(by_priority.len()))
+}
+
+/// A deploy about to be checked against the tenant's quotas.
+pub(crate) struct PlannedDeploy<'a> {
+    /// The tenant, as current as the backend's write lock makes it.
+    pub(crate) tenant: &'a Tenant,
+    /// The action being deployed.
+    pub(crate) name: &'a ActionName,
+    /// The new module's digest.
+    pub(crate) digest: &'a ModuleDigest,
+    /// The new module's size.
+    pub(crate) size: u64,
+    /// The new version row's bytes, overhead included.
+    pub(crate) row_bytes: u64,
+}
+
+impl PlannedDeploy<'_> {
+    /// Checks the action-count and storage quotas, counting the versions the
+    /// deploy prunes, and returns those versions. `versions` is everything the
+    /// tenant stores now; `secret_bytes` what its secrets take.
+    pub(crate) fn check(
+        &self,
+        versions: &[StoredVersion],
+        secret_bytes: u64,
+    ) -> Result<Vec<u32>, StoreError> {
+        let PlannedDeploy {
+            tenant,
+            name,
+            digest,
+            size,
+            row_bytes,
+        } = *self;
+        if !tenant.actions.contains_key(name)
+            && tenant.actions.len() as u64 >= u64::from(tenant.quotas.max_actions)
+        {
+            return Err(StoreError::Quota(format!(
+                "the tenant has {} actions, its limit (maxActions)",
+                tenant.quotas.max_actions
+            )));
+        }
+        let existing: Vec<u32> = versions
+            .iter()
+            .filter(|v| v.action == name.as_str())
+            .map(|v| v.version)
+            .collect();
+        let live = tenant.actions.get(name).map(|live| live.version);
+        let pruned = versions_to_prune(&existing, live, tenant.quotas.max_versions);
+        let kept = versions
+            .iter()
+            .filter(|v| !(v.action == name.as_str() && pruned.contains(&v.version)));
+        let total = stored_bytes(kept, Some((digest.as_str(), size))) + row_bytes + secret_bytes;
+        let limit = tenant.quotas.max_storage_bytes;
+        if total > limit {
+            return Err(StoreError::Quota(format!(
+                "storing this version (a {size}-byte module, {row_bytes} bytes of manifest and \
+                 config) would bring the tenant to {total} stored bytes, over its limit of \
+                 {limit} bytes (maxStorageBytes); delete old actions or secrets first"
+            )));
+        }
+        Ok(pruned)
+    }
+}
+
+/// Checks that a secret of `secret_bytes` (name and ciphertext) fits the
+/// tenant's storage quota beside what it stores now (`other_bytes`: versions
+/// and its other secrets; a replaced secret's old bytes are not counted).
+pub(crate) fn check_secret_fits(
+    tenant: &Tenant,
+    other_bytes: u64,
+    secret_bytes: u64,
+) -> Result<(), StoreError> {
+    let total = other_bytes + secret_bytes;
+    let limit = tenant.quotas.max_storage_bytes;
+    if total > limit {
+        return Err(StoreError::Quota(format!(
+            "storing this secret would bring the tenant to {total} stored bytes, over its \
+             limit of {limit} bytes (maxStorageBytes); delete old actions or secrets first"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,30 +12,18 @@ mod tenants;
 mod versions;
 
 use super::blobs::Blobs;
+use super::columns::{OverrideColumns, VersionColumns};
 use super::keys::KeyHash;
 use super::secrets::SecretBox;
 use super::store::{Store, StoreError};
-use super::{ActionVersion, ModuleDigest, QuotaOverrides, Quotas, SecretValues, Tenant};
-use crate::limits::Limits;
-use crate::names::{ActionName, TenantName};
-use sqlx::Row;
+use super::{QuotaOverrides, Quotas, SecretValues, Tenant};
+use crate::names::TenantName;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, Row};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        StoreError::Database(err.to_string())
-    }
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(err: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Migrate(err.to_string())
-    }
-}
 
 impl Store {
     /// Opens (creating if needed) the store under `data_dir` and loads every
@@ -128,7 +116,7 @@ impl Store {
         .await?;
         let mut actions = BTreeMap::new();
         for row in rows {
-            let version = version_from_row(&row)?;
+            let version = VersionColumns::from_row(&row)?.into_version()?;
             actions.insert(version.name.clone(), Arc::new(version));
         }
         let mut secrets = SecretValues::default();
@@ -172,45 +160,5 @@ impl Store {
 pub(super) fn overrides_from_row(
     row: &sqlx::sqlite::SqliteRow,
 ) -> Result<QuotaOverrides, StoreError> {
-    Ok(QuotaOverrides {
-        max_concurrency: row
-            .try_get::<Option<i64>, _>("max_concurrency")?
-            .map(|v| v as u32),
-        max_actions: row
-            .try_get::<Option<i64>, _>("max_actions")?
-            .map(|v| v as u32),
-        max_module_bytes: row
-            .try_get::<Option<i64>, _>("max_module_bytes")?
-            .map(|v| v as u64),
-        max_storage_bytes: row
-            .try_get::<Option<i64>, _>("max_storage_bytes")?
-            .map(|v| v as u64),
-        max_versions: row
-            .try_get::<Option<i64>, _>("max_versions")?
-            .map(|v| v as u32),
-    })
-}
-
-pub(super) fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ActionVersion, StoreError> {
-    let corrupt = |what: &str| {
-        StoreError::from(sqlx::Error::Protocol(format!(
-            "stored {what} is unreadable"
-        )))
-    };
-    let name: String = row.try_get("action")?;
-    let limits: Limits = serde_json::from_str(&row.try_get::<String, _>("limits")?)
-        .map_err(|_| corrupt("limits"))?;
-    Ok(ActionVersion {
-        name: ActionName::new(name).map_err(|_| corrupt("action name"))?,
-        display_name: row.try_get("display_name")?,
-        version: row.try_get::<i64, _>("version")? as u32,
-        module: ModuleDigest::from_stored(row.try_get("module")?),
-        limits,
-        config: serde_json::from_str(&row.try_get::<String, _>("config")?)
-            .map_err(|_| corrupt("config"))?,
-        secrets: serde_json::from_str(&row.try_get::<String, _>("secrets")?)
-            .map_err(|_| corrupt("secrets"))?,
-        grants: serde_json::from_str(&row.try_get::<String, _>("grants")?)
-            .map_err(|_| corrupt("grants"))?,
-    })
+    Ok(OverrideColumns::from_row(row)?.into())
 }

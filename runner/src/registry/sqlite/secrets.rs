@@ -1,7 +1,7 @@
 //! Tenant secrets, sealed with the operator's key before they are stored.
 
 use crate::names::TenantName;
-use crate::registry::storage_quota::stored_bytes;
+use crate::registry::storage_quota::{check_secret_fits, stored_bytes};
 use crate::registry::store::{MAX_SECRETS, SecretInfo, Store, StoreError, now_ms, rfc3339};
 use crate::registry::traits::{SecretStore, StoreFuture};
 use sqlx::Row;
@@ -44,16 +44,9 @@ impl SecretStore for Store {
             let (nonce, ciphertext) = self.secrets.seal(tenant.as_str(), name, value);
             // A replaced secret's old bytes are not counted: only what stays stored.
             let versions = self.stored_versions(tenant).await?;
-            let total = stored_bytes(versions.iter(), None)
-                + self.secret_bytes(tenant, Some(name)).await?
-                + (name.len() + ciphertext.len()) as u64;
-            let limit = found.quotas.max_storage_bytes;
-            if total > limit {
-                return Err(StoreError::Quota(format!(
-                    "storing this secret would bring the tenant to {total} stored bytes, over its \
-                     limit of {limit} bytes (maxStorageBytes); delete old actions or secrets first"
-                )));
-            }
+            let other_bytes =
+                stored_bytes(versions.iter(), None) + self.secret_bytes(tenant, Some(name)).await?;
+            check_secret_fits(&found, other_bytes, (name.len() + ciphertext.len()) as u64)?;
             sqlx::query(
                 "INSERT INTO secrets (tenant, name, nonce, ciphertext, updated_ms) VALUES (?, ?, ?, ?, ?) \
                  ON CONFLICT(tenant, name) DO UPDATE SET nonce = excluded.nonce, \

@@ -1,10 +1,10 @@
 //! Action versions: deploy (with quota planning and pruning), the live
 //! pointer, listings, rollback and deletion.
 
-use super::version_from_row;
 use crate::names::{ActionName, TenantName};
+use crate::registry::columns::VersionColumns;
 use crate::registry::storage_quota::{
-    StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes, versions_to_prune,
+    PlannedDeploy, StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes,
 };
 use crate::registry::store::{
     ActionInfo, NewVersion, Store, StoreError, VersionInfo, now_ms, rfc3339,
@@ -12,7 +12,7 @@ use crate::registry::store::{
 use crate::registry::traits::{StoreFuture, VersionStore};
 use crate::registry::{ActionVersion, ModuleDigest, Tenant};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 /// The bytes of version row `v`'s text columns, as SQL; with
 /// [`VERSION_ROW_OVERHEAD_BYTES`] added, what [`VersionRow::stored_bytes`]
@@ -24,47 +24,12 @@ const VERSION_ROW_BYTES_SQL: &str = "(length(CAST(v.manifest AS BLOB)) \
      + length(CAST(v.grants AS BLOB)))";
 
 impl Store {
-    /// Checks the quotas for a new version whose row takes `row_bytes`, and
-    /// returns the versions of `name` the deploy must prune.
-    async fn plan_deploy(
-        &self,
-        tenant: &Tenant,
-        name: &ActionName,
-        digest: &ModuleDigest,
-        size: u64,
-        row_bytes: u64,
-    ) -> Result<Vec<u32>, StoreError> {
-        if !tenant.actions.contains_key(name)
-            && tenant.actions.len() as u64 >= u64::from(tenant.quotas.max_actions)
-        {
-            return Err(StoreError::Quota(format!(
-                "the tenant has {} actions, its limit (maxActions)",
-                tenant.quotas.max_actions
-            )));
-        }
-        let versions = self.stored_versions(&tenant.name).await?;
-        let existing: Vec<u32> = versions
-            .iter()
-            .filter(|v| v.action == name.as_str())
-            .map(|v| v.version)
-            .collect();
-        let live = tenant.actions.get(name).map(|live| live.version);
-        let pruned = versions_to_prune(&existing, live, tenant.quotas.max_versions);
-        let kept = versions
-            .iter()
-            .filter(|v| !(v.action == name.as_str() && pruned.contains(&v.version)));
-        let total = stored_bytes(kept, Some((digest.as_str(), size)))
-            + row_bytes
-            + self.secret_bytes(&tenant.name, None).await?;
-        let limit = tenant.quotas.max_storage_bytes;
-        if total > limit {
-            return Err(StoreError::Quota(format!(
-                "storing this version (a {size}-byte module, {row_bytes} bytes of manifest and \
-                 config) would bring the tenant to {total} stored bytes, over its limit of \
-                 {limit} bytes (maxStorageBytes); delete old actions or secrets first"
-            )));
-        }
-        Ok(pruned)
+    /// Checks the quotas for a new version and returns the versions of its
+    /// action the deploy must prune.
+    async fn plan_deploy(&self, planned: PlannedDeploy<'_>) -> Result<Vec<u32>, StoreError> {
+        let versions = self.stored_versions(&planned.tenant.name).await?;
+        let secret_bytes = self.secret_bytes(&planned.tenant.name, None).await?;
+        planned.check(&versions, secret_bytes)
     }
 
     /// Every version the tenant keeps, with its module's size and its row's bytes.
@@ -128,7 +93,13 @@ impl VersionStore for Store {
                 grants: serde_json::to_string(&new.manifest.grants).unwrap_or_default(),
             };
             let pruned = self
-                .plan_deploy(&tenant, name, &digest, size, row.stored_bytes())
+                .plan_deploy(PlannedDeploy {
+                    tenant: &tenant,
+                    name,
+                    digest: &digest,
+                    size,
+                    row_bytes: row.stored_bytes(),
+                })
                 .await?;
 
             // Files first: a crash after this point leaves an unreferenced file, never
@@ -223,9 +194,15 @@ impl VersionStore for Store {
         size: u64,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            self.plan_deploy(tenant, name, digest, size, VERSION_ROW_OVERHEAD_BYTES)
-                .await
-                .map(|_| ())
+            self.plan_deploy(PlannedDeploy {
+                tenant,
+                name,
+                digest,
+                size,
+                row_bytes: VERSION_ROW_OVERHEAD_BYTES,
+            })
+            .await
+            .map(|_| ())
         })
     }
 
@@ -365,7 +342,7 @@ impl VersionStore for Store {
                 action: action.to_owned(),
                 version,
             })?;
-            version_from_row(&row)
+            VersionColumns::from_row(&row)?.into_version()
         })
     }
 

@@ -1,0 +1,97 @@
+//! The invocation log: batched appends (one statement per batch, whatever its
+//! size), pruned to the newest [`INVOCATIONS_KEPT`] per tenant, read newest first.
+
+use super::PgStore;
+use crate::names::TenantName;
+use crate::registry::store::{INVOCATIONS_KEPT, InvocationRecord, NewInvocation, rfc3339};
+use crate::registry::traits::{InvocationLog, StoreFuture};
+use sqlx::Row;
+
+impl InvocationLog for PgStore {
+    fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let column = |f: fn(&NewInvocation) -> String| batch.iter().map(f).collect::<Vec<_>>();
+            let tenants = column(|r| r.tenant.clone());
+            let actions = column(|r| r.action.clone());
+            let request_ids = column(|r| r.request_id.clone());
+            let outcomes = column(|r| r.outcome.to_owned());
+            let versions: Vec<i64> = batch.iter().map(|r| i64::from(r.version)).collect();
+            let at_ms: Vec<i64> = batch.iter().map(|r| r.at_ms).collect();
+            let durations: Vec<i64> = batch.iter().map(|r| r.ms as i64).collect();
+            let limit_hits: Vec<Option<String>> =
+                batch.iter().map(|r| r.limit_hit.clone()).collect();
+            // PostgreSQL text cannot hold NUL; a guest's stderr can.
+            let stderrs: Vec<Option<String>> = batch
+                .iter()
+                .map(|r| r.stderr.as_ref().map(|s| s.replace('\0', "\u{fffd}")))
+                .collect();
+            let mut tx = self.pool.begin().await?;
+            // Records of tenants deleted meanwhile are skipped.
+            sqlx::query(
+                "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
+                 duration_ms, limit_hit, stderr) \
+                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], \
+                   $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::TEXT[]) \
+                 AS r(tenant, action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr) \
+                 WHERE r.tenant IN (SELECT name FROM tenants)",
+            )
+            .bind(&tenants)
+            .bind(&actions)
+            .bind(&versions)
+            .bind(&request_ids)
+            .bind(&at_ms)
+            .bind(&outcomes)
+            .bind(&durations)
+            .bind(&limit_hits)
+            .bind(&stderrs)
+            .execute(&mut *tx)
+            .await?;
+            let mut distinct = tenants.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            sqlx::query(
+                "DELETE FROM invocations i USING UNNEST($1::TEXT[]) AS t(name) \
+                 WHERE i.tenant = t.name AND i.id < (SELECT MIN(id) FROM \
+                   (SELECT id FROM invocations WHERE tenant = t.name ORDER BY id DESC LIMIT $2) newest)",
+            )
+            .bind(&distinct)
+            .bind(INVOCATIONS_KEPT)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn recent_invocations<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<InvocationRecord>> {
+        Box::pin(async move {
+            self.require_tenant(tenant)?;
+            let rows = sqlx::query(
+                "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr \
+                 FROM invocations WHERE tenant = $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(tenant.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(InvocationRecord {
+                        time: rfc3339(row.try_get("at_ms")?),
+                        action: row.try_get("action")?,
+                        version: row.try_get::<i64, _>("version")? as u32,
+                        outcome: row.try_get("outcome")?,
+                        ms: row.try_get::<i64, _>("duration_ms")? as u64,
+                        limit_hit: row.try_get("limit_hit")?,
+                        request_id: row.try_get("request_id")?,
+                        stderr: row.try_get("stderr")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,340 @@
+//! The PostgreSQL backend (`--database-url postgres://…`): every registry
+//! concern in one database that any number of replicas share, and nothing else
+//! shared between them.
+//!
+//! * Records, module bytes and compiled artifacts are rows (migrations in
+//!   `runner/migrations-postgres`). Artifacts carry an HMAC keyed by the
+//!   operator's secret key, which is not in the database (`artifacts.rs`).
+//! * The request path reads per-tenant snapshots in memory, as with SQLite.
+//!   Every write runs in a transaction that holds the tenant's advisory lock
+//!   (so quota checks and the writes they allow are atomic across replicas),
+//!   bumps the tenant's generation and notifies the other replicas, which
+//!   reload that tenant (`sync.rs`); a periodic reconcile of generations
+//!   catches whatever a notification missed.
+//! * Each concern's queries are in the module of its name, like `sqlite/`.
+
+mod artifacts;
+mod credentials;
+mod invocations;
+mod kv;
+mod secrets;
+mod sync;
+mod tenants;
+#[cfg(test)]
+mod tests;
+mod versions;
+
+pub use sync::ClusterHealth;
+
+use super::columns::{OverrideColumns, VersionColumns};
+use super::keys::KeyHash;
+use super::secrets::SecretBox;
+use super::store::StoreError;
+use super::{Quotas, Registry, SecretValues, Tenant};
+use crate::names::TenantName;
+use artifacts::LocalArtifacts;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// The channel replicas announce changed tenants on (the payload is the name).
+const CHANGES_CHANNEL: &str = "docket_changes";
+
+/// How long a request for a database connection waits before the operation
+/// fails as unavailable: an admin call during an outage gets its 503 quickly.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A tenant's snapshot and the generation it was loaded at.
+#[derive(Clone)]
+struct Loaded {
+    generation: i64,
+    tenant: Arc<Tenant>,
+}
+
+/// The PostgreSQL store. See the module docs.
+pub struct PgStore {
+    pool: PgPool,
+    defaults: Quotas,
+    secrets: SecretBox,
+    /// Compiled artifacts on this replica's disk, and the key that
+    /// authenticates them wherever they come from.
+    artifacts: LocalArtifacts,
+    snapshots: RwLock<HashMap<TenantName, Loaded>>,
+    health: sync::Health,
+}
+
+impl Registry for PgStore {
+    fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
+        let snapshots = self.snapshots.read().unwrap_or_else(|e| e.into_inner());
+        snapshots.get(name).map(|l| l.tenant.clone())
+    }
+
+    fn cluster_health(&self) -> Option<ClusterHealth> {
+        Some(self.health.report())
+    }
+
+    fn concurrency_share(&self, quota: u32) -> u32 {
+        self.health.share_of(quota)
+    }
+
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.health.changes())
+    }
+}
+
+impl PgStore {
+    /// Connects to `url`, runs the migrations, loads every tenant's snapshot
+    /// and starts following other replicas' changes. Compiled artifacts are
+    /// cached under `scratch_dir`.
+    pub async fn open(
+        url: &str,
+        scratch_dir: &Path,
+        defaults: Quotas,
+        secrets: SecretBox,
+    ) -> Result<Arc<Self>, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Database(format!("the database URL is not usable: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations-postgres").run(&pool).await?;
+        let artifacts = LocalArtifacts::open(scratch_dir, &secrets)?;
+        let store = Arc::new(Self {
+            pool,
+            defaults,
+            secrets,
+            artifacts,
+            snapshots: RwLock::new(HashMap::new()),
+            health: sync::Health::new(),
+        });
+        store.reload_everything().await?;
+        sync::follow(&store).await?;
+        Ok(store)
+    }
+
+    /// Replaces every snapshot with what the database holds now.
+    async fn reload_everything(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let loaded = self.load(&mut conn, None).await?;
+        let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
+        *snapshots = loaded
+            .into_iter()
+            .map(|l| (l.tenant.name.clone(), l))
+            .collect();
+        Ok(())
+    }
+
+    /// Reloads one tenant's snapshot (removing it if the tenant is gone).
+    async fn refresh(&self, name: &TenantName) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let loaded = self.load(&mut conn, Some(name)).await?.pop();
+        self.install(name, loaded);
+        Ok(())
+    }
+
+    /// Installs a loaded snapshot unless a newer one is already there: a
+    /// notification's reload and a local write's may finish in either order.
+    fn install(&self, name: &TenantName, loaded: Option<Loaded>) {
+        let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
+        match loaded {
+            Some(new) => {
+                let newer = snapshots
+                    .get(name)
+                    .is_some_and(|old| old.generation > new.generation);
+                if !newer {
+                    snapshots.insert(name.clone(), new);
+                }
+            }
+            None => {
+                snapshots.remove(name);
+            }
+        }
+        drop(snapshots);
+        self.health.changed();
+    }
+
+    /// Starts a write to `tenant`: a transaction holding the tenant's advisory
+    /// lock, so writes to one tenant are serialized across every replica.
+    async fn begin_write(
+        &self,
+        tenant: &str,
+    ) -> Result<Transaction<'static, Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// The tenant as the database holds it inside a write: fresher than the
+    /// snapshot, which another replica's write may have outdated.
+    async fn current(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        name: &TenantName,
+    ) -> Result<Arc<Tenant>, StoreError> {
+        self.load(tx, Some(name))
+            .await?
+            .pop()
+            .map(|l| l.tenant)
+            .ok_or_else(|| StoreError::UnknownTenant(name.to_string()))
+    }
+
+    /// Ends a write: bumps the tenant's generation, tells the other replicas,
+    /// commits, and reloads this replica's snapshot.
+    async fn commit_change(
+        &self,
+        mut tx: Transaction<'static, Postgres>,
+        tenant: &TenantName,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tenants SET generation = nextval('docket_generation') WHERE name = $1")
+            .bind(tenant.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANGES_CHANNEL)
+            .bind(tenant.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.refresh(tenant).await
+    }
+
+    /// Loads snapshots: one tenant's, or every tenant's in four queries
+    /// (a new replica joining a large cluster loads them all at once).
+    async fn load(
+        &self,
+        conn: &mut PgConnection,
+        only: Option<&TenantName>,
+    ) -> Result<Vec<Loaded>, StoreError> {
+        let only = only.map(TenantName::as_str);
+        let rows = sqlx::query(
+            "SELECT name, display_name, failure_word, suspended, declarative, generation, \
+             max_concurrency, max_actions, max_module_bytes, max_storage_bytes, max_versions \
+             FROM tenants WHERE $1::TEXT IS NULL OR name = $1",
+        )
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut tenants: BTreeMap<String, (i64, Tenant)> = BTreeMap::new();
+        for row in rows {
+            let name: String = row.try_get("name")?;
+            let Ok(tenant_name) = TenantName::new(name.clone()) else {
+                continue;
+            };
+            let overrides: super::QuotaOverrides = OverrideColumns::from_row(&row)?.into();
+            let tenant = Tenant {
+                name: tenant_name,
+                display_name: row.try_get("display_name")?,
+                failure_word: row.try_get("failure_word")?,
+                suspended: row.try_get("suspended")?,
+                declarative: row.try_get("declarative")?,
+                quotas: overrides.over(self.defaults),
+                webhook_keys: Vec::new(),
+                admin_tokens: Vec::new(),
+                actions: BTreeMap::new(),
+                secrets: SecretValues::default(),
+            };
+            tenants.insert(name, (row.try_get("generation")?, tenant));
+        }
+
+        let creds = sqlx::query(
+            "SELECT tenant, kind, hash FROM credentials WHERE $1::TEXT IS NULL OR tenant = $1",
+        )
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+        for cred in creds {
+            let owner: String = cred.try_get("tenant")?;
+            let Some((_, tenant)) = tenants.get_mut(&owner) else {
+                continue;
+            };
+            let Some(hash) = KeyHash::from_hex(&cred.try_get::<String, _>("hash")?) else {
+                continue;
+            };
+            match cred.try_get::<String, _>("kind")?.as_str() {
+                "admin" => tenant.admin_tokens.push(hash),
+                _ => tenant.webhook_keys.push(hash),
+            }
+        }
+
+        let versions = sqlx::query(
+            "SELECT v.tenant, v.action, v.version, v.module, v.display_name, v.limits, v.config, \
+             v.secrets, v.grants FROM actions a JOIN versions v \
+               ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
+             WHERE $1::TEXT IS NULL OR a.tenant = $1",
+        )
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in versions {
+            let owner: String = row.try_get("tenant")?;
+            let Some((_, tenant)) = tenants.get_mut(&owner) else {
+                continue;
+            };
+            let version = VersionColumns::from_row(&row)?.into_version()?;
+            tenant
+                .actions
+                .insert(version.name.clone(), Arc::new(version));
+        }
+
+        let sealed = sqlx::query(
+            "SELECT tenant, name, nonce, ciphertext FROM secrets WHERE $1::TEXT IS NULL OR tenant = $1",
+        )
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in sealed {
+            let owner: String = row.try_get("tenant")?;
+            let Some((_, tenant)) = tenants.get_mut(&owner) else {
+                continue;
+            };
+            let secret: String = row.try_get("name")?;
+            let nonce: Vec<u8> = row.try_get("nonce")?;
+            let ciphertext: Vec<u8> = row.try_get("ciphertext")?;
+            match self.secrets.open(&owner, &secret, &nonce, &ciphertext) {
+                Some(value) => {
+                    let value = String::from_utf8_lossy(&value).into_owned();
+                    tenant.secrets.0.insert(secret, value);
+                }
+                None => {
+                    tracing::warn!(tenant = %owner, secret, "secret cannot be decrypted with the current key")
+                }
+            }
+        }
+        Ok(tenants
+            .into_values()
+            .map(|(generation, tenant)| Loaded {
+                generation,
+                tenant: Arc::new(tenant),
+            })
+            .collect())
+    }
+
+    /// The snapshot of a tenant, or [`StoreError::UnknownTenant`].
+    fn require_tenant(&self, name: &TenantName) -> Result<Arc<Tenant>, StoreError> {
+        self.tenant(name.as_str())
+            .ok_or_else(|| StoreError::UnknownTenant(name.to_string()))
+    }
+
+    /// Deletes modules no version refers to any more (their artifacts go with
+    /// them). Best effort: a module another replica's deploy is about to use
+    /// again is kept by the foreign key, and a later collection retries.
+    async fn collect_garbage(&self) {
+        let deleted = sqlx::query(
+            "DELETE FROM modules m WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.module = m.digest)",
+        )
+        .execute(&self.pool)
+        .await;
+        if let Err(err) = deleted {
+            tracing::debug!(error = %err, "module collection deferred");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Following the other replicas: LISTEN for changed tenants, a periodic
+//! reconcile of generations as the safety net, the heartbeat that counts live
+//! replicas, and the health `/readyz` reports.
+//!
+//! A notification reloads one tenant at once (a few milliseconds after the
+//! writer commits). Notifications are lost while the listening connection is
+//! down, so every [`RECONCILE_EVERY`] the replica compares each tenant's
+//! generation with its snapshot's and reloads what differs: a change reaches
+//! every replica within that period even when no notification arrives.
+
+use super::{CHANGES_CHANNEL, PgStore};
+use crate::names::TenantName;
+use crate::registry::StoreError;
+use crate::registry::store::now_ms;
+use serde::Serialize;
+use sqlx::postgres::PgListener;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// How often a replica reconciles its snapshots and sends its heartbeat.
+pub const RECONCILE_EVERY: Duration = Duration::from_millis(400);
+/// A replica whose last successful reconcile is older than this is not ready.
+const STALE_AFTER: Duration = Duration::from_secs(2);
+/// A replica that has not sent a heartbeat for this long no longer counts.
+const REPLICA_EXPIRES_MS: i64 = 5_000;
+/// More changed tenants than this in one reconcile reload everything at once.
+const BULK_RELOAD: usize = 64;
+
+/// What `/readyz` says about this replica's view of the cluster.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterHealth {
+    /// Database reachable, snapshots loaded and current.
+    pub ready: bool,
+    /// `reachable` or `unreachable`.
+    pub database: &'static str,
+    /// Why the database is unreachable, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Milliseconds since the snapshots were last confirmed current.
+    pub synced_ms_ago: u64,
+    /// Replicas with a recent heartbeat, this one included.
+    pub replicas: u32,
+    /// This replica's id (random per process).
+    pub replica: String,
+}
+
+/// This replica's sync state.
+pub(super) struct Health {
+    replica: String,
+    state: Mutex<SyncState>,
+    replicas: AtomicU32,
+    changes: tokio::sync::watch::Sender<u64>,
+}
+
+struct SyncState {
+    synced_at: Instant,
+    error: Option<String>,
+}
+
+impl Health {
+    pub(super) fn new() -> Self {
+        Self {
+            replica: hex::encode(rand::random::<[u8; 6]>()),
+            state: Mutex::new(SyncState {
+                synced_at: Instant::now(),
+                error: None,
+            }),
+            replicas: AtomicU32::new(1),
+            changes: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    pub(super) fn report(&self) -> ClusterHealth {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let age = state.synced_at.elapsed();
+        ClusterHealth {
+            ready: state.error.is_none() && age < STALE_AFTER,
+            database: if state.error.is_none() {
+                "reachable"
+            } else {
+                "unreachable"
+            },
+            error: state.error.clone(),
+            synced_ms_ago: age.as_millis() as u64,
+            replicas: self.replicas.load(Ordering::Relaxed),
+            replica: self.replica.clone(),
+        }
+    }
+
+    /// This replica's part of a cluster-wide quota: an equal share of the live
+    /// replicas', rounded up, at least 1.
+    pub(super) fn share_of(&self, quota: u32) -> u32 {
+        let replicas = self.replicas.load(Ordering::Relaxed).max(1);
+        quota.div_ceil(replicas).max(1)
+    }
+
+    pub(super) fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells subscribers (the module warmer) that a snapshot changed.
+    pub(super) fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    fn synced(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.error.take().is_some() {
+            tracing::info!("database reachable again; snapshots are current");
+        }
+        state.synced_at = Instant::now();
+    }
+
+    fn failed(&self, err: &StoreError) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.error.is_none() {
+            tracing::error!(error = %err, "database unreachable: serving live actions from the last snapshot; deploys and other changes are refused until it is back");
+        }
+        state.error = Some(err.to_string());
+    }
+}
+
+/// Starts listening for changes and the reconcile loop. Both stop when the
+/// store is dropped.
+pub(super) async fn follow(store: &Arc<PgStore>) -> Result<(), StoreError> {
+    let mut listener = PgListener::connect_with(&store.pool).await?;
+    listener.listen(CHANGES_CHANNEL).await?;
+    let weak = Arc::downgrade(store);
+    tokio::spawn(listen(weak.clone(), listener));
+    heartbeat(store).await?;
+    store.health.synced();
+    tokio::spawn(reconcile_forever(weak));
+    Ok(())
+}
+
+async fn listen(store: Weak<PgStore>, mut listener: PgListener) {
+    loop {
+        let received = listener.recv().await;
+        let Some(store) = store.upgrade() else {
+            return;
+        };
+        match received {
+            Ok(notification) => {
+                if let Ok(name) = TenantName::new(notification.payload()) {
+                    // A failed reload is retried by the next reconcile.
+                    if let Err(err) = store.refresh(&name).await {
+                        tracing::debug!(tenant = %name, error = %err, "reload after notification failed");
+                    }
+                }
+            }
+            Err(err) => {
+                // sqlx reconnects on the next recv; what was sent meanwhile
+                // is lost, and the reconcile loop picks it up.
+                tracing::debug!(error = %err, "change notifications interrupted");
+                drop(store);
+                tokio::time::sleep(RECONCILE_EVERY).await;
+            }
+        }
+    }
+}
+
+async fn reconcile_forever(store: Weak<PgStore>) {
+    let mut tick = tokio::time::interval(RECONCILE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(store) = store.upgrade() else {
+            return;
+        };
+        match reconcile(&store).await {
+            Ok(()) => store.health.synced(),
+            Err(err) => store.health.failed(&err),
+        }
+    }
+}
+
+/// Reloads every tenant whose generation differs from its snapshot's, drops
+/// the snapshots of deleted tenants, and sends the heartbeat.
+async fn reconcile(store: &PgStore) -> Result<(), StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, generation FROM tenants")
+        .fetch_all(&store.pool)
+        .await?;
+    let current: HashMap<String, i64> = rows.into_iter().collect();
+    let (stale, gone) = {
+        let snapshots = store.snapshots.read().unwrap_or_else(|e| e.into_inner());
+        let stale: Vec<String> = current
+            .iter()
+            .filter(|(name, generation)| {
+                snapshots
+                    .get(name.as_str())
+                    .is_none_or(|l| l.generation < **generation)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let gone: Vec<TenantName> = snapshots
+            .keys()
+            .filter(|name| !current.contains_key(name.as_str()))
+            .cloned()
+            .collect();
+        (stale, gone)
+    };
+    if stale.len() > BULK_RELOAD {
+        store.reload_everything().await?;
+        store.health.changed();
+    } else {
+        for name in stale.iter().filter_map(|n| TenantName::new(n.clone()).ok()) {
+            store.refresh(&name).await?;
+        }
+        for name in &gone {
+            store.install(name, None);
+        }
+    }
+    if !stale.is_empty() || !gone.is_empty() {
+        tracing::debug!(
+            reloaded = stale.len(),
+            removed = gone.len(),
+            "reconcile caught changes"
+        );
+    }
+    heartbeat(store).await
+}
+
+/// Records this replica as alive and counts the live ones.
+async fn heartbeat(store: &PgStore) -> Result<(), StoreError> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO replicas (id, heartbeat_ms) VALUES ($1, $2) \
+         ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms",
+    )
+    .bind(&store.health.replica)
+    .bind(now)
+    .execute(&store.pool)
+    .await?;
+    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replicas WHERE heartbeat_ms > $1")
+        .bind(now - REPLICA_EXPIRES_MS)
+        .fetch_one(&store.pool)
+        .await?;
+    store.health.replicas.store(
+        u32::try_from(live).unwrap_or(u32::MAX).max(1),
+        Ordering::Relaxed,
+    );
+    // Replicas gone for an hour are forgotten.
+    sqlx::query("DELETE FROM replicas WHERE heartbeat_ms < $1")
+        .bind(now - 3_600_000)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! What only a shared database can get wrong: replicas seeing each other's
+//! writes, artifacts they must not trust, quotas and counters across replicas.
+//! (Everything a single store promises is in the shared `conformance` suite.)
+
+use crate::capabilities::kv::{KvBackend, KvBucket, KvLimits, KvScope};
+use crate::names::TenantName;
+use crate::registry::test_postgres::TestDatabase;
+use crate::registry::{
+    BlobStore, CredentialStore, ModuleDigest, QuotaOverrides, Registry, TenantStore,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn acme() -> TenantName {
+    TenantName::new("acme").unwrap()
+}
+
+/// Waits up to `limit` for `check` to hold, returning how long it took.
+async fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < limit, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn a_write_on_one_replica_reaches_the_other_within_a_second() {
+    let db = TestDatabase::create().await;
+    let (one, two) = (db.open().await, db.open().await);
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    one.update_tenant(&acme(), Some(true), None).await.unwrap();
+    within(Duration::from_secs(1), || {
+        two.tenant("acme").is_some_and(|t| t.suspended)
+    })
+    .await;
+    two.delete_tenant(&acme()).await.unwrap();
+    within(Duration::from_secs(1), || one.tenant("acme").is_none()).await;
+}
+
+#[tokio::test]
+async fn a_missed_notification_is_caught_by_the_reconcile() {
+    let db = TestDatabase::create().await;
+    let (one, two) = (db.open().await, db.open().await);
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    // A write no notification announces, as if the listener were disconnected.
+    sqlx::query(
+        "UPDATE tenants SET failure_word = 'oops', generation = nextval('docket_generation') \
+         WHERE name = 'acme'",
+    )
+    .execute(&one.pool)
+    .await
+    .unwrap();
+    within(Duration::from_secs(2), || {
+        two.tenant("acme").is_some_and(|t| t.failure_word == "oops")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn quotas_are_checked_against_the_database_not_a_stale_snapshot() {
+    let db = TestDatabase::create().await;
+    let (one, two) = (db.open().await, db.open().await);
+    let quotas = QuotaOverrides {
+        max_actions: Some(1),
+        ..QuotaOverrides::default()
+    };
+    one.create_tenant(&acme(), None, quotas).await.unwrap();
+    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    // Both replicas deploy a different first action at once: one must lose.
+    let tenant = acme();
+    let (a, b) = tokio::join!(
+        super::super::conformance::deploy(&*one, &tenant, "first", b"module one"),
+        super::super::conformance::deploy(&*two, &tenant, "second", b"module two"),
+    );
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "exactly one deploy fits maxActions = 1: {a:?} {b:?}"
+    );
+}
+
+#[tokio::test]
+async fn artifacts_load_only_with_this_clusters_key() {
+    let db = TestDatabase::create().await;
+    let one = db.open().await;
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    let bytes = b"module bytes".to_vec();
+    let digest = ModuleDigest::of(&bytes);
+    super::super::conformance::deploy(&*one, &acme(), "greet", &bytes)
+        .await
+        .unwrap();
+    one.save_artifact(&digest, "engine", b"compiled")
+        .await
+        .unwrap();
+
+    // Another replica (empty disk cache) with the same key: fetched and verified.
+    let (two, _two_scratch) = db.open_elsewhere([7; 32]).await;
+    assert_eq!(
+        two.read_artifact(&digest, "engine")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"compiled"[..])
+    );
+    // A replica with another key does not trust it.
+    let (stranger, _stranger_scratch) = db.open_elsewhere([8; 32]).await;
+    assert_eq!(
+        stranger.read_artifact(&digest, "engine").await.unwrap(),
+        None
+    );
+    // Nor does anyone trust bytes altered in the database.
+    sqlx::query("UPDATE artifacts SET bytes = 'evil'::BYTEA")
+        .execute(&one.pool)
+        .await
+        .unwrap();
+    let (three, _three_scratch) = db.open_elsewhere([7; 32]).await;
+    assert_eq!(three.read_artifact(&digest, "engine").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn increments_from_several_replicas_add_up_exactly() {
+    let db = TestDatabase::create().await;
+    let replicas = [db.open().await, db.open().await, db.open().await];
+    replicas[0]
+        .create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for replica in &replicas {
+        for _ in 0..4 {
+            let backend: Arc<dyn KvBackend> = replica.clone();
+            tasks.push(tokio::spawn(async move {
+                let bucket = KvBucket::new(
+                    backend,
+                    "acme",
+                    "count",
+                    KvScope::Tenant,
+                    KvLimits {
+                        max_ops_per_invocation: 1000,
+                        ..KvLimits::default()
+                    },
+                );
+                for _ in 0..25 {
+                    bucket.increment("hits", 1).await.unwrap();
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let bucket = KvBucket::new(
+        replicas[1].clone(),
+        "acme",
+        "count",
+        KvScope::Tenant,
+        KvLimits::default(),
+    );
+    assert_eq!(bucket.get("hits").await.unwrap().unwrap(), b"300");
+}
+
+#[tokio::test]
+async fn a_lost_database_is_unavailable_not_an_internal_error() {
+    let db = TestDatabase::create().await;
+    let one = db.open().await;
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    one.pool.close().await;
+    let err = one
+        .create_webhook_key(&acme())
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        matches!(err, crate::registry::StoreError::Unavailable(_)),
+        "{err:?}"
+    );
+    // What was loaded keeps serving.
+    assert!(one.tenant("acme").is_some());
+}

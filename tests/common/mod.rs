@@ -2,6 +2,7 @@
 //! the real `docket` binary on a free port, and speaks HTTP to it.
 #![allow(dead_code, missing_docs)]
 
+pub mod cluster;
 pub mod modules;
 
 use serde_json::Value;
@@ -271,8 +272,11 @@ impl Server {
                 .as_nanos()
         ));
         std::fs::create_dir_all(data_dir).unwrap();
+        command.arg("serve");
+        if !args.iter().any(|a| a == "--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
         command
-            .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data_dir)
             .args(args)

@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 pub const RECONCILE_EVERY: Duration = Duration::from_millis(400);
 /// A replica whose last successful reconcile is older than this is not ready.
 const STALE_AFTER: Duration = Duration::from_secs(2);
+/// A reconcile that takes longer than this counts as failed: a database that
+/// stops answering (rather than refusing) must not leave the replica waiting.
+const RECONCILE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// A replica that has not sent a heartbeat for this long no longer counts.
 const REPLICA_EXPIRES_MS: i64 = 5_000;
 /// More changed tenants than this in one reconcile reload everything at once.
@@ -76,13 +79,10 @@ impl Health {
     pub(super) fn report(&self) -> ClusterHealth {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let age = state.synced_at.elapsed();
+        let ready = state.error.is_none() && age < STALE_AFTER;
         ClusterHealth {
-            ready: state.error.is_none() && age < STALE_AFTER,
-            database: if state.error.is_none() {
-                "reachable"
-            } else {
-                "unreachable"
-            },
+            ready,
+            database: if ready { "reachable" } else { "unreachable" },
             error: state.error.clone(),
             synced_ms_ago: age.as_millis() as u64,
             replicas: self.replicas.load(Ordering::Relaxed),
@@ -170,9 +170,13 @@ async fn reconcile_forever(store: Weak<PgStore>) {
         let Some(store) = store.upgrade() else {
             return;
         };
-        match reconcile(&store).await {
-            Ok(()) => store.health.synced(),
-            Err(err) => store.health.failed(&err),
+        match tokio::time::timeout(RECONCILE_TIMEOUT, reconcile(&store)).await {
+            Ok(Ok(())) => store.health.synced(),
+            Ok(Err(err)) => store.health.failed(&err),
+            Err(_) => store.health.failed(&StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                RECONCILE_TIMEOUT.as_millis()
+            ))),
         }
     }
 }

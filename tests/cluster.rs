@@ -257,3 +257,58 @@ async fn replicas_that_lose_the_database_serve_from_their_snapshot_and_refuse_ch
         assert_eq!(seen, live);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_concurrency_quota_holds_across_replicas() {
+    let db = Database::create().await;
+    let (replicas, _dirs) = replicas(&db.url, 3);
+    // Each replica admits its share of the live replicas: ceil(6 / 3) = 2.
+    for (i, replica) in replicas.iter().enumerate() {
+        eventually(
+            &format!("replica {i} counts three live replicas"),
+            Duration::from_secs(5),
+            || async {
+                let (_, body) = replica.readiness().await;
+                let health: Value = serde_json::from_str(&body).ok()?;
+                (health["replicas"] == 3).then_some(())
+            },
+        )
+        .await;
+    }
+    let (token, key) = replicas[0]
+        .create_tenant("acme", json!({"maxConcurrency": 6}))
+        .await;
+    let manifest = "name = \"greet\"\n[limits]\ntimeout-ms = 1500\n";
+    let (status, body) = replicas[0]
+        .deploy("acme", &token, manifest, common::guest("sleep"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // Known and loaded everywhere before the burst, so no call waits on a load.
+    for (i, replica) in replicas.iter().enumerate() {
+        eventually(&format!("replica {i} knows greet"), WITHIN, || async {
+            (answer(replica, &key).await != Err(404)).then_some(())
+        })
+        .await;
+    }
+
+    let replicas = std::sync::Arc::new(replicas);
+    let mut calls = Vec::new();
+    for r in 0..3 {
+        for _ in 0..4 {
+            let (replicas, key) = (replicas.clone(), key.clone());
+            calls.push(tokio::spawn(async move {
+                replicas[r].call("acme", "greet", &key).await.0
+            }));
+        }
+    }
+    let mut refused = 0;
+    for call in calls {
+        if call.await.unwrap() == 429 {
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused, 6,
+        "12 calls, 6 admitted cluster-wide (2 per replica)"
+    );
+}

@@ -352,9 +352,10 @@ impl App {
         loaded
     }
 
-    /// Loads the modules of versions other replicas make live, as their
-    /// changes arrive, so the first request here does not wait for the load.
-    /// Does nothing for a store no other process writes to.
+    /// Follows other replicas' changes: loads the modules of versions they make
+    /// live, so the first request here does not wait for the load, and drops
+    /// those no live version uses any more. Does nothing for a store no other
+    /// process writes to.
     pub fn follow_changes(self: &Arc<Self>) {
         let Some(mut changes) = self.store.changes() else {
             return;
@@ -365,6 +366,7 @@ impl App {
                 let Some(app) = app.upgrade() else {
                     return;
                 };
+                app.prune_modules();
                 app.warm().await;
             }
         });

@@ -154,7 +154,7 @@ impl App {
     /// Drops compiled modules no live version uses any more, so memory follows
     /// what is live, not what was ever uploaded. A rollback reloads from the
     /// cached artifact in milliseconds.
-    fn prune_modules(&self) {
+    pub(super) fn prune_modules(&self) {
         let live: HashSet<(TenantName, ModuleDigest)> = self
             .store
             .tenants()

@@ -41,6 +41,23 @@ async fn everywhere(replicas: &[Server], key: &str, expected: Result<&str, u16>,
     }
 }
 
+/// Waits until `replica` lists `action` (its snapshot has the deploy).
+async fn knows(replica: &Server, key: &str, action: &str) {
+    eventually(
+        &format!("{} lists {action}", replica.base),
+        WITHIN,
+        || async {
+            let (_, info) = replica.get("/t/acme/serviceInfo", &[("apiKey", key)]).await;
+            info["customActions"]
+                .as_array()?
+                .iter()
+                .any(|a| a["name"] == action)
+                .then_some(())
+        },
+    )
+    .await;
+}
+
 fn manifest() -> &'static str {
     "name = \"greet\"\n"
 }
@@ -137,6 +154,9 @@ async fn a_counter_incremented_through_three_replicas_ends_at_the_exact_total() 
         common::DOC,
         common::VER
     );
+    for replica in &replicas {
+        knows(replica, &key, "counter").await;
+    }
     let replicas = std::sync::Arc::new(replicas);
     // Each replica's share of the default quota of 32 in flight is 11: four
     // callers per replica stay well inside it.
@@ -283,12 +303,10 @@ async fn the_concurrency_quota_holds_across_replicas() {
         .deploy("acme", &token, manifest, common::guest("sleep"))
         .await;
     assert_eq!(status, 201, "{body}");
-    // Known and loaded everywhere before the burst, so no call waits on a load.
-    for (i, replica) in replicas.iter().enumerate() {
-        eventually(&format!("replica {i} knows greet"), WITHIN, || async {
-            (answer(replica, &key).await != Err(404)).then_some(())
-        })
-        .await;
+    // Known everywhere before the burst, and loaded (replicas load what
+    // other replicas deploy as the change arrives).
+    for replica in &replicas {
+        knows(replica, &key, "greet").await;
     }
 
     let replicas = std::sync::Arc::new(replicas);

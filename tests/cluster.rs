@@ -330,3 +330,46 @@ async fn the_concurrency_quota_holds_across_replicas() {
         "12 calls, 6 admitted cluster-wide (2 per replica)"
     );
 }
+
+#[test]
+fn a_declarative_tenant_on_a_shared_database_takes_its_key_from_the_environment() {
+    let db = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(Database::create());
+    let manifests = common::Manifests::new();
+    manifests.action("demo", "greet", &message_module("hi"), "");
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+        ])
+        .arg("--manifests")
+        .arg(manifests.path())
+        .arg("--data-dir")
+        .arg(scratch.path())
+        .env("DOCKET_SECRETS_KEY", common::cluster::SECRETS_KEY)
+        .env_remove("DOCKET_API_KEY_DEMO")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("a replica with a generated declarative key started");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("set DOCKET_API_KEY_DEMO to the same value on every replica"),
+        "{stderr}"
+    );
+}

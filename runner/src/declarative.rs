@@ -50,6 +50,18 @@ pub enum DeclarativeError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Replicas share the tenant, so its key cannot be one each replica
+    /// generates under its own data directory.
+    #[error(
+        "tenant {tenant}: replicas on a shared database need the declarative tenant's webhook key \
+         from the environment: set {var} to the same value on every replica that loads --manifests"
+    )]
+    SharedKeyRequired {
+        /// The tenant.
+        tenant: TenantName,
+        /// The variable to set.
+        var: String,
+    },
     /// The tenant could not be written to the store.
     #[error("tenant {tenant}: {source}")]
     Store {
@@ -140,7 +152,15 @@ pub async fn sync(
 
     let mut loaded = Vec::new();
     for (name, settings, actions) in checked {
-        let env_key = std::env::var(name.api_key_env_var()).ok();
+        let env_key = std::env::var(name.api_key_env_var())
+            .ok()
+            .filter(|k| !k.is_empty());
+        if env_key.is_none() && app.store.cluster_health().is_some() {
+            return Err(DeclarativeError::SharedKeyRequired {
+                var: name.api_key_env_var(),
+                tenant: name,
+            });
+        }
         let (hash, key) = keys::declarative_key(data_dir, &name, env_key).map_err(|source| {
             DeclarativeError::Key {
                 tenant: name.clone(),

@@ -2,6 +2,10 @@
 //! works over any sqlx row whose columns decode to these types, so SQLite and
 //! PostgreSQL share the step from stored text to Docket's records.
 
+use super::records::{
+    ActionInfo, CredentialInfo, InvocationRecord, SecretInfo, VersionInfo, rfc3339,
+};
+use super::storage_quota::{StoredVersion, VERSION_ROW_OVERHEAD_BYTES};
 use super::{ActionVersion, ModuleDigest, QuotaOverrides, StoreError};
 use crate::names::ActionName;
 
@@ -67,4 +71,139 @@ pub(crate) fn override_values(o: &QuotaOverrides) -> [Option<i64>; 5] {
         o.max_storage_bytes.map(|v| v as i64),
         o.max_versions.map(i64::from),
     ]
+}
+
+/// A webhook key's listed columns.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialColumns {
+    id: String,
+    hint: String,
+    created_ms: i64,
+}
+
+impl From<CredentialColumns> for CredentialInfo {
+    fn from(row: CredentialColumns) -> Self {
+        CredentialInfo {
+            id: row.id,
+            hint: row.hint,
+            created_at: rfc3339(row.created_ms),
+        }
+    }
+}
+
+/// A secret's listed columns (never its value).
+#[derive(sqlx::FromRow)]
+pub(crate) struct SecretColumns {
+    name: String,
+    updated_ms: i64,
+}
+
+impl From<SecretColumns> for SecretInfo {
+    fn from(row: SecretColumns) -> Self {
+        SecretInfo {
+            name: row.name,
+            updated_at: rfc3339(row.updated_ms),
+        }
+    }
+}
+
+/// An action's listed columns: `n` is its number of versions.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ActionColumns {
+    name: String,
+    display_name: String,
+    live_version: i64,
+    n: i64,
+}
+
+impl From<ActionColumns> for ActionInfo {
+    fn from(row: ActionColumns) -> Self {
+        ActionInfo {
+            name: row.name,
+            display_name: row.display_name,
+            live_version: row.live_version as u32,
+            versions: row.n as u32,
+        }
+    }
+}
+
+/// A version's listed columns, with its module's size and ABI.
+#[derive(sqlx::FromRow)]
+pub(crate) struct VersionListColumns {
+    version: i64,
+    module: String,
+    created_ms: i64,
+    size: i64,
+    abi: String,
+}
+
+impl VersionListColumns {
+    /// The listing, marked live when it is the `live` version.
+    pub(crate) fn into_info(self, live: u32) -> VersionInfo {
+        let version = self.version as u32;
+        VersionInfo {
+            version,
+            hash: self.module,
+            size: self.size as u64,
+            abi: self.abi,
+            created_at: rfc3339(self.created_ms),
+            live: version == live,
+        }
+    }
+}
+
+/// A stored version as the storage quota counts it; `row_bytes` without
+/// the per-row overhead.
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredVersionColumns {
+    action: String,
+    version: i64,
+    module: String,
+    size: i64,
+    row_bytes: i64,
+}
+
+impl From<StoredVersionColumns> for StoredVersion {
+    fn from(row: StoredVersionColumns) -> Self {
+        StoredVersion {
+            action: row.action,
+            version: row.version as u32,
+            module: row.module,
+            module_size: row.size as u64,
+            row_bytes: row.row_bytes as u64 + VERSION_ROW_OVERHEAD_BYTES,
+        }
+    }
+}
+
+/// An invocation record's columns.
+#[derive(sqlx::FromRow)]
+pub(crate) struct InvocationColumns {
+    action: String,
+    version: i64,
+    request_id: String,
+    at_ms: i64,
+    outcome: String,
+    duration_ms: i64,
+    limit_hit: Option<String>,
+    stderr: Option<String>,
+}
+
+impl From<InvocationColumns> for InvocationRecord {
+    fn from(row: InvocationColumns) -> Self {
+        InvocationRecord {
+            time: rfc3339(row.at_ms),
+            action: row.action,
+            version: row.version as u32,
+            outcome: row.outcome,
+            ms: row.duration_ms as u64,
+            limit_hit: row.limit_hit,
+            request_id: row.request_id,
+            stderr: row.stderr,
+        }
+    }
+}
+
+/// Decoded rows, converted to the records the traits return.
+pub(crate) fn records<C, T: From<C>>(rows: Vec<C>) -> Vec<T> {
+    rows.into_iter().map(T::from).collect()
 }

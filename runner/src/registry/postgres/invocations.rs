@@ -3,9 +3,9 @@
 
 use super::PgStore;
 use crate::names::TenantName;
-use crate::registry::store::{INVOCATIONS_KEPT, InvocationRecord, NewInvocation, rfc3339};
+use crate::registry::columns::{InvocationColumns, records};
+use crate::registry::store::{INVOCATIONS_KEPT, InvocationRecord, NewInvocation};
 use crate::registry::traits::{InvocationLog, StoreFuture};
-use sqlx::Row;
 
 impl InvocationLog for PgStore {
     fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()> {
@@ -70,7 +70,7 @@ impl InvocationLog for PgStore {
     ) -> StoreFuture<'a, Vec<InvocationRecord>> {
         Box::pin(async move {
             self.require_tenant(tenant)?;
-            let rows = sqlx::query(
+            let rows = sqlx::query_as::<_, InvocationColumns>(
                 "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr \
                  FROM invocations WHERE tenant = $1 ORDER BY id DESC LIMIT $2",
             )
@@ -78,20 +78,7 @@ impl InvocationLog for PgStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(InvocationRecord {
-                        time: rfc3339(row.try_get("at_ms")?),
-                        action: row.try_get("action")?,
-                        version: row.try_get::<i64, _>("version")? as u32,
-                        outcome: row.try_get("outcome")?,
-                        ms: row.try_get::<i64, _>("duration_ms")? as u64,
-                        limit_hit: row.try_get("limit_hit")?,
-                        request_id: row.try_get("request_id")?,
-                        stderr: row.try_get("stderr")?,
-                    })
-                })
-                .collect()
+            Ok(records(rows))
         })
     }
 }

@@ -2,8 +2,9 @@
 
 use super::PgStore;
 use crate::names::TenantName;
+use crate::registry::columns::{SecretColumns, records};
 use crate::registry::storage_quota::{check_secret_fits, stored_bytes};
-use crate::registry::store::{MAX_SECRETS, SecretInfo, StoreError, now_ms, rfc3339};
+use crate::registry::store::{MAX_SECRETS, SecretInfo, StoreError, now_ms};
 use crate::registry::traits::{SecretStore, StoreFuture};
 use sqlx::{PgConnection, Row};
 
@@ -86,19 +87,13 @@ impl SecretStore for PgStore {
     fn list_secrets<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, Vec<SecretInfo>> {
         Box::pin(async move {
             self.require_tenant(tenant)?;
-            let rows =
-                sqlx::query("SELECT name, updated_ms FROM secrets WHERE tenant = $1 ORDER BY name")
-                    .bind(tenant.as_str())
-                    .fetch_all(&self.pool)
-                    .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(SecretInfo {
-                        name: row.try_get("name")?,
-                        updated_at: rfc3339(row.try_get("updated_ms")?),
-                    })
-                })
-                .collect()
+            let rows = sqlx::query_as::<_, SecretColumns>(
+                "SELECT name, updated_ms FROM secrets WHERE tenant = $1 ORDER BY name",
+            )
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(records(rows))
         })
     }
 

@@ -3,11 +3,13 @@
 
 use super::PgStore;
 use crate::names::{ActionName, TenantName};
-use crate::registry::columns::VersionColumns;
+use crate::registry::columns::{
+    ActionColumns, StoredVersionColumns, VersionColumns, VersionListColumns, records,
+};
 use crate::registry::storage_quota::{
     PlannedDeploy, StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes,
 };
-use crate::registry::store::{ActionInfo, NewVersion, StoreError, VersionInfo, now_ms, rfc3339};
+use crate::registry::store::{ActionInfo, NewVersion, StoreError, VersionInfo, now_ms};
 use crate::registry::traits::{StoreFuture, VersionStore};
 use crate::registry::{ActionVersion, ModuleDigest, Tenant};
 use sqlx::{FromRow, PgConnection, Row};
@@ -18,7 +20,7 @@ impl PgStore {
         conn: &mut PgConnection,
         tenant: &TenantName,
     ) -> Result<Vec<StoredVersion>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, StoredVersionColumns>(
             "SELECT v.action, v.version, v.module, m.size, \
              (octet_length(v.manifest) + octet_length(v.display_name) + octet_length(v.limits) \
               + octet_length(v.config) + octet_length(v.secrets) + octet_length(v.grants))::BIGINT \
@@ -27,18 +29,7 @@ impl PgStore {
         .bind(tenant.as_str())
         .fetch_all(conn)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredVersion {
-                    action: row.try_get("action")?,
-                    version: row.try_get::<i64, _>("version")? as u32,
-                    module: row.try_get("module")?,
-                    module_size: row.try_get::<i64, _>("size")? as u64,
-                    row_bytes: row.try_get::<i64, _>("row_bytes")? as u64
-                        + VERSION_ROW_OVERHEAD_BYTES,
-                })
-            })
-            .collect()
+        Ok(records(rows))
     }
 
     async fn plan_deploy(
@@ -233,7 +224,7 @@ impl VersionStore for PgStore {
     fn list_actions<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, Vec<ActionInfo>> {
         Box::pin(async move {
             self.require_tenant(tenant)?;
-            let rows = sqlx::query(
+            let rows = sqlx::query_as::<_, ActionColumns>(
                 "SELECT a.name, a.live_version, v.display_name, \
                  (SELECT COUNT(*) FROM versions c WHERE c.tenant = a.tenant AND c.action = a.name) AS n \
                  FROM actions a JOIN versions v \
@@ -243,16 +234,7 @@ impl VersionStore for PgStore {
             .bind(tenant.as_str())
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(ActionInfo {
-                        name: row.try_get("name")?,
-                        display_name: row.try_get("display_name")?,
-                        live_version: row.try_get::<i64, _>("live_version")? as u32,
-                        versions: row.try_get::<i64, _>("n")? as u32,
-                    })
-                })
-                .collect()
+            Ok(records(rows))
         })
     }
 
@@ -263,7 +245,7 @@ impl VersionStore for PgStore {
     ) -> StoreFuture<'a, Vec<VersionInfo>> {
         Box::pin(async move {
             let live = self.live_version(tenant, action).await?;
-            let rows = sqlx::query(
+            let rows = sqlx::query_as::<_, VersionListColumns>(
                 "SELECT v.version, v.module, v.created_ms, m.size, m.abi FROM versions v \
                  JOIN modules m ON m.digest = v.module \
                  WHERE v.tenant = $1 AND v.action = $2 ORDER BY v.version DESC",
@@ -272,19 +254,7 @@ impl VersionStore for PgStore {
             .bind(action)
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    let version = row.try_get::<i64, _>("version")? as u32;
-                    Ok(VersionInfo {
-                        version,
-                        hash: row.try_get("module")?,
-                        size: row.try_get::<i64, _>("size")? as u64,
-                        abi: row.try_get("abi")?,
-                        created_at: rfc3339(row.try_get("created_ms")?),
-                        live: version == live,
-                    })
-                })
-                .collect()
+            Ok(rows.into_iter().map(|row| row.into_info(live)).collect())
         })
     }
 

@@ -1,12 +1,12 @@
 //! Webhook keys and admin tokens: stored hashed, with a hint to tell them apart.
 
 use crate::names::TenantName;
+use crate::registry::columns::{CredentialColumns, records};
 use crate::registry::keys::{self, KeyHash};
 use crate::registry::store::{
     CredentialInfo, MAX_WEBHOOK_KEYS, Store, StoreError, hint, new_id, now_ms, rfc3339,
 };
 use crate::registry::traits::{CredentialStore, StoreFuture};
-use sqlx::Row;
 
 pub(super) async fn insert_credential(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
@@ -65,22 +65,14 @@ impl CredentialStore for Store {
     ) -> StoreFuture<'a, Vec<CredentialInfo>> {
         Box::pin(async move {
             self.require_tenant(tenant)?;
-            let rows = sqlx::query(
+            let rows = sqlx::query_as::<_, CredentialColumns>(
                 "SELECT id, hint, created_ms FROM credentials \
                  WHERE tenant = ? AND kind = 'webhook' ORDER BY created_ms, id",
             )
             .bind(tenant.as_str())
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(CredentialInfo {
-                        id: row.try_get("id")?,
-                        hint: row.try_get("hint")?,
-                        created_at: rfc3339(row.try_get("created_ms")?),
-                    })
-                })
-                .collect()
+            Ok(records(rows))
         })
     }
 

@@ -2,9 +2,9 @@
 //! [`INVOCATIONS_KEPT`] per tenant, read newest first.
 
 use crate::names::TenantName;
-use crate::registry::store::{INVOCATIONS_KEPT, InvocationRecord, NewInvocation, Store, rfc3339};
+use crate::registry::columns::{InvocationColumns, records};
+use crate::registry::store::{INVOCATIONS_KEPT, InvocationRecord, NewInvocation, Store};
 use crate::registry::traits::{InvocationLog, StoreFuture};
-use sqlx::Row;
 
 impl InvocationLog for Store {
     /// Appends invocation records in one transaction, a few multi-row
@@ -61,7 +61,7 @@ impl InvocationLog for Store {
     ) -> StoreFuture<'a, Vec<InvocationRecord>> {
         Box::pin(async move {
             self.require_tenant(tenant)?;
-            let rows = sqlx::query(
+            let rows = sqlx::query_as::<_, InvocationColumns>(
                 "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr \
                  FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?",
             )
@@ -69,20 +69,7 @@ impl InvocationLog for Store {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(InvocationRecord {
-                        time: rfc3339(row.try_get("at_ms")?),
-                        action: row.try_get("action")?,
-                        version: row.try_get::<i64, _>("version")? as u32,
-                        outcome: row.try_get("outcome")?,
-                        ms: row.try_get::<i64, _>("duration_ms")? as u64,
-                        limit_hit: row.try_get("limit_hit")?,
-                        request_id: row.try_get("request_id")?,
-                        stderr: row.try_get("stderr")?,
-                    })
-                })
-                .collect()
+            Ok(records(rows))
         })
     }
 }

@@ -2,13 +2,13 @@
 //! pointer, listings, rollback and deletion.
 
 use crate::names::{ActionName, TenantName};
-use crate::registry::columns::VersionColumns;
+use crate::registry::columns::{
+    ActionColumns, StoredVersionColumns, VersionColumns, VersionListColumns, records,
+};
 use crate::registry::storage_quota::{
     PlannedDeploy, StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes,
 };
-use crate::registry::store::{
-    ActionInfo, NewVersion, Store, StoreError, VersionInfo, now_ms, rfc3339,
-};
+use crate::registry::store::{ActionInfo, NewVersion, Store, StoreError, VersionInfo, now_ms};
 use crate::registry::traits::{StoreFuture, VersionStore};
 use crate::registry::{ActionVersion, ModuleDigest, Tenant};
 use sha2::{Digest, Sha256};
@@ -37,25 +37,14 @@ impl Store {
         &self,
         tenant: &TenantName,
     ) -> Result<Vec<StoredVersion>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as::<_, StoredVersionColumns>(&format!(
             "SELECT v.action, v.version, v.module, m.size, {VERSION_ROW_BYTES_SQL} AS row_bytes \
              FROM versions v JOIN modules m ON m.digest = v.module WHERE v.tenant = ?"
         ))
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredVersion {
-                    action: row.try_get("action")?,
-                    version: row.try_get::<i64, _>("version")? as u32,
-                    module: row.try_get("module")?,
-                    module_size: row.try_get::<i64, _>("size")? as u64,
-                    row_bytes: row.try_get::<i64, _>("row_bytes")? as u64
-                        + VERSION_ROW_OVERHEAD_BYTES,
-                })
-            })
-            .collect()
+        Ok(records(rows))
     }
 
     async fn live_version(&self, tenant: &TenantName, action: &str) -> Result<u32, StoreError> {
@@ -264,7 +253,7 @@ impl VersionStore for Store {
     fn list_actions<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, Vec<ActionInfo>> {
         Box::pin(async move {
             self.require_tenant(tenant)?;
-            let rows = sqlx::query(
+            let rows = sqlx::query_as::<_, ActionColumns>(
                 "SELECT a.name, a.live_version, v.display_name, \
                  (SELECT COUNT(*) FROM versions c WHERE c.tenant = a.tenant AND c.action = a.name) AS n \
                  FROM actions a JOIN versions v \
@@ -274,16 +263,7 @@ impl VersionStore for Store {
             .bind(tenant.as_str())
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(ActionInfo {
-                        name: row.try_get("name")?,
-                        display_name: row.try_get("display_name")?,
-                        live_version: row.try_get::<i64, _>("live_version")? as u32,
-                        versions: row.try_get::<i64, _>("n")? as u32,
-                    })
-                })
-                .collect()
+            Ok(records(rows))
         })
     }
 
@@ -295,7 +275,7 @@ impl VersionStore for Store {
     ) -> StoreFuture<'a, Vec<VersionInfo>> {
         Box::pin(async move {
             let live = self.live_version(tenant, action).await?;
-            let rows = sqlx::query(
+            let rows = sqlx::query_as::<_, VersionListColumns>(
                 "SELECT v.version, v.module, v.created_ms, m.size, m.abi FROM versions v \
                  JOIN modules m ON m.digest = v.module \
                  WHERE v.tenant = ? AND v.action = ? ORDER BY v.version DESC",
@@ -304,19 +284,7 @@ impl VersionStore for Store {
             .bind(action)
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    let version = row.try_get::<i64, _>("version")? as u32;
-                    Ok(VersionInfo {
-                        version,
-                        hash: row.try_get("module")?,
-                        size: row.try_get::<i64, _>("size")? as u64,
-                        abi: row.try_get("abi")?,
-                        created_at: rfc3339(row.try_get("created_ms")?),
-                        live: version == live,
-                    })
-                })
-                .collect()
+            Ok(rows.into_iter().map(|row| row.into_info(live)).collect())
         })
     }
 

@@ -26,10 +26,11 @@ TOOLCHAINS := .toolchains
 BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help targets c-toolchain actions guests build run test api-check fuzz bench lint fmt clean
+.PHONY: help targets c-toolchain actions guests build run cluster test test-tools api-check fuzz bench lint fmt clean
 
 help:
 	@echo "make run    build everything and serve the demo tenant on http://$(LISTEN)"
+	@echo "make cluster  the demo on three replicas sharing PostgreSQL, behind HAProxy on http://$(LISTEN)"
 	@echo "make test   run every test (unit, black-box, admin API vs its OpenAPI document, lint)"
 	@echo "make api-check  schemathesis against the live admin API and runner/openapi.json"
 	@echo "make actions  build the example actions into $(DIST)/"
@@ -84,6 +85,10 @@ build:
 run: actions build
 	./target/debug/docket serve --listen $(LISTEN) --manifests manifests --data-dir $(DATA_DIR)
 
+## Three replicas on one PostgreSQL database behind HAProxy; see docs/deploying.md.
+cluster: actions build
+	LISTEN=$(LISTEN) bash scripts/cluster.sh
+
 ## A longer fuzz run than the one in `make test` (DOCKET_FUZZ_CASES, DOCKET_FUZZ_SEED).
 fuzz: actions guests
 	DOCKET_FUZZ_CASES=$${DOCKET_FUZZ_CASES:-20000} $(CARGO) test -j$(JOBS) -p docket --test fuzz -- --nocapture
@@ -99,7 +104,15 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
 
-test: actions guests
+## What the black-box tests drive besides Docket: HAProxy (the load-balancer
+## failure drill) and PyYAML (the Kubernetes manifest check). PostgreSQL must
+## be running on 127.0.0.1:5432 (or DOCKET_TEST_POSTGRES); .ci/run starts it.
+test-tools:
+	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq haproxy)
+	@python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
+
+test: actions guests test-tools
 	$(CARGO) test -j$(JOBS) --workspace
 	$(MAKE) api-check
 	$(MAKE) lint

@@ -50,6 +50,7 @@ pub mod http;
 pub mod invocation;
 pub mod limits;
 pub mod manifest;
+pub mod migrate;
 pub mod names;
 pub mod registry;
 pub mod scaffold;

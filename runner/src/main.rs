@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             Command::Tenant(command) => tenant(command).await,
             Command::Keys(command) => keys(command).await,
             Command::New(args) => new_action(args),
+            Command::Migrate(args) => docket::migrate::run(&args.from, &args.to).await,
             Command::CompileWorker { .. } => unreachable!("handled before the runtime starts"),
         }
     })

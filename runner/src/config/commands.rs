@@ -32,6 +32,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// Start a new action from a template, in any supported language.
     New(NewArgs),
+    /// Move an embedded (SQLite) install into PostgreSQL, verified, so
+    /// replicas can serve it (`docket serve --database-url`).
+    Migrate(MigrateArgs),
     /// Internal: compile one module read from stdin under memory and CPU
     /// bounds (the server runs this; see `engine::worker`).
     #[command(hide = true)]
@@ -53,6 +56,18 @@ pub struct NewArgs {
     /// Where to create the project (default: ./NAME).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+/// `docket migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite install's data directory (the `--data-dir` holding
+    /// `docket.db`); opened read-only.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The PostgreSQL database to move it into (`postgres://…`).
+    #[arg(long, env = "DOCKET_DATABASE_URL", hide_env_values = true)]
+    pub to: String,
 }
 
 /// Where the admin API is and who is calling.

@@ -81,3 +81,27 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
         StoreError::Migrate(err.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn a_lost_connection_is_unavailable_and_other_failures_are_not() {
+        // What the pool and the wire say when the database is down or restarting.
+        for lost in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+        ] {
+            assert!(
+                matches!(StoreError::from(lost), StoreError::Unavailable(_)),
+                "unavailable"
+            );
+        }
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Database(_)
+        ));
+    }
+}

@@ -373,3 +373,19 @@ fn a_declarative_tenant_on_a_shared_database_takes_its_key_from_the_environment(
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_created_through_one_replica_can_deploy_through_another_at_once() {
+    let db = Database::create().await;
+    let (replicas, _dirs) = replicas(&db.url, 2);
+    for i in 0..5 {
+        // No wait between: the second replica has not necessarily heard of
+        // the tenant yet, and checks the database before refusing the token.
+        let name = format!("t{i}");
+        let (token, _) = replicas[0].create_tenant(&name, json!({})).await;
+        let (status, body) = replicas[1]
+            .deploy(&name, &token, manifest(), message_module("hi"))
+            .await;
+        assert_eq!(status, 201, "{name}: {body}");
+    }
+}

@@ -50,7 +50,16 @@ impl FromRequestParts<Arc<App>> for TenantAdmin {
         let tenant = params.get("tenant").ok_or_else(|| {
             AdminError::Internal("TenantAdmin on a route without {tenant}".into())
         })?;
-        tenant_admin(app, &parts.headers, tenant).map(TenantAdmin)
+        match tenant_admin(app, &parts.headers, tenant) {
+            // Another replica may have made this tenant or token a moment
+            // ago: check the database once before refusing.
+            Err(AdminError::Forbidden(_) | AdminError::NotFound(_))
+                if app.store.catch_up(tenant).await.unwrap_or(false) =>
+            {
+                tenant_admin(app, &parts.headers, tenant).map(TenantAdmin)
+            }
+            answer => answer.map(TenantAdmin),
+        }
     }
 }
 

@@ -52,6 +52,14 @@ pub trait TenantStore: Send + Sync {
     fn set_failure_word<'a>(&'a self, name: &'a TenantName, word: &'a str) -> StoreFuture<'a, ()>;
     /// Deletes a tenant with everything it owns.
     fn delete_tenant<'a>(&'a self, name: &'a TenantName) -> StoreFuture<'a, ()>;
+    /// Reloads one tenant's snapshot now, when another process may have
+    /// changed it (a replica that has not yet heard of a change made through
+    /// another): for a request that would otherwise be refused. Throttled;
+    /// `Ok(true)` if it reloaded. A store no other process writes to has
+    /// nothing to catch up with.
+    fn catch_up<'a>(&'a self, _name: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async { Ok(false) })
+    }
     /// Creates or updates a tenant managed from `--manifests`, with its one
     /// webhook key hash; [`StoreError::Declarative`] for an admin-API tenant.
     fn sync_declarative_tenant<'a>(

@@ -65,6 +65,8 @@ pub struct PgStore {
     artifacts: LocalArtifacts,
     snapshots: RwLock<HashMap<TenantName, Loaded>>,
     health: sync::Health,
+    /// When a tenant was last reloaded on demand (`TenantStore::catch_up`).
+    caught_up_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Registry for PgStore {
@@ -112,6 +114,7 @@ impl PgStore {
             artifacts,
             snapshots: RwLock::new(HashMap::new()),
             health: sync::Health::new(),
+            caught_up_at: std::sync::Mutex::new(None),
         });
         store.reload_everything().await?;
         sync::follow(&store).await?;

@@ -11,6 +11,10 @@ use crate::registry::traits::{StoreFuture, TenantStore};
 use crate::registry::{QuotaOverrides, Tenant};
 use sqlx::{FromRow, Row};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often a replica may reload a tenant on demand (see `catch_up`).
+const CATCH_UP_EVERY: Duration = Duration::from_millis(50);
 
 impl TenantStore for PgStore {
     fn tenants(&self) -> Vec<Arc<Tenant>> {
@@ -56,6 +60,25 @@ impl TenantStore for PgStore {
                 admin_token,
                 api_key,
             })
+        })
+    }
+
+    /// At most one on-demand reload per [`CATCH_UP_EVERY`], whoever asks, so
+    /// requests with made-up tenants or tokens cannot load the database.
+    fn catch_up<'a>(&'a self, name: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let Ok(name) = TenantName::new(name) else {
+                return Ok(false);
+            };
+            {
+                let mut last = self.caught_up_at.lock().unwrap_or_else(|e| e.into_inner());
+                if last.is_some_and(|at| at.elapsed() < CATCH_UP_EVERY) {
+                    return Ok(false);
+                }
+                *last = Some(Instant::now());
+            }
+            self.refresh(&name).await?;
+            Ok(true)
         })
     }
 

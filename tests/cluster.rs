@@ -41,6 +41,20 @@ async fn everywhere(replicas: &[Server], key: &str, expected: Result<&str, u16>,
     }
 }
 
+/// How many invocations the tenant's log holds (up to 1,000).
+async fn logged(replica: &Server, token: &str) -> usize {
+    let (status, body) = replica
+        .admin(
+            "GET",
+            "/tenants/acme/invocations?limit=1000",
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["invocations"].as_array().unwrap().len()
+}
+
 /// Waits until `replica` lists `action` (its snapshot has the deploy).
 async fn knows(replica: &Server, key: &str, action: &str) {
     eventually(
@@ -200,6 +214,7 @@ async fn replicas_that_lose_the_database_serve_from_their_snapshot_and_refuse_ch
         assert_eq!(replica.readiness().await.0, 200);
     }
 
+    let logged_before = logged(&replicas[0], &token).await;
     cut.cut();
     // Live actions keep answering while the database is gone…
     for round in 0..20 {
@@ -260,6 +275,13 @@ async fn replicas_that_lose_the_database_serve_from_their_snapshot_and_refuse_ch
         "the refused deploy left no version behind"
     );
     everywhere(&replicas, &key, Ok("v2"), "deployed after the outage").await;
+    // The invocations made during the outage were kept and logged once it was back.
+    eventually(
+        "the outage's invocations logged",
+        Duration::from_secs(5),
+        || async { (logged(&replicas[0], &token).await >= logged_before + 40).then_some(()) },
+    )
+    .await;
     // Nothing diverged: both replicas list what the database holds.
     let live = db
         .query("SELECT name || ':' || live_version FROM actions ORDER BY name")

@@ -25,6 +25,10 @@ const INVOCATION_QUEUE: usize = 16_384;
 const INVOCATION_FLUSH_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 /// How many records the writer puts in one transaction.
 const INVOCATION_BATCH: usize = 4096;
+/// Records kept for the log while the database is unreachable; the oldest go first.
+const KEPT_WHILE_UNAVAILABLE: usize = 65_536;
+/// How often kept records are retried while the database is unreachable.
+const UNAVAILABLE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why a deploy was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -460,10 +464,24 @@ impl App {
 /// Writes the invocation log in batches. After each write it pauses briefly, so
 /// that under load one transaction (one fsync) carries many records instead of
 /// one each; the queue holds far more than a pause's worth of invocations.
+/// While the database is unreachable (replicas on PostgreSQL), records are
+/// kept, up to [`KEPT_WHILE_UNAVAILABLE`], and written once it is back.
 async fn write_invocations(store: Arc<dyn Storage>, mut receiver: mpsc::Receiver<LogMessage>) {
     let mut messages = Vec::with_capacity(INVOCATION_BATCH);
     let mut records = Vec::with_capacity(INVOCATION_BATCH);
-    while receiver.recv_many(&mut messages, INVOCATION_BATCH).await > 0 {
+    loop {
+        let received = if records.is_empty() {
+            receiver.recv_many(&mut messages, INVOCATION_BATCH).await
+        } else {
+            // Records are waiting for the database: retry even if nothing new comes.
+            let next = receiver.recv_many(&mut messages, INVOCATION_BATCH);
+            tokio::time::timeout(UNAVAILABLE_RETRY, next)
+                .await
+                .unwrap_or(usize::MAX)
+        };
+        if received == 0 {
+            return;
+        }
         let mut flushed = Vec::new();
         for message in messages.drain(..) {
             match message {
@@ -471,12 +489,20 @@ async fn write_invocations(store: Arc<dyn Storage>, mut receiver: mpsc::Receiver
                 LogMessage::Flush(done) => flushed.push(done),
             }
         }
-        if !records.is_empty()
-            && let Err(err) = store.record_invocations(&records).await
-        {
-            tracing::error!(error = %err, records = records.len(), "could not write the invocation log");
+        if !records.is_empty() {
+            match store.record_invocations(&records).await {
+                Ok(()) => records.clear(),
+                Err(StoreError::Unavailable(err)) => {
+                    let excess = records.len().saturating_sub(KEPT_WHILE_UNAVAILABLE);
+                    records.drain(..excess);
+                    tracing::warn!(error = %err, waiting = records.len(), dropped = excess, "invocation log waits for the database");
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, records = records.len(), "could not write the invocation log");
+                    records.clear();
+                }
+            }
         }
-        records.clear();
         for done in flushed {
             let _ = done.send(());
         }

@@ -30,11 +30,14 @@ async fn answer(replica: &Server, key: &str) -> Result<String, u16> {
     }
 }
 
-/// Waits until every replica answers `expected` (a message, or a status).
+/// Waits until every replica answers `expected` (a message, or a status),
+/// all within one [`WITHIN`] from the call: the change was made just before.
 async fn everywhere(replicas: &[Server], key: &str, expected: Result<&str, u16>, what: &str) {
+    let deadline = std::time::Instant::now() + WITHIN;
     for (i, replica) in replicas.iter().enumerate() {
         let what = format!("replica {i}: {what}");
-        eventually(&what, WITHIN, || async {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        eventually(&what, left, || async {
             (answer(replica, key).await.as_deref().map_err(|s| *s) == expected).then_some(())
         })
         .await;

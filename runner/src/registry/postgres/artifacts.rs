@@ -70,6 +70,24 @@ impl LocalArtifacts {
         self.hmac(digest, engine, bytes).verify_slice(mac).is_ok()
     }
 
+    /// Removes cached artifacts of modules the database no longer holds
+    /// (deleted while this replica was away), so the scratch directory
+    /// follows what is stored rather than everything ever loaded.
+    pub(super) fn retain(&self, stored: &std::collections::HashSet<String>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let digest = name.split('-').next().unwrap_or("");
+            if !stored.contains(digest) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        Ok(())
+    }
+
     fn path(&self, digest: &ModuleDigest, engine: &str) -> PathBuf {
         self.dir.join(format!("{digest}-{engine}.cwasm"))
     }

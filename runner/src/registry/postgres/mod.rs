@@ -107,6 +107,13 @@ impl PgStore {
             .await?;
         sqlx::migrate!("./migrations-postgres").run(&pool).await?;
         let artifacts = LocalArtifacts::open(scratch_dir, &secrets)?;
+        let stored: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT digest FROM modules")
+                .fetch_all(&pool)
+                .await?
+                .into_iter()
+                .collect();
+        artifacts.retain(&stored)?;
         let store = Arc::new(Self {
             pool,
             defaults,

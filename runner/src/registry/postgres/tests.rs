@@ -5,7 +5,9 @@
 use crate::capabilities::kv::{KvBackend, KvBucket, KvLimits, KvScope};
 use crate::names::TenantName;
 use crate::registry::test_postgres::TestDatabase;
-use crate::registry::{BlobStore, ModuleDigest, QuotaOverrides, Registry, TenantStore};
+use crate::registry::{
+    BlobStore, ModuleDigest, QuotaOverrides, Registry, TenantStore, VersionStore,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -164,4 +166,31 @@ async fn increments_from_several_replicas_add_up_exactly() {
         KvLimits::default(),
     );
     assert_eq!(bucket.get("hits").await.unwrap().unwrap(), b"300");
+}
+
+#[tokio::test]
+async fn a_replica_forgets_cached_artifacts_of_modules_deleted_while_it_was_away() {
+    let db = TestDatabase::create().await;
+    let one = db.open().await;
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    let bytes = b"module bytes".to_vec();
+    let digest = ModuleDigest::of(&bytes);
+    super::super::conformance::deploy(&*one, &acme(), "greet", &bytes)
+        .await
+        .unwrap();
+    one.save_artifact(&digest, "engine", b"compiled")
+        .await
+        .unwrap();
+    let cached = || {
+        std::fs::read_dir(db.scratch.path().join("artifacts"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(cached(), 1);
+    one.delete_action(&acme(), "greet").await.unwrap();
+    drop(one);
+    let _again = db.open().await;
+    assert_eq!(cached(), 0);
 }

@@ -50,18 +50,7 @@ async fn haproxy_routes_around_a_killed_replica_and_its_restart_serves_the_lates
     in_rotation(&client, &lb, 3).await;
 
     // The tenant and v1, created through HAProxy.
-    let (status, created) = admin(
-        &client,
-        &lb.base,
-        reqwest::Method::POST,
-        "/tenants",
-        OPERATOR,
-        Some(json!({"name": "acme", "quotas": {}})),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let token = created["adminToken"].as_str().unwrap().to_owned();
-    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let (token, key) = create_acme(&client, &lb.base).await;
     known_everywhere(replicas.iter().flatten(), &token).await;
     // v1 takes a little while, so that calls are in flight when the replica dies.
     deploy(
@@ -275,18 +264,7 @@ async fn when_no_replica_reaches_the_database_haproxy_falls_back_to_the_backups_
     let lb = Haproxy::start(free_port(), ports);
     let client = client();
     in_rotation(&client, &lb, 3).await;
-    let (status, created) = admin(
-        &client,
-        &lb.base,
-        reqwest::Method::POST,
-        "/tenants",
-        OPERATOR,
-        Some(json!({"name": "acme", "quotas": {}})),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let token = created["adminToken"].as_str().unwrap().to_owned();
-    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let (token, key) = create_acme(&client, &lb.base).await;
     known_everywhere(&replicas, &token).await;
     deploy(&client, &lb.base, &token, "v1", message_module("v1")).await;
     for replica in &replicas {

@@ -392,3 +392,20 @@ pub async fn collect(callers: Vec<tokio::task::JoinHandle<Vec<Outcome>>>) -> Vec
     all.sort_by_key(|o| o.started);
     all
 }
+
+/// Creates the tenant `acme` through `base` with the operator token;
+/// returns its admin token and webhook key.
+pub async fn create_acme(client: &reqwest::Client, base: &str) -> (String, String) {
+    let (status, created) = admin(
+        client,
+        base,
+        reqwest::Method::POST,
+        "/tenants",
+        super::OPERATOR,
+        Some(serde_json::json!({"name": "acme", "quotas": {}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let field = |name: &str| created[name].as_str().unwrap().to_owned();
+    (field("adminToken"), field("apiKey"))
+}

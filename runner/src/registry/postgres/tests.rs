@@ -86,9 +86,9 @@ async fn quotas_are_checked_against_the_database_not_a_stale_snapshot() {
     );
 }
 
-#[tokio::test]
-async fn artifacts_load_only_with_this_clusters_key() {
-    let db = TestDatabase::create().await;
+/// A store on `db` with tenant acme's action `greet` deployed and an
+/// artifact saved for its module (engine "engine", bytes "compiled").
+async fn deployed_with_artifact(db: &TestDatabase) -> (Arc<super::PgStore>, ModuleDigest) {
     let one = db.open().await;
     one.create_tenant(&acme(), None, QuotaOverrides::default())
         .await
@@ -101,6 +101,13 @@ async fn artifacts_load_only_with_this_clusters_key() {
     one.save_artifact(&digest, "engine", b"compiled")
         .await
         .unwrap();
+    (one, digest)
+}
+
+#[tokio::test]
+async fn artifacts_load_only_with_this_clusters_key() {
+    let db = TestDatabase::create().await;
+    let (one, digest) = deployed_with_artifact(&db).await;
 
     // Another replica (empty disk cache) with the same key: fetched and verified.
     let (two, _two_scratch) = db.open_elsewhere([7; 32]).await;
@@ -171,18 +178,7 @@ async fn increments_from_several_replicas_add_up_exactly() {
 #[tokio::test]
 async fn a_replica_forgets_cached_artifacts_of_modules_deleted_while_it_was_away() {
     let db = TestDatabase::create().await;
-    let one = db.open().await;
-    one.create_tenant(&acme(), None, QuotaOverrides::default())
-        .await
-        .unwrap();
-    let bytes = b"module bytes".to_vec();
-    let digest = ModuleDigest::of(&bytes);
-    super::super::conformance::deploy(&*one, &acme(), "greet", &bytes)
-        .await
-        .unwrap();
-    one.save_artifact(&digest, "engine", b"compiled")
-        .await
-        .unwrap();
+    let (one, _) = deployed_with_artifact(&db).await;
     let cached = || {
         std::fs::read_dir(db.scratch.path().join("artifacts"))
             .unwrap()

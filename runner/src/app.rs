@@ -1,7 +1,8 @@
 //! The running service's shared state: the engine, the store, the cache of
 //! prepared modules that joins them by content digest, per-tenant concurrency
 //! gates and the invocation log writer. Deploy, rollback and delete, the only
-//! changes of live versions, are in `app/deployments.rs`.
+//! changes of live versions, are in `app/deployments.rs`; the log writer is
+//! in `app/invocation_log.rs`.
 
 use crate::capabilities::HostServices;
 use crate::compiles::CompileQueue;
@@ -9,6 +10,7 @@ use crate::engine::{Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, P
 use crate::invocation::Planned;
 use crate::limits::Ceilings;
 use crate::limits::Limits;
+use crate::metrics::{Metrics, ModuleSource};
 use crate::names::TenantName;
 use crate::registry::{ModuleDigest, NewInvocation, Storage, StoreError, Tenant};
 use crate::wasm_pool::WasmPool;
@@ -18,17 +20,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
 
 mod deployments;
+mod invocation_log;
 
-/// How many invocation records may wait for the log writer before new ones are dropped.
-const INVOCATION_QUEUE: usize = 16_384;
-/// How long the log writer waits after a write before taking the next batch.
-const INVOCATION_FLUSH_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
-/// How many records the writer puts in one transaction.
-const INVOCATION_BATCH: usize = 4096;
-/// Records kept for the log while the database is unreachable; the oldest go first.
-const KEPT_WHILE_UNAVAILABLE: usize = 65_536;
-/// How often kept records are retried while the database is unreachable.
-const UNAVAILABLE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+use invocation_log::{INVOCATION_QUEUE, LogMessage, write_invocations};
 
 /// Why a deploy was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +101,8 @@ pub struct ServiceSettings {
     pub wasm_threads: usize,
     /// Invocations of one tenant that may compute at once (see `engine::cpu`).
     pub tenant_cpu_share: usize,
+    /// Distinct (tenant, action) pairs the metrics label by name (`--metrics-max-series`).
+    pub metrics_max_series: usize,
 }
 
 /// One WebAssembly thread per core.
@@ -127,6 +123,7 @@ impl Default for ServiceSettings {
             compile_failure_window: std::time::Duration::from_secs(600),
             wasm_threads: default_wasm_threads(),
             tenant_cpu_share: default_wasm_threads(),
+            metrics_max_series: crate::metrics::DEFAULT_MAX_SERIES,
         }
     }
 }
@@ -143,6 +140,8 @@ pub struct App {
     pub services: HostServices,
     /// Hash of the operator token (`DOCKET_ADMIN_TOKEN`); `None` disables operator routes.
     pub operator_token: Option<crate::registry::keys::KeyHash>,
+    /// What `/metrics` shows; capabilities and compiles report here too.
+    pub metrics: Arc<Metrics>,
     /// Compiled modules by tenant and digest: compiled once per tenant, however
     /// many of its versions point at it. Never shared between tenants, so the
     /// time a deploy takes says nothing about what other tenants run.
@@ -158,14 +157,6 @@ pub struct App {
     pool: WasmPool,
     /// Feeds the invocation log writer, off the request path.
     invocations: mpsc::Sender<LogMessage>,
-}
-
-/// What the invocation log writer receives.
-enum LogMessage {
-    /// A record to write.
-    Record(NewInvocation),
-    /// Write everything received so far, then answer.
-    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// What one tenant's running invocations share, made on first use.
@@ -251,9 +242,15 @@ impl App {
     pub fn new(
         engine: Arc<Engine>,
         store: Arc<dyn Storage>,
-        services: HostServices,
+        mut services: HostServices,
         settings: ServiceSettings,
     ) -> Self {
+        let metrics = Arc::new(Metrics::new(settings.metrics_max_series));
+        services.outbound.observe(metrics.clone());
+        services.kv = Arc::new(crate::capabilities::kv::ObservedKv::new(
+            services.kv,
+            metrics.clone(),
+        ));
         let (sender, receiver) = mpsc::channel(INVOCATION_QUEUE);
         tokio::spawn(write_invocations(store.clone(), receiver));
         Self {
@@ -267,7 +264,8 @@ impl App {
                 .filter(|t| !t.is_empty())
                 .map(crate::registry::keys::KeyHash::of),
             modules: RwLock::new(HashMap::new()),
-            compiles: CompileQueue::new(&settings),
+            compiles: CompileQueue::new(&settings, metrics.clone()),
+            metrics,
             gates: Mutex::new(HashMap::new()),
             cpu_share: settings.tenant_cpu_share,
             pool: WasmPool::new(settings.wasm_threads).expect("starting the WebAssembly threads"),
@@ -317,6 +315,7 @@ impl App {
                 Ok(module) => {
                     let ms = started.elapsed().as_millis() as u64;
                     tracing::info!(module = %digest, from = "artifact", ms, "module loaded");
+                    self.metrics.module_loaded(ModuleSource::Artifact);
                     self.cache(tenant, digest.clone(), module.clone());
                     return Ok(module);
                 }
@@ -327,6 +326,7 @@ impl App {
         }
         let bytes = self.store.read_module(digest).await?;
         let (module, artifact) = self.compiles.compile(&self.engine, tenant, bytes).await?;
+        self.metrics.module_loaded(ModuleSource::Compiled);
         if let Err(err) = self
             .store
             .save_artifact(digest, &fingerprint, &artifact)
@@ -458,54 +458,5 @@ impl App {
         if self.invocations.send(LogMessage::Flush(done)).await.is_ok() {
             let _ = written.await;
         }
-    }
-}
-
-/// Writes the invocation log in batches. After each write it pauses briefly, so
-/// that under load one transaction (one fsync) carries many records instead of
-/// one each; the queue holds far more than a pause's worth of invocations.
-/// While the database is unreachable (replicas on PostgreSQL), records are
-/// kept, up to [`KEPT_WHILE_UNAVAILABLE`], and written once it is back.
-async fn write_invocations(store: Arc<dyn Storage>, mut receiver: mpsc::Receiver<LogMessage>) {
-    let mut messages = Vec::with_capacity(INVOCATION_BATCH);
-    let mut records = Vec::with_capacity(INVOCATION_BATCH);
-    loop {
-        let received = if records.is_empty() {
-            receiver.recv_many(&mut messages, INVOCATION_BATCH).await
-        } else {
-            // Records are waiting for the database: retry even if nothing new comes.
-            let next = receiver.recv_many(&mut messages, INVOCATION_BATCH);
-            tokio::time::timeout(UNAVAILABLE_RETRY, next)
-                .await
-                .unwrap_or(usize::MAX)
-        };
-        if received == 0 {
-            return;
-        }
-        let mut flushed = Vec::new();
-        for message in messages.drain(..) {
-            match message {
-                LogMessage::Record(record) => records.push(record),
-                LogMessage::Flush(done) => flushed.push(done),
-            }
-        }
-        if !records.is_empty() {
-            match store.record_invocations(&records).await {
-                Ok(()) => records.clear(),
-                Err(StoreError::Unavailable(err)) => {
-                    let excess = records.len().saturating_sub(KEPT_WHILE_UNAVAILABLE);
-                    records.drain(..excess);
-                    tracing::warn!(error = %err, waiting = records.len(), dropped = excess, "invocation log waits for the database");
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, records = records.len(), "could not write the invocation log");
-                    records.clear();
-                }
-            }
-        }
-        for done in flushed {
-            let _ = done.send(());
-        }
-        tokio::time::sleep(INVOCATION_FLUSH_PAUSE).await;
     }
 }

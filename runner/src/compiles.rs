@@ -21,6 +21,7 @@ use crate::app::DeployError;
 use crate::app::ServiceSettings;
 use crate::engine::worker::CompileWorker;
 use crate::engine::{Engine, LoadError, PreparedModule};
+use crate::metrics::Metrics;
 use crate::names::TenantName;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,8 @@ pub struct CompileQueue {
     worker: Option<CompileWorker>,
     /// Longest a compile may take.
     timeout: Duration,
+    /// Where compile durations are recorded.
+    metrics: Arc<Metrics>,
 }
 
 /// One tenant's failed compiles since `started`, and the time they took.
@@ -56,8 +59,8 @@ struct FailureWindow {
 }
 
 impl CompileQueue {
-    /// A queue with the service's compile settings.
-    pub fn new(settings: &ServiceSettings) -> Self {
+    /// A queue with the service's compile settings, recording in `metrics`.
+    pub fn new(settings: &ServiceSettings, metrics: Arc<Metrics>) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(settings.compile_concurrency.max(1))),
             turns: Mutex::new(HashMap::new()),
@@ -67,6 +70,7 @@ impl CompileQueue {
             window: settings.compile_failure_window,
             worker: settings.compile_worker.clone(),
             timeout: settings.compile_timeout,
+            metrics,
         }
     }
 
@@ -106,6 +110,7 @@ impl CompileQueue {
             },
             None => self.compile_here(engine, bytes, abi, slot).await,
         };
+        self.metrics.compiled(started.elapsed(), compiled.is_ok());
         match &compiled {
             Ok(_) => tracing::debug!(
                 tenant = %tenant,
@@ -208,11 +213,14 @@ mod tests {
     use super::*;
 
     fn queue(max_failures: u32, window: Duration) -> CompileQueue {
-        CompileQueue::new(&ServiceSettings {
-            compile_failures: max_failures,
-            compile_failure_window: window,
-            ..ServiceSettings::default()
-        })
+        CompileQueue::new(
+            &ServiceSettings {
+                compile_failures: max_failures,
+                compile_failure_window: window,
+                ..ServiceSettings::default()
+            },
+            Arc::default(),
+        )
     }
 
     fn tenant(name: &str) -> TenantName {
@@ -238,10 +246,13 @@ mod tests {
     /// timeout uses up the window's time at once.
     #[test]
     fn failed_compile_time_past_the_limit_refuses_the_tenant() {
-        let queue = CompileQueue::new(&ServiceSettings {
-            compile_failure_time: Duration::from_secs(60),
-            ..ServiceSettings::default()
-        });
+        let queue = CompileQueue::new(
+            &ServiceSettings {
+                compile_failure_time: Duration::from_secs(60),
+                ..ServiceSettings::default()
+            },
+            Arc::default(),
+        );
         let a = tenant("a");
         queue.record_failure(&a, Duration::from_secs(30));
         assert!(queue.admit(&a).is_ok());

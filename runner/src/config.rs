@@ -1,7 +1,8 @@
 //! Settings from the command line and the environment (`DOCKET_<FLAG>`).
 //!
 //! * `commands`: the subcommands and their arguments ([`Cli`], [`Command`]).
-//! * `serve`: `docket serve`'s own flags ([`ServeArgs`], [`QuotaArgs`], [`ConnectionArgs`]).
+//! * `serve`: `docket serve`'s own flags ([`ServeArgs`], [`QuotaArgs`], [`ConnectionArgs`],
+//!   [`LogFormat`]).
 //! * `limits`: ceilings and engine sizing shared by `serve`, `invoke` and `check` ([`LimitArgs`]).
 
 mod commands;
@@ -13,4 +14,4 @@ pub use commands::{
     TenantCommand,
 };
 pub use limits::LimitArgs;
-pub use serve::{ConnectionArgs, QuotaArgs, ServeArgs};
+pub use serve::{ConnectionArgs, LogFormat, QuotaArgs, ServeArgs};

@@ -31,6 +31,7 @@
 //!   invocation log behind traits; SQLite with module blobs on disk. Knows
 //!   nothing of wasmtime.
 //! * [`compiles`]: compile capacity shared fairly between tenants.
+//! * [`metrics`]: Prometheus metrics, their labels capped per (tenant, action).
 //! * [`wasm_pool`]: the threads guests run on, apart from the HTTP threads.
 //! * [`manifest`], [`names`], [`limits`]: the declarative formats and the checked
 //!   values they produce.
@@ -50,6 +51,7 @@ pub mod http;
 pub mod invocation;
 pub mod limits;
 pub mod manifest;
+pub mod metrics;
 pub mod migrate;
 pub mod names;
 pub mod registry;

@@ -7,7 +7,8 @@ use docket::app::App;
 use docket::capabilities::kv::MemoryKv;
 use docket::client::{AdminClient, call_webhook};
 use docket::config::{
-    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, NewArgs, ServeArgs, TenantCommand,
+    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, LogFormat, NewArgs, ServeArgs,
+    TenantCommand,
 };
 use docket::declarative::{self, LoadedTenant};
 use docket::engine::{ActionRequest, Engine};
@@ -29,14 +30,10 @@ fn main() -> anyhow::Result<()> {
     if let Command::CompileWorker { job } = &cli.command {
         std::process::exit(docket::engine::worker::run(job));
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DOCKET_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    match &cli.command {
+        Command::Serve(args) => args.log_format.init(),
+        _ => LogFormat::Text.init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,6 +85,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = args.limits.service(args.admin_token.clone());
     let program = std::env::current_exe().context("finding the docket executable")?;
     settings.compile_worker = Some(args.limits.compile_worker(program));
+    settings.metrics_max_series = args.metrics_max_series;
     let app = Arc::new(App::new(engine, store, services, settings));
     let mut tenants = Vec::new();
     if let Some(dir) = &args.manifests {
@@ -106,6 +104,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", display_addr(local)));
+    if let Some(addr) = args.metrics_listen {
+        docket::http::serve_metrics(addr, app.clone())
+            .await
+            .with_context(|| format!("binding --metrics-listen {addr}"))?;
+    }
     print_banner(&base, &tenants);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let app_at_shutdown = app.clone();

@@ -10,6 +10,7 @@ use super::{App, DeployError, Deployed};
 use crate::engine::Abi;
 use crate::limits::Ceilings;
 use crate::manifest::ActionManifest;
+use crate::metrics::ModuleSource;
 use crate::names::{ActionName, TenantName};
 use crate::registry::{ModuleDigest, NewVersion, StoreError, Tenant};
 use std::collections::HashSet;
@@ -19,6 +20,21 @@ impl App {
     /// import checks, ahead-of-time compile, then the store makes the new version
     /// live atomically. On any error the live version keeps serving.
     pub async fn deploy(
+        &self,
+        tenant: &Tenant,
+        ceilings: &Ceilings,
+        manifest_text: &str,
+        module: Vec<u8>,
+    ) -> Result<Deployed, DeployError> {
+        let deployed = self
+            .deploy_steps(tenant, ceilings, manifest_text, module)
+            .await;
+        self.metrics.deployment(false, deployed.is_ok());
+        deployed
+    }
+
+    /// [`App::deploy`] before it is counted.
+    async fn deploy_steps(
         &self,
         tenant: &Tenant,
         ceilings: &Ceilings,
@@ -43,12 +59,16 @@ impl App {
         let (prepared, artifact) = match self.module(&tenant.name, &digest) {
             Some(prepared) => {
                 let artifact = self.engine.artifact(&prepared)?;
+                self.metrics.module_loaded(ModuleSource::Memory);
                 (prepared, artifact)
             }
             None => {
-                self.compiles
+                let compiled = self
+                    .compiles
                     .compile(&self.engine, &tenant.name, module.clone())
-                    .await?
+                    .await?;
+                self.metrics.module_loaded(ModuleSource::Compiled);
+                compiled
             }
         };
         let abi = prepared.abi();
@@ -93,6 +113,7 @@ impl App {
             return Ok(prepared.abi());
         }
         let (prepared, _artifact) = self.compiles.compile(&self.engine, tenant, module).await?;
+        self.metrics.module_loaded(ModuleSource::Compiled);
         let abi = prepared.abi();
         self.cache(tenant, digest, prepared);
         Ok(abi)
@@ -107,11 +128,16 @@ impl App {
         action: &str,
         version: u32,
     ) -> Result<(), DeployError> {
-        let stored = self.store.version(tenant, action, version).await?;
-        self.ensure_module(tenant, &stored.module).await?;
-        self.change_live(self.store.set_live(tenant, action, version))
-            .await?;
-        Ok(())
+        let rolled_back = async {
+            let stored = self.store.version(tenant, action, version).await?;
+            self.ensure_module(tenant, &stored.module).await?;
+            self.change_live(self.store.set_live(tenant, action, version))
+                .await?;
+            Ok(())
+        }
+        .await;
+        self.metrics.deployment(true, rolled_back.is_ok());
+        rolled_back
     }
 
     /// Deletes an action and all its versions.

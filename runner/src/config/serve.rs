@@ -33,6 +33,21 @@ pub struct ServeArgs {
     /// The operator's bearer token for the admin API; without it, operator routes are off.
     #[arg(long, env = "DOCKET_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Also serve `/metrics` here, WITHOUT authentication, for an internal
+    /// Prometheus. Never expose this address publicly: the metrics name
+    /// tenants and actions. (On the main listener `/metrics` needs the
+    /// operator token.)
+    #[arg(long, env = "DOCKET_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Distinct (tenant, action) pairs the metrics label by name; later
+    /// pairs are counted under tenant="_other", action="_other".
+    #[arg(long, env = "DOCKET_METRICS_MAX_SERIES",
+          default_value_t = crate::metrics::DEFAULT_MAX_SERIES)]
+    pub metrics_max_series: usize,
+    /// Log lines as `text` (default) or `json`: one JSON object per line,
+    /// with the request's span (tenant, request_id, action, version) under `span`.
+    #[arg(long, env = "DOCKET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// How long a shutdown (SIGTERM, Ctrl-C) waits for in-flight requests, in milliseconds.
     #[arg(long, env = "DOCKET_SHUTDOWN_GRACE_MS", default_value_t = 30_000)]
     pub shutdown_grace_ms: u64,
@@ -45,6 +60,40 @@ pub struct ServeArgs {
     /// Connection hygiene: timeouts and caps at the HTTP layer.
     #[command(flatten)]
     pub connections: ConnectionArgs,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (ANSI colours on a terminal).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    /// Installs the process's log subscriber: to stderr, filtered by
+    /// `DOCKET_LOG` (default `info`).
+    pub fn init(self) {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("DOCKET_LOG")
+            .unwrap_or_else(|_| "info".into());
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        match self {
+            LogFormat::Text => builder
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .init(),
+            // The span (tenant, request_id, action, version) rides along in
+            // `span`; the event's own fields are top-level keys.
+            LogFormat::Json => builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .init(),
+        }
+    }
 }
 
 /// Connection hygiene at the HTTP layer (SECURITY.md, "Connections"): no client,

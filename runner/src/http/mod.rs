@@ -76,10 +76,58 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readiness))
+        .route("/metrics", get(operator_metrics))
         .nest("/admin/v1", admin)
         .method_not_allowed_fallback(webhook::wrong_method)
         .fallback(reply::no_route)
         .with_state(app)
+}
+
+/// `GET /metrics` on the main listener: the operator's only, so tenants
+/// cannot read each other's names and volumes.
+async fn operator_metrics(
+    _operator: auth::Operator,
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+) -> axum::response::Response {
+    scrape(&app)
+}
+
+/// The metrics in the Prometheus text format, the pool gauges read now.
+fn scrape(app: &App) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (instances, memories) = app.engine.pool_usage();
+    app.metrics.set_pool_usage(instances, memories);
+    let content_type = [(
+        axum::http::header::CONTENT_TYPE,
+        crate::metrics::CONTENT_TYPE,
+    )];
+    (content_type, app.metrics.encode()).into_response()
+}
+
+/// Serves `GET /metrics` on `addr` without authentication (`--metrics-listen`),
+/// for a Prometheus on an internal network; nothing else is served there.
+/// Returns once bound; the server runs until the process exits.
+pub async fn serve_metrics(addr: std::net::SocketAddr, app: Arc<App>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let router =
+        Router::new()
+            .route(
+                "/metrics",
+                get(
+                    |axum::extract::State(app): axum::extract::State<Arc<App>>| async move {
+                        scrape(&app)
+                    },
+                ),
+            )
+            .with_state(app);
+    tracing::info!(addr = %local, "metrics listening (no authentication: keep it internal)");
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(error = %err, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// `/readyz`: ready to take traffic. A single process is ready once it

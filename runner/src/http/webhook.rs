@@ -4,9 +4,10 @@
 
 use super::reply::{Refusal, WEBHOOK_VERSION, WebhookError, invocation_answer, with_request_id};
 use crate::app::App;
-use crate::engine::{ActionRequest, InvokeError, Outcome};
+use crate::engine::{ActionRequest, InvokeError, LimitHit, Outcome};
 use crate::invocation;
 use crate::limits::Limits;
+use crate::metrics::{Refused, Series};
 use crate::registry::store::NewInvocation;
 use crate::registry::{ActionVersion, Tenant, keys};
 use axum::Json;
@@ -116,9 +117,15 @@ async fn run_custom_action(
     span.record("request_id", request_id);
     span.record("action", name.as_str());
     span.record("version", action.version);
-    let admitted = app
-        .try_enter(&tenant)
-        .ok_or_else(|| refused(Refusal::TooManyRunning(tenant.quotas.max_concurrency)))?;
+    let series = app.metrics.series(tenant.name.as_str(), &name);
+    let Some(admitted) = app.try_enter(&tenant) else {
+        app.metrics.refused(&series, Refused::Concurrency);
+        return Err(refused(Refusal::TooManyRunning(
+            tenant.quotas.max_concurrency,
+        )));
+    };
+    let _in_flight = app.metrics.enter(&series);
+    let admitted_at = std::time::Instant::now();
     let module = match app.module(&tenant.name, &action.module) {
         Some(module) => module,
         // Only after a failed load at start; try again rather than fail forever.
@@ -147,10 +154,10 @@ async fn run_custom_action(
         request_id: request_id.to_owned(),
     };
     let memory_mb = app.ceilings.clamp(&action.limits).memory_mb;
-    let _memory = admitted
-        .reserve_memory(memory_mb)
-        .await
-        .map_err(|budget| refused(Refusal::MemoryBudget(budget)))?;
+    let _memory = admitted.reserve_memory(memory_mb).await.map_err(|budget| {
+        app.metrics.refused(&series, Refused::Memory);
+        refused(Refusal::MemoryBudget(budget))
+    })?;
     let started_ms = crate::registry::store::now_ms();
     let cancelled = CancelledRecord {
         app,
@@ -159,6 +166,9 @@ async fn run_custom_action(
         request_id,
         started_ms,
         started: std::time::Instant::now(),
+        queued: admitted_at.elapsed(),
+        series,
+        armed: true,
     };
     let planned = invocation::plan(
         &app.services,
@@ -169,8 +179,12 @@ async fn run_custom_action(
         request,
     );
     let (limits, invocation) = app.run_guest(&admitted, planned).await;
-    std::mem::forget(cancelled);
+    let (series, queued) = cancelled.finished();
     log_invocation(app, &tenant, &action, request_id, started_ms, &invocation);
+    let (outcome, limit) = outcome_words(&invocation.result);
+    let kind = limit.map(limit_kind);
+    app.metrics
+        .invoked(&series, outcome, kind, invocation.duration, Some(queued));
     Ok(respond(
         word,
         &action,
@@ -198,7 +212,8 @@ fn active_tenant(app: &App, name: &str) -> Result<Arc<Tenant>, WebhookError> {
 
 /// Records an invocation whose caller went away (the handler's future was
 /// dropped, which cancels the guest): outcome `cancelled`, with how long it
-/// ran. Forgotten once the invocation finishes and is logged as usual.
+/// ran. Disarmed ([`CancelledRecord::finished`]) once the invocation finishes
+/// and is logged as usual.
 struct CancelledRecord<'a> {
     app: &'a App,
     tenant: &'a Tenant,
@@ -206,11 +221,32 @@ struct CancelledRecord<'a> {
     request_id: &'a str,
     started_ms: i64,
     started: std::time::Instant,
+    /// How long the invocation waited after admission, for the metrics.
+    queued: std::time::Duration,
+    series: Series,
+    /// Cleared once the invocation finished.
+    armed: bool,
+}
+
+impl CancelledRecord<'_> {
+    /// The invocation finished and is recorded as usual: nothing to do on
+    /// drop. Returns its metric labels and queue time.
+    fn finished(mut self) -> (Series, std::time::Duration) {
+        self.armed = false;
+        (self.series.clone(), self.queued)
+    }
 }
 
 impl Drop for CancelledRecord<'_> {
     fn drop(&mut self) {
-        let ms = self.started.elapsed().as_millis() as u64;
+        if !self.armed {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        self.app
+            .metrics
+            .invoked(&self.series, "cancelled", None, elapsed, Some(self.queued));
+        let ms = elapsed.as_millis() as u64;
         tracing::info!(
             tenant = %self.tenant.name,
             action = %self.action.name,
@@ -317,15 +353,8 @@ fn log_invocation(
     started_ms: i64,
     invocation: &crate::engine::Invocation,
 ) {
-    let (outcome, limit) = match &invocation.result {
-        Ok(Outcome::Success { .. }) => ("success", None),
-        Ok(Outcome::Failure { .. }) => ("failure", None),
-        Err(InvokeError::Limit(hit)) => ("limit", Some(hit.to_string())),
-        Err(InvokeError::Trap(_)) => ("trap", None),
-        Err(InvokeError::BadResponse(_)) => ("bad-response", None),
-        Err(InvokeError::Busy) => ("busy", None),
-        Err(InvokeError::Host(_)) => ("host-error", None),
-    };
+    let (outcome, hit) = outcome_words(&invocation.result);
+    let limit = hit.map(LimitHit::to_string);
     let ms = invocation.duration.as_millis() as u64;
     tracing::info!(
         tenant = %tenant.name,
@@ -351,6 +380,32 @@ fn log_invocation(
             .then(|| invocation.stderr.clone())
             .flatten(),
     });
+}
+
+/// The invocation log's outcome word and the limit hit, if any.
+fn outcome_words(result: &Result<Outcome, InvokeError>) -> (&'static str, Option<&LimitHit>) {
+    match result {
+        Ok(Outcome::Success { .. }) => ("success", None),
+        Ok(Outcome::Failure { .. }) => ("failure", None),
+        Err(InvokeError::Limit(hit)) => ("limit", Some(hit)),
+        Err(InvokeError::Trap(_)) => ("trap", None),
+        Err(InvokeError::BadResponse(_)) => ("bad-response", None),
+        Err(InvokeError::Busy) => ("busy", None),
+        Err(InvokeError::Host(_)) => ("host-error", None),
+    }
+}
+
+/// The metric's `kind` for a limit: the first word of what the log's
+/// `limit_hit` says (`time limit` → `time`).
+fn limit_kind(hit: &LimitHit) -> &'static str {
+    match hit {
+        LimitHit::Timeout => "time",
+        LimitHit::Memory => "memory",
+        LimitHit::Table => "table",
+        LimitHit::Fuel => "fuel",
+        LimitHit::Output => "output",
+        LimitHit::Stack => "stack",
+    }
 }
 
 #[cfg(test)]

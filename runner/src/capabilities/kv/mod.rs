@@ -9,13 +9,17 @@
 
 pub mod component;
 pub mod host_call;
+mod memory;
+mod observed;
+
+pub use memory::MemoryKv;
+pub use observed::ObservedKv;
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// Whose namespace an action's keys live in (`[capabilities] key-value`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +107,11 @@ pub trait KvBackend: Send + Sync {
         offset: usize,
         limit: usize,
     ) -> KvFuture<'a, Vec<String>>;
+
+    /// Told of every operation a [`KvBucket`] answered, refused ones too,
+    /// with `op` one of `get`, `set`, `delete`, `increment`, `keys`. Storage
+    /// ignores it; [`ObservedKv`] counts it for the metrics.
+    fn observe(&self, _op: &'static str, _ok: bool) {}
 }
 
 /// What an action is told when it uses the key-value store without a grant.
@@ -187,12 +196,25 @@ impl KvBucket {
 
     /// The value of `key`, if set.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        self.check_key(key)?;
-        self.backend.get(&self.ns, key).await
+        let result = match self.check_key(key) {
+            Ok(()) => self.backend.get(&self.ns, key).await,
+            Err(refused) => Err(refused),
+        };
+        self.observed("get", result)
+    }
+
+    fn observed<T>(&self, op: &'static str, result: Result<T, KvError>) -> Result<T, KvError> {
+        self.backend.observe(op, result.is_ok());
+        result
     }
 
     /// Sets `key` to `value`.
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        let result = self.set_checked(key, value).await;
+        self.observed("set", result)
+    }
+
+    async fn set_checked(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         self.check_key(key)?;
         if value.len() > self.limits.max_value_bytes {
             return Err(KvError(format!(
@@ -208,25 +230,38 @@ impl KvBucket {
 
     /// Removes `key`; whether it existed.
     pub async fn delete(&self, key: &str) -> Result<bool, KvError> {
-        self.check_key(key)?;
-        self.backend.delete(&self.ns, key).await
+        let result = match self.check_key(key) {
+            Ok(()) => self.backend.delete(&self.ns, key).await,
+            Err(refused) => Err(refused),
+        };
+        self.observed("delete", result)
     }
 
     /// Adds `delta` to the integer at `key` and returns the new value.
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
-        self.check_key(key)?;
-        self.backend
-            .increment(&self.ns, key, delta, self.limits.max_tenant_bytes)
-            .await
+        let result = match self.check_key(key) {
+            Ok(()) => {
+                self.backend
+                    .increment(&self.ns, key, delta, self.limits.max_tenant_bytes)
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
+        self.observed("increment", result)
     }
 
     /// Keys starting with `prefix`, sorted, skipping the first `offset`, at most
     /// [`MAX_KEYS_LISTED`].
     pub async fn keys(&self, prefix: &str, offset: usize) -> Result<Vec<String>, KvError> {
-        self.count_op()?;
-        self.backend
-            .keys(&self.ns, prefix, offset, MAX_KEYS_LISTED)
-            .await
+        let result = match self.count_op() {
+            Ok(()) => {
+                self.backend
+                    .keys(&self.ns, prefix, offset, MAX_KEYS_LISTED)
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
+        self.observed("keys", result)
     }
 
     /// The page of keys starting with `prefix` that begins at `offset`, and
@@ -269,109 +304,6 @@ pub fn stored_integer(value: &[u8]) -> Option<i64> {
 /// What an entry costs against the tenant's quota.
 pub fn entry_bytes(key: &str, value_len: usize) -> u64 {
     (key.len() + value_len) as u64 + ENTRY_OVERHEAD_BYTES
-}
-
-/// Key-value data in memory, for `docket invoke`: lost when the process ends.
-#[derive(Default)]
-pub struct MemoryKv {
-    data: Mutex<BTreeMap<(Namespace, String), Vec<u8>>>,
-}
-
-impl MemoryKv {
-    fn tenant_bytes(
-        data: &BTreeMap<(Namespace, String), Vec<u8>>,
-        ns: &Namespace,
-        except: &str,
-    ) -> u64 {
-        data.iter()
-            .filter(|((n, k), _)| n.tenant == ns.tenant && !(n == ns && k == except))
-            .map(|((_, k), v)| entry_bytes(k, v.len()))
-            .sum()
-    }
-
-    fn put(
-        &self,
-        ns: &Namespace,
-        key: &str,
-        value: Vec<u8>,
-        max_tenant_bytes: u64,
-    ) -> Result<(), KvError> {
-        let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
-        let total = Self::tenant_bytes(&data, ns, key) + entry_bytes(key, value.len());
-        if total > max_tenant_bytes {
-            return Err(quota_exceeded(max_tenant_bytes));
-        }
-        data.insert((ns.clone(), key.to_owned()), value);
-        Ok(())
-    }
-}
-
-impl KvBackend for MemoryKv {
-    fn get<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
-        let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
-        let value = data.get(&(ns.clone(), key.to_owned())).cloned();
-        Box::pin(async move { Ok(value) })
-    }
-
-    fn set<'a>(
-        &'a self,
-        ns: &'a Namespace,
-        key: &'a str,
-        value: &'a [u8],
-        max_tenant_bytes: u64,
-    ) -> KvFuture<'a, ()> {
-        let result = self.put(ns, key, value.to_vec(), max_tenant_bytes);
-        Box::pin(async move { result })
-    }
-
-    fn delete<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, bool> {
-        let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
-        let existed = data.remove(&(ns.clone(), key.to_owned())).is_some();
-        Box::pin(async move { Ok(existed) })
-    }
-
-    fn increment<'a>(
-        &'a self,
-        ns: &'a Namespace,
-        key: &'a str,
-        delta: i64,
-        max_tenant_bytes: u64,
-    ) -> KvFuture<'a, i64> {
-        let result = (|| {
-            let current = {
-                let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
-                data.get(&(ns.clone(), key.to_owned())).cloned()
-            };
-            let current = match current {
-                None => 0,
-                Some(bytes) => stored_integer(&bytes).ok_or_else(|| not_an_integer(key))?,
-            };
-            let next = current
-                .checked_add(delta)
-                .ok_or_else(|| would_overflow(key))?;
-            self.put(ns, key, next.to_string().into_bytes(), max_tenant_bytes)?;
-            Ok(next)
-        })();
-        Box::pin(async move { result })
-    }
-
-    fn keys<'a>(
-        &'a self,
-        ns: &'a Namespace,
-        prefix: &'a str,
-        offset: usize,
-        limit: usize,
-    ) -> KvFuture<'a, Vec<String>> {
-        let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
-        let keys = data
-            .keys()
-            .filter(|(n, k)| n == ns && k.starts_with(prefix))
-            .map(|(_, k)| k.clone())
-            .skip(offset)
-            .take(limit)
-            .collect();
-        Box::pin(async move { Ok(keys) })
-    }
 }
 
 #[cfg(test)]

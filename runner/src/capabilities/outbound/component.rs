@@ -80,6 +80,7 @@ impl WasiHttpHooks for OutboundHooks {
                 .collect()
                 .await
                 .map_err(|e| {
+                    grant.refused_after_admit();
                     denied(format!(
                         "reading the request body: {e} (limit {limit} bytes)"
                     ))

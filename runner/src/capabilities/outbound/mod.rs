@@ -18,10 +18,11 @@ mod guard;
 pub mod host_call;
 
 use super::hosts::{HostPattern, suggestion};
+use crate::metrics::{Metrics, OutboundOutcome};
 use guard::{GuardedResolver, ResolveRefused, private_destination};
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use guard::is_public;
@@ -64,6 +65,20 @@ const MAX_REDIRECTS: usize = 5;
 pub struct OutboundClient {
     client: reqwest::Client,
     settings: OutboundSettings,
+    /// Where requests are counted, once the service gives it (`App::new`).
+    metrics: OnceLock<Arc<Metrics>>,
+}
+
+/// A failed request and how it counts: `Denied` when Docket refused it,
+/// `Error` when it failed on its way.
+type Failed = (OutboundError, OutboundOutcome);
+
+fn denied(err: OutboundError) -> Failed {
+    (err, OutboundOutcome::Denied)
+}
+
+fn failed(err: OutboundError) -> Failed {
+    (err, OutboundOutcome::Error)
 }
 
 /// A request an action wants to send.
@@ -136,7 +151,24 @@ impl OutboundClient {
             .user_agent(concat!("docket/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("building the outbound HTTP client: {e}"))?;
-        Ok(Self { client, settings })
+        Ok(Self {
+            client,
+            settings,
+            metrics: OnceLock::new(),
+        })
+    }
+
+    /// Counts every request from now on in `metrics` (once; later calls are
+    /// ignored). Requests of actions with no outbound grant at all never
+    /// reach the client and are not counted.
+    pub fn observe(&self, metrics: Arc<Metrics>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    fn count(&self, outcome: OutboundOutcome) {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.outbound(outcome);
+        }
     }
 
     /// The settings the client enforces.
@@ -172,8 +204,14 @@ impl OutboundGrant {
     /// [`OutboundGrant::send`] does this itself; a caller that must read a
     /// request body first calls it before reading, then passes `admitted`.
     pub fn admit(&self, url: &str) -> Result<(), OutboundError> {
-        let parsed = parse_url(url).inspect_err(|e| self.log(e))?;
-        self.admit_hop(&parsed, false).inspect_err(|e| self.log(e))
+        let admitted = parse_url(url)
+            .map_err(failed)
+            .and_then(|parsed| self.admit_hop(&parsed, false).map_err(denied));
+        admitted.map_err(|(err, outcome)| {
+            self.client.count(outcome);
+            self.log(&err);
+            err
+        })
     }
 
     /// Sends `request`, following redirects (each hop checked) when
@@ -189,10 +227,23 @@ impl OutboundGrant {
         let result = self
             .send_following(request, follow_redirects, admitted)
             .await;
-        if let Err(err) = &result {
-            self.log(err);
+        match result {
+            Ok(response) => {
+                self.client.count(OutboundOutcome::Allowed);
+                Ok(response)
+            }
+            Err((err, outcome)) => {
+                self.client.count(outcome);
+                self.log(&err);
+                Err(err)
+            }
         }
-        result
+    }
+
+    /// Counts a request refused after [`OutboundGrant::admit`] let it
+    /// through but before [`OutboundGrant::send`] (its body was too large).
+    pub fn refused_after_admit(&self) {
+        self.client.count(OutboundOutcome::Denied);
     }
 
     fn log(&self, err: &OutboundError) {
@@ -204,26 +255,31 @@ impl OutboundGrant {
         request: OutboundRequest,
         follow_redirects: bool,
         admitted: bool,
-    ) -> Result<OutboundResponse, OutboundError> {
+    ) -> Result<OutboundResponse, Failed> {
         let settings = self.client.settings;
         if request.body.len() > settings.max_request_bytes {
-            return Err(OutboundError(format!(
+            return Err(denied(OutboundError(format!(
                 "request body is {} bytes, over the limit of {} bytes",
                 request.body.len(),
                 settings.max_request_bytes
-            )));
+            ))));
         }
         let mut method = reqwest::Method::from_bytes(
             request.method.to_ascii_uppercase().as_bytes(),
         )
-        .map_err(|_| OutboundError(format!("{:?} is not an HTTP method", request.method)))?;
-        let mut url = parse_url(&request.url)?;
+        .map_err(|_| {
+            failed(OutboundError(format!(
+                "{:?} is not an HTTP method",
+                request.method
+            )))
+        })?;
+        let mut url = parse_url(&request.url).map_err(failed)?;
         let origin = url.origin();
         let mut body = request.body;
         let mut headers = request.headers;
         for hop in 0..=MAX_REDIRECTS {
             if hop > 0 || !admitted {
-                self.admit_hop(&url, hop > 0)?;
+                self.admit_hop(&url, hop > 0).map_err(denied)?;
             }
             if url.origin() != origin {
                 // Credentials (Authorization, an API key header, cookies) were
@@ -241,9 +297,9 @@ impl OutboundGrant {
             match (redirect, location) {
                 (true, Some(location)) => {
                     let next = url.join(location).map_err(|e| {
-                        OutboundError(format!(
+                        failed(OutboundError(format!(
                             "{url} redirected to a bad location {location:?}: {e}"
-                        ))
+                        )))
                     })?;
                     let status = response.status().as_u16();
                     if status == 303
@@ -258,14 +314,15 @@ impl OutboundGrant {
                 _ => {
                     return self
                         .read(url.host_str().unwrap_or(""), response, timeout)
-                        .await;
+                        .await
+                        .map_err(failed);
                 }
             }
         }
-        Err(OutboundError(format!(
+        Err(failed(OutboundError(format!(
             "request to {} was redirected more than {MAX_REDIRECTS} times",
             request.url
-        )))
+        ))))
     }
 
     fn admit_hop(&self, url: &reqwest::Url, is_redirect: bool) -> Result<(), OutboundError> {
@@ -310,7 +367,7 @@ impl OutboundGrant {
         url: &reqwest::Url,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<(reqwest::Response, Duration), OutboundError> {
+    ) -> Result<(reqwest::Response, Duration), Failed> {
         let settings = self.client.settings;
         let host = url.host_str().unwrap_or("");
         // When the invocation's deadline comes first, let it stop the whole
@@ -368,7 +425,7 @@ impl OutboundGrant {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| describe(host, timeout, &e))?
+            .map_err(|e| describe(host, timeout, &e).0)?
         {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
@@ -400,20 +457,20 @@ fn ip_literal(url: &reqwest::Url) -> Option<IpAddr> {
 }
 
 /// Turns a client error into what the action is told, finding the resolver's
-/// own refusal among the causes.
-fn describe(host: &str, timeout: Duration, err: &reqwest::Error) -> OutboundError {
+/// own refusal (a denial: a name resolving to a private address) among the causes.
+fn describe(host: &str, timeout: Duration, err: &reqwest::Error) -> Failed {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(cause) = source {
         if let Some(refused) = cause.downcast_ref::<ResolveRefused>() {
-            return refused.0.clone();
+            return denied(refused.0.clone());
         }
         source = cause.source();
     }
     if err.is_timeout() {
-        return OutboundError(format!(
+        return failed(OutboundError(format!(
             "request to {host} timed out after {} ms",
             timeout.as_millis()
-        ));
+        )));
     }
     let mut message = format!("request to {host} failed: {err}");
     let mut source = std::error::Error::source(err);
@@ -421,5 +478,8 @@ fn describe(host: &str, timeout: Duration, err: &reqwest::Error) -> OutboundErro
         message.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    OutboundError(message)
+    failed(OutboundError(message))
 }
+
+#[cfg(test)]
+mod tests;

@@ -103,6 +103,8 @@ pub struct ServiceSettings {
     pub tenant_cpu_share: usize,
     /// Distinct (tenant, action) pairs the metrics label by name (`--metrics-max-series`).
     pub metrics_max_series: usize,
+    /// How long invocation records are kept (`--invocation-max-age-days`).
+    pub invocation_max_age: std::time::Duration,
 }
 
 /// One WebAssembly thread per core.
@@ -124,6 +126,7 @@ impl Default for ServiceSettings {
             wasm_threads: default_wasm_threads(),
             tenant_cpu_share: default_wasm_threads(),
             metrics_max_series: crate::metrics::DEFAULT_MAX_SERIES,
+            invocation_max_age: std::time::Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -155,6 +158,9 @@ pub struct App {
     cpu_share: usize,
     /// The threads guests run on.
     pool: WasmPool,
+    /// Set once the server starts shutting down, so long-lived responses
+    /// (run log streams) end instead of holding the shutdown for its grace.
+    shutting_down: std::sync::atomic::AtomicBool,
     /// Feeds the invocation log writer, off the request path.
     invocations: mpsc::Sender<LogMessage>,
 }
@@ -252,7 +258,8 @@ impl App {
             metrics.clone(),
         ));
         let (sender, receiver) = mpsc::channel(INVOCATION_QUEUE);
-        tokio::spawn(write_invocations(store.clone(), receiver));
+        let max_age = settings.invocation_max_age;
+        tokio::spawn(write_invocations(store.clone(), receiver, max_age));
         Self {
             engine,
             store,
@@ -269,6 +276,7 @@ impl App {
             gates: Mutex::new(HashMap::new()),
             cpu_share: settings.tenant_cpu_share,
             pool: WasmPool::new(settings.wasm_threads).expect("starting the WebAssembly threads"),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             invocations: sender,
         }
     }
@@ -450,6 +458,16 @@ impl App {
         {
             tracing::warn!("invocation log is behind; a record was dropped");
         }
+    }
+
+    /// Marks the start of a shutdown: streams end at their next poll.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+    }
+
+    /// Whether a shutdown has started.
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
     }
 
     /// Waits until every invocation recorded so far is written (at shutdown).

@@ -32,21 +32,7 @@ impl AdminClient {
             .send()
             .await
             .with_context(|| format!("cannot reach {}", self.base))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let body: Value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        if !status.is_success() {
-            let message = body
-                .get("error")
-                .and_then(Value::as_str)
-                .map_or_else(|| body.to_string(), str::to_owned);
-            bail!("{status}: {message}");
-        }
-        Ok(body)
+        answer(response).await
     }
 
     /// GET a path under `/admin/v1`.
@@ -69,6 +55,27 @@ impl AdminClient {
         self.send(self.http.delete(self.url(path))).await
     }
 
+    /// Opens a server-sent event stream at a path under `/admin/v1`,
+    /// resuming after event `last` if given.
+    pub async fn events(&self, path: &str, last: Option<&str>) -> anyhow::Result<Events> {
+        let mut request = self.http.get(self.url(path)).bearer_auth(&self.token);
+        if let Some(last) = last {
+            request = request.header("Last-Event-ID", last);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        if !response.status().is_success() {
+            answer(response).await?;
+            bail!("the stream was refused");
+        }
+        Ok(Events {
+            response,
+            buffer: String::new(),
+        })
+    }
+
     /// Deploys a manifest and module to a tenant.
     pub async fn deploy(
         &self,
@@ -86,6 +93,58 @@ impl AdminClient {
             );
         let url = self.url(&format!("/tenants/{tenant}/actions"));
         self.send(self.http.post(url).multipart(form)).await
+    }
+}
+
+/// A response's JSON body, or an error with the server's message.
+async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let body: Value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    if !status.is_success() {
+        let message = body
+            .get("error")
+            .and_then(Value::as_str)
+            .map_or_else(|| body.to_string(), str::to_owned);
+        bail!("{status}: {message}");
+    }
+    Ok(body)
+}
+
+/// A server-sent event stream: each event's `data` parsed as JSON.
+pub struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    /// The next event's data, skipping keep-alive comments; `None` when the
+    /// server ends the stream.
+    pub async fn next(&mut self) -> anyhow::Result<Option<Value>> {
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let data: Vec<&str> = block
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("data:"))
+                    .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                    .collect();
+                if !data.is_empty() {
+                    let data = data.join("\n");
+                    return Ok(Some(
+                        serde_json::from_str(&data).context("an event is not JSON")?,
+                    ));
+                }
+            }
+            let Some(chunk) = self.response.chunk().await.context("reading the stream")? else {
+                return Ok(None);
+            };
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
     }
 }
 

@@ -10,7 +10,7 @@ mod limits;
 mod serve;
 
 pub use commands::{
-    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, NewArgs, ServerArgs,
+    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, LogsArgs, NewArgs, ServerArgs,
     TenantCommand,
 };
 pub use limits::LimitArgs;

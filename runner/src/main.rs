@@ -1,14 +1,16 @@
 //! The `docket` binary: argument parsing, start-up, the banner and the CLI's
 //! admin commands. Everything else lives in the library.
 
+mod admin_commands;
+
+use admin_commands::print_json;
 use anyhow::{Context, bail};
 use clap::Parser;
 use docket::app::App;
 use docket::capabilities::kv::MemoryKv;
 use docket::client::{AdminClient, call_webhook};
 use docket::config::{
-    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, LogFormat, NewArgs, ServeArgs,
-    TenantCommand,
+    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, LogFormat, NewArgs, ServeArgs,
 };
 use docket::declarative::{self, LoadedTenant};
 use docket::engine::{ActionRequest, Engine};
@@ -19,7 +21,7 @@ use docket::registry::keys::KeySource;
 use docket::registry::postgres::PgStore;
 use docket::registry::secrets::SecretBox;
 use docket::registry::store::Store;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,8 +46,9 @@ fn main() -> anyhow::Result<()> {
             Command::Invoke(args) => invoke(args).await,
             Command::Check(args) => check(args).await,
             Command::Deploy(args) => deploy(args).await,
-            Command::Tenant(command) => tenant(command).await,
-            Command::Keys(command) => keys(command).await,
+            Command::Tenant(command) => admin_commands::tenant(command).await,
+            Command::Keys(command) => admin_commands::keys(command).await,
+            Command::Logs(args) => admin_commands::logs(args).await,
             Command::New(args) => new_action(args),
             Command::Migrate(args) => docket::migrate::run(&args.from, &args.to).await,
             Command::CompileWorker { .. } => unreachable!("handled before the runtime starts"),
@@ -86,6 +89,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let program = std::env::current_exe().context("finding the docket executable")?;
     settings.compile_worker = Some(args.limits.compile_worker(program));
     settings.metrics_max_series = args.metrics_max_series;
+    settings.invocation_max_age = args.invocation_max_age();
     let app = Arc::new(App::new(engine, store, services, settings));
     let mut tenants = Vec::new();
     if let Some(dir) = &args.manifests {
@@ -112,6 +116,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     print_banner(&base, &tenants);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let app_at_shutdown = app.clone();
+    let app_at_signal = app.clone();
     let mut connections = args.connections.settings();
     connections.max_connections =
         docket::http::serve::connection_cap(connections.max_connections, fd_limit.soft);
@@ -130,6 +135,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         connections,
         async move {
             shutdown_signal().await;
+            app_at_signal.begin_shutdown();
             let _ = signalled_tx.send(());
         },
     );
@@ -423,66 +429,4 @@ async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let deployed = client.deploy(&args.tenant, text, module).await?;
     print_json(&deployed);
     Ok(())
-}
-
-async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
-    let body = match command {
-        TenantCommand::Create {
-            name,
-            display_name,
-            server,
-        } => {
-            let body = json!({"name": name, "displayName": display_name});
-            AdminClient::new(&server).post("/tenants", &body).await?
-        }
-        TenantCommand::List { server } => AdminClient::new(&server).get("/tenants").await?,
-        TenantCommand::Suspend { name, server } => {
-            let path = format!("/tenants/{name}");
-            AdminClient::new(&server)
-                .patch(&path, &json!({"suspended": true}))
-                .await?
-        }
-        TenantCommand::Resume { name, server } => {
-            let path = format!("/tenants/{name}");
-            AdminClient::new(&server)
-                .patch(&path, &json!({"suspended": false}))
-                .await?
-        }
-        TenantCommand::Delete { name, server } => {
-            AdminClient::new(&server)
-                .delete(&format!("/tenants/{name}"))
-                .await?;
-            json!({"deleted": name})
-        }
-    };
-    print_json(&body);
-    Ok(())
-}
-
-async fn keys(command: KeysCommand) -> anyhow::Result<()> {
-    let body = match command {
-        KeysCommand::Create { tenant, server } => {
-            let path = format!("/tenants/{tenant}/keys");
-            AdminClient::new(&server).post(&path, &json!({})).await?
-        }
-        KeysCommand::List { tenant, server } => {
-            AdminClient::new(&server)
-                .get(&format!("/tenants/{tenant}/keys"))
-                .await?
-        }
-        KeysCommand::Revoke { id, tenant, server } => {
-            let path = format!("/tenants/{tenant}/keys/{id}");
-            AdminClient::new(&server).delete(&path).await?;
-            json!({"revoked": id})
-        }
-    };
-    print_json(&body);
-    Ok(())
-}
-
-fn print_json(value: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-    );
 }

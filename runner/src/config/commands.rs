@@ -30,6 +30,8 @@ pub enum Command {
     /// Manage a tenant's webhook apiKeys on a server.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Show a tenant's invocations, oldest first; `--follow` streams new ones.
+    Logs(LogsArgs),
     /// Start a new action from a template, in any supported language.
     New(NewArgs),
     /// Move an embedded (SQLite) install into PostgreSQL, verified, so
@@ -92,6 +94,29 @@ pub struct DeployArgs {
     /// The tenant to deploy to.
     #[arg(long, env = "DOCKET_TENANT")]
     pub tenant: String,
+    /// Server and token.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `docket logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The tenant whose invocations to show.
+    pub tenant: String,
+    /// Only this action's invocations.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only invocations with this outcome (success, failure, limit, trap,
+    /// bad-response, busy, host-error, cancelled).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// How many of the newest invocations to show first (1 to 1000).
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Then keep printing new invocations as they happen, until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
     /// Server and token.
     #[command(flatten)]
     pub server: ServerArgs,

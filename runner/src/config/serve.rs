@@ -44,6 +44,11 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCKET_METRICS_MAX_SERIES",
           default_value_t = crate::metrics::DEFAULT_MAX_SERIES)]
     pub metrics_max_series: usize,
+    /// Days an invocation record is kept (fractions allowed), besides the
+    /// newest 10,000 per tenant: older ones are pruned.
+    #[arg(long, env = "DOCKET_INVOCATION_MAX_AGE_DAYS", default_value_t = 30.0,
+          value_parser = positive_days)]
+    pub invocation_max_age_days: f64,
     /// Log lines as `text` (default) or `json`: one JSON object per line,
     /// with the request's span (tenant, request_id, action, version) under `span`.
     #[arg(long, env = "DOCKET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -60,6 +65,23 @@ pub struct ServeArgs {
     /// Connection hygiene: timeouts and caps at the HTTP layer.
     #[command(flatten)]
     pub connections: ConnectionArgs,
+}
+
+impl ServeArgs {
+    /// `--invocation-max-age-days` as a duration.
+    pub fn invocation_max_age(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.invocation_max_age_days * 86_400.0)
+    }
+}
+
+/// A number of days greater than zero and at most 100 years.
+fn positive_days(text: &str) -> Result<f64, String> {
+    let days: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if days > 0.0 && days <= 36_500.0 {
+        Ok(days)
+    } else {
+        Err("must be more than 0 and at most 36500".into())
+    }
 }
 
 /// How log lines are written (`--log-format`).

@@ -5,8 +5,7 @@
 
 pub use super::admin_error::AdminError;
 use super::api_types::{
-    ActionJson, CreatedTenantJson, InvocationJson, KeyJson, SecretJson, TenantJson, VersionJson,
-    shown,
+    ActionJson, CreatedTenantJson, KeyJson, SecretJson, TenantJson, VersionJson, shown,
 };
 use super::auth::{Operator, TenantAdmin};
 use crate::app::App;
@@ -15,7 +14,7 @@ use crate::names::TenantName;
 use crate::registry::secrets;
 use crate::registry::{QuotaOverrides, Tenant};
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -383,30 +382,6 @@ pub async fn list_secrets(
 ) -> AdminResult {
     let secrets: Vec<SecretJson> = shown(app.store.list_secrets(&found.name).await?);
     Ok(Json(json!({ "secrets": secrets })).into_response())
-}
-
-/// Query of the invocations route.
-#[derive(Deserialize)]
-pub struct InvocationsQuery {
-    limit: Option<u32>,
-}
-
-/// `GET /admin/v1/tenants/{tenant}/invocations?limit=N` (default 50, at most 1000).
-pub async fn invocations(
-    State(app): State<Arc<App>>,
-    TenantAdmin(found): TenantAdmin,
-    query: Result<Query<InvocationsQuery>, axum::extract::rejection::QueryRejection>,
-) -> AdminResult {
-    let Query(query) = query.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(AdminError::BadRequest(format!(
-            "limit must be 1 to 1000, not {limit}"
-        )));
-    }
-    let records: Vec<InvocationJson> =
-        shown(app.store.recent_invocations(&found.name, limit).await?);
-    Ok(Json(json!({ "invocations": records })).into_response())
 }
 
 /// `GET /admin/v1/openapi.json`.

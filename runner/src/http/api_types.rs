@@ -151,6 +151,9 @@ impl From<VersionInfo> for VersionJson {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvocationJson {
+    /// The record's id: opaque to callers, the cursor `before` pages with
+    /// and the SSE event id.
+    pub id: String,
     /// When it started (RFC 3339).
     pub time: String,
     /// The action.
@@ -174,6 +177,7 @@ pub struct InvocationJson {
 impl From<InvocationRecord> for InvocationJson {
     fn from(record: InvocationRecord) -> Self {
         Self {
+            id: record.id.to_string(),
             time: record.time,
             action: record.action,
             version: record.version,
@@ -215,10 +219,12 @@ mod tests {
     use super::*;
 
     /// The shapes the records' own serde attributes produced before they
-    /// moved here: same names, same order, `stderr` omitted when absent.
+    /// moved here (plus the invocation's `id`, added for run logs): same
+    /// names, same order, `stderr` omitted when absent.
     #[test]
     fn json_shapes_are_unchanged() {
         let invocation = InvocationJson::from(InvocationRecord {
+            id: 42,
             time: "2026-01-01T00:00:00.000Z".into(),
             action: "greet".into(),
             version: 2,
@@ -230,7 +236,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_string(&invocation).unwrap(),
-            r#"{"time":"2026-01-01T00:00:00.000Z","action":"greet","version":2,"outcome":"success","ms":7,"limitHit":null,"requestId":"r1"}"#
+            r#"{"id":"42","time":"2026-01-01T00:00:00.000Z","action":"greet","version":2,"outcome":"success","ms":7,"limitHit":null,"requestId":"r1"}"#
         );
         let failed = InvocationJson {
             stderr: Some("boom".into()),

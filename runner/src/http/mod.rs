@@ -8,6 +8,7 @@ pub mod admin_error;
 pub mod api_types;
 pub mod auth;
 pub mod reply;
+pub mod run_logs;
 pub mod serve;
 mod webhook;
 
@@ -65,7 +66,13 @@ pub fn router(app: Arc<App>) -> Router {
             "/tenants/{tenant}/secrets/{name}",
             axum::routing::put(admin::put_secret).delete(admin::delete_secret),
         )
-        .route("/tenants/{tenant}/invocations", get(admin::invocations))
+        .route("/tenants/{tenant}/invocations", get(run_logs::list))
+        .route(
+            "/tenants/{tenant}/invocations/stream",
+            get(run_logs::stream)
+                .layer(axum::Extension(Arc::new(run_logs::StreamSlots::default()))),
+        )
+        .route("/tenants/{tenant}/invocations/{id}", get(run_logs::get))
         .fallback(admin::no_admin_route);
     Router::new()
         .route("/t/{tenant}/serviceInfo", get(webhook::service_info))

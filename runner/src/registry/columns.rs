@@ -3,7 +3,7 @@
 //! PostgreSQL share the step from stored text to Docket's records.
 
 use super::records::{
-    ActionInfo, CredentialInfo, InvocationRecord, SecretInfo, VersionInfo, rfc3339,
+    ActionInfo, CredentialInfo, InvocationQuery, InvocationRecord, SecretInfo, VersionInfo, rfc3339,
 };
 use super::storage_quota::{StoredVersion, VERSION_ROW_OVERHEAD_BYTES};
 use super::{ActionVersion, ModuleDigest, QuotaOverrides, StoreError};
@@ -178,6 +178,7 @@ impl From<StoredVersionColumns> for StoredVersion {
 /// An invocation record's columns.
 #[derive(sqlx::FromRow)]
 pub(crate) struct InvocationColumns {
+    id: i64,
     action: String,
     version: i64,
     request_id: String,
@@ -191,6 +192,7 @@ pub(crate) struct InvocationColumns {
 impl From<InvocationColumns> for InvocationRecord {
     fn from(row: InvocationColumns) -> Self {
         InvocationRecord {
+            id: row.id,
             time: rfc3339(row.at_ms),
             action: row.action,
             version: row.version as u32,
@@ -201,6 +203,52 @@ impl From<InvocationColumns> for InvocationRecord {
             stderr: row.stderr,
         }
     }
+}
+
+/// The columns [`InvocationColumns`] decodes, as the queries select them.
+pub(crate) const INVOCATION_COLUMNS: &str =
+    "id, action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr";
+
+/// Appends `SELECT … FROM invocations WHERE …` for one tenant's records
+/// matching `query`, ordered and limited, to an empty query builder: the same
+/// SQL for both backends, placeholders being the builder's concern.
+pub(crate) fn select_invocations<'a, DB>(
+    sql: &mut sqlx::QueryBuilder<'a, DB>,
+    tenant: &'a str,
+    query: &'a InvocationQuery,
+) where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    sql.push(format_args!(
+        "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = "
+    ))
+    .push_bind(tenant);
+    let texts = [
+        (" AND action = ", &query.action),
+        (" AND outcome = ", &query.outcome),
+        (" AND request_id = ", &query.request_id),
+    ];
+    for (clause, value) in texts {
+        if let Some(value) = value {
+            sql.push(clause).push_bind(value.as_str());
+        }
+    }
+    let numbers = [
+        (" AND at_ms >= ", query.since_ms),
+        (" AND at_ms <= ", query.until_ms),
+        (" AND id < ", query.before),
+        (" AND id > ", query.after),
+    ];
+    for (clause, value) in numbers {
+        if let Some(value) = value {
+            sql.push(clause).push_bind(value);
+        }
+    }
+    let order = if query.after.is_some() { "ASC" } else { "DESC" };
+    sql.push(format_args!(" ORDER BY id {order} LIMIT "))
+        .push_bind(i64::from(query.limit));
 }
 
 /// Decoded rows, converted to the records the traits return.

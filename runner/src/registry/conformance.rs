@@ -4,13 +4,19 @@
 //! A backend joins by one `conformance!` invocation that says how to open a
 //! fresh, empty instance; each case then gets its own.
 
-use super::records::{INVOCATIONS_KEPT, NewInvocation, NewVersion};
+use super::records::NewVersion;
 use super::{ModuleDigest, QuotaOverrides, Storage, StoreError};
 use crate::capabilities::kv::{ENTRY_OVERHEAD_BYTES, KvBackend, KvBucket, KvLimits, KvScope};
 use crate::limits::Ceilings;
 use crate::manifest::ActionManifest;
 use crate::names::{ActionName, TenantName};
 use std::sync::Arc;
+
+mod invocations;
+use invocations::{
+    invocation_log_filters_pages_and_stays_with_its_tenant,
+    invocation_log_is_newest_first_and_pruned, invocation_log_is_pruned_by_age,
+};
 
 fn tenant(name: &str) -> TenantName {
     TenantName::new(name).unwrap()
@@ -49,20 +55,6 @@ fn live(store: &dyn Storage, tenant: &TenantName, action: &str) -> Option<u32> {
     let snapshot = store.tenant(tenant.as_str())?;
     let action = ActionName::new(action).ok()?;
     snapshot.actions.get(&action).map(|v| v.version)
-}
-
-fn invocation(tenant: &str, request_id: String, at_ms: i64) -> NewInvocation {
-    NewInvocation {
-        tenant: tenant.into(),
-        action: "greet".into(),
-        version: 1,
-        request_id,
-        at_ms,
-        outcome: "success",
-        ms: 3,
-        limit_hit: None,
-        stderr: None,
-    }
 }
 
 /// Tenant names are unique; the snapshot follows creation, suspension and deletion.
@@ -254,43 +246,6 @@ pub(super) async fn webhook_keys_are_created_listed_and_revoked(store: &dyn Stor
     assert_eq!(store.tenant("acme").unwrap().webhook_keys.len(), 1);
 }
 
-/// The log lists newest first, per tenant, keeps the newest
-/// [`INVOCATIONS_KEPT`], and skips records of unknown tenants.
-pub(super) async fn invocation_log_is_newest_first_and_pruned(store: &dyn Storage) {
-    let (acme, globex) = (tenant("acme"), tenant("globex"));
-    for name in [&acme, &globex] {
-        store
-            .create_tenant(name, None, QuotaOverrides::default())
-            .await
-            .unwrap();
-    }
-    let total = INVOCATIONS_KEPT + 5;
-    let batch: Vec<NewInvocation> = (0..total)
-        .map(|i| invocation("acme", format!("r{i}"), 1_000 + i))
-        .chain([
-            invocation("globex", "g0".into(), 5),
-            invocation("nobody", "x0".into(), 5),
-        ])
-        .collect();
-    store.record_invocations(&batch).await.unwrap();
-
-    let recent = store.recent_invocations(&acme, 3).await.unwrap();
-    let ids: Vec<&str> = recent.iter().map(|r| r.request_id.as_str()).collect();
-    let newest = |back: i64| format!("r{}", total - 1 - back);
-    assert_eq!(ids, [newest(0), newest(1), newest(2)]);
-
-    let all = store.recent_invocations(&acme, u32::MAX).await.unwrap();
-    assert_eq!(
-        all.len() as i64,
-        INVOCATIONS_KEPT,
-        "older records are pruned"
-    );
-    assert_eq!(all.last().unwrap().request_id, "r5");
-    let theirs = store.recent_invocations(&globex, 10).await.unwrap();
-    assert_eq!(theirs.len(), 1);
-    assert_eq!(theirs[0].request_id, "g0");
-}
-
 /// Modules are stored once by digest, shared across tenants, and removed
 /// with the last version that uses them; artifacts round-trip.
 pub(super) async fn blobs_are_content_addressed_and_collected(store: &dyn Storage) {
@@ -411,6 +366,8 @@ macro_rules! conformance {
             secrets_round_trip_and_stay_with_their_tenant,
             webhook_keys_are_created_listed_and_revoked,
             invocation_log_is_newest_first_and_pruned,
+            invocation_log_filters_pages_and_stays_with_its_tenant,
+            invocation_log_is_pruned_by_age,
             blobs_are_content_addressed_and_collected,
         );
 

@@ -56,8 +56,8 @@ pub use error::StoreError;
 pub use postgres::ClusterHealth;
 pub use quotas::{QuotaOverrides, Quotas};
 pub use records::{
-    ActionInfo, CredentialInfo, InvocationRecord, NewInvocation, NewTenant, NewVersion, SecretInfo,
-    TenantInfo, VersionInfo,
+    ActionInfo, CredentialInfo, InvocationQuery, InvocationRecord, NewInvocation, NewTenant,
+    NewVersion, SecretInfo, TenantInfo, VersionInfo,
 };
 pub use traits::{
     BlobStore, CredentialStore, InvocationLog, SecretStore, Storage, StoreFuture, TenantStore,

@@ -107,6 +107,9 @@ pub struct NewInvocation {
 /// One row of the invocation log, as listed.
 #[derive(Debug, Clone)]
 pub struct InvocationRecord {
+    /// The record's id: increasing in the order records were written, and
+    /// the cursor paging and streaming continue from.
+    pub id: i64,
     /// When it started (RFC 3339).
     pub time: String,
     /// The action.
@@ -124,6 +127,29 @@ pub struct InvocationRecord {
     /// The first and last 4 KiB of the action's stderr, for invocations that
     /// did not succeed; absent otherwise.
     pub stderr: Option<String>,
+}
+
+/// Which of a tenant's invocation records to list: every filter set must
+/// match. Newest first, unless [`InvocationQuery::after`] is set.
+#[derive(Debug, Clone, Default)]
+pub struct InvocationQuery {
+    /// Only this action's records.
+    pub action: Option<String>,
+    /// Only records with this outcome.
+    pub outcome: Option<String>,
+    /// Only records that started at or after this time (ms since the epoch).
+    pub since_ms: Option<i64>,
+    /// Only records that started at or before this time (ms since the epoch).
+    pub until_ms: Option<i64>,
+    /// Only the record(s) of this request id.
+    pub request_id: Option<String>,
+    /// Only records older than this id: the last id of the previous page.
+    pub before: Option<i64>,
+    /// Only records newer than this id, listed oldest first: what a stream
+    /// that has seen this id is missing.
+    pub after: Option<i64>,
+    /// At most this many records.
+    pub limit: u32,
 }
 
 /// A secret as listed: its name, never its value.

@@ -24,8 +24,9 @@ use std::sync::{Arc, RwLock};
 
 pub use super::error::StoreError;
 pub use super::records::{
-    ActionInfo, CredentialInfo, INVOCATIONS_KEPT, InvocationRecord, MAX_SECRETS, MAX_WEBHOOK_KEYS,
-    NewInvocation, NewTenant, NewVersion, SecretInfo, TenantInfo, VersionInfo, now_ms, rfc3339,
+    ActionInfo, CredentialInfo, INVOCATIONS_KEPT, InvocationQuery, InvocationRecord, MAX_SECRETS,
+    MAX_WEBHOOK_KEYS, NewInvocation, NewTenant, NewVersion, SecretInfo, TenantInfo, VersionInfo,
+    now_ms, rfc3339,
 };
 pub use super::storage_quota::VERSION_ROW_OVERHEAD_BYTES;
 

@@ -13,8 +13,8 @@
 use super::error::StoreError;
 use super::keys::KeyHash;
 use super::records::{
-    ActionInfo, CredentialInfo, InvocationRecord, NewInvocation, NewTenant, NewVersion, SecretInfo,
-    TenantInfo, VersionInfo,
+    ActionInfo, CredentialInfo, InvocationQuery, InvocationRecord, NewInvocation, NewTenant,
+    NewVersion, SecretInfo, TenantInfo, VersionInfo,
 };
 use super::{ActionVersion, ModuleDigest, QuotaOverrides, Registry, Tenant};
 use crate::capabilities::kv::KvBackend;
@@ -195,16 +195,41 @@ pub trait BlobStore: Send + Sync {
 }
 
 /// The invocation log: appended in batches, pruned to the newest
-/// [`INVOCATIONS_KEPT`](super::records::INVOCATIONS_KEPT) per tenant.
+/// [`INVOCATIONS_KEPT`](super::records::INVOCATIONS_KEPT) per tenant and by
+/// age ([`InvocationLog::prune_invocations`]).
 pub trait InvocationLog: Send + Sync {
     /// Appends records; those of tenants that no longer exist are skipped.
     fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()>;
+    /// A tenant's records matching `query`: newest first, or oldest first
+    /// when it asks for those after an id.
+    fn list_invocations<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        query: &'a InvocationQuery,
+    ) -> StoreFuture<'a, Vec<InvocationRecord>>;
+    /// One record by id; `None` if it is not the tenant's (or was pruned).
+    fn invocation<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        id: i64,
+    ) -> StoreFuture<'a, Option<InvocationRecord>>;
+    /// Deletes every tenant's records that started before `older_than_ms`;
+    /// returns how many.
+    fn prune_invocations(&self, older_than_ms: i64) -> StoreFuture<'_, u64>;
     /// The newest `limit` invocations of a tenant's actions, newest first.
     fn recent_invocations<'a>(
         &'a self,
         tenant: &'a TenantName,
         limit: u32,
-    ) -> StoreFuture<'a, Vec<InvocationRecord>>;
+    ) -> StoreFuture<'a, Vec<InvocationRecord>> {
+        Box::pin(async move {
+            let query = InvocationQuery {
+                limit,
+                ..InvocationQuery::default()
+            };
+            self.list_invocations(tenant, &query).await
+        })
+    }
 }
 
 /// Everything a storage backend provides: what PostgreSQL implements next.

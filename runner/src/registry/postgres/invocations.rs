@@ -1,10 +1,13 @@
 //! The invocation log: batched appends (one statement per batch, whatever its
-//! size), pruned to the newest [`INVOCATIONS_KEPT`] per tenant, read newest first.
+//! size), pruned to the newest [`INVOCATIONS_KEPT`] per tenant and by age,
+//! read newest first with filters.
 
 use super::PgStore;
 use crate::names::TenantName;
-use crate::registry::columns::{InvocationColumns, records};
-use crate::registry::store::{INVOCATIONS_KEPT, InvocationRecord, NewInvocation};
+use crate::registry::columns::{
+    INVOCATION_COLUMNS, InvocationColumns, records, select_invocations,
+};
+use crate::registry::store::{INVOCATIONS_KEPT, InvocationQuery, InvocationRecord, NewInvocation};
 use crate::registry::traits::{InvocationLog, StoreFuture};
 
 impl InvocationLog for PgStore {
@@ -26,14 +29,19 @@ impl InvocationLog for PgStore {
                 .map(|r| r.stderr.as_ref().map(|s| s.replace('\0', "\u{fffd}")))
                 .collect();
             let mut tx = self.pool.begin().await?;
-            // Records of tenants deleted meanwhile are skipped.
+            // Records of tenants deleted meanwhile are skipped. Ids follow the
+            // batch's order (the join may reorder rows), since lists and
+            // streams order by id.
             sqlx::query(
                 "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
                  duration_ms, limit_hit, stderr) \
-                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], \
-                   $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::TEXT[]) \
-                 AS r(tenant, action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr) \
-                 WHERE r.tenant IN (SELECT name FROM tenants)",
+                 SELECT tenant, action, version, request_id, at_ms, outcome, duration_ms, \
+                   limit_hit, stderr \
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], \
+                   $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::TEXT[]) WITH ORDINALITY \
+                 AS r(tenant, action, version, request_id, at_ms, outcome, duration_ms, limit_hit, \
+                   stderr, n) \
+                 WHERE r.tenant IN (SELECT name FROM tenants) ORDER BY r.n",
             )
             .bind(&tenants)
             .bind(&actions)
@@ -63,22 +71,47 @@ impl InvocationLog for PgStore {
         })
     }
 
-    fn recent_invocations<'a>(
+    fn list_invocations<'a>(
         &'a self,
         tenant: &'a TenantName,
-        limit: u32,
+        query: &'a InvocationQuery,
     ) -> StoreFuture<'a, Vec<InvocationRecord>> {
         Box::pin(async move {
             self.require_tenant(tenant)?;
-            let rows = sqlx::query_as::<_, InvocationColumns>(
-                "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr \
-                 FROM invocations WHERE tenant = $1 ORDER BY id DESC LIMIT $2",
-            )
-            .bind(tenant.as_str())
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+            let mut sql = sqlx::QueryBuilder::new("");
+            select_invocations(&mut sql, tenant.as_str(), query);
+            let rows = sql
+                .build_query_as::<InvocationColumns>()
+                .fetch_all(&self.pool)
+                .await?;
             Ok(records(rows))
+        })
+    }
+
+    fn invocation<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        id: i64,
+    ) -> StoreFuture<'a, Option<InvocationRecord>> {
+        Box::pin(async move {
+            let row = sqlx::query_as::<_, InvocationColumns>(&format!(
+                "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = $1 AND id = $2"
+            ))
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(InvocationRecord::from))
+        })
+    }
+
+    fn prune_invocations(&self, older_than_ms: i64) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM invocations WHERE at_ms < $1")
+                .bind(older_than_ms)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected())
         })
     }
 }

@@ -1,9 +1,13 @@
 //! The invocation log: batched appends, pruned to the newest
-//! [`INVOCATIONS_KEPT`] per tenant, read newest first.
+//! [`INVOCATIONS_KEPT`] per tenant and by age, read newest first with filters.
 
 use crate::names::TenantName;
-use crate::registry::columns::{InvocationColumns, records};
-use crate::registry::store::{INVOCATIONS_KEPT, InvocationRecord, NewInvocation, Store};
+use crate::registry::columns::{
+    INVOCATION_COLUMNS, InvocationColumns, records, select_invocations,
+};
+use crate::registry::store::{
+    INVOCATIONS_KEPT, InvocationQuery, InvocationRecord, NewInvocation, Store,
+};
 use crate::registry::traits::{InvocationLog, StoreFuture};
 
 impl InvocationLog for Store {
@@ -53,23 +57,47 @@ impl InvocationLog for Store {
         })
     }
 
-    /// The newest `limit` invocations of a tenant's actions.
-    fn recent_invocations<'a>(
+    fn list_invocations<'a>(
         &'a self,
         tenant: &'a TenantName,
-        limit: u32,
+        query: &'a InvocationQuery,
     ) -> StoreFuture<'a, Vec<InvocationRecord>> {
         Box::pin(async move {
             self.require_tenant(tenant)?;
-            let rows = sqlx::query_as::<_, InvocationColumns>(
-                "SELECT action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr \
-                 FROM invocations WHERE tenant = ? ORDER BY id DESC LIMIT ?",
-            )
-            .bind(tenant.as_str())
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+            let mut sql = sqlx::QueryBuilder::new("");
+            select_invocations(&mut sql, tenant.as_str(), query);
+            let rows = sql
+                .build_query_as::<InvocationColumns>()
+                .fetch_all(&self.pool)
+                .await?;
             Ok(records(rows))
+        })
+    }
+
+    fn invocation<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        id: i64,
+    ) -> StoreFuture<'a, Option<InvocationRecord>> {
+        Box::pin(async move {
+            let row = sqlx::query_as::<_, InvocationColumns>(&format!(
+                "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = ? AND id = ?"
+            ))
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(InvocationRecord::from))
+        })
+    }
+
+    fn prune_invocations(&self, older_than_ms: i64) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM invocations WHERE at_ms < ?")
+                .bind(older_than_ms)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected())
         })
     }
 }

@@ -1,0 +1,167 @@
+//! The shared storage suite's invocation log cases: appends, pruning by
+//! count and by age, filters, cursor paging and tenant isolation.
+
+use super::tenant;
+use crate::registry::records::{INVOCATIONS_KEPT, InvocationQuery, NewInvocation};
+use crate::registry::{QuotaOverrides, Storage};
+
+fn invocation(tenant: &str, request_id: String, at_ms: i64) -> NewInvocation {
+    NewInvocation {
+        tenant: tenant.into(),
+        action: "greet".into(),
+        version: 1,
+        request_id,
+        at_ms,
+        outcome: "success",
+        ms: 3,
+        limit_hit: None,
+        stderr: None,
+    }
+}
+
+/// The log lists newest first, per tenant, keeps the newest
+/// [`INVOCATIONS_KEPT`], and skips records of unknown tenants.
+pub(super) async fn invocation_log_is_newest_first_and_pruned(store: &dyn Storage) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    for name in [&acme, &globex] {
+        store
+            .create_tenant(name, None, QuotaOverrides::default())
+            .await
+            .unwrap();
+    }
+    let total = INVOCATIONS_KEPT + 5;
+    let batch: Vec<NewInvocation> = (0..total)
+        .map(|i| invocation("acme", format!("r{i}"), 1_000 + i))
+        .chain([
+            invocation("globex", "g0".into(), 5),
+            invocation("nobody", "x0".into(), 5),
+        ])
+        .collect();
+    store.record_invocations(&batch).await.unwrap();
+
+    let recent = store.recent_invocations(&acme, 3).await.unwrap();
+    let ids: Vec<&str> = recent.iter().map(|r| r.request_id.as_str()).collect();
+    let newest = |back: i64| format!("r{}", total - 1 - back);
+    assert_eq!(ids, [newest(0), newest(1), newest(2)]);
+
+    let all = store.recent_invocations(&acme, u32::MAX).await.unwrap();
+    assert_eq!(
+        all.len() as i64,
+        INVOCATIONS_KEPT,
+        "older records are pruned"
+    );
+    assert_eq!(all.last().unwrap().request_id, "r5");
+    let theirs = store.recent_invocations(&globex, 10).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].request_id, "g0");
+}
+
+/// Filters combine, pages follow one another by cursor without gaps or
+/// duplicates, `after` lists oldest first, and another tenant's records are
+/// never listed or found.
+pub(super) async fn invocation_log_filters_pages_and_stays_with_its_tenant(store: &dyn Storage) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    for name in [&acme, &globex] {
+        store
+            .create_tenant(name, None, QuotaOverrides::default())
+            .await
+            .unwrap();
+    }
+    let batch: Vec<NewInvocation> = (0..20)
+        .map(|i| NewInvocation {
+            action: if i % 2 == 0 { "greet" } else { "archive" }.into(),
+            outcome: if i % 5 == 0 { "failure" } else { "success" },
+            ..invocation("acme", format!("r{i}"), 1_000 + i)
+        })
+        .chain((0..5).map(|i| invocation("globex", format!("g{i}"), 1_000 + i)))
+        .collect();
+    store.record_invocations(&batch).await.unwrap();
+    let acme_ref = &acme;
+    let list = |query: InvocationQuery| async move {
+        let found = store.list_invocations(acme_ref, &query).await.unwrap();
+        found.into_iter().map(|r| r.request_id).collect::<Vec<_>>()
+    };
+    let query = |limit| InvocationQuery {
+        limit,
+        ..InvocationQuery::default()
+    };
+    let failed_greets = InvocationQuery {
+        action: Some("greet".into()),
+        outcome: Some("failure".into()),
+        ..query(100)
+    };
+    assert_eq!(list(failed_greets).await, ["r10", "r0"]);
+    let window = InvocationQuery {
+        since_ms: Some(1_003),
+        until_ms: Some(1_005),
+        ..query(100)
+    };
+    assert_eq!(list(window).await, ["r5", "r4", "r3"]);
+    let by_request = InvocationQuery {
+        request_id: Some("r7".into()),
+        ..query(100)
+    };
+    assert_eq!(list(by_request).await, ["r7"]);
+    let theirs = InvocationQuery {
+        request_id: Some("g1".into()),
+        ..query(100)
+    };
+    assert!(list(theirs).await.is_empty(), "another tenant's record");
+
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let page = InvocationQuery { before, ..query(3) };
+        let records = store.list_invocations(&acme, &page).await.unwrap();
+        let Some(last) = records.last() else { break };
+        before = Some(last.id);
+        paged.extend(records.into_iter().map(|r| r.request_id));
+    }
+    let expected: Vec<String> = (0..20).rev().map(|i| format!("r{i}")).collect();
+    assert_eq!(paged, expected, "pages without gaps or duplicates");
+
+    let all = store.list_invocations(&acme, &query(100)).await.unwrap();
+    let after = InvocationQuery {
+        after: Some(all[2].id),
+        ..query(100)
+    };
+    assert_eq!(
+        list(after).await,
+        ["r18", "r19"],
+        "oldest first after an id"
+    );
+    let one = store.invocation(&acme, all[0].id).await.unwrap().unwrap();
+    assert_eq!(one.request_id, "r19");
+    let globex_all = store.list_invocations(&globex, &query(100)).await.unwrap();
+    assert_eq!(globex_all.len(), 5);
+    let foreign = store.invocation(&acme, globex_all[0].id).await.unwrap();
+    assert!(foreign.is_none(), "another tenant's record is not found");
+}
+
+/// Records older than the cutoff are pruned, every tenant's, and only those.
+pub(super) async fn invocation_log_is_pruned_by_age(store: &dyn Storage) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    for name in [&acme, &globex] {
+        store
+            .create_tenant(name, None, QuotaOverrides::default())
+            .await
+            .unwrap();
+    }
+    let batch = [
+        invocation("acme", "old".into(), 1_000),
+        invocation("acme", "new".into(), 5_000),
+        invocation("globex", "old".into(), 2_000),
+    ];
+    store.record_invocations(&batch).await.unwrap();
+    assert_eq!(store.prune_invocations(3_000).await.unwrap(), 2);
+    let kept = store.recent_invocations(&acme, 10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].request_id, "new");
+    assert!(
+        store
+            .recent_invocations(&globex, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

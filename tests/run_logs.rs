@@ -383,3 +383,57 @@ async fn an_open_stream_does_not_hold_the_shutdown() {
         signalled.elapsed()
     );
 }
+
+/// A secret's value appears in no log line, run-log record, stream or metric
+/// that Docket itself writes, whatever its actions do with it.
+#[tokio::test]
+async fn a_secret_appears_in_no_log_record_or_metric() {
+    const SECRET: &str = "sekret-7f3a91c2-never-print-me";
+    let server = Server::hosted(&["--log-format", "json"]);
+    let (token, key) = acme(&server).await;
+    let (status, _) = server
+        .admin(
+            "PUT",
+            "/tenants/acme/secrets/api-key",
+            Some(&token),
+            Some(serde_json::json!({"value": SECRET})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    // Granted to a succeeding, a failing and a trapping action.
+    for (name, module) in [
+        ("granted", message_module("ok")),
+        ("granted-trap", guest("trap")),
+        ("granted-spin", guest("loop")),
+    ] {
+        let manifest = format!(
+            "name = \"{name}\"\n[limits]\ntimeout-ms = 100\n[capabilities]\nsecrets = [\"api-key\"]\n"
+        );
+        let (status, body) = server.deploy("acme", &token, &manifest, module).await;
+        assert_eq!(status, 201, "{body}");
+        server.call("acme", name, &key).await;
+    }
+    let logged = listed(&server, &token, "/tenants/acme/invocations", 3).await;
+    let (_, secrets) = server
+        .admin("GET", "/tenants/acme/secrets", Some(&token), None)
+        .await;
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth(common::OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("docket_invocations_total"), "{metrics}");
+    for (what, text) in [
+        ("the server's log", server.stderr()),
+        ("the run log", logged.to_string()),
+        ("the secret listing", secrets.to_string()),
+        ("the metrics", metrics),
+    ] {
+        assert!(!text.contains(SECRET), "the secret leaked into {what}");
+    }
+    assert!(secrets.to_string().contains("api-key"));
+}

@@ -30,6 +30,21 @@ fn module(tag: u32, size: usize) -> Vec<u8> {
     bytes
 }
 
+/// Creates tenants with the operator's default quotas; returns their names.
+pub(super) async fn created<const N: usize>(
+    store: &dyn Storage,
+    names: [&str; N],
+) -> [TenantName; N] {
+    let names = names.map(tenant);
+    for name in &names {
+        store
+            .create_tenant(name, None, QuotaOverrides::default())
+            .await
+            .unwrap();
+    }
+    names
+}
+
 /// Deploys `module` as action `action` of `tenant`, returning its version.
 pub(super) async fn deploy(
     store: &dyn Storage,
@@ -192,13 +207,7 @@ pub(super) async fn deploys_prune_versions_past_the_quota(store: &dyn Storage) {
 
 /// Secrets round-trip, are listed by name only, and belong to one tenant.
 pub(super) async fn secrets_round_trip_and_stay_with_their_tenant(store: &dyn Storage) {
-    let (acme, globex) = (tenant("acme"), tenant("globex"));
-    for name in [&acme, &globex] {
-        store
-            .create_tenant(name, None, QuotaOverrides::default())
-            .await
-            .unwrap();
-    }
+    let [acme, globex] = created(store, ["acme", "globex"]).await;
     store.put_secret(&acme, "TOKEN", b"s3cret").await.unwrap();
     assert_eq!(
         store.read_secret(&acme, "TOKEN").await.unwrap().as_deref(),
@@ -228,13 +237,7 @@ pub(super) async fn secrets_round_trip_and_stay_with_their_tenant(store: &dyn St
 
 /// Webhook keys are listed by hint, revoked by id, and never cross tenants.
 pub(super) async fn webhook_keys_are_created_listed_and_revoked(store: &dyn Storage) {
-    let (acme, globex) = (tenant("acme"), tenant("globex"));
-    for name in [&acme, &globex] {
-        store
-            .create_tenant(name, None, QuotaOverrides::default())
-            .await
-            .unwrap();
-    }
+    let [acme, globex] = created(store, ["acme", "globex"]).await;
     let (info, key) = store.create_webhook_key(&acme).await.unwrap();
     assert!(!info.hint.contains(&key), "only a hint is listed");
     assert_eq!(store.list_webhook_keys(&acme).await.unwrap().len(), 2);
@@ -249,13 +252,7 @@ pub(super) async fn webhook_keys_are_created_listed_and_revoked(store: &dyn Stor
 /// Modules are stored once by digest, shared across tenants, and removed
 /// with the last version that uses them; artifacts round-trip.
 pub(super) async fn blobs_are_content_addressed_and_collected(store: &dyn Storage) {
-    let (acme, globex) = (tenant("acme"), tenant("globex"));
-    for name in [&acme, &globex] {
-        store
-            .create_tenant(name, None, QuotaOverrides::default())
-            .await
-            .unwrap();
-    }
+    let [acme, globex] = created(store, ["acme", "globex"]).await;
     let bytes = module(7, 300);
     let digest = ModuleDigest::of(&bytes);
     deploy(store, &acme, "greet", &bytes).await.unwrap();

@@ -1,9 +1,9 @@
 //! The shared storage suite's invocation log cases: appends, pruning by
 //! count and by age, filters, cursor paging and tenant isolation.
 
-use super::tenant;
+use super::created;
+use crate::registry::Storage;
 use crate::registry::records::{INVOCATIONS_KEPT, InvocationQuery, NewInvocation};
-use crate::registry::{QuotaOverrides, Storage};
 
 fn invocation(tenant: &str, request_id: String, at_ms: i64) -> NewInvocation {
     NewInvocation {
@@ -22,13 +22,7 @@ fn invocation(tenant: &str, request_id: String, at_ms: i64) -> NewInvocation {
 /// The log lists newest first, per tenant, keeps the newest
 /// [`INVOCATIONS_KEPT`], and skips records of unknown tenants.
 pub(super) async fn invocation_log_is_newest_first_and_pruned(store: &dyn Storage) {
-    let (acme, globex) = (tenant("acme"), tenant("globex"));
-    for name in [&acme, &globex] {
-        store
-            .create_tenant(name, None, QuotaOverrides::default())
-            .await
-            .unwrap();
-    }
+    let [acme, globex] = created(store, ["acme", "globex"]).await;
     let total = INVOCATIONS_KEPT + 5;
     let batch: Vec<NewInvocation> = (0..total)
         .map(|i| invocation("acme", format!("r{i}"), 1_000 + i))
@@ -60,13 +54,7 @@ pub(super) async fn invocation_log_is_newest_first_and_pruned(store: &dyn Storag
 /// duplicates, `after` lists oldest first, and another tenant's records are
 /// never listed or found.
 pub(super) async fn invocation_log_filters_pages_and_stays_with_its_tenant(store: &dyn Storage) {
-    let (acme, globex) = (tenant("acme"), tenant("globex"));
-    for name in [&acme, &globex] {
-        store
-            .create_tenant(name, None, QuotaOverrides::default())
-            .await
-            .unwrap();
-    }
+    let [acme, globex] = created(store, ["acme", "globex"]).await;
     let batch: Vec<NewInvocation> = (0..20)
         .map(|i| NewInvocation {
             action: if i % 2 == 0 { "greet" } else { "archive" }.into(),
@@ -140,13 +128,7 @@ pub(super) async fn invocation_log_filters_pages_and_stays_with_its_tenant(store
 
 /// Records older than the cutoff are pruned, every tenant's, and only those.
 pub(super) async fn invocation_log_is_pruned_by_age(store: &dyn Storage) {
-    let (acme, globex) = (tenant("acme"), tenant("globex"));
-    for name in [&acme, &globex] {
-        store
-            .create_tenant(name, None, QuotaOverrides::default())
-            .await
-            .unwrap();
-    }
+    let [acme, globex] = created(store, ["acme", "globex"]).await;
     let batch = [
         invocation("acme", "old".into(), 1_000),
         invocation("acme", "new".into(), 5_000),

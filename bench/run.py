@@ -351,7 +351,7 @@ def concurrency(results):
 def main():
     results = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": {"cpus": os.cpu_count()}, "settings": {"seconds": DURATION, "connections": CONNECTIONS}}
-    only = sys.argv[1:] or ["throughput", "cold", "languages", "concurrency", "cluster"]
+    only = sys.argv[1:] or ["throughput", "cold", "languages", "concurrency", "cluster", "observability"]
     if "throughput" in only: throughput(results)
     if "cold" in only: cold_paths(results)
     if "languages" in only: language_deploys(results)
@@ -359,6 +359,9 @@ def main():
     if "cluster" in only:
         import cluster  # bench/cluster.py: replicas on PostgreSQL
         cluster.cluster(results)
+    if "observability" in only:
+        import observability  # bench/observability.py: what metrics and traces cost
+        observability.observability(results)
     os.makedirs(os.path.join(ROOT, "bench/results"), exist_ok=True)
     stamp = results["when"].replace(":", "").replace("+0000", "Z")
     for name in (f"bench-{stamp}.json", "latest.json"):
@@ -373,7 +376,7 @@ def print_table(results):
             peak, half = row["peak"], row["half_load"]
             print(f"{name:<22}{peak['rps']:>10.0f}{row['ratio_to_baseline']:>8.2f}{peak['p50_ms']:>9.3f}"
                   f"{peak['p99_ms']:>9.3f}   {half['rps']:>16.0f}{half['p99_ms']:>9.3f}")
-    for section in ("cold", "languages", "concurrency", "cluster"):
+    for section in ("cold", "languages", "concurrency", "cluster", "observability"):
         if section in results:
             print()
             for key, value in results[section].items():

@@ -211,13 +211,12 @@ async fn a_mixed_workload_is_counted_exactly() {
         assert_eq!(histogram_counts.get(labels.as_str()), Some(&n), "{action}");
     }
     assert_eq!(histogram_counts.values().sum::<f64>(), 10.0);
-    assert_eq!(
-        samples
-            .of("docket_invocation_queue_seconds_count")
-            .values()
-            .sum::<f64>(),
-        10.0
-    );
+    for split in [
+        "docket_invocation_queue_seconds_count",
+        "docket_invocation_instantiate_seconds_count",
+    ] {
+        assert_eq!(samples.of(split).values().sum::<f64>(), 10.0, "{split}");
+    }
     assert_eq!(samples.get("docket_limit_hits_total{kind=\"time\"}"), 2.0);
     assert_eq!(samples.get("docket_limit_hits_total{kind=\"memory\"}"), 1.0);
     assert_eq!(samples.of("docket_limit_hits_total").len(), 2);
@@ -330,6 +329,21 @@ async fn only_the_operator_reads_metrics_on_the_main_listener() {
         body.contains("# HELP docket_pool_instances_in_use "),
         "{body}"
     );
+}
+
+/// `--no-metrics`: actions run as usual, and `/metrics` says the metrics are off.
+#[tokio::test]
+async fn metrics_can_be_turned_off() {
+    let server = Server::hosted(&["--no-metrics"]);
+    let (token, key) = server.create_tenant("acme", json!({})).await;
+    let (status, body) = server
+        .deploy("acme", &token, "name = \"hello\"\n", message_module("hi"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(server.call("acme", "hello", &key).await.0, 200);
+    let (status, _, body) = scrape_at(&server.base, Some(OPERATOR)).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("metrics are off"), "{body}");
 }
 
 /// A tenant with more actions than the cap adds no series past it: the

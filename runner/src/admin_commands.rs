@@ -113,8 +113,8 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
 }
 
 /// One invocation as `docket logs` prints it: time, action@version,
-/// outcome, duration, the limit hit (or `-`) and the request id, then the
-/// stderr tail indented below when there is one.
+/// outcome, duration, the limit hit (or `-`) and the request id, then its
+/// outbound requests (`→ METHOD host status ms`) and its stderr, indented.
 fn invocation_line(record: &Value) -> String {
     let text = |name: &str| record[name].as_str().unwrap_or("-");
     let mut line = format!(
@@ -127,10 +127,32 @@ fn invocation_line(record: &Value) -> String {
         text("limitHit"),
         text("requestId"),
     );
+    for call in record["outbound"].as_array().into_iter().flatten() {
+        line.push_str(&outbound_line(call));
+    }
     if let Some(stderr) = record["stderr"].as_str() {
         for stderr_line in stderr.lines() {
             line.push_str(&format!("    {stderr_line}\n"));
         }
     }
     line
+}
+
+/// One outbound request of an invocation: `→ POST api.example.com 201 12 ms`,
+/// or the outcome (`denied`, `error`) where no status came back.
+pub fn outbound_line(call: &Value) -> String {
+    let status = match call["status"].as_u64() {
+        Some(status) => status.to_string(),
+        None => call["outcome"].as_str().unwrap_or("-").to_owned(),
+    };
+    format!(
+        "    → {} {} {} {} ms\n",
+        call["method"]
+            .as_str()
+            .filter(|m| !m.is_empty())
+            .unwrap_or("-"),
+        call["host"].as_str().unwrap_or("-"),
+        status,
+        call["ms"],
+    )
 }

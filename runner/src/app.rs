@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 mod deployments;
 mod invocation_log;
@@ -103,6 +104,8 @@ pub struct ServiceSettings {
     pub tenant_cpu_share: usize,
     /// Distinct (tenant, action) pairs the metrics label by name (`--metrics-max-series`).
     pub metrics_max_series: usize,
+    /// Whether metrics are recorded at all (`--no-metrics` turns them off).
+    pub metrics_on: bool,
     /// How long invocation records are kept (`--invocation-max-age-days`).
     pub invocation_max_age: std::time::Duration,
 }
@@ -126,6 +129,7 @@ impl Default for ServiceSettings {
             wasm_threads: default_wasm_threads(),
             tenant_cpu_share: default_wasm_threads(),
             metrics_max_series: crate::metrics::DEFAULT_MAX_SERIES,
+            metrics_on: true,
             invocation_max_age: std::time::Duration::from_secs(30 * 86_400),
         }
     }
@@ -251,7 +255,10 @@ impl App {
         mut services: HostServices,
         settings: ServiceSettings,
     ) -> Self {
-        let metrics = Arc::new(Metrics::new(settings.metrics_max_series));
+        let metrics = Arc::new(match settings.metrics_on {
+            true => Metrics::new(settings.metrics_max_series),
+            false => Metrics::off(),
+        });
         services.outbound.observe(metrics.clone());
         services.kv = Arc::new(crate::capabilities::kv::ObservedKv::new(
             services.kv,
@@ -415,15 +422,19 @@ impl App {
         let engine = self.engine.clone();
         let limits = planned.limits;
         let started = std::time::Instant::now();
+        // The guest runs on the pool's threads; its spans belong to this request's.
+        let span = tracing::Span::current();
         let run = self
             .pool
-            .run(async move { planned.run(&engine, Some(&cpu)).await });
+            .run(async move { planned.run(&engine, Some(&cpu)).instrument(span).await });
         run.await.unwrap_or_else(|e| {
             let failed = Invocation {
                 result: Err(InvokeError::Host(format!("the guest's task failed: {e}"))),
                 duration: started.elapsed(),
+                instantiate: started.elapsed(),
                 stderr_tail: None,
                 stderr: None,
+                outbound: Vec::new(),
             };
             (limits, failed)
         })

@@ -40,6 +40,22 @@ impl AdminClient {
         self.send(self.http.get(self.url(path))).await
     }
 
+    /// GET a path under `/admin/v1` whose body is bytes (a module).
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        if !response.status().is_success() {
+            answer(response).await?;
+            bail!("the server refused {path}");
+        }
+        Ok(response.bytes().await?.to_vec())
+    }
+
     /// POST JSON to a path under `/admin/v1`.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(self.http.post(self.url(path)).json(body)).await

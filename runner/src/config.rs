@@ -10,8 +10,8 @@ mod limits;
 mod serve;
 
 pub use commands::{
-    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, LogsArgs, NewArgs, ServerArgs,
-    TenantCommand,
+    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, LogsArgs, NewArgs, ReplayArgs,
+    ServerArgs, TenantCommand,
 };
 pub use limits::LimitArgs;
 pub use serve::{ConnectionArgs, LogFormat, QuotaArgs, ServeArgs};

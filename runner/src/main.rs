@@ -2,19 +2,20 @@
 //! admin commands. Everything else lives in the library.
 
 mod admin_commands;
+mod replay;
 
 use admin_commands::print_json;
 use anyhow::{Context, bail};
 use clap::Parser;
 use docket::app::App;
-use docket::capabilities::kv::MemoryKv;
 use docket::client::{AdminClient, call_webhook};
 use docket::config::{
     CheckArgs, Cli, Command, DeployArgs, InvokeArgs, LogFormat, NewArgs, ServeArgs,
 };
 use docket::declarative::{self, LoadedTenant};
 use docket::engine::{ActionRequest, Engine};
-use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
+use docket::local_run::run_locally;
+use docket::manifest::ActionManifest;
 use docket::registry::Quotas;
 use docket::registry::Storage;
 use docket::registry::keys::KeySource;
@@ -33,7 +34,9 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(docket::engine::worker::run(job));
     }
     match &cli.command {
-        Command::Serve(args) => args.log_format.init(),
+        Command::Serve(args) => args
+            .log_format
+            .init_with_traces(args.traces.settings().as_ref())?,
         _ => LogFormat::Text.init(),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -49,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             Command::Tenant(command) => admin_commands::tenant(command).await,
             Command::Keys(command) => admin_commands::keys(command).await,
             Command::Logs(args) => admin_commands::logs(args).await,
+            Command::Replay(args) => replay::replay(args).await,
             Command::New(args) => new_action(args),
             Command::Migrate(args) => docket::migrate::run(&args.from, &args.to).await,
             Command::CompileWorker { .. } => unreachable!("handled before the runtime starts"),
@@ -89,6 +93,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let program = std::env::current_exe().context("finding the docket executable")?;
     settings.compile_worker = Some(args.limits.compile_worker(program));
     settings.metrics_max_series = args.metrics_max_series;
+    settings.metrics_on = !args.no_metrics;
     settings.invocation_max_age = args.invocation_max_age();
     let app = Arc::new(App::new(engine, store, services, settings));
     let mut tenants = Vec::new();
@@ -152,6 +157,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         () = deadline => tracing::warn!(grace_ms = args.shutdown_grace_ms, "in-flight requests outlasted the shutdown grace period; exiting"),
     }
     app_at_shutdown.flush_invocations().await;
+    // The last spans, still batched, go out before the process ends.
+    tokio::task::spawn_blocking(docket::telemetry::shutdown)
+        .await
+        .ok();
     tracing::info!("shut down");
     Ok(())
 }
@@ -319,10 +328,6 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
     let module_path = manifest.module.clone().unwrap_or_default();
     let bytes = std::fs::read(&module_path)
         .with_context(|| format!("reading module {}", module_path.display()))?;
-    let engine = Engine::new(args.limits.engine()).context("creating the engine")?;
-    let module = engine
-        .load(&bytes)
-        .with_context(|| format!("loading module {}", module_path.display()))?;
     let request = ActionRequest {
         action: manifest.name.to_string(),
         document_id: args.document_id.clone(),
@@ -339,29 +344,14 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         },
         request_id: "local".into(),
     };
-    // Key-value data lives in memory here: a local run leaves nothing behind.
-    let services = args.limits.host_services(Arc::new(MemoryKv::default()))?;
-    let planned = docket::invocation::plan(
-        &services,
-        &args.limits.ceilings(),
-        module,
-        &manifest.limits,
-        &manifest.grants,
-        request,
-    );
-    let (limits, invocation) = planned.run(&engine, None).await;
-    if let Some(line) = &invocation.stderr_tail {
+    let answer = run_locally(&args.limits, &manifest, &bytes, request)
+        .await
+        .with_context(|| format!("running module {}", module_path.display()))?;
+    if let Some(line) = &answer.stderr_tail {
         eprintln!("stderr (last line): {line}");
     }
-    eprintln!("ran in {} ms", invocation.duration.as_millis());
-    let (status, body) = docket::http::reply::invocation_answer(
-        DEFAULT_FAILURE_WORD,
-        manifest.name.as_str(),
-        &limits,
-        None,
-        invocation.result,
-    );
-    Ok((status.as_u16(), body))
+    eprintln!("ran in {} ms", answer.duration.as_millis());
+    Ok((answer.status, answer.body))
 }
 
 fn new_action(args: NewArgs) -> anyhow::Result<()> {

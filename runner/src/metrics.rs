@@ -79,6 +79,17 @@ pub enum OutboundOutcome {
     Error,
 }
 
+impl OutboundOutcome {
+    /// The label value and run-log word: `allowed`, `denied` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundOutcome::Allowed => "allowed",
+            OutboundOutcome::Denied => "denied",
+            OutboundOutcome::Error => "error",
+        }
+    }
+}
+
 /// Where a module in the compiled-module cache came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModuleSource {
@@ -91,13 +102,16 @@ pub enum ModuleSource {
 }
 
 /// The service's metrics. Cheap to share behind an `Arc`; every recording
-/// method takes `&self`.
+/// method takes `&self`. [`Metrics::off`] records nothing (`--no-metrics`).
 pub struct Metrics {
+    /// Whether anything is recorded.
+    on: bool,
     registry: Registry,
     series: SeriesCap,
     invocations: Family<InvocationLabels, Counter>,
     duration: HistogramFamily<SeriesLabels>,
     queued: HistogramFamily<SeriesLabels>,
+    instantiate: HistogramFamily<SeriesLabels>,
     limit_hits: Family<KindLabels, Counter>,
     refused: Family<RefusedLabels, Counter>,
     in_flight: Family<TenantLabels, Gauge>,
@@ -140,6 +154,13 @@ impl Metrics {
             "How long admitted invocations waited before running (memory budget, module \
              load), in seconds, by tenant and action",
             queued.clone(),
+        );
+        let instantiate = HistogramFamily::new_with_constructor(invocation_histogram as fn() -> _);
+        registry.register(
+            "invocation_instantiate_seconds",
+            "How much of invocation_duration_seconds went to setting up the sandbox and \
+             instantiating (start functions included), in seconds, by tenant and action",
+            instantiate.clone(),
         );
         let limit_hits = Family::default();
         registry.register(
@@ -203,11 +224,13 @@ impl Metrics {
             pool_memories.clone(),
         );
         Self {
+            on: true,
             registry,
             series: SeriesCap::new(max_series),
             invocations,
             duration,
             queued,
+            instantiate,
             limit_hits,
             refused,
             in_flight,
@@ -221,8 +244,25 @@ impl Metrics {
         }
     }
 
+    /// Metrics that record nothing: every recording method returns at once,
+    /// and [`Metrics::is_on`] says so (`/metrics` answers 404).
+    pub fn off() -> Self {
+        Self {
+            on: false,
+            ..Self::new(0)
+        }
+    }
+
+    /// Whether anything is recorded.
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
     /// The labels of `action` of `tenant`, within the cap.
     pub fn series(&self, tenant: &str, action: &str) -> Series {
+        if !self.on {
+            return self.series.other.clone();
+        }
         self.series.pair(tenant, action)
     }
 
@@ -237,6 +277,9 @@ impl Metrics {
         ran: Duration,
         queued: Option<Duration>,
     ) {
+        if !self.on {
+            return;
+        }
         self.invocations
             .get_or_create(&InvocationLabels::new(series, outcome))
             .inc();
@@ -254,8 +297,22 @@ impl Metrics {
         }
     }
 
+    /// Records how long a finished invocation took to instantiate (the rest
+    /// of its duration was the run).
+    pub fn instantiated(&self, series: &Series, took: Duration) {
+        if !self.on {
+            return;
+        }
+        self.instantiate
+            .get_or_create(&SeriesLabels::new(series))
+            .observe(took.as_secs_f64());
+    }
+
     /// Records a 429.
     pub fn refused(&self, series: &Series, why: Refused) {
+        if !self.on {
+            return;
+        }
         let reason = match why {
             Refused::Concurrency => "concurrency",
             Refused::Memory => "memory",
@@ -268,34 +325,43 @@ impl Metrics {
     /// Counts an admitted invocation in its tenant's in-flight gauge until
     /// the returned guard is dropped (answered or cancelled).
     pub fn enter(&self, series: &Series) -> InFlightGauge {
+        if !self.on {
+            return InFlightGauge(None);
+        }
         let gauge = self
             .in_flight
             .get_or_create_owned(&TenantLabels::new(series));
         gauge.inc();
-        InFlightGauge(gauge)
+        InFlightGauge(Some(gauge))
     }
 
     /// Records one outbound request.
     pub fn outbound(&self, outcome: OutboundOutcome) {
-        let outcome = match outcome {
-            OutboundOutcome::Allowed => "allowed",
-            OutboundOutcome::Denied => "denied",
-            OutboundOutcome::Error => "error",
-        };
+        if !self.on {
+            return;
+        }
         self.outbound
-            .get_or_create(&OutcomeLabels { outcome })
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
+            })
             .inc();
     }
 
     /// Records one key-value operation (`op` is one of the capability's
     /// fixed operation names).
     pub fn kv(&self, op: &'static str, ok: bool) {
+        if !self.on {
+            return;
+        }
         let result = if ok { "ok" } else { "error" };
         self.kv.get_or_create(&KvLabels { op, result }).inc();
     }
 
     /// Records a module put in the compiled-module cache.
     pub fn module_loaded(&self, source: ModuleSource) {
+        if !self.on {
+            return;
+        }
         let source = match source {
             ModuleSource::Memory => "memory",
             ModuleSource::Artifact => "artifact",
@@ -306,6 +372,9 @@ impl Metrics {
 
     /// Records one compile and how long it took.
     pub fn compiled(&self, took: Duration, ok: bool) {
+        if !self.on {
+            return;
+        }
         let outcome = if ok { "ok" } else { "error" };
         self.compiles
             .get_or_create(&CompileLabels { outcome })
@@ -315,6 +384,9 @@ impl Metrics {
     /// Records a deploy (`rollback = false`) or a rollback and whether it
     /// went live.
     pub fn deployment(&self, rollback: bool, ok: bool) {
+        if !self.on {
+            return;
+        }
         let labels = ChangeLabels {
             kind: if rollback { "rollback" } else { "deploy" },
             outcome: if ok { "ok" } else { "error" },
@@ -344,11 +416,13 @@ impl Metrics {
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// Holds one unit of a tenant's in-flight gauge; released on drop.
-pub struct InFlightGauge(Gauge);
+pub struct InFlightGauge(Option<Gauge>);
 
 impl Drop for InFlightGauge {
     fn drop(&mut self) {
-        self.0.dec();
+        if let Some(gauge) = &self.0 {
+            gauge.dec();
+        }
     }
 }
 

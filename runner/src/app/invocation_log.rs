@@ -24,6 +24,10 @@ const UNAVAILABLE_RETRY: std::time::Duration = std::time::Duration::from_secs(1)
 const MOST_BETWEEN_PRUNES: Duration = Duration::from_secs(60);
 
 /// What the invocation log writer receives.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a record is the common message; boxing it would cost an allocation per invocation"
+)]
 pub(super) enum LogMessage {
     /// A record to write.
     Record(NewInvocation),

@@ -38,6 +38,14 @@ pub struct Grants {
     pub allowed_outbound_hosts: Vec<HostPattern>,
     /// `key-value`: the action's key-value namespace, if any.
     pub key_value: Option<KvScope>,
+    /// `propagate-trace`: outbound requests carry the invocation's W3C
+    /// `traceparent` (only while Docket exports traces).
+    pub propagate_trace: bool,
+    /// `[run-log] record-inputs = false`: the run log keeps no document ids,
+    /// user or parameters of this action's invocations (and they cannot be
+    /// replayed). Kept with the grants, as the version's other manifest
+    /// switches are.
+    pub skip_input_recording: bool,
 }
 
 /// The process-wide services capabilities are served from.
@@ -62,12 +70,15 @@ impl HostServices {
         deadline: Instant,
     ) -> Capabilities {
         let outbound = (!grants.allowed_outbound_hosts.is_empty()).then(|| {
-            Arc::new(OutboundGrant::new(
-                self.outbound.clone(),
-                format!("{tenant}/{action}"),
-                grants.allowed_outbound_hosts.clone().into(),
-                deadline,
-            ))
+            Arc::new(
+                OutboundGrant::new(
+                    self.outbound.clone(),
+                    format!("{tenant}/{action}"),
+                    grants.allowed_outbound_hosts.clone().into(),
+                    deadline,
+                )
+                .with_trace_propagation(grants.propagate_trace),
+            )
         });
         let kv = grants
             .key_value

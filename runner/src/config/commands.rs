@@ -32,6 +32,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// Show a tenant's invocations, oldest first; `--follow` streams new ones.
     Logs(LogsArgs),
+    /// Rerun a recorded invocation on this machine, against the version that
+    /// ran or a local build, and print both answers.
+    Replay(ReplayArgs),
     /// Start a new action from a template, in any supported language.
     New(NewArgs),
     /// Move an embedded (SQLite) install into PostgreSQL, verified, so
@@ -120,6 +123,30 @@ pub struct LogsArgs {
     /// Server and token.
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// `docket replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The tenant the invocation belongs to.
+    pub tenant: String,
+    /// The invocation's request id (the `X-Request-Id` header, or `requestId`
+    /// in the run log).
+    pub request_id: String,
+    /// Run this module (a local build) instead of the version that ran, under
+    /// that version's manifest.
+    #[arg(long)]
+    pub module: Option<PathBuf>,
+    /// A tenant secret for the local run, `name=value`; repeatable. Secrets
+    /// are never recorded, so a replay has only those given here.
+    #[arg(long = "secret", value_parser = parse_key_value)]
+    pub secrets: Vec<(String, String)>,
+    /// Server and the tenant's admin token.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Engine and limit settings of the local run.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// `docket tenant …`.

@@ -4,6 +4,7 @@
 use super::LimitArgs;
 use crate::http::serve::ConnectionSettings;
 use crate::registry::Quotas;
+use crate::telemetry::TraceSettings;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCKET_METRICS_MAX_SERIES",
           default_value_t = crate::metrics::DEFAULT_MAX_SERIES)]
     pub metrics_max_series: usize,
+    /// Record no metrics at all (`/metrics` answers 404); they are on by default.
+    #[arg(long, env = "DOCKET_NO_METRICS")]
+    pub no_metrics: bool,
     /// Days an invocation record is kept (fractions allowed), besides the
     /// newest 10,000 per tenant: older ones are pruned.
     #[arg(long, env = "DOCKET_INVOCATION_MAX_AGE_DAYS", default_value_t = 30.0,
@@ -65,6 +69,44 @@ pub struct ServeArgs {
     /// Connection hygiene: timeouts and caps at the HTTP layer.
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    /// OpenTelemetry traces over OTLP.
+    #[command(flatten)]
+    pub traces: TraceArgs,
+}
+
+/// OpenTelemetry traces (`telemetry`): off unless an endpoint is given.
+#[derive(Debug, Clone, Args)]
+pub struct TraceArgs {
+    /// Send traces over OTLP/HTTP (protobuf) to this base URL, e.g.
+    /// `http://collector:4318` (spans go to `/v1/traces` under it). Off when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The share of requests traced, from 0 to 1, decided by Docket on the
+    /// trace id (an incoming `traceparent` joins the trace but cannot force it).
+    #[arg(long, env = "DOCKET_TRACE_SAMPLE_RATIO", default_value_t = 1.0,
+          value_parser = sample_ratio)]
+    pub trace_sample_ratio: f64,
+}
+
+impl TraceArgs {
+    /// The trace settings, or `None` when traces are off.
+    pub fn settings(&self) -> Option<TraceSettings> {
+        let endpoint = self.otlp_endpoint.as_deref().filter(|e| !e.is_empty())?;
+        Some(TraceSettings {
+            endpoint: endpoint.to_owned(),
+            sample_ratio: self.trace_sample_ratio,
+        })
+    }
+}
+
+/// A ratio from 0 to 1.
+fn sample_ratio(text: &str) -> Result<f64, String> {
+    let ratio: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&ratio) {
+        Ok(ratio)
+    } else {
+        Err("must be from 0 to 1".into())
+    }
 }
 
 impl ServeArgs {
@@ -97,24 +139,40 @@ impl LogFormat {
     /// Installs the process's log subscriber: to stderr, filtered by
     /// `DOCKET_LOG` (default `info`).
     pub fn init(self) {
+        self.init_with_traces(None)
+            .expect("a log subscriber without traces cannot fail");
+    }
+
+    /// As [`LogFormat::init`], and with `traces`, also the OTLP layer
+    /// (`telemetry`), which has its own filter: the log's is unchanged.
+    pub fn init_with_traces(self, traces: Option<&TraceSettings>) -> anyhow::Result<()> {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::{Layer, Registry};
         let filter = tracing_subscriber::EnvFilter::try_from_env("DOCKET_LOG")
             .unwrap_or_else(|_| "info".into());
-        let builder = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr);
-        match self {
-            LogFormat::Text => builder
+        let log: Box<dyn Layer<Registry> + Send + Sync> = match self {
+            LogFormat::Text => tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .init(),
+                .with_filter(filter)
+                .boxed(),
             // The span (tenant, request_id, action, version) rides along in
             // `span`; the event's own fields are top-level keys.
-            LogFormat::Json => builder
+            LogFormat::Json => tracing_subscriber::fmt::layer()
                 .json()
                 .flatten_event(true)
                 .with_current_span(true)
                 .with_span_list(false)
-                .init(),
-        }
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+                .boxed(),
+        };
+        type Logged =
+            tracing_subscriber::layer::Layered<Box<dyn Layer<Registry> + Send + Sync>, Registry>;
+        let otlp = traces.map(crate::telemetry::layer::<Logged>).transpose()?;
+        tracing_subscriber::registry().with(log).with(otlp).init();
+        Ok(())
     }
 }
 

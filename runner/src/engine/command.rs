@@ -9,6 +9,7 @@ use crate::capabilities::host_call::{self, MAX_CALL_BYTES};
 use crate::limits::Limits;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 use wasmtime::{Caller, Extern, InstancePre, Linker, Memory, Module};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::WasiCtxBuilder;
@@ -160,11 +161,20 @@ pub(crate) async fn run(
         reply: Vec::new(),
     };
     let mut store = engine.new_store(state, limits, deadline, |s| &mut s.limiter);
-    let instance = pre.instantiate_async(&mut store).await.map_err(classify)?;
+    let instance = pre
+        .instantiate_async(&mut store)
+        .instrument(tracing::debug_span!("instantiate"))
+        .await
+        .map_err(classify)?;
+    io.mark_instantiated();
     let start = instance
         .get_typed_func::<(), ()>(&mut store, "_start")
         .map_err(|e| InvokeError::Host(format!("{e:#}")))?;
-    let exit_code = match start.call_async(&mut store, ()).await {
+    let called = start
+        .call_async(&mut store, ())
+        .instrument(tracing::debug_span!("run"))
+        .await;
+    let exit_code = match called {
         Ok(()) => 0,
         Err(err) => match err.downcast_ref::<I32Exit>() {
             Some(I32Exit(code)) => *code,

@@ -13,6 +13,7 @@ use crate::capabilities::{Capabilities, config, kv, outbound};
 use crate::limits::Limits;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
@@ -156,8 +157,10 @@ pub(crate) async fn run(
     let instance = pre
         .instance_pre()
         .instantiate_async(&mut store)
+        .instrument(tracing::debug_span!("instantiate"))
         .await
         .map_err(classify)?;
+    io.mark_instantiated();
     // `run` is called through its raw signature so that the answer's text is
     // measured against the output limit before the host copies it (`answer`).
     let run = instance
@@ -168,6 +171,7 @@ pub(crate) async fn run(
     let input = to_wit(request);
     let call = run.call_async(&mut store, (&input,));
     let (answer,) = WithOutputLimit::new(limits.max_output_bytes(), call)
+        .instrument(tracing::debug_span!("run"))
         .await
         .map_err(classify)?;
     let outcome = match answer {

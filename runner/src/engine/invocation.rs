@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::limiter::LimitHit;
+use crate::capabilities::outbound::OutboundCall;
 
 /// The request an action receives. Serialized as-is for the command ABI (JSON on
 /// stdin), converted field by field to the WIT `request` record for components.
@@ -100,9 +101,14 @@ pub struct Invocation {
     pub result: Result<Outcome, InvokeError>,
     /// Wall-clock time from store creation to the answer.
     pub duration: Duration,
+    /// How much of `duration` instantiation took (start functions
+    /// included); the rest was the run. All of it when the guest never ran.
+    pub instantiate: Duration,
     /// The last line the guest wrote to stderr, for the server's log line.
     pub stderr_tail: Option<String>,
     /// The first and last 4 KiB of what the guest wrote to stderr, for the
     /// invocation log.
     pub stderr: Option<String>,
+    /// The outbound requests it made, for the invocation log.
+    pub outbound: Vec<OutboundCall>,
 }

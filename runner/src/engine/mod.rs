@@ -237,6 +237,7 @@ impl Engine {
         deadline: Instant,
     ) -> Invocation {
         let started = Instant::now();
+        let outbound = caps.outbound.clone();
         let caps = Arc::new(caps);
         let io = GuestIo::new(limits, self.settings.max_stderr_bytes);
         let run = async {
@@ -266,11 +267,18 @@ impl Engine {
             )),
             other => other,
         };
+        let duration = started.elapsed();
+        let instantiate = io
+            .instantiated
+            .get()
+            .map_or(duration, |at| at.saturating_duration_since(started));
         Invocation {
             result,
-            duration: started.elapsed(),
+            duration,
+            instantiate,
             stderr_tail: io.stderr.last_line(),
             stderr: io.stderr.excerpt(),
+            outbound: outbound.map(|grant| grant.calls()).unwrap_or_default(),
         }
     }
 
@@ -308,10 +316,20 @@ impl Engine {
     }
 }
 
-/// The stdio pipes of one invocation.
+/// The stdio pipes of one invocation, and when its instance was ready.
 pub(crate) struct GuestIo {
     stdout: pipe::BoundedPipe,
     stderr: pipe::BoundedPipe,
+    /// Set once instantiation (start functions included) finished.
+    instantiated: std::sync::OnceLock<Instant>,
+}
+
+impl GuestIo {
+    /// Notes that the instance is ready: what came before was instantiation,
+    /// what follows is the run.
+    fn mark_instantiated(&self) {
+        let _ = self.instantiated.set(Instant::now());
+    }
 }
 
 impl GuestIo {
@@ -319,6 +337,7 @@ impl GuestIo {
         Self {
             stdout: pipe::BoundedPipe::new(limits.max_output_bytes(), pipe::Overflow::Trap),
             stderr: pipe::BoundedPipe::new(max_stderr_bytes, pipe::Overflow::Truncate),
+            instantiated: std::sync::OnceLock::new(),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! The admin API's JSON shapes: what `http/admin.rs` answers with, each made
 //! from the storage record it shows. The registry's records carry no serde
 //! attributes; the names, camelCase and omitted fields of the API are here,
-//! and `runner/openapi.json` documents them.
+//! and `runner/openapi.json` documents them. The one exception is an
+//! invocation's [`InvocationDetail`]: stored as JSON, its stored shape is
+//! the one shown.
 
 use crate::names::TenantName;
 use crate::registry::{
-    ActionInfo, CredentialInfo, InvocationRecord, NewTenant, Quotas, SecretInfo, TenantInfo,
-    VersionInfo,
+    ActionInfo, CredentialInfo, InvocationDetail, InvocationRecord, NewTenant, Quotas, SecretInfo,
+    TenantInfo, VersionInfo,
 };
 use serde::Serialize;
 
@@ -168,10 +170,12 @@ pub struct InvocationJson {
     pub limit_hit: Option<String>,
     /// Docket's request id.
     pub request_id: String,
-    /// The action's stderr, for invocations that did not succeed; absent
-    /// otherwise.
+    /// The first and last 4 KiB of the action's stderr; absent when it wrote none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
+    /// `timing`, `outbound`, and when kept `answer` and `input`.
+    #[serde(flatten)]
+    pub detail: InvocationDetail,
 }
 
 impl From<InvocationRecord> for InvocationJson {
@@ -186,6 +190,7 @@ impl From<InvocationRecord> for InvocationJson {
             limit_hit: record.limit_hit,
             request_id: record.request_id,
             stderr: record.stderr,
+            detail: record.detail,
         }
     }
 }
@@ -219,8 +224,8 @@ mod tests {
     use super::*;
 
     /// The shapes the records' own serde attributes produced before they
-    /// moved here (plus the invocation's `id`, added for run logs): same
-    /// names, same order, `stderr` omitted when absent.
+    /// moved here (plus the invocation's `id`, and the detail, added for run
+    /// logs): same names, same order, `stderr` omitted when absent.
     #[test]
     fn json_shapes_are_unchanged() {
         let invocation = InvocationJson::from(InvocationRecord {
@@ -233,10 +238,11 @@ mod tests {
             limit_hit: None,
             request_id: "r1".into(),
             stderr: None,
+            detail: InvocationDetail::default(),
         });
         assert_eq!(
             serde_json::to_string(&invocation).unwrap(),
-            r#"{"id":"42","time":"2026-01-01T00:00:00.000Z","action":"greet","version":2,"outcome":"success","ms":7,"limitHit":null,"requestId":"r1"}"#
+            r#"{"id":"42","time":"2026-01-01T00:00:00.000Z","action":"greet","version":2,"outcome":"success","ms":7,"limitHit":null,"requestId":"r1","timing":{"queueMs":0.0,"instantiateMs":0.0,"runMs":0.0},"outbound":[]}"#
         );
         let failed = InvocationJson {
             stderr: Some("boom".into()),
@@ -246,7 +252,7 @@ mod tests {
         assert!(
             serde_json::to_string(&failed)
                 .unwrap()
-                .ends_with(r#""limitHit":"fuel","requestId":"r1","stderr":"boom"}"#)
+                .contains(r#""limitHit":"fuel","requestId":"r1","stderr":"boom","timing":"#)
         );
         let created = CreatedTenantJson::from(NewTenant {
             name: TenantName::new("acme").unwrap(),

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod reply;
 pub mod run_logs;
 pub mod serve;
+pub mod versions;
 mod webhook;
 
 use crate::app::App;
@@ -51,6 +52,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/tenants/{tenant}/actions/{action}/versions",
             get(admin::list_versions),
+        )
+        .route(
+            "/tenants/{tenant}/actions/{action}/versions/{version}",
+            get(versions::get_version),
+        )
+        .route(
+            "/tenants/{tenant}/actions/{action}/versions/{version}/module",
+            get(versions::get_module),
         )
         .route(
             "/tenants/{tenant}/actions/{action}/rollback",
@@ -102,6 +111,10 @@ async fn operator_metrics(
 /// The metrics in the Prometheus text format, the pool gauges read now.
 fn scrape(app: &App) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if !app.metrics.is_on() {
+        let off = serde_json::json!({ "error": "metrics are off on this server (--no-metrics)" });
+        return (axum::http::StatusCode::NOT_FOUND, axum::Json(off)).into_response();
+    }
     let (instances, memories) = app.engine.pool_usage();
     app.metrics.set_pool_usage(instances, memories);
     let content_type = [(

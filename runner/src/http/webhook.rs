@@ -4,19 +4,25 @@
 
 use super::reply::{Refusal, WEBHOOK_VERSION, WebhookError, invocation_answer, with_request_id};
 use crate::app::App;
-use crate::engine::{ActionRequest, InvokeError, LimitHit, Outcome};
+use crate::engine::{ActionRequest, Invocation, InvokeError, LimitHit, Outcome};
 use crate::invocation;
 use crate::limits::Limits;
-use crate::metrics::{Refused, Series};
-use crate::registry::store::NewInvocation;
-use crate::registry::{ActionVersion, Tenant, keys};
+use crate::metrics::Refused;
+use crate::registry::{
+    ActionVersion, InvocationDetail, RecordedAnswer, RecordedInput, Tenant, Timing, keys,
+};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tracing::Instrument;
+
+mod record;
+
+use record::{CancelledRecord, Finished, limit_kind, log_invocation, outcome_words};
 
 /// The query parameters Docket reads itself; every other one reaches the action as `params`.
 const REQUIRED_PARAMS: [&str; 3] = ["name", "documentId", "documentVersionId"];
@@ -78,7 +84,7 @@ pub async fn custom_action(
 #[tracing::instrument(
     name = "custom_action",
     skip_all,
-    fields(tenant = tenant_name, request_id, action, version)
+    fields(tenant = tenant_name, request_id, action, version, outcome)
 )]
 async fn run_custom_action(
     app: &App,
@@ -87,6 +93,8 @@ async fn run_custom_action(
     query: Option<&str>,
     request_id: &str,
 ) -> Result<Response, WebhookError> {
+    // Before any child span starts: a caller's trace becomes this span's parent.
+    crate::telemetry::adopt_remote_parent(&tracing::Span::current(), headers);
     let Some(tenant) = app.tenant(tenant_name) else {
         return Err(WebhookError::anonymous(Refusal::UnknownTenant(
             tenant_name.to_owned(),
@@ -126,11 +134,16 @@ async fn run_custom_action(
     };
     let _in_flight = app.metrics.enter(&series);
     let admitted_at = std::time::Instant::now();
+    let loading = tracing::debug_span!("module_load", source = tracing::field::Empty);
     let module = match app.module(&tenant.name, &action.module) {
-        Some(module) => module,
+        Some(module) => {
+            loading.record("source", "memory");
+            module
+        }
         // Only after a failed load at start; try again rather than fail forever.
         None => app
             .ensure_module(&tenant.name, &action.module)
+            .instrument(loading.clone())
             .await
             .map_err(|err| {
                 tracing::error!(tenant = %tenant.name, action = %name, error = %err, "live version cannot be loaded");
@@ -140,6 +153,7 @@ async fn run_custom_action(
                 })
             })?,
     };
+    drop(loading);
     let request = ActionRequest {
         action: name,
         document_id,
@@ -159,6 +173,11 @@ async fn run_custom_action(
         refused(Refusal::MemoryBudget(budget))
     })?;
     let started_ms = crate::registry::store::now_ms();
+    let input = if action.grants.skip_input_recording {
+        None
+    } else {
+        RecordedInput::of(&request)
+    };
     let cancelled = CancelledRecord {
         app,
         tenant: &tenant,
@@ -168,6 +187,7 @@ async fn run_custom_action(
         started: std::time::Instant::now(),
         queued: admitted_at.elapsed(),
         series,
+        input,
         armed: true,
     };
     let planned = invocation::plan(
@@ -179,19 +199,38 @@ async fn run_custom_action(
         request,
     );
     let (limits, invocation) = app.run_guest(&admitted, planned).await;
-    let (series, queued) = cancelled.finished();
-    log_invocation(app, &tenant, &action, request_id, started_ms, &invocation);
-    let (outcome, limit) = outcome_words(&invocation.result);
+    let (series, queued, input) = cancelled.finished();
+    let Invocation {
+        result,
+        duration,
+        instantiate,
+        stderr_tail,
+        stderr,
+        outbound,
+    } = invocation;
+    let (outcome, limit) = outcome_words(&result);
     let kind = limit.map(limit_kind);
+    let limit = limit.map(LimitHit::to_string);
+    tracing::Span::current().record("outcome", outcome);
     app.metrics
-        .invoked(&series, outcome, kind, invocation.duration, Some(queued));
-    Ok(respond(
-        word,
-        &action,
-        &limits,
-        request_id,
-        invocation.result,
-    ))
+        .invoked(&series, outcome, kind, duration, Some(queued));
+    app.metrics.instantiated(&series, instantiate);
+    let (status, body) = answer(word, &action, &limits, request_id, result);
+    let finished = Finished {
+        outcome,
+        limit,
+        ms: duration.as_millis() as u64,
+        stderr_tail,
+        stderr,
+        detail: InvocationDetail {
+            timing: Timing::of(queued, instantiate, duration.saturating_sub(instantiate)),
+            outbound,
+            answer: Some(RecordedAnswer::new(status.as_u16(), &body)),
+            input,
+        },
+    };
+    log_invocation(app, &tenant, &action, request_id, started_ms, finished);
+    Ok((status, Json(body)).into_response())
 }
 
 /// The tenant, if it exists and is not suspended.
@@ -208,66 +247,6 @@ fn active_tenant(app: &App, name: &str) -> Result<Arc<Tenant>, WebhookError> {
         ));
     }
     Ok(tenant)
-}
-
-/// Records an invocation whose caller went away (the handler's future was
-/// dropped, which cancels the guest): outcome `cancelled`, with how long it
-/// ran. Disarmed ([`CancelledRecord::finished`]) once the invocation finishes
-/// and is logged as usual.
-struct CancelledRecord<'a> {
-    app: &'a App,
-    tenant: &'a Tenant,
-    action: &'a ActionVersion,
-    request_id: &'a str,
-    started_ms: i64,
-    started: std::time::Instant,
-    /// How long the invocation waited after admission, for the metrics.
-    queued: std::time::Duration,
-    series: Series,
-    /// Cleared once the invocation finished.
-    armed: bool,
-}
-
-impl CancelledRecord<'_> {
-    /// The invocation finished and is recorded as usual: nothing to do on
-    /// drop. Returns its metric labels and queue time.
-    fn finished(mut self) -> (Series, std::time::Duration) {
-        self.armed = false;
-        (self.series.clone(), self.queued)
-    }
-}
-
-impl Drop for CancelledRecord<'_> {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let elapsed = self.started.elapsed();
-        self.app
-            .metrics
-            .invoked(&self.series, "cancelled", None, elapsed, Some(self.queued));
-        let ms = elapsed.as_millis() as u64;
-        tracing::info!(
-            tenant = %self.tenant.name,
-            action = %self.action.name,
-            version = self.action.version,
-            request_id = self.request_id,
-            outcome = "cancelled",
-            ms,
-            "invocation"
-        );
-        self.app.record(NewInvocation {
-            tenant: self.tenant.name.to_string(),
-            action: self.action.name.to_string(),
-            version: self.action.version,
-            request_id: self.request_id.to_owned(),
-            at_ms: self.started_ms,
-            outcome: "cancelled",
-            ms,
-            limit_hit: None,
-            stderr: None,
-        });
-    }
 }
 
 /// Any other endpoint under a tenant: 501 for the Workfront endpoints Docket does
@@ -329,83 +308,18 @@ fn new_request_id() -> String {
     hex::encode(bytes)
 }
 
-/// Maps an invocation's result to Workfront's response (DESIGN §1's table).
-fn respond(
+/// Workfront's answer to an invocation's result (DESIGN §1's table).
+fn answer(
     word: &str,
     action: &ActionVersion,
     limits: &Limits,
     request_id: &str,
     result: Result<Outcome, InvokeError>,
-) -> Response {
+) -> (StatusCode, serde_json::Value) {
     if let Err(InvokeError::Host(why)) = &result {
         tracing::error!(request_id, error = %why, "host error while running an action");
     }
-    let (status, body) =
-        invocation_answer(word, action.name.as_str(), limits, Some(request_id), result);
-    (status, Json(body)).into_response()
-}
-
-fn log_invocation(
-    app: &App,
-    tenant: &Tenant,
-    action: &ActionVersion,
-    request_id: &str,
-    started_ms: i64,
-    invocation: &crate::engine::Invocation,
-) {
-    let (outcome, hit) = outcome_words(&invocation.result);
-    let limit = hit.map(LimitHit::to_string);
-    let ms = invocation.duration.as_millis() as u64;
-    tracing::info!(
-        tenant = %tenant.name,
-        action = %action.name,
-        version = action.version,
-        request_id,
-        outcome,
-        limit = limit.as_deref().unwrap_or(""),
-        ms,
-        stderr = invocation.stderr_tail.as_deref().unwrap_or(""),
-        "invocation"
-    );
-    app.record(NewInvocation {
-        tenant: tenant.name.to_string(),
-        action: action.name.to_string(),
-        version: action.version,
-        request_id: request_id.to_owned(),
-        at_ms: started_ms,
-        outcome,
-        ms,
-        limit_hit: limit,
-        stderr: (outcome != "success")
-            .then(|| invocation.stderr.clone())
-            .flatten(),
-    });
-}
-
-/// The invocation log's outcome word and the limit hit, if any.
-fn outcome_words(result: &Result<Outcome, InvokeError>) -> (&'static str, Option<&LimitHit>) {
-    match result {
-        Ok(Outcome::Success { .. }) => ("success", None),
-        Ok(Outcome::Failure { .. }) => ("failure", None),
-        Err(InvokeError::Limit(hit)) => ("limit", Some(hit)),
-        Err(InvokeError::Trap(_)) => ("trap", None),
-        Err(InvokeError::BadResponse(_)) => ("bad-response", None),
-        Err(InvokeError::Busy) => ("busy", None),
-        Err(InvokeError::Host(_)) => ("host-error", None),
-    }
-}
-
-/// The metric's `kind` for a limit: the first word of what the log's
-/// `limit_hit` says (`time limit` → `time`).
-fn limit_kind(hit: &LimitHit) -> &'static str {
-    match hit {
-        LimitHit::Timeout => "time",
-        LimitHit::Memory => "memory",
-        LimitHit::Table => "table",
-        LimitHit::Fuel => "fuel",
-        LimitHit::Output => "output",
-        LimitHit::Stack => "stack",
-    }
+    invocation_answer(word, action.name.as_str(), limits, Some(request_id), result)
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@
 //! allowed-outbound-hosts = ["https://api.example.com", "https://*.slack.com"]
 //! key-value = "action"              # or "tenant"; absent = no key-value store
 //! secrets = ["workfront-api-key"]  # tenant secrets the action may read
+//! propagate-trace = true            # outbound requests carry the W3C traceparent (default false)
+//! [run-log]
+//! record-inputs = false             # keep no document ids, user or params (default true)
 //! [config]                          # strings, numbers or booleans; given to the action as strings
 //! folder = "Archive"
 //! ```
@@ -136,7 +139,8 @@ impl ActionManifest {
         check_manifest_size(text.len())?;
         let raw: RawAction = toml::from_str(text).map_err(|e| ManifestError::from_toml(e, text))?;
         check_version(raw.manifest_version)?;
-        let grants = raw.capabilities.grants()?;
+        let mut grants = raw.capabilities.grants()?;
+        grants.skip_input_recording = !raw.run_log.record_inputs;
         let limits = raw.limits.over(Limits::default());
         ceilings
             .check(&limits)

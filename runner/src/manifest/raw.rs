@@ -35,6 +35,30 @@ pub(super) struct RawAction {
     /// `[config]`: `folder = "Archive"`; strings, numbers or booleans.
     #[serde(default)]
     pub config: BTreeMap<String, toml::Value>,
+    /// `[run-log]`: what the tenant's run log keeps of each invocation.
+    #[serde(default)]
+    pub run_log: RawRunLog,
+}
+
+/// `[run-log]` of an action manifest.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRunLog {
+    /// `record-inputs = false`: keep no document ids, user or parameters.
+    #[serde(default = "recorded")]
+    pub record_inputs: bool,
+}
+
+impl Default for RawRunLog {
+    fn default() -> Self {
+        Self {
+            record_inputs: recorded(),
+        }
+    }
+}
+
+fn recorded() -> bool {
+    true
 }
 
 /// `[limits]` of an action manifest or of `tenant.toml`.
@@ -63,6 +87,9 @@ pub(super) struct RawCapabilities {
     pub secrets: Vec<String>,
     /// `key-value = "action"` or `"tenant"`; absent = no key-value store.
     pub key_value: Option<String>,
+    /// `propagate-trace = true`: outbound requests carry the W3C `traceparent`.
+    #[serde(default)]
+    pub propagate_trace: bool,
 }
 
 /// A tenant manifest, `manifests/<tenant>/tenant.toml`; every key optional.
@@ -114,6 +141,8 @@ impl RawCapabilities {
         Ok(Grants {
             allowed_outbound_hosts,
             key_value,
+            propagate_trace: self.propagate_trace,
+            skip_input_recording: false,
         })
     }
 

@@ -92,3 +92,32 @@ fn the_exposition_has_help_and_counts() {
             .contains("docket_in_flight{tenant=\"acme\"} 0")
     );
 }
+
+/// Metrics that are off record nothing, whatever is reported to them.
+#[test]
+fn metrics_that_are_off_record_nothing() {
+    let metrics = Metrics::off();
+    assert!(!metrics.is_on());
+    let series = metrics.series("acme", "greet");
+    let _in_flight = metrics.enter(&series);
+    metrics.invoked(
+        &series,
+        "limit",
+        Some("time"),
+        Duration::from_millis(3),
+        None,
+    );
+    metrics.instantiated(&series, Duration::from_millis(1));
+    metrics.refused(&series, Refused::Memory);
+    metrics.outbound(OutboundOutcome::Allowed);
+    metrics.kv("get", true);
+    metrics.module_loaded(ModuleSource::Compiled);
+    metrics.compiled(Duration::from_millis(5), true);
+    metrics.deployment(false, true);
+    let text = metrics.encode();
+    let samples: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("docket_pool_"))
+        .collect();
+    assert!(samples.is_empty(), "{text}");
+}

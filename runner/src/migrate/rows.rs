@@ -131,6 +131,7 @@ table! {
         duration_ms: i64,
         limit_hit: Option<String>,
         stderr: Option<String>,
+        detail: Option<String>,
     }
 }
 

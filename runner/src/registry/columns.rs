@@ -187,6 +187,7 @@ pub(crate) struct InvocationColumns {
     duration_ms: i64,
     limit_hit: Option<String>,
     stderr: Option<String>,
+    detail: Option<String>,
 }
 
 impl From<InvocationColumns> for InvocationRecord {
@@ -201,13 +202,18 @@ impl From<InvocationColumns> for InvocationRecord {
             limit_hit: row.limit_hit,
             request_id: row.request_id,
             stderr: row.stderr,
+            // Records written before the detail existed, or unreadable, have none.
+            detail: row
+                .detail
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
         }
     }
 }
 
 /// The columns [`InvocationColumns`] decodes, as the queries select them.
 pub(crate) const INVOCATION_COLUMNS: &str =
-    "id, action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr";
+    "id, action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr, detail";
 
 /// Appends `SELECT … FROM invocations WHERE …` for one tenant's records
 /// matching `query`, ordered and limited, to an empty query builder: the same

@@ -42,6 +42,7 @@ pub mod store;
 #[cfg(test)]
 pub(crate) mod test_postgres;
 pub mod traits;
+mod version_manifest;
 
 use crate::limits::Limits;
 use crate::names::{ActionName, TenantName};
@@ -56,8 +57,9 @@ pub use error::StoreError;
 pub use postgres::ClusterHealth;
 pub use quotas::{QuotaOverrides, Quotas};
 pub use records::{
-    ActionInfo, CredentialInfo, InvocationQuery, InvocationRecord, NewInvocation, NewTenant,
-    NewVersion, SecretInfo, TenantInfo, VersionInfo,
+    ActionInfo, CredentialInfo, InvocationDetail, InvocationQuery, InvocationRecord, NewInvocation,
+    NewTenant, NewVersion, RecordedAnswer, RecordedInput, SecretInfo, TenantInfo, Timing,
+    VersionInfo,
 };
 pub use traits::{
     BlobStore, CredentialStore, InvocationLog, SecretStore, Storage, StoreFuture, TenantStore,

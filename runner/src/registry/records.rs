@@ -3,8 +3,12 @@
 //! admin API's JSON shapes of them are in `http/api_types.rs`.
 
 use super::Quotas;
+use crate::capabilities::outbound::OutboundCall;
+use crate::engine::ActionRequest;
 use crate::manifest::ActionManifest;
 use crate::names::TenantName;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The secrets of a new tenant, shown once.
@@ -99,9 +103,132 @@ pub struct NewInvocation {
     pub ms: u64,
     /// Which limit was hit, if any.
     pub limit_hit: Option<String>,
-    /// The first and last 4 KiB of the action's stderr, kept for invocations
-    /// that did not succeed.
+    /// The first and last 4 KiB of the action's stderr, when it wrote any.
     pub stderr: Option<String>,
+    /// Timing split, outbound calls, the answer and the recorded input.
+    pub detail: InvocationDetail,
+}
+
+/// What an invocation record keeps besides its summary: stored as one JSON
+/// document, and never holding secrets, config, headers or bodies of
+/// outbound requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InvocationDetail {
+    /// Where the time went.
+    pub timing: Timing,
+    /// The outbound requests the action made (at most
+    /// [`MAX_RECORDED_CALLS`](crate::capabilities::outbound::MAX_RECORDED_CALLS)).
+    pub outbound: Vec<OutboundCall>,
+    /// What Workfront was answered; absent for an invocation cut off before
+    /// it answered (`cancelled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<RecordedAnswer>,
+    /// The request as the action saw it, without config and secrets; absent
+    /// when the manifest says `[run-log] record-inputs = false` or it was
+    /// larger than [`MAX_RECORDED_INPUT_BYTES`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<RecordedInput>,
+}
+
+/// Where an invocation's time went, in milliseconds (to the microsecond).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Timing {
+    /// Waiting for the tenant's memory budget after admission.
+    pub queue_ms: f64,
+    /// Setting up the sandbox and instantiating (start functions included).
+    pub instantiate_ms: f64,
+    /// Running the action until its answer.
+    pub run_ms: f64,
+}
+
+impl Timing {
+    /// The split of `queue`, `instantiate` and `run`.
+    pub fn of(queue: Duration, instantiate: Duration, run: Duration) -> Self {
+        let ms = |d: Duration| d.as_micros() as f64 / 1000.0;
+        Self {
+            queue_ms: ms(queue),
+            instantiate_ms: ms(instantiate),
+            run_ms: ms(run),
+        }
+    }
+}
+
+/// Largest answer body a record keeps; a longer one is kept as its status only.
+pub const MAX_RECORDED_ANSWER_BYTES: usize = 4 * 1024;
+
+/// The answer Workfront got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body; absent when it was over [`MAX_RECORDED_ANSWER_BYTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+}
+
+impl RecordedAnswer {
+    /// The answer `status` + `body`, its body dropped when too large to keep.
+    pub fn new(status: u16, body: &serde_json::Value) -> Self {
+        let size = serde_json::to_vec(body).map_or(usize::MAX, |b| b.len());
+        Self {
+            status,
+            body: (size <= MAX_RECORDED_ANSWER_BYTES).then(|| body.clone()),
+        }
+    }
+}
+
+/// Largest input a record keeps; a larger one is not kept (and cannot be replayed).
+pub const MAX_RECORDED_INPUT_BYTES: usize = 4 * 1024;
+
+/// Query parameters never recorded even if a caller sends them: a
+/// misconfigured integration might put its key in the URL.
+const UNRECORDED_PARAMS: [&str; 1] = ["apikey"];
+
+/// What an action was asked, as far as Workfront chose it: what `docket
+/// replay` needs to ask again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedInput {
+    /// The Workfront document id.
+    pub document_id: String,
+    /// The Workfront document version id.
+    pub document_version_id: String,
+    /// The `username` header, empty when absent.
+    pub username: String,
+    /// The other query parameters.
+    pub params: BTreeMap<String, String>,
+}
+
+impl RecordedInput {
+    /// The input of `request`, unless it is larger than a record keeps.
+    pub fn of(request: &ActionRequest) -> Option<Self> {
+        let params = request
+            .params
+            .iter()
+            .filter(|(name, _)| !UNRECORDED_PARAMS.contains(&name.to_ascii_lowercase().as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect::<BTreeMap<_, _>>();
+        let size = request.document_id.len()
+            + request.document_version_id.len()
+            + request.username.len()
+            + params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        (size <= MAX_RECORDED_INPUT_BYTES).then(|| Self {
+            document_id: request.document_id.clone(),
+            document_version_id: request.document_version_id.clone(),
+            username: request.username.clone(),
+            params,
+        })
+    }
+}
+
+impl NewInvocation {
+    /// The detail as the `detail` column stores it.
+    pub(crate) fn detail_json(&self) -> String {
+        serde_json::to_string(&self.detail).unwrap_or_default()
+    }
 }
 
 /// One row of the invocation log, as listed.
@@ -124,9 +251,10 @@ pub struct InvocationRecord {
     pub limit_hit: Option<String>,
     /// Docket's request id.
     pub request_id: String,
-    /// The first and last 4 KiB of the action's stderr, for invocations that
-    /// did not succeed; absent otherwise.
+    /// The first and last 4 KiB of the action's stderr; absent when it wrote none.
     pub stderr: Option<String>,
+    /// Timing split, outbound calls, the answer and the recorded input.
+    pub detail: InvocationDetail,
 }
 
 /// Which of a tenant's invocation records to list: every filter set must

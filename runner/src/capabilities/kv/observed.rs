@@ -1,9 +1,16 @@
 //! [`ObservedKv`]: a key-value backend that counts the operations actions
-//! make, for the metrics, and passes everything else to the store.
+//! make, for the metrics, traces each (a `kv` span with its `op`), and passes
+//! everything else to the store.
 
 use super::{KvBackend, KvFuture, Namespace};
 use crate::metrics::Metrics;
 use std::sync::Arc;
+use tracing::Instrument;
+
+/// `future` inside a `kv` span naming the operation.
+fn traced<'a, T: 'a>(op: &'static str, future: KvFuture<'a, T>) -> KvFuture<'a, T> {
+    Box::pin(future.instrument(tracing::debug_span!("kv", op)))
+}
 
 /// Wraps the service's key-value backend (see `App::new`), so every
 /// invocation's bucket reports to the service's metrics without the
@@ -22,7 +29,7 @@ impl ObservedKv {
 
 impl KvBackend for ObservedKv {
     fn get<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
-        self.inner.get(ns, key)
+        traced("get", self.inner.get(ns, key))
     }
 
     fn set<'a>(
@@ -32,11 +39,11 @@ impl KvBackend for ObservedKv {
         value: &'a [u8],
         max_tenant_bytes: u64,
     ) -> KvFuture<'a, ()> {
-        self.inner.set(ns, key, value, max_tenant_bytes)
+        traced("set", self.inner.set(ns, key, value, max_tenant_bytes))
     }
 
     fn delete<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, bool> {
-        self.inner.delete(ns, key)
+        traced("delete", self.inner.delete(ns, key))
     }
 
     fn increment<'a>(
@@ -46,7 +53,10 @@ impl KvBackend for ObservedKv {
         delta: i64,
         max_tenant_bytes: u64,
     ) -> KvFuture<'a, i64> {
-        self.inner.increment(ns, key, delta, max_tenant_bytes)
+        traced(
+            "increment",
+            self.inner.increment(ns, key, delta, max_tenant_bytes),
+        )
     }
 
     fn keys<'a>(
@@ -56,7 +66,7 @@ impl KvBackend for ObservedKv {
         offset: usize,
         limit: usize,
     ) -> KvFuture<'a, Vec<String>> {
-        self.inner.keys(ns, prefix, offset, limit)
+        traced("keys", self.inner.keys(ns, prefix, offset, limit))
     }
 
     fn observe(&self, op: &'static str, ok: bool) {

@@ -20,10 +20,12 @@ pub mod host_call;
 use super::hosts::{HostPattern, suggestion};
 use crate::metrics::{Metrics, OutboundOutcome};
 use guard::{GuardedResolver, ResolveRefused, private_destination};
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 pub use guard::is_public;
 
@@ -60,6 +62,28 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(250);
 
 /// Redirect hops followed for one request before giving up.
 const MAX_REDIRECTS: usize = 5;
+
+/// Outbound calls one invocation's run-log record keeps; refused calls do not
+/// use the request budget, so without a cap a guest could grow the list at will.
+pub const MAX_RECORDED_CALLS: usize = 32;
+
+/// One outbound request as the run log keeps it: never its URL path, query,
+/// headers or bodies, which may carry credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundCall {
+    /// `GET`, `POST`, …, as the action wrote it.
+    pub method: String,
+    /// The destination host (the first hop's, when redirects were followed).
+    pub host: String,
+    /// The final response's status; absent when there was none.
+    pub status: Option<u16>,
+    /// `allowed` (a response came back), `denied` (Docket refused it) or
+    /// `error` (it failed on its way), as the metrics count them.
+    pub outcome: String,
+    /// How long it took, redirects included.
+    pub ms: u64,
+}
 
 /// The process-wide HTTP client actions' requests go through.
 pub struct OutboundClient {
@@ -135,6 +159,10 @@ pub struct OutboundGrant {
     hosts: Arc<[HostPattern]>,
     used: AtomicU32,
     deadline: Instant,
+    /// Whether requests carry the invocation's `traceparent`.
+    propagate_trace: bool,
+    /// What the run log keeps of each request, at most [`MAX_RECORDED_CALLS`].
+    calls: Mutex<Vec<OutboundCall>>,
 }
 
 impl OutboundClient {
@@ -191,7 +219,48 @@ impl OutboundGrant {
             hosts,
             used: AtomicU32::new(0),
             deadline,
+            propagate_trace: false,
+            calls: Mutex::default(),
         }
+    }
+
+    /// The requests made so far, oldest first, for the run log.
+    pub fn calls(&self) -> Vec<OutboundCall> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn keep(
+        &self,
+        method: &str,
+        url: &str,
+        status: Option<u16>,
+        outcome: OutboundOutcome,
+        took: Duration,
+    ) {
+        let Ok(mut calls) = self.calls.lock() else {
+            return;
+        };
+        if calls.len() < MAX_RECORDED_CALLS {
+            calls.push(OutboundCall {
+                method: method.chars().take(16).collect(),
+                host: host_of(url),
+                status,
+                outcome: outcome.as_str().to_owned(),
+                ms: took.as_millis() as u64,
+            });
+        }
+    }
+
+    /// Sends the invocation's W3C trace context with each request when `on`
+    /// (the manifest's `propagate-trace`).
+    pub fn with_trace_propagation(mut self, on: bool) -> Self {
+        self.propagate_trace = on;
+        self
+    }
+
+    /// Whether requests carry the invocation's `traceparent`.
+    pub fn propagates_trace(&self) -> bool {
+        self.propagate_trace
     }
 
     /// Largest request body this grant sends.
@@ -209,6 +278,7 @@ impl OutboundGrant {
             .and_then(|parsed| self.admit_hop(&parsed, false).map_err(denied));
         admitted.map_err(|(err, outcome)| {
             self.client.count(outcome);
+            self.keep("", url, None, outcome, Duration::ZERO);
             self.log(&err);
             err
         })
@@ -224,16 +294,36 @@ impl OutboundGrant {
         follow_redirects: bool,
         admitted: bool,
     ) -> Result<OutboundResponse, OutboundError> {
+        let started = Instant::now();
+        let method = request.method.clone();
+        let url = request.url.clone();
+        let span = tracing::debug_span!(
+            "outbound_http",
+            http.request.method = %method,
+            server.address = %host_of(&url),
+            http.response.status_code = tracing::field::Empty,
+        );
         let result = self
             .send_following(request, follow_redirects, admitted)
+            .instrument(span.clone())
             .await;
         match result {
             Ok(response) => {
+                span.record("http.response.status_code", response.status);
                 self.client.count(OutboundOutcome::Allowed);
+                let outcome = OutboundOutcome::Allowed;
+                self.keep(
+                    &method,
+                    &url,
+                    Some(response.status),
+                    outcome,
+                    started.elapsed(),
+                );
                 Ok(response)
             }
             Err((err, outcome)) => {
                 self.client.count(outcome);
+                self.keep(&method, &url, None, outcome, started.elapsed());
                 self.log(&err);
                 Err(err)
             }
@@ -382,6 +472,26 @@ impl OutboundGrant {
             .client
             .request(method.clone(), url.clone())
             .timeout(timeout);
+        // With `propagate-trace`, the request carries this span's W3C trace
+        // context (when traces are on) and never one the guest set: a guest
+        // cannot pose as another trace. Otherwise the guest's headers go as set.
+        let traced;
+        let headers = match self.propagates_trace() {
+            true => {
+                let mut own: Vec<(String, String)> = headers
+                    .iter()
+                    .filter(|(name, _)| {
+                        !name.eq_ignore_ascii_case("traceparent")
+                            && !name.eq_ignore_ascii_case("tracestate")
+                    })
+                    .cloned()
+                    .collect();
+                crate::telemetry::inject_traceparent(&mut own);
+                traced = own;
+                traced.as_slice()
+            }
+            false => headers,
+        };
         for (name, value) in headers {
             // The URL names the destination; a guest-chosen Host header could
             // reach another virtual host behind an allowed address.
@@ -442,6 +552,15 @@ impl OutboundGrant {
 
 /// Request headers kept when a redirect leads to another origin.
 const SAFE_ACROSS_ORIGINS: [&str; 4] = ["accept", "accept-language", "content-type", "user-agent"];
+
+/// The host of `url`, or `?` for a URL that does not parse (its text is not
+/// kept: it may carry credentials).
+fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
 
 fn parse_url(url: &str) -> Result<reqwest::Url, OutboundError> {
     reqwest::Url::parse(url)

@@ -2,11 +2,45 @@
 //! count and by age, filters, cursor paging and tenant isolation.
 
 use super::created;
+use crate::capabilities::outbound::OutboundCall;
 use crate::registry::Storage;
-use crate::registry::records::{INVOCATIONS_KEPT, InvocationQuery, NewInvocation};
+use crate::registry::records::{
+    INVOCATIONS_KEPT, InvocationDetail, InvocationQuery, NewInvocation, RecordedAnswer,
+    RecordedInput, Timing,
+};
+use std::time::Duration;
+
+/// A detail with every part present, NUL and non-ASCII text included.
+fn full_detail(request_id: &str) -> InvocationDetail {
+    InvocationDetail {
+        timing: Timing::of(
+            Duration::from_micros(15),
+            Duration::from_micros(250),
+            Duration::from_millis(3),
+        ),
+        outbound: vec![OutboundCall {
+            method: "POST".into(),
+            host: "api.example.com".into(),
+            status: Some(201),
+            outcome: "allowed".into(),
+            ms: 12,
+        }],
+        answer: Some(RecordedAnswer::new(
+            200,
+            &serde_json::json!({ "status": "success", "message": "déjà \u{0}", "requestId": request_id }),
+        )),
+        input: Some(RecordedInput {
+            document_id: "doc".into(),
+            document_version_id: "v1".into(),
+            username: "jane".into(),
+            params: [("folder".to_owned(), "Ünïcode".to_owned())].into(),
+        }),
+    }
+}
 
 fn invocation(tenant: &str, request_id: String, at_ms: i64) -> NewInvocation {
     NewInvocation {
+        detail: full_detail(&request_id),
         tenant: tenant.into(),
         action: "greet".into(),
         version: 1,
@@ -37,6 +71,11 @@ pub(super) async fn invocation_log_is_newest_first_and_pruned(store: &dyn Storag
     let ids: Vec<&str> = recent.iter().map(|r| r.request_id.as_str()).collect();
     let newest = |back: i64| format!("r{}", total - 1 - back);
     assert_eq!(ids, [newest(0), newest(1), newest(2)]);
+    assert_eq!(
+        recent[0].detail,
+        full_detail(&newest(0)),
+        "the detail is kept whole"
+    );
 
     let all = store.recent_invocations(&acme, u32::MAX).await.unwrap();
     assert_eq!(

@@ -28,19 +28,20 @@ impl InvocationLog for PgStore {
                 .iter()
                 .map(|r| r.stderr.as_ref().map(|s| s.replace('\0', "\u{fffd}")))
                 .collect();
+            let details = column(NewInvocation::detail_json);
             let mut tx = self.pool.begin().await?;
             // Records of tenants deleted meanwhile are skipped. Ids follow the
             // batch's order (the join may reorder rows), since lists and
             // streams order by id.
             sqlx::query(
                 "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
-                 duration_ms, limit_hit, stderr) \
+                 duration_ms, limit_hit, stderr, detail) \
                  SELECT tenant, action, version, request_id, at_ms, outcome, duration_ms, \
-                   limit_hit, stderr \
+                   limit_hit, stderr, detail \
                  FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], \
-                   $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::TEXT[]) WITH ORDINALITY \
-                 AS r(tenant, action, version, request_id, at_ms, outcome, duration_ms, limit_hit, \
-                   stderr, n) \
+                   $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::TEXT[], $10::TEXT[]) \
+                 WITH ORDINALITY AS r(tenant, action, version, request_id, at_ms, outcome, \
+                   duration_ms, limit_hit, stderr, detail, n) \
                  WHERE r.tenant IN (SELECT name FROM tenants) ORDER BY r.n",
             )
             .bind(&tenants)
@@ -52,6 +53,7 @@ impl InvocationLog for PgStore {
             .bind(&durations)
             .bind(&limit_hits)
             .bind(&stderrs)
+            .bind(&details)
             .execute(&mut *tx)
             .await?;
             let mut distinct = tenants.clone();

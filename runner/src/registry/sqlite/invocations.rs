@@ -17,13 +17,13 @@ impl InvocationLog for Store {
     /// meanwhile are skipped.
     fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            // 9 bound values per row, well under SQLite's limit of 32766 per statement.
+            // 10 bound values per row, well under SQLite's limit of 32766 per statement.
             const ROWS_PER_STATEMENT: usize = 2000;
             let mut tx = self.pool.begin().await?;
             for chunk in batch.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                     "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
-                     duration_ms, limit_hit, stderr) SELECT * FROM (",
+                     duration_ms, limit_hit, stderr, detail) SELECT * FROM (",
                 );
                 insert.push_values(chunk, |mut row, record| {
                     row.push_bind(&record.tenant)
@@ -34,7 +34,8 @@ impl InvocationLog for Store {
                         .push_bind(record.outcome)
                         .push_bind(record.ms as i64)
                         .push_bind(&record.limit_hit)
-                        .push_bind(&record.stderr);
+                        .push_bind(&record.stderr)
+                        .push_bind(record.detail_json());
                 });
                 insert.push(") WHERE column1 IN (SELECT name FROM tenants)");
                 insert.build().execute(&mut *tx).await?;

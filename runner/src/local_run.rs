@@ -1,0 +1,69 @@
+//! One invocation on this machine, outside any server: what `docket invoke`
+//! (a manifest and module on disk) and `docket replay` (a recorded request
+//! against a stored version) run. It takes the webhook's own path
+//! ([`crate::invocation`]) and words the answer the same way; key-value data
+//! lives in memory and is gone afterwards.
+
+use crate::capabilities::kv::MemoryKv;
+use crate::capabilities::outbound::OutboundCall;
+use crate::config::LimitArgs;
+use crate::engine::{ActionRequest, Engine};
+use crate::http::reply::invocation_answer;
+use crate::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
+use anyhow::Context;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a local run answered, and how it went.
+#[derive(Debug)]
+pub struct LocalAnswer {
+    /// The HTTP status Workfront would get.
+    pub status: u16,
+    /// The JSON body Workfront would get.
+    pub body: Value,
+    /// How long the invocation took.
+    pub duration: Duration,
+    /// The last line the action wrote to stderr.
+    pub stderr_tail: Option<String>,
+    /// The outbound requests it made.
+    pub outbound: Vec<OutboundCall>,
+}
+
+/// Runs `request` against `module` (the bytes of a `.wasm` file) under
+/// `manifest`, with the engine and limits of `limits`. `request_id` (the
+/// request's) appears in the answer as a server's would.
+pub async fn run_locally(
+    limits: &LimitArgs,
+    manifest: &ActionManifest,
+    module: &[u8],
+    request: ActionRequest,
+) -> anyhow::Result<LocalAnswer> {
+    let engine = Engine::new(limits.engine()).context("creating the engine")?;
+    let module = engine.load(module).context("loading the module")?;
+    let services = limits.host_services(Arc::new(MemoryKv::default()))?;
+    let request_id = (request.request_id != "local").then(|| request.request_id.clone());
+    let planned = crate::invocation::plan(
+        &services,
+        &limits.ceilings(),
+        module,
+        &manifest.limits,
+        &manifest.grants,
+        request,
+    );
+    let (ran_under, invocation) = planned.run(&engine, None).await;
+    let (status, body) = invocation_answer(
+        DEFAULT_FAILURE_WORD,
+        manifest.name.as_str(),
+        &ran_under,
+        request_id.as_deref(),
+        invocation.result,
+    );
+    Ok(LocalAnswer {
+        status: status.as_u16(),
+        body,
+        duration: invocation.duration,
+        stderr_tail: invocation.stderr_tail,
+        outbound: invocation.outbound,
+    })
+}

@@ -7,8 +7,8 @@
 //! spans, batched and sent as protobuf to `{endpoint}/v1/traces`. The log
 //! layer and its `DOCKET_LOG` filter are unaffected.
 //!
-//! Sampling is Docket's own decision on the trace id (`--trace-sample-ratio`),
-//! never the caller's: an incoming W3C `traceparent` becomes the parent of the
+//! Sampling is Docket's own decision per request (`--trace-sample-ratio`),
+//! made when the request's span is created, never the caller's: an incoming W3C `traceparent` becomes the parent of the
 //! request's span ([`adopt_remote_parent`]) so the trace joins the caller's,
 //! but its sampled flag cannot force Docket to record.
 //!
@@ -53,7 +53,7 @@ static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 pub struct TraceSettings {
     /// The OTLP/HTTP base URL (`http://collector:4318`); spans go to `{endpoint}/v1/traces`.
     pub endpoint: String,
-    /// The share of traces recorded, 0 to 1, decided on the trace id.
+    /// The share of requests traced, 0 to 1, decided as each request starts.
     pub sample_ratio: f64,
 }
 
@@ -83,27 +83,47 @@ where
         .with_context(|| format!("setting up the OTLP exporter to {url}"))?;
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        // Not parent-based: a caller's sampled flag must not force recording.
-        .with_sampler(Sampler::TraceIdRatioBased(settings.sample_ratio))
+        // Sampled when the request's span is created (`span_layer`); never
+        // parent-based: a caller's sampled flag must not force recording.
+        .with_sampler(Sampler::AlwaysOn)
         .with_resource(resource())
         .build();
     let tracer = provider.tracer("docket");
     if PROVIDER.set(provider).is_err() {
         anyhow::bail!("the OTLP pipeline is already set up");
     }
-    Ok(span_layer(tracer))
+    Ok(span_layer(tracer, settings.sample_ratio))
 }
 
+/// The name of the span each webhook request is traced under.
+const REQUEST_SPAN: &str = "custom_action";
+
 /// The layer turning the `docket` crate's spans (DEBUG and above, no
-/// events) into OpenTelemetry spans of `tracer`.
-fn span_layer<S>(tracer: SdkTracer) -> impl Layer<S> + Send + Sync + 'static
+/// events) into OpenTelemetry spans of `tracer`, for `sample_ratio` of the
+/// requests.
+///
+/// Sampling happens here, when a request's span is created, not in the
+/// SDK's sampler: a request that is not sampled then has no span in this
+/// layer, and neither have its children (a child is traced only under a
+/// traced span), so the 99% of requests a 1% ratio skips cost the layer
+/// nothing. A span a sampler drops would still be built, attributes and all.
+fn span_layer<S>(tracer: SdkTracer, sample_ratio: f64) -> impl Layer<S> + Send + Sync + 'static
 where
     S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
 {
-    let only_docket_spans = tracing_subscriber::filter::filter_fn(|meta| {
-        meta.is_span()
-            && *meta.level() <= tracing::Level::DEBUG
-            && (meta.target() == "docket" || meta.target().starts_with("docket::"))
+    let sampled_request_trees = tracing_subscriber::filter::dynamic_filter_fn(move |meta, cx| {
+        if !meta.is_span()
+            || *meta.level() > tracing::Level::DEBUG
+            || !(meta.target() == "docket" || meta.target().starts_with("docket::"))
+        {
+            return false;
+        }
+        if meta.name() == REQUEST_SPAN {
+            return sample_ratio >= 1.0 || rand::random::<f64>() < sample_ratio;
+        }
+        // Under a traced request, as this filter sees spans: a child of an
+        // unsampled request, or a span outside any request, is not traced.
+        cx.lookup_current().is_some()
     })
     .with_max_level_hint(LevelFilter::DEBUG);
     tracing_opentelemetry::layer()
@@ -117,7 +137,7 @@ where
         // OpenTelemetry context, so nothing is done on each poll, and a
         // span's remote parent can be set until its first child starts.
         .with_context_activation(false)
-        .with_filter(only_docket_spans)
+        .with_filter(sampled_request_trees)
 }
 
 /// Sends the spans still queued and stops the exporter (at the end of
@@ -330,7 +350,8 @@ mod tests {
             .with_simple_exporter(kept.clone())
             .with_sampler(Sampler::TraceIdRatioBased(1.0))
             .build();
-        let subscriber = tracing_subscriber::registry().with(span_layer(provider.tracer("test")));
+        let subscriber =
+            tracing_subscriber::registry().with(span_layer(provider.tracer("test"), 1.0));
         let mut incoming = HeaderMap::new();
         let remote = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
         incoming.insert("traceparent", remote.parse().unwrap());
@@ -357,6 +378,34 @@ mod tests {
         assert_eq!(child.parent_span_id, root.span_context.span_id());
         let expected = format!("00-{trace_id}-{}-01", child.span_context.span_id());
         assert_eq!(outgoing, [("traceparent".to_owned(), expected)]);
+    }
+
+    /// An unsampled request leaves no span, children included; nor does a
+    /// span outside any request.
+    #[test]
+    fn only_sampled_requests_and_their_children_are_traced() {
+        let kept = Kept::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(kept.clone())
+            .build();
+        let never = tracing_subscriber::registry().with(span_layer(provider.tracer("test"), 0.0));
+        tracing::subscriber::with_default(never, || {
+            let root = tracing::info_span!("custom_action");
+            let _root = root.enter();
+            let child = tracing::debug_span!("instantiate");
+            assert!(!child.context().span().span_context().is_valid());
+        });
+        let always = tracing_subscriber::registry().with(span_layer(provider.tracer("test"), 1.0));
+        tracing::subscriber::with_default(always, || {
+            let outside = tracing::debug_span!("compile");
+            assert!(!outside.context().span().span_context().is_valid());
+            let root = tracing::info_span!("custom_action");
+            let _root = root.enter();
+            let _child = tracing::debug_span!("instantiate").entered();
+        });
+        let spans = kept.0.lock().unwrap().clone();
+        let names: Vec<_> = spans.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(names, ["instantiate", "custom_action"]);
     }
 
     #[test]

@@ -81,8 +81,8 @@ pub struct TraceArgs {
     /// `http://collector:4318` (spans go to `/v1/traces` under it). Off when unset.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
-    /// The share of requests traced, from 0 to 1, decided by Docket on the
-    /// trace id (an incoming `traceparent` joins the trace but cannot force it).
+    /// The share of requests traced, from 0 to 1, decided by Docket as each
+    /// request starts (an incoming `traceparent` joins the trace but cannot force it).
     #[arg(long, env = "DOCKET_TRACE_SAMPLE_RATIO", default_value_t = 1.0,
           value_parser = sample_ratio)]
     pub trace_sample_ratio: f64,

@@ -111,19 +111,24 @@ fn span_layer<S>(tracer: SdkTracer, sample_ratio: f64) -> impl Layer<S> + Send +
 where
     S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
 {
+    // The docket crate's spans down to DEBUG, decided once per callsite, so
+    // every other callsite (hyper's, sqlx's) is never asked about again.
+    let docket_span = |meta: &tracing::Metadata<'_>| {
+        meta.is_span()
+            && *meta.level() <= tracing::Level::DEBUG
+            && (meta.target() == "docket" || meta.target().starts_with("docket::"))
+    };
     let sampled_request_trees = tracing_subscriber::filter::dynamic_filter_fn(move |meta, cx| {
-        if !meta.is_span()
-            || *meta.level() > tracing::Level::DEBUG
-            || !(meta.target() == "docket" || meta.target().starts_with("docket::"))
-        {
-            return false;
-        }
         if meta.name() == REQUEST_SPAN {
             return sample_ratio >= 1.0 || rand::random::<f64>() < sample_ratio;
         }
         // Under a traced request, as this filter sees spans: a child of an
         // unsampled request, or a span outside any request, is not traced.
         cx.lookup_current().is_some()
+    })
+    .with_callsite_filter(move |meta| match docket_span(meta) {
+        true => tracing::subscriber::Interest::sometimes(),
+        false => tracing::subscriber::Interest::never(),
     })
     .with_max_level_hint(LevelFilter::DEBUG);
     tracing_opentelemetry::layer()

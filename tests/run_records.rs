@@ -307,3 +307,44 @@ async fn docket_replay_reproduces_the_recorded_answer() {
     assert!(!ok, "{output}");
     assert!(output.contains("no invocation with request id"), "{output}");
 }
+
+/// `--tenant-max-invocation-records`: each tenant keeps only its newest
+/// records; another tenant's do not count against it.
+#[tokio::test]
+async fn each_tenant_keeps_its_newest_records_up_to_the_operators_count() {
+    let server = Server::hosted(&["--tenant-max-invocation-records", "3"]);
+    let (token, key) = server.create_tenant("acme", serde_json::json!({})).await;
+    let (other, other_key) = server.create_tenant("globex", serde_json::json!({})).await;
+    for (tenant, admin) in [("acme", &token), ("globex", &other)] {
+        let (status, body) = server
+            .deploy(tenant, admin, "name = \"greet\"\n", message_module("hi"))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, tenant) = server
+        .admin("GET", "/tenants/acme", Some(&token), None)
+        .await;
+    assert_eq!(tenant["quotas"]["maxInvocationRecords"], 3, "{tenant}");
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let path =
+            format!("/t/acme/customAction?name=greet&documentId={DOC}&documentVersionId={VER}");
+        let (status, request_id, _) = server.get_with_request_id(&path, &[("apiKey", &key)]).await;
+        assert_eq!(status, 200);
+        ids.push(request_id.unwrap());
+        // One batch per call, so pruning runs as records arrive.
+        record(&server, &token, ids.last().unwrap()).await;
+    }
+    assert_eq!(server.call("globex", "greet", &other_key).await.0, 200);
+    let (_, listed) = server
+        .admin("GET", "/tenants/acme/invocations", Some(&token), None)
+        .await;
+    let kept: Vec<&str> = listed["invocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requestId"].as_str().unwrap())
+        .collect();
+    let newest: Vec<&str> = ids.iter().rev().take(3).map(String::as_str).collect();
+    assert_eq!(kept, newest);
+}

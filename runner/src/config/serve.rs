@@ -49,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCKET_NO_METRICS")]
     pub no_metrics: bool,
     /// Days an invocation record is kept (fractions allowed), besides the
-    /// newest 10,000 per tenant: older ones are pruned.
+    /// newest `--tenant-max-invocation-records` per tenant: older ones are pruned.
     #[arg(long, env = "DOCKET_INVOCATION_MAX_AGE_DAYS", default_value_t = 30.0,
           value_parser = positive_days)]
     pub invocation_max_age_days: f64,
@@ -235,6 +235,12 @@ pub struct QuotaArgs {
     #[arg(long, env = "DOCKET_TENANT_MAX_VERSIONS", default_value_t = Quotas::default().max_versions,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub tenant_max_versions: u32,
+    /// Invocation records kept per tenant, the newest (besides the age limit,
+    /// `--invocation-max-age-days`).
+    #[arg(long, env = "DOCKET_TENANT_MAX_INVOCATION_RECORDS",
+          default_value_t = Quotas::default().max_invocation_records,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub tenant_max_invocation_records: u32,
 }
 
 impl QuotaArgs {
@@ -247,6 +253,7 @@ impl QuotaArgs {
             max_storage_bytes: self.tenant_max_storage_mb.saturating_mul(1024 * 1024),
             max_memory_mb: self.tenant_max_memory_mb,
             max_versions: self.tenant_max_versions,
+            max_invocation_records: self.tenant_max_invocation_records,
         }
     }
 }

@@ -26,6 +26,15 @@ pub struct Quotas {
     /// then get a 429. An operator setting (`--tenant-max-memory-mb`).
     #[serde(default = "default_max_memory_mb")]
     pub max_memory_mb: u64,
+    /// Invocation records kept, the newest; older ones are pruned (as are
+    /// records past `--invocation-max-age-days`). At least 1. An operator
+    /// setting (`--tenant-max-invocation-records`).
+    #[serde(default = "default_max_invocation_records")]
+    pub max_invocation_records: u32,
+}
+
+fn default_max_invocation_records() -> u32 {
+    Quotas::default().max_invocation_records
 }
 
 fn default_max_memory_mb() -> u64 {
@@ -45,6 +54,7 @@ impl Default for Quotas {
             max_storage_bytes: 512 * 1024 * 1024,
             max_versions: 20,
             max_memory_mb: 1024,
+            max_invocation_records: super::records::INVOCATIONS_KEPT as u32,
         }
     }
 }
@@ -75,6 +85,7 @@ impl QuotaOverrides {
             max_storage_bytes: self.max_storage_bytes.unwrap_or(defaults.max_storage_bytes),
             max_versions: self.max_versions.unwrap_or(defaults.max_versions),
             max_memory_mb: defaults.max_memory_mb,
+            max_invocation_records: defaults.max_invocation_records,
         }
     }
 

@@ -310,7 +310,8 @@ pub struct NewVersion<'a> {
 pub const MAX_WEBHOOK_KEYS: usize = 20;
 /// Secrets one tenant may keep.
 pub const MAX_SECRETS: usize = 100;
-/// Invocation records kept per tenant; older ones are pruned as new ones arrive.
+/// Invocation records kept per tenant by default (`--tenant-max-invocation-records`);
+/// older ones are pruned as new ones arrive.
 pub const INVOCATIONS_KEPT: i64 = 10_000;
 
 /// Formats stored milliseconds as RFC 3339.

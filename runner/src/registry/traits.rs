@@ -195,7 +195,7 @@ pub trait BlobStore: Send + Sync {
 }
 
 /// The invocation log: appended in batches, pruned to the newest
-/// [`INVOCATIONS_KEPT`](super::records::INVOCATIONS_KEPT) per tenant and by
+/// `maxInvocationRecords` of each tenant ([`super::Quotas`]) and by
 /// age ([`InvocationLog::prune_invocations`]).
 pub trait InvocationLog: Send + Sync {
     /// Appends records; those of tenants that no longer exist are skipped.

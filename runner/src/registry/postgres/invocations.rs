@@ -1,14 +1,23 @@
 //! The invocation log: batched appends (one statement per batch, whatever its
-//! size), pruned to the newest [`INVOCATIONS_KEPT`] per tenant and by age,
+//! size), pruned to each tenant's newest `maxInvocationRecords` and by age,
 //! read newest first with filters.
 
 use super::PgStore;
 use crate::names::TenantName;
+use crate::registry::Registry;
 use crate::registry::columns::{
     INVOCATION_COLUMNS, InvocationColumns, records, select_invocations,
 };
-use crate::registry::store::{INVOCATIONS_KEPT, InvocationQuery, InvocationRecord, NewInvocation};
+use crate::registry::store::{InvocationQuery, InvocationRecord, NewInvocation};
 use crate::registry::traits::{InvocationLog, StoreFuture};
+
+impl PgStore {
+    /// How many invocation records `tenant` keeps (its quota).
+    fn records_kept(&self, tenant: &str) -> i64 {
+        let quotas = Registry::tenant(self, tenant).map_or(self.defaults, |t| t.quotas);
+        i64::from(quotas.max_invocation_records)
+    }
+}
 
 impl InvocationLog for PgStore {
     fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()> {
@@ -59,13 +68,14 @@ impl InvocationLog for PgStore {
             let mut distinct = tenants.clone();
             distinct.sort_unstable();
             distinct.dedup();
+            let kept: Vec<i64> = distinct.iter().map(|t| self.records_kept(t)).collect();
             sqlx::query(
-                "DELETE FROM invocations i USING UNNEST($1::TEXT[]) AS t(name) \
+                "DELETE FROM invocations i USING UNNEST($1::TEXT[], $2::BIGINT[]) AS t(name, kept) \
                  WHERE i.tenant = t.name AND i.id < (SELECT MIN(id) FROM \
-                   (SELECT id FROM invocations WHERE tenant = t.name ORDER BY id DESC LIMIT $2) newest)",
+                   (SELECT id FROM invocations WHERE tenant = t.name ORDER BY id DESC LIMIT t.kept) newest)",
             )
             .bind(&distinct)
-            .bind(INVOCATIONS_KEPT)
+            .bind(&kept)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -1,14 +1,21 @@
-//! The invocation log: batched appends, pruned to the newest
-//! [`INVOCATIONS_KEPT`] per tenant and by age, read newest first with filters.
+//! The invocation log: batched appends, pruned to each tenant's newest
+//! `maxInvocationRecords` and by age, read newest first with filters.
 
 use crate::names::TenantName;
+use crate::registry::Registry;
 use crate::registry::columns::{
     INVOCATION_COLUMNS, InvocationColumns, records, select_invocations,
 };
-use crate::registry::store::{
-    INVOCATIONS_KEPT, InvocationQuery, InvocationRecord, NewInvocation, Store,
-};
+use crate::registry::store::{InvocationQuery, InvocationRecord, NewInvocation, Store};
 use crate::registry::traits::{InvocationLog, StoreFuture};
+
+impl Store {
+    /// How many invocation records `tenant` keeps (its quota).
+    fn records_kept(&self, tenant: &str) -> i64 {
+        let quotas = Registry::tenant(self, tenant).map_or(self.defaults, |t| t.quotas);
+        i64::from(quotas.max_invocation_records)
+    }
+}
 
 impl InvocationLog for Store {
     /// Appends invocation records in one transaction, a few multi-row
@@ -49,7 +56,7 @@ impl InvocationLog for Store {
                 )
                 .bind(tenant)
                 .bind(tenant)
-                .bind(INVOCATIONS_KEPT)
+                .bind(self.records_kept(tenant))
                 .execute(&mut *tx)
                 .await?;
             }

@@ -119,6 +119,7 @@ include-name = "DELETE /tenants/{tenant}"
 headers = { Authorization = "Bearer $OPERATOR" }
 parameters = { tenant = "doomed" }
 $([ "$DEPLOYED" = 1 ] && printf '%s\n' '' '[[operations]]' 'include-path-regex = "/actions/\\{action\\}/(versions|rollback)$"' 'parameters = { tenant = "acme", action = "archive" }')
+$([ "$DEPLOYED" = 1 ] && printf '%s\n' '' '[[operations]]' 'include-path-regex = "/versions/\\{version\\}(/module)?$"' 'parameters = { tenant = "acme", action = "archive", version = 1 }')
 
 EOF
 

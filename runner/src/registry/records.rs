@@ -135,7 +135,8 @@ pub struct InvocationDetail {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Timing {
-    /// Waiting for the tenant's memory budget after admission.
+    /// After admission, before the sandbox: a module load if the module was
+    /// not in memory, the wait for the tenant's memory budget.
     pub queue_ms: f64,
     /// Setting up the sandbox and instantiating (start functions included).
     pub instantiate_ms: f64,

@@ -13,7 +13,15 @@ use std::time::{Duration, Instant};
 
 /// A real HTTP server on 127.0.0.1 for the actions' outbound requests.
 async fn remote() -> u16 {
-    let app = axum::Router::new().route("/hello", get(|| async { "hello from remote" }));
+    let app = axum::Router::new()
+        .route("/hello", get(|| async { "hello from remote" }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "too late"
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -65,6 +73,10 @@ async fn acme(server: &Server, port: u16) -> (String, String) {
         ("name = \"noisy\"\n".to_owned(), guest("exit_with_stderr")),
         (
             format!("name = \"quiet\"\n{grant}[run-log]\nrecord-inputs = false\n"),
+            built_guest("sandbox-probe"),
+        ),
+        (
+            format!("name = \"hang\"\n[limits]\ntimeout-ms = 1000\n{grant}"),
             built_guest("sandbox-probe"),
         ),
     ];
@@ -146,6 +158,16 @@ async fn a_record_keeps_stderr_outbound_calls_timing_answer_and_input() {
     assert_eq!(denied["outbound"][0]["outcome"], "denied", "{denied}");
     assert_eq!(denied["outbound"][0]["host"], "localhost", "{denied}");
     assert!(denied["outbound"][0]["status"].is_null(), "{denied}");
+
+    // Still on its way when the time limit stopped the action: an error.
+    let slow = format!("&url={}", encode(&format!("http://127.0.0.1:{port}/slow")));
+    let (status, request_id, _) = call(&server, &key, "hang", &slow).await;
+    assert_eq!(status, 500);
+    let hung = record(&server, &token, &request_id).await;
+    assert_eq!(hung["limitHit"], "time limit", "{hung}");
+    assert_eq!(hung["outbound"][0]["outcome"], "error", "{hung}");
+    assert!(hung["outbound"][0]["status"].is_null(), "{hung}");
+    assert!(hung["outbound"][0]["ms"].as_u64().unwrap() > 0, "{hung}");
 
     let (status, request_id, body) = call(&server, &key, "noisy", "").await;
     assert_eq!(status, 500, "{body}");
@@ -269,11 +291,21 @@ async fn docket_replay_reproduces_the_recorded_answer() {
     let port = remote().await;
     let server = Server::hosted(&["--allow-private-outbound"]);
     let (token, key) = acme(&server, port).await;
+    // Failures are worded with the tenant's own word, in a replay too.
+    let word = serde_json::json!({"failureWord": "error"});
+    let (status, body) = server
+        .admin("PATCH", "/tenants/acme", Some(&token), Some(word))
+        .await;
+    assert_eq!(status, 200, "{body}");
     let query = format!("&url={}", encode(&format!("http://127.0.0.1:{port}/hello")));
     let (status, fetched, body) = call(&server, &key, "fetch", &query).await;
     assert_eq!(status, 200, "{body}");
-    let (status, failed, _) = call(&server, &key, "noisy", "").await;
-    assert_eq!(status, 500);
+    let (status, failed, body) = call(&server, &key, "noisy", "").await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (500, Some("error")),
+        "{body}"
+    );
     let (_, quiet, _) = call(&server, &key, "quiet", &query).await;
     for request_id in [&fetched, &failed, &quiet] {
         record(&server, &token, request_id).await;

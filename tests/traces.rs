@@ -319,6 +319,12 @@ async fn each_request_is_one_span_tree_whose_trace_reaches_the_remote_when_allow
             .await;
         assert_eq!(status, 201, "{manifest}: {body}");
     }
+    let component =
+        format!("name = \"traced-component\"\n[capabilities]\n{hosts}\npropagate-trace = true\n");
+    let (status, body) = server
+        .deploy("acme", &token, &component, built_guest("http-probe"))
+        .await;
+    assert_eq!(status, 201, "{body}");
 
     // An outbound request with propagation on.
     let query = format!("&url={}", encode(&remote.url("/traced")));
@@ -372,6 +378,24 @@ async fn each_request_is_one_span_tree_whose_trace_reaches_the_remote_when_allow
         parent_id,
         outbound.span_id(),
         "the outbound_http span is the remote's parent"
+    );
+
+    // A component's request (wasi:http, sent from a task of its own) is
+    // traced and carries the trace the same way.
+    let query = format!("&url={}", encode(&remote.url("/component")));
+    let request_id = call(&server, &key, "traced-component", &query, &[]).await;
+    let (root, tree) = receiver.tree(&request_id).await;
+    let outbound = only(&tree, "outbound_http");
+    assert!(
+        ancestors(outbound, &tree).contains(&only(&tree, "run").span_id()),
+        "outbound_http is under run: {tree:#?}"
+    );
+    let header = remote
+        .traceparent("/component")
+        .expect("the remote got a traceparent from the component");
+    assert_eq!(
+        parse_traceparent(&header),
+        (root.trace_id(), outbound.span_id())
     );
 
     // A key-value operation is a `kv` span under run.

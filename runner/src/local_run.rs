@@ -9,7 +9,7 @@ use crate::capabilities::outbound::OutboundCall;
 use crate::config::LimitArgs;
 use crate::engine::{ActionRequest, Engine};
 use crate::http::reply::invocation_answer;
-use crate::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
+use crate::manifest::ActionManifest;
 use anyhow::Context;
 use serde_json::Value;
 use std::sync::Arc;
@@ -31,13 +31,16 @@ pub struct LocalAnswer {
 }
 
 /// Runs `request` against `module` (the bytes of a `.wasm` file) under
-/// `manifest`, with the engine and limits of `limits`. `request_id` (the
-/// request's) appears in the answer as a server's would.
+/// `manifest`, with the engine and limits of `limits`. The answer is worded
+/// as a server's: failures under `failure_word` (a tenant's, or
+/// [`DEFAULT_FAILURE_WORD`](crate::manifest::DEFAULT_FAILURE_WORD)), the
+/// request's id in it unless that is `local`.
 pub async fn run_locally(
     limits: &LimitArgs,
     manifest: &ActionManifest,
     module: &[u8],
     request: ActionRequest,
+    failure_word: &str,
 ) -> anyhow::Result<LocalAnswer> {
     let engine = Engine::new(limits.engine()).context("creating the engine")?;
     let module = engine.load(module).context("loading the module")?;
@@ -53,7 +56,7 @@ pub async fn run_locally(
     );
     let (ran_under, invocation) = planned.run(&engine, None).await;
     let (status, body) = invocation_answer(
-        DEFAULT_FAILURE_WORD,
+        failure_word,
         manifest.name.as_str(),
         &ran_under,
         request_id.as_deref(),

@@ -15,7 +15,7 @@ use docket::config::{
 use docket::declarative::{self, LoadedTenant};
 use docket::engine::{ActionRequest, Engine};
 use docket::local_run::run_locally;
-use docket::manifest::ActionManifest;
+use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
 use docket::registry::Quotas;
 use docket::registry::Storage;
 use docket::registry::keys::KeySource;
@@ -344,9 +344,15 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         },
         request_id: "local".into(),
     };
-    let answer = run_locally(&args.limits, &manifest, &bytes, request)
-        .await
-        .with_context(|| format!("running module {}", module_path.display()))?;
+    let answer = run_locally(
+        &args.limits,
+        &manifest,
+        &bytes,
+        request,
+        DEFAULT_FAILURE_WORD,
+    )
+    .await
+    .with_context(|| format!("running module {}", module_path.display()))?;
     if let Some(line) = &answer.stderr_tail {
         eprintln!("stderr (last line): {line}");
     }

@@ -151,8 +151,8 @@ impl Metrics {
         let queued = HistogramFamily::new_with_constructor(invocation_histogram as fn() -> _);
         registry.register(
             "invocation_queue_seconds",
-            "How long admitted invocations waited before running (memory budget, module \
-             load), in seconds, by tenant and action",
+            "How long admitted invocations waited before running (module load, memory \
+             budget, a free WebAssembly thread), in seconds, by tenant and action",
             queued.clone(),
         );
         let instantiate = HistogramFamily::new_with_constructor(invocation_histogram as fn() -> _);

@@ -9,7 +9,7 @@ use docket::client::AdminClient;
 use docket::config::ReplayArgs;
 use docket::engine::ActionRequest;
 use docket::local_run::run_locally;
-use docket::manifest::ActionManifest;
+use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
 use docket::registry::{RecordedInput, SecretValues};
 use serde_json::Value;
 
@@ -92,7 +92,12 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         tenant: tenant.clone(),
         request_id: args.request_id.clone(),
     };
-    let local = run_locally(&args.limits, &manifest, &module, request).await?;
+    // Failures are worded with the tenant's word, as the server did.
+    let settings = client.get(&format!("/tenants/{tenant}")).await?;
+    let word = settings["failureWord"]
+        .as_str()
+        .unwrap_or(DEFAULT_FAILURE_WORD);
+    let local = run_locally(&args.limits, &manifest, &module, request, word).await?;
 
     println!(
         "{tenant}/{action} request {} at {}",

@@ -155,7 +155,7 @@ pub fn shutdown() {
     }
 }
 
-/// Makes the W3C `traceparent` (and `tracestate`) of `headers` the parent of
+/// Makes the W3C `traceparent` of `headers` the parent of
 /// `span`, so the caller's trace (a load balancer's, Workfront's) continues
 /// here. A no-op when traces are off or there is no valid `traceparent`. Must
 /// be called before `span` has a child (its OpenTelemetry span is then
@@ -223,16 +223,21 @@ fn resource() -> Resource {
         .build()
 }
 
-/// Reads propagation headers from a request.
+/// Reads a request's `traceparent`, and nothing else: a caller's
+/// `tracestate` is vendor data Docket has no reason to carry on to the hosts
+/// actions call.
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
+        if !key.eq_ignore_ascii_case("traceparent") {
+            return None;
+        }
         self.0.get(key).and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
+        vec!["traceparent"]
     }
 }
 

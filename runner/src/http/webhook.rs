@@ -93,8 +93,6 @@ async fn run_custom_action(
     query: Option<&str>,
     request_id: &str,
 ) -> Result<Response, WebhookError> {
-    // Before any child span starts: a caller's trace becomes this span's parent.
-    crate::telemetry::adopt_remote_parent(&tracing::Span::current(), headers);
     let Some(tenant) = app.tenant(tenant_name) else {
         return Err(WebhookError::anonymous(Refusal::UnknownTenant(
             tenant_name.to_owned(),
@@ -103,6 +101,9 @@ async fn run_custom_action(
     // Until the caller is authenticated nothing of the tenant's, not even its
     // failure word, is shown.
     authenticate(&tenant, headers).map_err(WebhookError::anonymous)?;
+    // Only an authenticated caller's trace becomes this span's parent, and
+    // before any child span starts.
+    crate::telemetry::adopt_remote_parent(&tracing::Span::current(), headers);
     let word = tenant.failure_word.as_str();
     let refused = |refusal| WebhookError::in_word(word, refusal);
     if tenant.suspended {
@@ -198,8 +199,12 @@ async fn run_custom_action(
         &action.grants,
         request,
     );
+    let handed_over = std::time::Instant::now();
     let (limits, invocation) = app.run_guest(&admitted, planned).await;
-    let (series, queued, input) = cancelled.finished();
+    let (series, admitted_wait, input) = cancelled.finished();
+    // Waiting for a WebAssembly thread is queueing too: the engine's clock
+    // starts once the guest's task runs.
+    let queued = admitted_wait + handed_over.elapsed().saturating_sub(invocation.duration);
     let Invocation {
         result,
         duration,

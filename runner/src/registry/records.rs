@@ -136,7 +136,8 @@ pub struct InvocationDetail {
 #[serde(rename_all = "camelCase", default)]
 pub struct Timing {
     /// After admission, before the sandbox: a module load if the module was
-    /// not in memory, the wait for the tenant's memory budget.
+    /// not in memory, the waits for the tenant's memory budget and a free
+    /// WebAssembly thread.
     pub queue_ms: f64,
     /// Setting up the sandbox and instantiating (start functions included).
     pub instantiate_ms: f64,
@@ -173,12 +174,32 @@ pub struct RecordedAnswer {
 impl RecordedAnswer {
     /// The answer `status` + `body`, its body dropped when too large to keep.
     pub fn new(status: u16, body: &serde_json::Value) -> Self {
-        let size = serde_json::to_vec(body).map_or(usize::MAX, |b| b.len());
         Self {
             status,
-            body: (size <= MAX_RECORDED_ANSWER_BYTES).then(|| body.clone()),
+            body: json_fits(body, MAX_RECORDED_ANSWER_BYTES).then(|| body.clone()),
         }
     }
+}
+
+/// Whether `value` serializes to at most `limit` bytes of JSON; stops
+/// writing as soon as it is over, and allocates nothing.
+fn json_fits(value: &impl Serialize, limit: usize) -> bool {
+    struct Counter {
+        left: usize,
+    }
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.left = self
+                .left
+                .checked_sub(bytes.len())
+                .ok_or(std::io::ErrorKind::FileTooLarge)?;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(&mut Counter { left: limit }, value).is_ok()
 }
 
 /// Largest input a record keeps; a larger one is not kept (and cannot be replayed).
@@ -204,24 +225,26 @@ pub struct RecordedInput {
 }
 
 impl RecordedInput {
-    /// The input of `request`, unless it is larger than a record keeps.
+    /// The input of `request`, unless its JSON is larger than a record keeps
+    /// (measured as stored: escapes count).
     pub fn of(request: &ActionRequest) -> Option<Self> {
         let params = request
             .params
             .iter()
-            .filter(|(name, _)| !UNRECORDED_PARAMS.contains(&name.to_ascii_lowercase().as_str()))
+            .filter(|(name, _)| {
+                !UNRECORDED_PARAMS
+                    .iter()
+                    .any(|unrecorded| name.eq_ignore_ascii_case(unrecorded))
+            })
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect::<BTreeMap<_, _>>();
-        let size = request.document_id.len()
-            + request.document_version_id.len()
-            + request.username.len()
-            + params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-        (size <= MAX_RECORDED_INPUT_BYTES).then(|| Self {
+        let input = Self {
             document_id: request.document_id.clone(),
             document_version_id: request.document_version_id.clone(),
             username: request.username.clone(),
             params,
-        })
+        };
+        json_fits(&input, MAX_RECORDED_INPUT_BYTES).then_some(input)
     }
 }
 
@@ -327,4 +350,58 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(params: &[(&str, &str)]) -> ActionRequest {
+        ActionRequest {
+            action: "greet".into(),
+            document_id: "doc".into(),
+            document_version_id: "v1".into(),
+            username: "jane".into(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            config: [("folder".to_owned(), "Archive".to_owned())].into(),
+            secrets: [("token".to_owned(), "s3cret".to_owned())].into(),
+            tenant: "acme".into(),
+            request_id: "r1".into(),
+        }
+    }
+
+    /// The input keeps what Workfront chose, never config, secrets or an
+    /// `apiKey` parameter (any case), and is measured as stored, escapes
+    /// included.
+    #[test]
+    fn a_recorded_input_keeps_only_what_the_caller_chose_and_is_bounded() {
+        let input = RecordedInput::of(&request(&[("stage", "legal"), ("ApiKey", "k")])).unwrap();
+        assert_eq!(
+            input.params,
+            [("stage".to_owned(), "legal".to_owned())].into()
+        );
+        let json = serde_json::to_string(&input).unwrap();
+        assert!(
+            !json.contains("s3cret") && !json.contains("Archive"),
+            "{json}"
+        );
+
+        let plain = "x".repeat(MAX_RECORDED_INPUT_BYTES / 2);
+        assert!(RecordedInput::of(&request(&[("note", &plain)])).is_some());
+        // A control character is six bytes of JSON: this is over the cap.
+        let escaped = "\u{1}".repeat(MAX_RECORDED_INPUT_BYTES / 2);
+        assert!(RecordedInput::of(&request(&[("note", &escaped)])).is_none());
+    }
+
+    #[test]
+    fn an_answer_body_is_kept_only_within_its_cap() {
+        let small = serde_json::json!({"status": "success", "message": "ok"});
+        assert_eq!(RecordedAnswer::new(200, &small).body, Some(small));
+        let large = serde_json::json!({"message": "x".repeat(MAX_RECORDED_ANSWER_BYTES)});
+        let kept = RecordedAnswer::new(200, &large);
+        assert_eq!((kept.status, kept.body), (200, None));
+    }
 }

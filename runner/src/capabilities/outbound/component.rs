@@ -10,6 +10,7 @@ use super::{OutboundGrant, OutboundRequest, granted};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use std::sync::Arc;
+use tracing::Instrument;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -62,56 +63,65 @@ impl WasiHttpHooks for OutboundHooks {
             + Send,
     > {
         let grant = self.grant.clone();
-        Box::new(async move {
-            let denied = |message: String| wasmtime_wasi_http::Error::InternalError(Some(message));
-            let grant = granted(grant.as_ref(), || {
-                request.uri().host().unwrap_or("").to_owned()
-            })
-            .map_err(|e| denied(e.0))?;
-            // Check the destination and take a slot of the request budget
-            // before buffering any body: a component cannot make the host hold
-            // more bodies than its budget allows.
-            grant
-                .admit(&request.uri().to_string())
+        // wasi:http runs this future on a task of its own: it stays in the
+        // guest's `run` span (traces, the trace context sent on).
+        let span = tracing::Span::current();
+        Box::new(
+            async move {
+                let denied =
+                    |message: String| wasmtime_wasi_http::Error::InternalError(Some(message));
+                let grant = granted(grant.as_ref(), || {
+                    request.uri().host().unwrap_or("").to_owned()
+                })
                 .map_err(|e| denied(e.0))?;
-            let (parts, body) = request.into_parts();
-            let limit = grant.max_request_bytes();
-            let body = Limited::new(body, limit)
-                .collect()
-                .await
-                .map_err(|e| {
-                    grant.refused_after_admit();
-                    denied(format!(
-                        "reading the request body: {e} (limit {limit} bytes)"
-                    ))
-                })?
-                .to_bytes();
-            let outbound = OutboundRequest {
-                method: parts.method.to_string(),
-                url: parts.uri.to_string(),
-                headers: parts
-                    .headers
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-                    .collect(),
-                body: body.to_vec(),
-            };
-            let answer = grant
-                .send(outbound, false, true)
-                .await
-                .map_err(|e| denied(e.0))?;
-            let mut response = http::Response::builder().status(answer.status);
-            for (name, value) in &answer.headers {
-                response = response.header(name, value);
+                // Check the destination and take a slot of the request budget
+                // before buffering any body: a component cannot make the host hold
+                // more bodies than its budget allows.
+                grant
+                    .admit(&request.uri().to_string())
+                    .map_err(|e| denied(e.0))?;
+                let (parts, body) = request.into_parts();
+                let limit = grant.max_request_bytes();
+                let body = Limited::new(body, limit)
+                    .collect()
+                    .await
+                    .map_err(|e| {
+                        grant.refused_after_admit();
+                        denied(format!(
+                            "reading the request body: {e} (limit {limit} bytes)"
+                        ))
+                    })?
+                    .to_bytes();
+                let outbound = OutboundRequest {
+                    method: parts.method.to_string(),
+                    url: parts.uri.to_string(),
+                    headers: parts
+                        .headers
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))
+                        })
+                        .collect(),
+                    body: body.to_vec(),
+                };
+                let answer = grant
+                    .send(outbound, false, true)
+                    .await
+                    .map_err(|e| denied(e.0))?;
+                let mut response = http::Response::builder().status(answer.status);
+                for (name, value) in &answer.headers {
+                    response = response.header(name, value);
+                }
+                let body = Full::new(Bytes::from(answer.body))
+                    .map_err(|never| match never {})
+                    .boxed_unsync();
+                let response = response
+                    .body(body)
+                    .map_err(|e| denied(format!("bad response: {e}")))?;
+                let done: SendDone = Box::new(async { Ok(()) });
+                Ok((response, done))
             }
-            let body = Full::new(Bytes::from(answer.body))
-                .map_err(|never| match never {})
-                .boxed_unsync();
-            let response = response
-                .body(body)
-                .map_err(|e| denied(format!("bad response: {e}")))?;
-            let done: SendDone = Box::new(async { Ok(()) });
-            Ok((response, done))
-        })
+            .instrument(span),
+        )
     }
 }

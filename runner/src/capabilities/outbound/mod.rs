@@ -225,25 +225,13 @@ impl OutboundGrant {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
-    fn keep(
-        &self,
-        method: &str,
-        url: &str,
-        status: Option<u16>,
-        outcome: OutboundOutcome,
-        took: Duration,
-    ) {
+    /// Keeps `call` for the run log, unless [`MAX_RECORDED_CALLS`] are kept.
+    fn keep(&self, call: OutboundCall) {
         let Ok(mut calls) = self.calls.lock() else {
             return;
         };
         if calls.len() < MAX_RECORDED_CALLS {
-            calls.push(OutboundCall {
-                method: method.chars().take(16).collect(),
-                host: host_of(url),
-                status,
-                outcome: outcome.as_str().to_owned(),
-                ms: took.as_millis() as u64,
-            });
+            calls.push(call);
         }
     }
 
@@ -274,7 +262,13 @@ impl OutboundGrant {
             .and_then(|parsed| self.admit_hop(&parsed, false).map_err(denied));
         admitted.map_err(|(err, outcome)| {
             self.client.count(outcome);
-            self.keep("", url, None, outcome, Duration::ZERO);
+            self.keep(OutboundCall {
+                method: String::new(),
+                host: host_of(url),
+                status: None,
+                outcome: outcome.as_str().to_owned(),
+                ms: 0,
+            });
             self.log(&err);
             err
         })
@@ -290,15 +284,25 @@ impl OutboundGrant {
         follow_redirects: bool,
         admitted: bool,
     ) -> Result<OutboundResponse, OutboundError> {
-        let started = Instant::now();
-        let method = request.method.clone();
-        let url = request.url.clone();
+        let kept = OutboundCall {
+            method: request.method.chars().take(MAX_METHOD_CHARS).collect(),
+            host: host_of(&request.url),
+            status: None,
+            // What it stays if the invocation ends while it is in flight.
+            outcome: OutboundOutcome::Error.as_str().to_owned(),
+            ms: 0,
+        };
         let span = tracing::debug_span!(
             "outbound_http",
-            http.request.method = %method,
-            server.address = %host_of(&url),
+            http.request.method = %kept.method,
+            server.address = %kept.host,
             http.response.status_code = tracing::field::Empty,
         );
+        let mut call = CallInFlight {
+            grant: self,
+            started: Instant::now(),
+            call: Some(kept),
+        };
         let result = self
             .send_following(request, follow_redirects, admitted)
             .instrument(span.clone())
@@ -307,19 +311,12 @@ impl OutboundGrant {
             Ok(response) => {
                 span.record("http.response.status_code", response.status);
                 self.client.count(OutboundOutcome::Allowed);
-                let outcome = OutboundOutcome::Allowed;
-                self.keep(
-                    &method,
-                    &url,
-                    Some(response.status),
-                    outcome,
-                    started.elapsed(),
-                );
+                call.finish(Some(response.status), OutboundOutcome::Allowed);
                 Ok(response)
             }
             Err((err, outcome)) => {
                 self.client.count(outcome);
-                self.keep(&method, &url, None, outcome, started.elapsed());
+                call.finish(None, outcome);
                 self.log(&err);
                 Err(err)
             }
@@ -373,13 +370,50 @@ impl OutboundGrant {
     }
 }
 
-/// The host of `url`, or `?` for a URL that does not parse (its text is not
-/// kept: it may carry credentials).
+/// The longest host name DNS allows; longer ones are cut to it in the run log.
+const MAX_HOST_CHARS: usize = 253;
+
+/// Method names longer than this are cut in the run log.
+const MAX_METHOD_CHARS: usize = 16;
+
+/// The host of `url`, at most [`MAX_HOST_CHARS`], or `?` for a URL that does
+/// not parse (its text is not kept: it may carry credentials).
 fn host_of(url: &str) -> String {
     reqwest::Url::parse(url)
         .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.chars().take(MAX_HOST_CHARS).collect())
+        })
         .unwrap_or_else(|| "?".into())
+}
+
+/// One request on its way: kept for the run log when it ends, or, if the
+/// invocation ends first (its deadline, a cancelled caller) and drops it, as
+/// an `error` with the time it had taken.
+struct CallInFlight<'a> {
+    grant: &'a OutboundGrant,
+    started: Instant,
+    call: Option<OutboundCall>,
+}
+
+impl CallInFlight<'_> {
+    /// The request ended with `status` (if a response came back), counted as `outcome`.
+    fn finish(&mut self, status: Option<u16>, outcome: OutboundOutcome) {
+        if let Some(call) = &mut self.call {
+            call.status = status;
+            call.outcome = outcome.as_str().to_owned();
+        }
+    }
+}
+
+impl Drop for CallInFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(mut call) = self.call.take() {
+            call.ms = self.started.elapsed().as_millis() as u64;
+            self.grant.keep(call);
+        }
+    }
 }
 
 fn parse_url(url: &str) -> Result<reqwest::Url, OutboundError> {

@@ -27,12 +27,20 @@ impl AdminClient {
 
     /// Sends a request and returns the JSON body, or fails with the server's error.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-        let response = request
+        answer(self.authorized(request).await?).await
+    }
+
+    /// Sends a request with the bearer token; fails only when the server
+    /// cannot be reached.
+    async fn authorized(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<reqwest::Response> {
+        request
             .bearer_auth(&self.token)
             .send()
             .await
-            .with_context(|| format!("cannot reach {}", self.base))?;
-        answer(response).await
+            .with_context(|| format!("cannot reach {}", self.base))
     }
 
     /// GET a path under `/admin/v1`.
@@ -42,13 +50,7 @@ impl AdminClient {
 
     /// GET a path under `/admin/v1` whose body is bytes (a module).
     pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
-        let response = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.base))?;
+        let response = self.authorized(self.http.get(self.url(path))).await?;
         if !response.status().is_success() {
             answer(response).await?;
             bail!("the server refused {path}");
@@ -74,14 +76,11 @@ impl AdminClient {
     /// Opens a server-sent event stream at a path under `/admin/v1`,
     /// resuming after event `last` if given.
     pub async fn events(&self, path: &str, last: Option<&str>) -> anyhow::Result<Events> {
-        let mut request = self.http.get(self.url(path)).bearer_auth(&self.token);
+        let mut request = self.http.get(self.url(path));
         if let Some(last) = last {
             request = request.header("Last-Event-ID", last);
         }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.base))?;
+        let response = self.authorized(request).await?;
         if !response.status().is_success() {
             answer(response).await?;
             bail!("the stream was refused");

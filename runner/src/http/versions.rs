@@ -5,6 +5,7 @@
 use super::admin::AdminError;
 use super::auth::TenantAdmin;
 use crate::app::App;
+use crate::registry::{ActionVersion, Tenant};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -20,6 +21,17 @@ fn version_number(text: &str) -> Result<u32, AdminError> {
         .ok_or_else(|| AdminError::BadRequest(format!("{text:?} is not a version number")))
 }
 
+/// The stored version the path names, of the caller's tenant.
+async fn requested(
+    app: &App,
+    found: &Tenant,
+    action: &str,
+    version: &str,
+) -> Result<ActionVersion, AdminError> {
+    let version = version_number(version)?;
+    Ok(app.store.version(&found.name, action, version).await?)
+}
+
 /// `GET /admin/v1/tenants/{tenant}/actions/{action}/versions/{version}`:
 /// `{"name","version","hash","abi","manifest"}`, the manifest as TOML.
 pub async fn get_version(
@@ -27,12 +39,11 @@ pub async fn get_version(
     Path((_, action, version)): Path<(String, String, String)>,
     TenantAdmin(found): TenantAdmin,
 ) -> Result<Response, AdminError> {
-    let version = version_number(&version)?;
-    let stored = app.store.version(&found.name, &action, version).await?;
+    let stored = requested(&app, &found, &action, &version).await?;
     let abi = app.store.module_abi(&stored.module).await?;
     Ok(Json(json!({
         "name": action,
-        "version": version,
+        "version": stored.version,
         "hash": stored.module.as_str(),
         "abi": abi,
         "manifest": stored.manifest_toml(),
@@ -47,8 +58,7 @@ pub async fn get_module(
     Path((_, action, version)): Path<(String, String, String)>,
     TenantAdmin(found): TenantAdmin,
 ) -> Result<Response, AdminError> {
-    let version = version_number(&version)?;
-    let stored = app.store.version(&found.name, &action, version).await?;
+    let stored = requested(&app, &found, &action, &version).await?;
     let bytes = app.store.read_module(&stored.module).await?;
     Ok(([(header::CONTENT_TYPE, "application/wasm")], bytes).into_response())
 }

@@ -6,11 +6,11 @@
 
 use crate::capabilities::HostServices;
 use crate::compiles::CompileQueue;
-use crate::engine::{Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule};
+use crate::engine::{Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule, Tier};
 use crate::invocation::Planned;
 use crate::limits::Ceilings;
 use crate::limits::Limits;
-use crate::metrics::{Metrics, ModuleSource};
+use crate::metrics::Metrics;
 use crate::names::TenantName;
 use crate::registry::{ModuleDigest, NewInvocation, Storage, StoreError, Tenant};
 use crate::wasm_pool::WasmPool;
@@ -22,6 +22,8 @@ use tracing::Instrument;
 
 mod deployments;
 mod invocation_log;
+mod modules;
+mod tiering;
 
 use invocation_log::{INVOCATION_QUEUE, LogMessage, write_invocations};
 
@@ -64,6 +66,7 @@ pub enum DeployError {
 
 /// A deploy that went live.
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Deployed {
     /// The action.
     pub name: String,
@@ -73,6 +76,12 @@ pub struct Deployed {
     pub abi: Abi,
     /// The module's SHA-256.
     pub hash: ModuleDigest,
+    /// The compiler whose code serves it now: `baseline` (Winch; the
+    /// optimized code replaces it when compiled) or `optimized` (Cranelift).
+    pub tier: Tier,
+    /// Why Winch could not compile the module, when Cranelift did instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_unavailable: Option<String>,
 }
 
 /// Service-wide settings chosen by the operator.
@@ -155,6 +164,8 @@ pub struct App {
     modules: RwLock<HashMap<(TenantName, ModuleDigest), PreparedModule>>,
     /// Who may compile when: bounded, fair between tenants, failures rate-limited.
     compiles: CompileQueue,
+    /// Versions serving on baseline code, waiting for their optimized compile.
+    optimizing: tiering::Optimizing,
     /// What each tenant's running invocations share: the concurrency quota,
     /// the CPU share and the memory budget.
     gates: Mutex<HashMap<TenantName, Arc<TenantGates>>>,
@@ -279,6 +290,7 @@ impl App {
                 .map(crate::registry::keys::KeyHash::of),
             modules: RwLock::new(HashMap::new()),
             compiles: CompileQueue::new(&settings, metrics.clone()),
+            optimizing: tiering::Optimizing::default(),
             metrics,
             gates: Mutex::new(HashMap::new()),
             cpu_share: settings.tenant_cpu_share,
@@ -291,84 +303,6 @@ impl App {
     /// The tenant snapshot, from the store's in-memory registry.
     pub fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
         self.store.tenant(name)
-    }
-
-    /// The tenant's prepared module for a digest, if it is loaded.
-    pub fn module(&self, tenant: &TenantName, digest: &ModuleDigest) -> Option<PreparedModule> {
-        let modules = self.modules.read().unwrap_or_else(|e| e.into_inner());
-        modules.get(&(tenant.clone(), digest.clone())).cloned()
-    }
-
-    fn cache(&self, tenant: &TenantName, digest: ModuleDigest, module: PreparedModule) {
-        let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        modules.insert((tenant.clone(), digest), module);
-    }
-
-    /// Loads a stored module into the cache: from its compiled artifact when one
-    /// matching this engine was recorded, else by compiling its bytes (and then
-    /// recording the artifact for the next start).
-    pub async fn ensure_module(
-        &self,
-        tenant: &TenantName,
-        digest: &ModuleDigest,
-    ) -> Result<PreparedModule, DeployError> {
-        if let Some(module) = self.module(tenant, digest) {
-            return Ok(module);
-        }
-        let abi = match self.store.module_abi(digest).await?.as_deref() {
-            Some("component") => Abi::Component,
-            _ => Abi::Command,
-        };
-        let fingerprint = self.engine.artifact_fingerprint();
-        let started = std::time::Instant::now();
-        if let Some(artifact) = self.store.read_artifact(digest, &fingerprint).await? {
-            let engine = self.engine.clone();
-            let loaded = tokio::task::spawn_blocking(move || engine.load_artifact(&artifact, abi))
-                .await
-                .map_err(|e| LoadError::Engine(e.to_string()))?;
-            match loaded {
-                Ok(module) => {
-                    let ms = started.elapsed().as_millis() as u64;
-                    tracing::info!(module = %digest, from = "artifact", ms, "module loaded");
-                    self.metrics.module_loaded(ModuleSource::Artifact);
-                    self.cache(tenant, digest.clone(), module.clone());
-                    return Ok(module);
-                }
-                Err(err) => {
-                    tracing::warn!(module = %digest, error = %err, "cached artifact unusable; recompiling")
-                }
-            }
-        }
-        let bytes = self.store.read_module(digest).await?;
-        let (module, artifact) = self.compiles.compile(&self.engine, tenant, bytes).await?;
-        self.metrics.module_loaded(ModuleSource::Compiled);
-        if let Err(err) = self
-            .store
-            .save_artifact(digest, &fingerprint, &artifact)
-            .await
-        {
-            tracing::warn!(module = %digest, error = %err, "could not cache the compiled artifact");
-        }
-        self.cache(tenant, digest.clone(), module.clone());
-        Ok(module)
-    }
-
-    /// Loads every live version's module, so the first request after a start
-    /// does not compile. A module that fails is logged, not fatal: its action
-    /// answers 500 until fixed, and the others serve.
-    pub async fn warm(&self) -> usize {
-        let mut loaded = 0;
-        for tenant in self.store.tenants() {
-            for action in tenant.actions.values() {
-                match self.ensure_module(&tenant.name, &action.module).await {
-                    Ok(_) => loaded += 1,
-                    Err(err) => {
-                        tracing::error!(tenant = %tenant.name, action = %action.name, error = %err, "live version cannot be loaded")
-                    }
-                }
-            }
-        }
-        loaded
     }
 
     /// Follows other replicas' changes: loads the modules of versions they make

@@ -16,11 +16,19 @@
 //!    compile ahead of another tenant's, never six;
 //! 4. runs in a bounded worker process ([`CompileWorker`]) killed at the
 //!    timeout, or, without one (tests, local tools), on a blocking thread.
+//!
+//! Under `--compile-tiers baseline,optimized` the compile a deploy waits for
+//! is Winch's; when Winch cannot compile a module (a proposal it lacks),
+//! Cranelift compiles it in the same slot and the deploy answer says so. The
+//! optimized recompile of a version already serving is a background compile
+//! ([`CompileQueue::compile_background`]): one at a time, at the lowest
+//! priority, under the same time and memory bounds, and its failures count
+//! against the tenant like any other.
 
 use crate::app::DeployError;
 use crate::app::ServiceSettings;
 use crate::engine::worker::CompileWorker;
-use crate::engine::{Engine, LoadError, PreparedModule};
+use crate::engine::{Abi, Engine, LoadError, PreparedModule, Tier};
 use crate::metrics::Metrics;
 use crate::names::TenantName;
 use std::collections::HashMap;
@@ -32,6 +40,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct CompileQueue {
     /// The service's compile slots.
     slots: Arc<Semaphore>,
+    /// The one background compile's turn.
+    background: Arc<Semaphore>,
     /// One permit per tenant: its place in the line for a slot.
     turns: Mutex<HashMap<TenantName, Arc<Semaphore>>>,
     /// Failed compiles per tenant in the current window.
@@ -50,6 +60,16 @@ pub struct CompileQueue {
     metrics: Arc<Metrics>,
 }
 
+/// What a compile produced.
+pub struct Compiled {
+    /// The prepared module.
+    pub module: PreparedModule,
+    /// Its compiled artifact, for the cache.
+    pub artifact: Vec<u8>,
+    /// Why the baseline compiler could not compile it, when Cranelift did instead.
+    pub fallback: Option<String>,
+}
+
 /// One tenant's failed compiles since `started`, and the time they took.
 #[derive(Debug, Clone, Copy)]
 struct FailureWindow {
@@ -63,6 +83,7 @@ impl CompileQueue {
     pub fn new(settings: &ServiceSettings, metrics: Arc<Metrics>) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(settings.compile_concurrency.max(1))),
+            background: Arc::new(Semaphore::new(1)),
             turns: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             max_failures: settings.compile_failures.max(1),
@@ -74,14 +95,14 @@ impl CompileQueue {
         }
     }
 
-    /// Validates and compiles `bytes` for `tenant`: returns the prepared module
-    /// and its artifact for the on-disk cache.
+    /// Validates and compiles `bytes` for `tenant` with the first tier of
+    /// the operator's policy (falling back to Cranelift where Winch cannot).
     pub async fn compile(
         &self,
         engine: &Arc<Engine>,
         tenant: &TenantName,
         bytes: Vec<u8>,
-    ) -> Result<(PreparedModule, Vec<u8>), DeployError> {
+    ) -> Result<Compiled, DeployError> {
         self.admit(tenant)?;
         let checker = engine.clone();
         let (bytes, checked) = tokio::task::spawn_blocking(move || {
@@ -92,61 +113,119 @@ impl CompileQueue {
         .map_err(|e| LoadError::Engine(e.to_string()))?;
         let abi = checked?;
         let _turn = self.turn(tenant).await;
-        let slot = self.slot().await;
+        let slot = Arc::new(self.slot().await);
         let started = Instant::now();
-        let compiled = match &self.worker {
-            Some(worker) => match worker.compile(engine.settings(), bytes, abi).await {
-                Ok(artifact) => {
-                    let loader = engine.clone();
-                    tokio::task::spawn_blocking(move || {
-                        loader
-                            .load_artifact(&artifact, abi)
-                            .map(|module| (module, artifact))
-                    })
+        let tier = engine.first_tier();
+        let compiled = match self.compile_tier(engine, &bytes, abi, tier, &slot).await {
+            Err(LoadError::Invalid(why)) if tier == Tier::Baseline => {
+                tracing::info!(tenant = %tenant, why = %why, "the baseline compiler cannot compile this module; using the optimizing one");
+                self.compile_tier(engine, &bytes, abi, Tier::Optimized, &slot)
                     .await
-                    .map_err(|e| LoadError::Engine(e.to_string()))?
-                }
-                Err(err) => Err(err),
-            },
-            None => self.compile_here(engine, bytes, abi, slot).await,
-        };
-        self.metrics.compiled(started.elapsed(), compiled.is_ok());
-        match &compiled {
-            Ok(_) => tracing::debug!(
-                tenant = %tenant,
-                ms = started.elapsed().as_millis() as u64,
-                "compiled"
-            ),
-            Err(err) => {
-                tracing::info!(tenant = %tenant, error = %err, "compile failed");
-                self.record_failure(tenant, started.elapsed());
+                    .map(|(module, artifact)| Compiled {
+                        module,
+                        artifact,
+                        fallback: Some(why),
+                    })
             }
-        }
+            other => other.map(|(module, artifact)| Compiled {
+                module,
+                artifact,
+                fallback: None,
+            }),
+        };
+        self.finish(tenant, started, compiled.as_ref().map(|_| ()))?;
         Ok(compiled?)
     }
 
-    /// Compiles on a blocking thread of this process. A compile cannot be
-    /// interrupted here: a timed-out one finishes in the background, still
-    /// holding its slot, so it cannot be multiplied.
-    async fn compile_here(
+    /// Compiles bytes already deployed (so already checked, with `abi`) with
+    /// the optimizing compiler, in the background: see the module docs.
+    pub async fn compile_background(
         &self,
         engine: &Arc<Engine>,
+        tenant: &TenantName,
         bytes: Vec<u8>,
-        abi: crate::engine::Abi,
-        slot: OwnedSemaphorePermit,
+        abi: Abi,
     ) -> Result<(PreparedModule, Vec<u8>), LoadError> {
+        let turn = self
+            .background
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let started = Instant::now();
+        let compiled = self
+            .compile_tier(engine, &bytes, abi, Tier::Optimized, &Arc::new(turn))
+            .await;
+        let _ = self.finish(tenant, started, compiled.as_ref().map(|_| ()));
+        compiled
+    }
+
+    /// Records a compile's time and outcome, and counts a failure against the tenant.
+    fn finish(
+        &self,
+        tenant: &TenantName,
+        started: Instant,
+        outcome: Result<(), &LoadError>,
+    ) -> Result<(), LoadError> {
+        self.metrics.compiled(started.elapsed(), outcome.is_ok());
+        match outcome {
+            Ok(()) => {
+                tracing::debug!(tenant = %tenant, ms = started.elapsed().as_millis() as u64, "compiled");
+                Ok(())
+            }
+            Err(err) => {
+                tracing::info!(tenant = %tenant, error = %err, "compile failed");
+                self.record_failure(tenant, started.elapsed());
+                Err(err.clone())
+            }
+        }
+    }
+
+    /// One compile with one tier's compiler, holding `permit` (a slot, or
+    /// the background turn): in a worker process when there is one, else on
+    /// a blocking thread of this process. A compile on a thread cannot be
+    /// interrupted: a timed-out one finishes in the background, still holding
+    /// the permit, so it cannot be multiplied.
+    async fn compile_tier(
+        &self,
+        engine: &Arc<Engine>,
+        bytes: &[u8],
+        abi: Abi,
+        tier: Tier,
+        permit: &Arc<OwnedSemaphorePermit>,
+    ) -> Result<(PreparedModule, Vec<u8>), LoadError> {
+        let background = Arc::ptr_eq(permit.semaphore(), &self.background);
+        let joined = |e: tokio::task::JoinError| LoadError::Engine(e.to_string());
         let engine = engine.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            let module = engine.compile_checked(&bytes, abi)?;
-            let artifact = engine.artifact(&module)?;
-            Ok((module, artifact))
-        });
-        match tokio::time::timeout(self.timeout, task).await {
-            Ok(joined) => joined.map_err(|e| LoadError::Engine(e.to_string()))?,
-            Err(_) => Err(LoadError::CompileTimeout {
-                limit_ms: self.timeout.as_millis() as u64,
-            }),
+        match &self.worker {
+            Some(worker) => {
+                let artifact = worker
+                    .compile(engine.settings(), bytes.to_vec(), abi, tier, background)
+                    .await?;
+                tokio::task::spawn_blocking(move || {
+                    engine
+                        .load_artifact(&artifact, abi, tier)
+                        .map(|module| (module, artifact))
+                })
+                .await
+                .map_err(joined)?
+            }
+            None => {
+                let bytes = bytes.to_vec();
+                let permit = permit.clone();
+                let task = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    let module = engine.compile_checked(&bytes, abi, tier)?;
+                    let artifact = engine.artifact(&module)?;
+                    Ok((module, artifact))
+                });
+                match tokio::time::timeout(self.timeout, task).await {
+                    Ok(joined_task) => joined_task.map_err(joined)?,
+                    Err(_) => Err(LoadError::CompileTimeout {
+                        limit_ms: self.timeout.as_millis() as u64,
+                    }),
+                }
+            }
         }
     }
 

@@ -15,6 +15,7 @@
 //! across an await.
 
 mod labels;
+mod tiers;
 
 use labels::{
     ChangeLabels, CompileLabels, InvocationLabels, KindLabels, KvLabels, OutcomeLabels,
@@ -30,6 +31,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use labels::Series;
+pub use tiers::TierMetrics;
 
 /// Distinct (tenant, action) pairs given their own series unless the
 /// operator says otherwise (`--metrics-max-series`).
@@ -122,6 +124,8 @@ pub struct Metrics {
     changes: Family<ChangeLabels, Counter>,
     pool_instances: Gauge,
     pool_memories: Gauge,
+    /// The compile tiers' series.
+    pub tiers: TierMetrics,
 }
 
 impl Default for Metrics {
@@ -134,6 +138,10 @@ impl Metrics {
     /// An empty registry giving at most `max_series` (tenant, action) pairs
     /// their own series.
     pub fn new(max_series: usize) -> Self {
+        Self::with(max_series, true)
+    }
+
+    fn with(max_series: usize, on: bool) -> Self {
         let mut registry = Registry::with_prefix("docket");
         let invocations = Family::default();
         registry.register(
@@ -223,8 +231,9 @@ impl Metrics {
             "Linear memories taken from the engine's pooling allocator",
             pool_memories.clone(),
         );
+        let tiers = TierMetrics::register(&mut registry, on);
         Self {
-            on: true,
+            on,
             registry,
             series: SeriesCap::new(max_series),
             invocations,
@@ -241,16 +250,14 @@ impl Metrics {
             changes,
             pool_instances,
             pool_memories,
+            tiers,
         }
     }
 
     /// Metrics that record nothing: every recording method returns at once,
     /// and [`Metrics::is_on`] says so (`/metrics` answers 404).
     pub fn off() -> Self {
-        Self {
-            on: false,
-            ..Self::new(0)
-        }
+        Self::with(0, false)
     }
 
     /// Whether anything is recorded.

@@ -7,7 +7,7 @@
 //! and refresh the tenant snapshot the request path reads.
 
 use super::{App, DeployError, Deployed};
-use crate::engine::Abi;
+use crate::engine::{Abi, Tier};
 use crate::limits::Ceilings;
 use crate::manifest::ActionManifest;
 use crate::metrics::ModuleSource;
@@ -55,23 +55,19 @@ impl App {
         self.store
             .check_deploy_quota(tenant, &manifest.name, &digest, size)
             .await?;
-        let fingerprint = self.engine.artifact_fingerprint();
-        let (prepared, artifact) = match self.module(&tenant.name, &digest) {
+        let (prepared, artifact, baseline_unavailable) = match self.module(&tenant.name, &digest) {
             Some(prepared) => {
                 let artifact = self.engine.artifact(&prepared)?;
                 self.metrics.module_loaded(ModuleSource::Memory);
-                (prepared, artifact)
+                (prepared, artifact, None)
             }
             None => {
-                let compiled = self
-                    .compiles
-                    .compile(&self.engine, &tenant.name, module.clone())
-                    .await?;
-                self.metrics.module_loaded(ModuleSource::Compiled);
-                compiled
+                let compiled = self.compile_new(&tenant.name, module.clone()).await?;
+                (compiled.module, compiled.artifact, compiled.fallback)
             }
         };
-        let abi = prepared.abi();
+        let fingerprint = self.engine.artifact_fingerprint(prepared.tier());
+        let (abi, tier) = (prepared.abi(), prepared.tier());
         let abi_name = abi.to_string();
         let version = self
             .change_live(async {
@@ -93,11 +89,16 @@ impl App {
                 Ok(version)
             })
             .await?;
+        if tier == Tier::Baseline {
+            self.optimize_later(&tenant.name, &digest, abi, Some(module));
+        }
         Ok(Deployed {
             name: manifest.name.to_string(),
             version,
             abi,
             hash: digest,
+            tier,
+            baseline_unavailable,
         })
     }
 
@@ -112,10 +113,13 @@ impl App {
         if let Some(prepared) = self.module(tenant, &digest) {
             return Ok(prepared.abi());
         }
-        let (prepared, _artifact) = self.compiles.compile(&self.engine, tenant, module).await?;
-        self.metrics.module_loaded(ModuleSource::Compiled);
-        let abi = prepared.abi();
-        self.cache(tenant, digest, prepared);
+        let compiled = self.compile_new(tenant, module.clone()).await?;
+        let abi = compiled.module.abi();
+        let tier = compiled.module.tier();
+        self.cache(tenant, digest.clone(), compiled.module);
+        if tier == Tier::Baseline {
+            self.optimize_later(tenant, &digest, abi, Some(module));
+        }
         Ok(abi)
     }
 

@@ -5,7 +5,7 @@ use crate::app::ServiceSettings;
 use crate::capabilities::HostServices;
 use crate::capabilities::kv::{KvBackend, KvLimits};
 use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
-use crate::engine::EngineSettings;
+use crate::engine::{CompileTiers, EngineSettings};
 use crate::engine::worker::CompileWorker;
 use crate::limits::Ceilings;
 use clap::Args;
@@ -30,6 +30,12 @@ pub struct LimitArgs {
     /// Instances that may run at once (sizes the pooling allocator).
     #[arg(long, env = "DOCKET_MAX_INSTANCES", default_value_t = EngineSettings::default().max_instances)]
     pub max_instances: u32,
+    /// Which compilers a new version goes through: `baseline,optimized` serves
+    /// it on Winch code within a second of upload and switches to Cranelift
+    /// code compiled in the background; `optimized` compiles with Cranelift
+    /// only, before the version goes live; `baseline` with Winch only.
+    #[arg(long, env = "DOCKET_COMPILE_TIERS", default_value_t = CompileTiers::default())]
+    pub compile_tiers: CompileTiers,
     /// Most elements any table may grow to.
     #[arg(long, env = "DOCKET_MAX_TABLE_ELEMENTS", default_value_t = EngineSettings::default().max_table_elements)]
     pub max_table_elements: usize,
@@ -137,6 +143,7 @@ impl LimitArgs {
             max_nesting_depth: self.max_nesting_depth,
             max_blocks: self.max_blocks,
             max_br_table_targets: self.max_br_table_targets,
+            compile_tiers: self.compile_tiers,
         }
     }
 

@@ -7,13 +7,14 @@ use std::time::Duration;
 /// How often the epoch advances; the granularity of timeouts and of yielding.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] on one thread, for every store.
+/// Advances the engines' epochs every [`EPOCH_TICK`] on one thread, for
+/// every store of every compile tier.
 pub(super) struct EpochTicker {
     stop: Arc<AtomicBool>,
 }
 
 impl EpochTicker {
-    pub(super) fn start(engine: wasmtime::Engine) -> Self {
+    pub(super) fn start(engines: Vec<wasmtime::Engine>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         std::thread::Builder::new()
@@ -21,7 +22,9 @@ impl EpochTicker {
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
+                    for engine in &engines {
+                        engine.increment_epoch();
+                    }
                 }
             })
             .expect("spawning the epoch thread");

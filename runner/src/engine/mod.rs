@@ -24,6 +24,7 @@ mod invocation;
 mod limiter;
 mod pipe;
 mod settings;
+mod tier;
 pub mod worker;
 
 pub use cpu::CpuShare;
@@ -32,6 +33,7 @@ pub use error::{Abi, LoadError};
 pub use invocation::{ActionRequest, FailureKind, Invocation, InvokeError, Outcome};
 pub use limiter::LimitHit;
 pub use settings::EngineSettings;
+pub use tier::{CompileTiers, Tier};
 
 use crate::capabilities::Capabilities;
 use crate::limits::Limits;
@@ -44,6 +46,7 @@ use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
 #[derive(Clone)]
 pub struct PreparedModule {
     abi: Abi,
+    tier: Tier,
     kind: PreparedKind,
 }
 
@@ -58,28 +61,42 @@ impl PreparedModule {
     pub fn abi(&self) -> Abi {
         self.abi
     }
+
+    /// Which compiler produced its code.
+    pub fn tier(&self) -> Tier {
+        self.tier
+    }
 }
 
 /// The process-wide engine. Cheap to share behind an `Arc`.
+///
+/// It holds one wasmtime engine per compile tier (a module runs only in the
+/// engine that compiled it), each with its own pooling allocator and linkers,
+/// and one thread ticks the epoch of both.
 pub struct Engine {
-    wasmtime: wasmtime::Engine,
-    command_linker: wasmtime::Linker<command::CommandState>,
-    component_linker: wasmtime::component::Linker<component::ComponentState>,
+    optimized: TierEngine,
+    baseline: Option<TierEngine>,
     settings: EngineSettings,
     _ticker: EpochTicker,
 }
 
-impl Engine {
-    /// Builds the engine, its linkers and its epoch ticker.
-    pub fn new(settings: EngineSettings) -> Result<Self, LoadError> {
+/// The wasmtime engine of one tier and its linkers.
+struct TierEngine {
+    wasmtime: wasmtime::Engine,
+    command_linker: wasmtime::Linker<command::CommandState>,
+    component_linker: wasmtime::component::Linker<component::ComponentState>,
+}
+
+impl TierEngine {
+    fn new(settings: &EngineSettings, tier: Tier, max_instances: u32) -> Result<Self, LoadError> {
         let engine_err = |e: wasmtime::Error| LoadError::Engine(format!("{e:#}"));
         let memory_bytes = settings.max_memory_mb.saturating_mul(1024 * 1024);
         let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(settings.max_instances)
-            .total_core_instances(settings.max_instances.saturating_mul(4))
-            .total_memories(settings.max_instances)
-            .total_tables(settings.max_instances.saturating_mul(4))
-            .total_stacks(settings.max_instances)
+        pool.total_component_instances(max_instances)
+            .total_core_instances(max_instances.saturating_mul(4))
+            .total_memories(max_instances)
+            .total_tables(max_instances.saturating_mul(4))
+            .total_stacks(max_instances)
             .max_memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))
             .table_elements(settings.max_table_elements)
             .max_memories_per_component(4)
@@ -94,27 +111,73 @@ impl Engine {
             .async_stack_keep_resident(128 * 1024)
             .decommit_batch_size(1)
             .pagemap_scan(wasmtime::Enabled::Auto);
-        let mut config = compiler_config(&settings);
+        let mut config = compiler_config(settings, tier);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let wasmtime = wasmtime::Engine::new(&config).map_err(engine_err)?;
         let command_linker = command::linker(&wasmtime).map_err(engine_err)?;
         let component_linker = component::linker(&wasmtime).map_err(engine_err)?;
-        let ticker = EpochTicker::start(wasmtime.clone());
         Ok(Self {
             wasmtime,
             command_linker,
             component_linker,
+        })
+    }
+}
+
+impl Engine {
+    /// Builds the engine, its linkers and its epoch ticker. With tiers, the
+    /// baseline engine's pool holds a quarter of `max_instances`: its code
+    /// serves a version only until the optimized code replaces it.
+    pub fn new(settings: EngineSettings) -> Result<Self, LoadError> {
+        let optimized = TierEngine::new(&settings, Tier::Optimized, settings.max_instances)?;
+        let baseline = match settings.compile_tiers.has_baseline() {
+            true => Some(TierEngine::new(
+                &settings,
+                Tier::Baseline,
+                (settings.max_instances / 4).max(BASELINE_MIN_INSTANCES),
+            )?),
+            false => None,
+        };
+        let mut ticked = vec![optimized.wasmtime.clone()];
+        ticked.extend(baseline.iter().map(|b| b.wasmtime.clone()));
+        let ticker = EpochTicker::start(ticked);
+        Ok(Self {
+            optimized,
+            baseline,
             settings,
             _ticker: ticker,
         })
     }
 
+    /// The engine of a tier. Without a baseline engine every module is
+    /// optimized, so asking for baseline gets the optimized engine.
+    fn tier(&self, tier: Tier) -> (&TierEngine, Tier) {
+        match (tier, &self.baseline) {
+            (Tier::Baseline, Some(baseline)) => (baseline, Tier::Baseline),
+            _ => (&self.optimized, Tier::Optimized),
+        }
+    }
+
+    /// The tier a new version is compiled with first under the operator's policy.
+    pub fn first_tier(&self) -> Tier {
+        self.tier(self.settings.compile_tiers.first()).1
+    }
+
+    /// Whether modules serving on baseline code get optimized code compiled
+    /// in the background.
+    pub fn optimizes_later(&self) -> bool {
+        self.settings.compile_tiers.optimizes_later()
+    }
+
     /// Instances and memories currently taken from the pool: `(instances, memories)`.
     /// Both return to zero when no invocation is running.
     pub fn pool_usage(&self) -> (u64, usize) {
-        self.wasmtime
-            .pooling_allocator_metrics()
-            .map_or((0, 0), |m| (m.core_instances(), m.memories()))
+        std::iter::once(&self.optimized)
+            .chain(&self.baseline)
+            .filter_map(|tier| tier.wasmtime.pooling_allocator_metrics())
+            .fold((0, 0), |(instances, memories), m| {
+                (instances + m.core_instances(), memories + m.memories())
+            })
     }
 
     /// The settings the engine was built with.
@@ -124,17 +187,27 @@ impl Engine {
 
     /// Validates, compiles and pre-instantiates module bytes. CPU-heavy: call it
     /// from a blocking context, never on the request path.
+    /// Compiles with the optimizing compiler, for local tools that run a
+    /// module once or a few times.
     pub fn load(&self, bytes: &[u8]) -> Result<PreparedModule, LoadError> {
         let abi = self.check(bytes)?;
-        self.compile_checked(bytes, abi)
+        self.compile_checked(bytes, abi, Tier::Optimized)
     }
 
     /// Compiles and pre-instantiates bytes that already passed [`Engine::check`],
-    /// which returned `abi`.
-    pub fn compile_checked(&self, bytes: &[u8], abi: Abi) -> Result<PreparedModule, LoadError> {
+    /// which returned `abi`, with the compiler of `tier`.
+    pub fn compile_checked(
+        &self,
+        bytes: &[u8],
+        abi: Abi,
+        tier: Tier,
+    ) -> Result<PreparedModule, LoadError> {
+        let (engine, tier) = self.tier(tier);
         match abi {
-            Abi::Command => self.prepare_command(command::compile(&self.wasmtime, bytes)?),
-            Abi::Component => self.prepare_component(component::compile(&self.wasmtime, bytes)?),
+            Abi::Command => self.prepare_command(engine, tier, command::compile(&engine.wasmtime, bytes)?),
+            Abi::Component => {
+                self.prepare_component(engine, tier, component::compile(&engine.wasmtime, bytes)?)
+            }
         }
     }
 
@@ -167,12 +240,19 @@ impl Engine {
 
     /// Identifies the engine configuration compiled artifacts depend on; part of
     /// every artifact's file name so an upgrade never reads a stale one.
-    pub fn artifact_fingerprint(&self) -> String {
+    /// The tier is hashed in too, though wasmtime's own compatibility hash
+    /// already tells Winch's calling convention from Cranelift's.
+    pub fn artifact_fingerprint(&self, tier: Tier) -> String {
         use std::hash::{Hash, Hasher};
+        let (engine, tier) = self.tier(tier);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.wasmtime
+        engine
+            .wasmtime
             .precompile_compatibility_hash()
             .hash(&mut hasher);
+        if tier == Tier::Baseline {
+            tier.hash(&mut hasher);
+        }
         format!("{:016x}", hasher.finish())
     }
 
@@ -181,44 +261,59 @@ impl Engine {
     /// The caller must pass only bytes Docket itself wrote, verified against the
     /// digest recorded when they were written: wasmtime runs artifacts as native
     /// code without validating them.
-    pub fn load_artifact(&self, artifact: &[u8], abi: Abi) -> Result<PreparedModule, LoadError> {
+    pub fn load_artifact(
+        &self,
+        artifact: &[u8],
+        abi: Abi,
+        tier: Tier,
+    ) -> Result<PreparedModule, LoadError> {
         let invalid = |e: wasmtime::Error| LoadError::Invalid(format!("compiled artifact: {e:#}"));
+        let (engine, tier) = self.tier(tier);
         match abi {
             Abi::Command => {
                 // SAFETY: per this function's contract the bytes are an artifact this
                 // engine configuration serialized, checked by hash before the call.
                 #[allow(unsafe_code)]
-                let module = unsafe { wasmtime::Module::deserialize(&self.wasmtime, artifact) }
+                let module = unsafe { wasmtime::Module::deserialize(&engine.wasmtime, artifact) }
                     .map_err(invalid)?;
-                self.prepare_command(module)
+                self.prepare_command(engine, tier, module)
             }
             Abi::Component => {
                 // SAFETY: as above.
                 #[allow(unsafe_code)]
                 let component = unsafe {
-                    wasmtime::component::Component::deserialize(&self.wasmtime, artifact)
+                    wasmtime::component::Component::deserialize(&engine.wasmtime, artifact)
                 }
                 .map_err(invalid)?;
-                self.prepare_component(component)
+                self.prepare_component(engine, tier, component)
             }
         }
     }
 
-    fn prepare_command(&self, module: wasmtime::Module) -> Result<PreparedModule, LoadError> {
-        let pre = command::prepare(&self.command_linker, &module)?;
+    fn prepare_command(
+        &self,
+        engine: &TierEngine,
+        tier: Tier,
+        module: wasmtime::Module,
+    ) -> Result<PreparedModule, LoadError> {
+        let pre = command::prepare(&engine.command_linker, &module)?;
         Ok(PreparedModule {
             abi: Abi::Command,
+            tier,
             kind: PreparedKind::Command(Arc::new(pre)),
         })
     }
 
     fn prepare_component(
         &self,
+        engine: &TierEngine,
+        tier: Tier,
         component: wasmtime::component::Component,
     ) -> Result<PreparedModule, LoadError> {
-        let pre = component::prepare(&self.wasmtime, &self.component_linker, &component)?;
+        let pre = component::prepare(&engine.wasmtime, &engine.component_linker, &component)?;
         Ok(PreparedModule {
             abi: Abi::Component,
+            tier,
             kind: PreparedKind::Component(Arc::new(pre)),
         })
     }
@@ -287,12 +382,13 @@ impl Engine {
     /// start functions run while instantiating.
     fn new_store<T: Send + 'static>(
         &self,
+        engine: &wasmtime::Engine,
         state: T,
         limits: &Limits,
         deadline: Instant,
         limiter: fn(&mut T) -> &mut limiter::GuestLimiter,
     ) -> Store<T> {
-        let mut store = Store::new(&self.wasmtime, state);
+        let mut store = Store::new(engine, state);
         store.limiter(move |state| limiter(state) as &mut dyn wasmtime::ResourceLimiter);
         let fuel = if limits.fuel == 0 {
             u64::MAX
@@ -342,12 +438,17 @@ impl GuestIo {
     }
 }
 
-/// The engine configuration compiled code depends on. The serving engine adds
-/// its pooling allocator; the compile worker uses exactly this, so what it
-/// compiles loads in the serving engine (the artifact's compatibility hash
-/// checks that on every load).
-fn compiler_config(settings: &EngineSettings) -> wasmtime::Config {
+/// The engine configuration compiled code depends on, for the compiler of
+/// `tier`. The serving engine adds its pooling allocator; the compile worker
+/// uses exactly this, so what it compiles loads in the serving engine (the
+/// artifact's compatibility hash checks that on every load). Public so the
+/// differential fuzzer runs both tiers under exactly Docket's settings.
+pub fn compiler_config(settings: &EngineSettings, tier: Tier) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
+    config.strategy(match tier {
+        Tier::Baseline => wasmtime::Strategy::Winch,
+        Tier::Optimized => wasmtime::Strategy::Cranelift,
+    });
     config
         .epoch_interruption(true)
         .consume_fuel(true)
@@ -364,8 +465,13 @@ fn compiler_config(settings: &EngineSettings) -> wasmtime::Config {
 /// Compiles bytes that passed [`Engine::check`] into an artifact for
 /// [`Engine::load_artifact`], without a serving engine: what the compile worker
 /// process runs. CPU- and memory-heavy by design; see [`worker`].
-pub fn precompile(settings: &EngineSettings, bytes: &[u8], abi: Abi) -> Result<Vec<u8>, LoadError> {
-    let engine = wasmtime::Engine::new(&compiler_config(settings))
+pub fn precompile(
+    settings: &EngineSettings,
+    bytes: &[u8],
+    abi: Abi,
+    tier: Tier,
+) -> Result<Vec<u8>, LoadError> {
+    let engine = wasmtime::Engine::new(&compiler_config(settings, tier))
         .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
     let compiled = match abi {
         Abi::Command => engine.precompile_module(bytes),
@@ -373,6 +479,9 @@ pub fn precompile(settings: &EngineSettings, bytes: &[u8], abi: Abi) -> Result<V
     };
     compiled.map_err(|e| LoadError::Invalid(format!("{e:#}")))
 }
+
+/// The fewest instances the baseline engine's pool holds.
+const BASELINE_MIN_INSTANCES: u32 = 16;
 
 /// Sorts a wasmtime error from running a guest into what the user is told.
 fn classify(err: wasmtime::Error) -> InvokeError {

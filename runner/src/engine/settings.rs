@@ -42,6 +42,9 @@ pub struct EngineSettings {
     /// each target is an edge the compiler builds, and the most any example
     /// lists is 3,202 (CPython's interpreter loop), 15 times less.
     pub max_br_table_targets: u32,
+    /// Which compilers a new version goes through (`--compile-tiers`).
+    #[serde(default)]
+    pub compile_tiers: super::CompileTiers,
 }
 
 impl Default for EngineSettings {
@@ -59,6 +62,7 @@ impl Default for EngineSettings {
             max_nesting_depth: 5_000,
             max_blocks: 20_000,
             max_br_table_targets: 50_000,
+            compile_tiers: super::CompileTiers::default(),
         }
     }
 }

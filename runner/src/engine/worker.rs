@@ -25,7 +25,7 @@
 //! [`super::Engine::load_artifact`]: it is Docket's own output from Docket's own
 //! binary, exactly as trusted as a compile inside the server would be.
 
-use super::{Abi, EngineSettings, LoadError};
+use super::{Abi, EngineSettings, LoadError, Tier};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -36,6 +36,9 @@ use tokio::io::AsyncWriteExt;
 const EXIT_LOAD_ERROR: i32 = 2;
 /// The scheduling priority (nice value) compiles run at: below invocations.
 const WORKER_NICE: i32 = 10;
+/// The priority of background compiles (the optimized tier of a version that
+/// already serves): below invocations and below compiles someone waits for.
+const BACKGROUND_NICE: i32 = 19;
 /// CPU seconds a worker may use past the compile timeout before the kernel
 /// stops it, for the case where the server itself is gone.
 const CPU_GRACE_SECONDS: u64 = 5;
@@ -47,6 +50,10 @@ struct Job {
     settings: EngineSettings,
     /// The ABI [`super::Engine::check`] detected.
     abi: Abi,
+    /// The compiler to use.
+    tier: Tier,
+    /// The worker's nice value.
+    nice: i32,
     /// Writable memory the worker may use, in MiB.
     memory_mb: u64,
     /// CPU seconds the worker may use.
@@ -77,16 +84,21 @@ impl CompileWorker {
 
     /// Compiles `bytes` (already through [`super::Engine::check`], which
     /// returned `abi`) in a worker; returns the artifact for
-    /// [`super::Engine::load_artifact`].
+    /// [`super::Engine::load_artifact`]. A `background` compile runs at the
+    /// lowest priority.
     pub async fn compile(
         &self,
         settings: &EngineSettings,
         bytes: Vec<u8>,
         abi: Abi,
+        tier: Tier,
+        background: bool,
     ) -> Result<Vec<u8>, LoadError> {
         let job = Job {
             settings: settings.clone(),
             abi,
+            tier,
+            nice: if background { BACKGROUND_NICE } else { WORKER_NICE },
             memory_mb: self.memory_mb,
             cpu_seconds: self.timeout.as_secs() + CPU_GRACE_SECONDS,
         };
@@ -173,7 +185,7 @@ pub fn run(job: &str) -> i32 {
     if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut bytes) {
         return report(&LoadError::Engine(format!("reading the module: {e}")));
     }
-    match super::precompile(&job.settings, &bytes, job.abi) {
+    match super::precompile(&job.settings, &bytes, job.abi, job.tier) {
         Ok(artifact) => {
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(&artifact).and_then(|()| stdout.flush()) {
@@ -201,7 +213,7 @@ fn confine(job: &Job) -> std::io::Result<()> {
     setrlimit(Resource::Core, limit(0))?;
     rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
     // Lowering one's own priority cannot fail for lack of privilege.
-    setpriority_process(None, WORKER_NICE)?;
+    setpriority_process(None, job.nice.clamp(WORKER_NICE, BACKGROUND_NICE))?;
     Ok(())
 }
 

@@ -117,6 +117,8 @@ fn scrape(app: &App) -> axum::response::Response {
     }
     let (instances, memories) = app.engine.pool_usage();
     app.metrics.set_pool_usage(instances, memories);
+    let (baseline, optimized) = app.modules_by_tier();
+    app.metrics.tiers.set_cached(baseline, optimized);
     let content_type = [(
         axum::http::header::CONTENT_TYPE,
         crate::metrics::CONTENT_TYPE,

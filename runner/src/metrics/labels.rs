@@ -116,3 +116,8 @@ pub(super) struct ChangeLabels {
     pub(super) kind: &'static str,
     pub(super) outcome: &'static str,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub(super) struct TierLabels {
+    pub(super) tier: &'static str,
+}

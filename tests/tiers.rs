@@ -1,0 +1,284 @@
+//! Tiered compilation through the real binary: a new version serves on
+//! Winch's baseline code at once, Cranelift's optimized code takes over
+//! under load without a failed request, a restart serves the best artifact
+//! it has, a module Winch cannot compile falls back to Cranelift with the
+//! reason in the deploy answer, and the operator chooses the policy.
+//!
+//! The hostile-guest suite (`tests/sandbox.rs`) also runs on baseline code
+//! alone: `make test` runs it again with `DOCKET_COMPILE_TIERS=baseline`.
+
+mod common;
+
+use common::{OPERATOR, Server};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const TIERED: &[&str] = &["--compile-tiers", "baseline,optimized"];
+
+/// A command module that answers success with `message`, padded with
+/// `fillers` functions of arithmetic so that Cranelift takes a while (about a
+/// second for 3,000 in the dev profile) and Winch does not.
+fn padded_message_module(message: &str, fillers: usize) -> Vec<u8> {
+    let response = format!(r#"{{"status":"success","message":"{message}"}}"#);
+    let escaped = response.replace('"', "\\\"");
+    let body: String = (0..200)
+        .map(|i| format!("(local.set 0 (i32.add (local.get 0) (i32.const {i})))"))
+        .collect();
+    let fillers: String = (0..fillers)
+        .map(|i| format!("(func $f{i} (param i32) (result i32) {body} (local.get 0))\n"))
+        .collect();
+    let wat = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "{escaped}")
+  {fillers}
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const {len}))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+        len = response.len()
+    );
+    wat::parse_str(wat).unwrap()
+}
+
+/// `docket_modules_cached{tier=…}` from the operator's scrape: (baseline, optimized).
+async fn cached_by_tier(server: &Server) -> (u64, u64) {
+    let text = scrape(server).await;
+    (
+        sample(&text, r#"docket_modules_cached{tier="baseline"}"#),
+        sample(&text, r#"docket_modules_cached{tier="optimized"}"#),
+    )
+}
+
+async fn scrape(server: &Server) -> String {
+    let response = reqwest::Client::new()
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// The value of one sample line, 0 when absent.
+fn sample(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+/// Waits until the optimized code serves the one deployed module.
+async fn until_optimized(server: &Server, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        if cached_by_tier(server).await == (0, 1) {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "the optimized tier did not take over within {limit:?}: {:?}",
+            cached_by_tier(server).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A steady stream of invocations while the optimized code replaces the
+/// baseline code: no request fails, every answer is the same, and requests
+/// were answered both before and after the switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn optimized_code_takes_over_under_load_without_a_failed_request() {
+    let server = Arc::new(Server::hosted(TIERED));
+    let (token, key) = server.create_tenant("acme", json!({})).await;
+    let module = padded_message_module("the same answer", 3_000);
+    let (status, body) = server
+        .deploy("acme", &token, "name = \"tiered\"\n", module)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["tier"], "baseline", "{body}");
+    assert!(body.get("baselineUnavailable").is_none(), "{body}");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, stop, answered, key) =
+                (server.clone(), stop.clone(), answered.clone(), key.clone());
+            tokio::spawn(async move {
+                let mut answers: Vec<(u16, Value)> = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    answers.push(server.call("acme", "tiered", &key).await);
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+                answers
+            })
+        })
+        .collect();
+
+    let mut answered_on_baseline = 0;
+    let started = Instant::now();
+    loop {
+        let seen = answered.load(Ordering::Relaxed);
+        match cached_by_tier(&server).await {
+            (1, 0) => answered_on_baseline = seen,
+            (0, 1) => break,
+            other => panic!("one module is cached, by tier: {other:?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "the optimized tier did not take over"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let at_switch = answered.load(Ordering::Relaxed);
+    while answered.load(Ordering::Relaxed) < at_switch + 50 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+
+    let mut answers = Vec::new();
+    for caller in callers {
+        answers.extend(caller.await.unwrap());
+    }
+    assert!(
+        answered_on_baseline > 0,
+        "no request was answered while baseline code served"
+    );
+    let expected = (
+        200,
+        json!({"status": "success", "message": "the same answer"}),
+    );
+    for answer in &answers {
+        assert_eq!(answer, &expected);
+    }
+    eprintln!(
+        "{} answers: {answered_on_baseline} seen on baseline code, {} after the switch",
+        answers.len(),
+        answers.len() - at_switch
+    );
+    let text = scrape(&server).await;
+    assert_eq!(sample(&text, "docket_tier_switch_seconds_count"), 1);
+}
+
+/// A restart loads the best artifact the store has instead of compiling, and
+/// the optimized code serves in the end whether or not the first run got to
+/// compile it.
+#[tokio::test]
+async fn a_restart_serves_the_best_artifact_without_compiling_in_the_foreground() {
+    let server = Server::hosted(TIERED);
+    let (token, key) = server.create_tenant("acme", json!({})).await;
+    let module = padded_message_module("after a restart", 3_000);
+    let (status, body) = server
+        .deploy("acme", &token, "name = \"tiered\"\n", module)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // Killed while the optimized compile is likely still running.
+    let data = server.crash().unwrap();
+
+    let restarted = Server::hosted_in(data.path(), TIERED);
+    let text = scrape(&restarted).await;
+    assert_eq!(
+        sample(&text, r#"docket_modules_loaded{source="artifact"}"#),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"docket_modules_loaded{source="compiled"}"#),
+        0,
+        "{text}"
+    );
+    let (status, body) = restarted.call("acme", "tiered", &key).await;
+    assert_eq!((status, &body["message"]), (200, &json!("after a restart")));
+    until_optimized(&restarted, Duration::from_secs(180)).await;
+    drop(restarted);
+
+    // Now the optimized artifact is stored: a restart serves it at once.
+    let again = Server::hosted_in(data.path(), TIERED);
+    assert_eq!(cached_by_tier(&again).await, (0, 1));
+    let text = scrape(&again).await;
+    assert_eq!(sample(&text, "docket_compile_duration_seconds_count"), 0);
+    let (status, _) = again.call("acme", "tiered", &key).await;
+    assert_eq!(status, 200);
+}
+
+/// Winch lacks the tail-call proposal: such a module compiles with Cranelift
+/// at once, and the deploy answer says why.
+#[tokio::test]
+async fn a_module_winch_cannot_compile_falls_back_to_cranelift() {
+    let server = Server::hosted(TIERED);
+    let (token, key) = server.create_tenant("acme", json!({})).await;
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func $count (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0))
+          (then (i32.const 0))
+          (else (return_call $count (i32.sub (local.get 0) (i32.const 1))))))
+      (func (export "_start")
+        (drop (call $count (i32.const 100000)))))"#;
+    let module = wat::parse_str(wat).unwrap();
+    let (status, body) = server
+        .deploy("acme", &token, "name = \"tail\"\n", module)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["tier"], "optimized", "{body}");
+    let why = body["baselineUnavailable"].as_str().unwrap_or_default();
+    assert!(why.contains("tail call"), "{body}");
+    let (status, body) = server.call("acme", "tail", &key).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(cached_by_tier(&server).await, (0, 1));
+}
+
+/// `--compile-tiers optimized` compiles with Cranelift only, as before tiers;
+/// `baseline` with Winch only.
+#[tokio::test]
+async fn the_operator_chooses_the_compile_policy() {
+    for (policy, tier, cached) in [("optimized", "optimized", (0, 1)), ("baseline", "baseline", (1, 0))] {
+        let server = Server::hosted(&["--compile-tiers", policy]);
+        let (token, key) = server.create_tenant("acme", json!({})).await;
+        let module = padded_message_module("chosen", 10);
+        let (status, body) = server
+            .deploy("acme", &token, "name = \"chosen\"\n", module)
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["tier"], tier, "{policy}: {body}");
+        let (status, _) = server.call("acme", "chosen", &key).await;
+        assert_eq!(status, 200);
+        // Nothing is compiled in the background under either policy.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(cached_by_tier(&server).await, cached, "{policy}");
+    }
+}
+
+/// `DOCKET_COMPILE_TIERS` sets the policy too: `make test` relies on it to
+/// run the hostile-guest suite on baseline code.
+#[tokio::test]
+async fn the_policy_can_come_from_the_environment() {
+    let server = Server::hosted_with_env(&[], &[("DOCKET_COMPILE_TIERS", "baseline")]);
+    let (token, _key) = server.create_tenant("acme", json!({})).await;
+    let module = padded_message_module("from the environment", 10);
+    let (status, body) = server
+        .deploy("acme", &token, "name = \"env\"\n", module)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["tier"], "baseline", "{body}");
+}
+
+/// A policy that is not one is refused at start, naming the choices.
+#[test]
+fn an_unknown_compile_policy_is_refused_naming_the_choices() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args(["serve", "--compile-tiers", "winch", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("baseline,optimized") && stderr.contains("winch"),
+        "{stderr}"
+    );
+}

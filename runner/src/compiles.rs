@@ -21,9 +21,9 @@
 //! is Winch's; when Winch cannot compile a module (a proposal it lacks),
 //! Cranelift compiles it in the same slot and the deploy answer says so. The
 //! optimized recompile of a version already serving is a background compile
-//! ([`CompileQueue::compile_background`]): one at a time, at the lowest
-//! priority, under the same time and memory bounds, and its failures count
-//! against the tenant like any other.
+//! ([`CompileQueue::compile_background`]): one at a time, beside the compile
+//! slots so deploys never wait for it, under the same time and memory bounds
+//! and priority, and its failures count against the tenant like any other.
 
 use crate::app::DeployError;
 use crate::app::ServiceSettings;
@@ -194,13 +194,12 @@ impl CompileQueue {
         tier: Tier,
         permit: &Arc<OwnedSemaphorePermit>,
     ) -> Result<(PreparedModule, Vec<u8>), LoadError> {
-        let background = Arc::ptr_eq(permit.semaphore(), &self.background);
         let joined = |e: tokio::task::JoinError| LoadError::Engine(e.to_string());
         let engine = engine.clone();
         match &self.worker {
             Some(worker) => {
                 let artifact = worker
-                    .compile(engine.settings(), bytes.to_vec(), abi, tier, background)
+                    .compile(engine.settings(), bytes.to_vec(), abi, tier)
                     .await?;
                 tokio::task::spawn_blocking(move || {
                     engine

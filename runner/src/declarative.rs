@@ -6,10 +6,15 @@
 //! file stops the start with an error naming it and changes nothing. An action
 //! whose manifest or module changed gets a new version (history is kept); an
 //! action whose manifest was removed is deleted.
+//!
+//! With [`MissingModules::Skip`] (`docket serve --skip-missing-modules`, what
+//! `make run` uses), a manifest whose module file does not exist yet is skipped
+//! with a warning instead, and its action left as it is in the store, so the
+//! demo serves the examples that are built. `docket check` never skips.
 
 use crate::app::{App, DeployError};
 use crate::engine::Abi;
-use crate::manifest::{self, ManifestFileError};
+use crate::manifest::{self, ActionManifest, ManifestFileError, TenantSettings};
 use crate::names::{ActionName, TenantName};
 use crate::registry::ModuleDigest;
 use crate::registry::StoreError;
@@ -72,6 +77,20 @@ pub enum DeclarativeError {
     },
 }
 
+/// What [`sync_with`] does with a manifest whose module file does not exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MissingModules {
+    /// Stop with [`DeclarativeError::ModuleRead`] naming the manifest and the
+    /// file. The default, and always what `docket check` does.
+    #[default]
+    Fail,
+    /// Skip the manifest with a warning (`docket serve --skip-missing-modules`):
+    /// its action is left as it is in the store, neither deployed nor deleted.
+    /// Only a file that does not exist is skipped; an unreadable or invalid
+    /// module still stops the start.
+    Skip,
+}
+
 /// What was loaded for one tenant, for the start-up banner.
 #[derive(Debug)]
 pub struct LoadedTenant {
@@ -81,8 +100,26 @@ pub struct LoadedTenant {
     pub key: KeySource,
     /// Its actions with their ABI, in manifest file order.
     pub actions: Vec<(ActionName, Abi)>,
+    /// Its manifests skipped because their module file does not exist, in
+    /// manifest file order (only with [`MissingModules::Skip`]).
+    pub skipped: Vec<SkippedAction>,
 }
 
+/// A manifest skipped because its module file does not exist.
+#[derive(Debug, Clone)]
+pub struct SkippedAction {
+    /// The action the manifest declares.
+    pub name: ActionName,
+    /// The manifest file.
+    pub manifest: PathBuf,
+    /// The module file that does not exist.
+    pub module: PathBuf,
+    /// Whether a version from an earlier start is still live in the store, and
+    /// so still served.
+    pub still_live: bool,
+}
+
+/// An action whose manifest and module passed every check, ready to sync.
 struct CheckedAction {
     manifest_path: PathBuf,
     module_path: PathBuf,
@@ -92,66 +129,67 @@ struct CheckedAction {
     abi: Abi,
 }
 
-/// Checks every tenant under `dir`, then syncs them into the store through `app`.
+/// The outcome of checking one manifest.
+enum Checked {
+    /// Ready to sync.
+    Ready(CheckedAction),
+    /// Its module file does not exist, and [`MissingModules::Skip`] was asked for.
+    Missing(SkippedAction),
+}
+
+/// One tenant's checked manifests, before anything is written.
+struct CheckedTenant {
+    name: TenantName,
+    settings: TenantSettings,
+    actions: Vec<CheckedAction>,
+    skipped: Vec<SkippedAction>,
+}
+
+/// Checks every tenant under `dir`, then syncs them into the store through
+/// `app`. A missing module file stops the start ([`MissingModules::Fail`]).
 pub async fn sync(
     app: &App,
     dir: &Path,
     data_dir: &Path,
 ) -> Result<Vec<LoadedTenant>, DeclarativeError> {
+    sync_with(app, dir, data_dir, MissingModules::Fail).await
+}
+
+/// As [`sync`], with `missing` deciding what a manifest whose module file does
+/// not exist does: stop the start, or be skipped with a warning.
+pub async fn sync_with(
+    app: &App,
+    dir: &Path,
+    data_dir: &Path,
+    missing: MissingModules,
+) -> Result<Vec<LoadedTenant>, DeclarativeError> {
     let declared = manifest::load_dir(dir, app.ceilings)?;
     let mut checked = Vec::new();
     for tenant in declared {
         let mut actions = Vec::new();
+        let mut skipped = Vec::new();
         for (path, manifest) in tenant.actions {
-            let module_path = manifest.module.clone().unwrap_or_default();
-            let read_err = |source| DeclarativeError::ModuleRead {
-                manifest: path.clone(),
-                module: module_path.clone(),
-                source,
-            };
-            let bytes = std::fs::read(&module_path).map_err(read_err)?;
-            let text =
-                std::fs::read_to_string(&path).map_err(|source| ManifestFileError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-            let module_err = |source| DeclarativeError::Module {
-                manifest: path.clone(),
-                module: module_path.clone(),
-                source,
-            };
-            // Unchanged since the last start: load the cached artifact, don't compile.
-            let digest = ModuleDigest::of(&bytes);
-            let unchanged = app
-                .store
-                .live_source(&tenant.name, &manifest.name)
-                .await
-                .map_err(|e| module_err(e.into()))?
-                == Some((text.clone(), digest.clone()));
-            let abi = if unchanged {
-                app.ensure_module(&tenant.name, &digest)
-                    .await
-                    .map_err(module_err)?
-                    .abi()
-            } else {
-                app.precompile(&tenant.name, bytes.clone())
-                    .await
-                    .map_err(module_err)?
-            };
-            actions.push(CheckedAction {
-                manifest_path: path,
-                module_path,
-                name: manifest.name,
-                text,
-                bytes,
-                abi,
-            });
+            match check_action(app, &tenant.name, path, manifest, missing).await? {
+                Checked::Ready(action) => actions.push(action),
+                Checked::Missing(action) => skipped.push(action),
+            }
         }
-        checked.push((tenant.name, tenant.settings, actions));
+        checked.push(CheckedTenant {
+            name: tenant.name,
+            settings: tenant.settings,
+            actions,
+            skipped,
+        });
     }
 
     let mut loaded = Vec::new();
-    for (name, settings, actions) in checked {
+    for CheckedTenant {
+        name,
+        settings,
+        actions,
+        skipped,
+    } in checked
+    {
         let env_key = std::env::var(name.api_key_env_var())
             .ok()
             .filter(|k| !k.is_empty());
@@ -202,12 +240,18 @@ pub async fn sync(
             }
             summary.push((action.name, action.abi));
         }
-        let keep: Vec<ActionName> = summary.iter().map(|(n, _)| n.clone()).collect();
+        // A skipped action is left as it is: kept, not deleted.
+        let keep: Vec<ActionName> = summary
+            .iter()
+            .map(|(n, _)| n.clone())
+            .chain(skipped.iter().map(|s| s.name.clone()))
+            .collect();
         app.retain_actions(&name, &keep).await.map_err(store_err)?;
         loaded.push(LoadedTenant {
             name,
             key,
             actions: summary,
+            skipped,
         });
     }
     // The directory is the source of truth: a declarative tenant whose directory
@@ -224,4 +268,91 @@ pub async fn sync(
         }
     }
     Ok(loaded)
+}
+
+/// Checks one manifest and its module: reads the module and compiles it (or,
+/// unchanged since the last start, loads its cached artifact), writing nothing.
+/// A module file that does not exist is [`Checked::Missing`] with
+/// [`MissingModules::Skip`] and an error otherwise.
+async fn check_action(
+    app: &App,
+    tenant: &TenantName,
+    path: PathBuf,
+    manifest: ActionManifest,
+    missing: MissingModules,
+) -> Result<Checked, DeclarativeError> {
+    let module_path = manifest.module.clone().unwrap_or_default();
+    let bytes = match std::fs::read(&module_path) {
+        Ok(bytes) => bytes,
+        Err(source)
+            if source.kind() == std::io::ErrorKind::NotFound && missing == MissingModules::Skip =>
+        {
+            let still_live = app
+                .store
+                .live_source(tenant, &manifest.name)
+                .await
+                .map_err(|source| DeclarativeError::Store {
+                    tenant: tenant.clone(),
+                    source,
+                })?
+                .is_some();
+            tracing::warn!(
+                tenant = %tenant,
+                action = %manifest.name,
+                manifest = %path.display(),
+                module = %module_path.display(),
+                still_live,
+                "skipping the action: its module file does not exist (not built yet? \
+                 `make actions` builds the example actions)"
+            );
+            return Ok(Checked::Missing(SkippedAction {
+                name: manifest.name,
+                manifest: path,
+                module: module_path,
+                still_live,
+            }));
+        }
+        Err(source) => {
+            return Err(DeclarativeError::ModuleRead {
+                manifest: path,
+                module: module_path,
+                source,
+            });
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ManifestFileError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let module_err = |source| DeclarativeError::Module {
+        manifest: path.clone(),
+        module: module_path.clone(),
+        source,
+    };
+    // Unchanged since the last start: load the cached artifact, don't compile.
+    let digest = ModuleDigest::of(&bytes);
+    let unchanged = app
+        .store
+        .live_source(tenant, &manifest.name)
+        .await
+        .map_err(|e| module_err(e.into()))?
+        == Some((text.clone(), digest.clone()));
+    let abi = if unchanged {
+        app.ensure_module(tenant, &digest)
+            .await
+            .map_err(module_err)?
+            .abi()
+    } else {
+        app.precompile(tenant, bytes.clone())
+            .await
+            .map_err(module_err)?
+    };
+    Ok(Checked::Ready(CheckedAction {
+        manifest_path: path,
+        module_path,
+        name: manifest.name,
+        text,
+        bytes,
+        abi,
+    }))
 }

@@ -96,9 +96,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.metrics_on = !args.no_metrics;
     settings.invocation_max_age = args.invocation_max_age();
     let app = Arc::new(App::new(engine, store, services, settings));
+    app.start_background_compiles();
     let mut tenants = Vec::new();
     if let Some(dir) = &args.manifests {
-        tenants = declarative::sync(&app, dir, &args.data_dir).await?;
+        tenants = declarative::sync_with(&app, dir, &args.data_dir, args.missing_modules()).await?;
     }
     let warmed = app.warm().await;
     tracing::info!(modules = warmed, "live versions loaded");
@@ -213,7 +214,28 @@ fn print_banner(base: &str, tenants: &[LoadedTenant]) {
     println!("docket listening on {base}");
     for tenant in tenants {
         println!();
-        println!("tenant {}: {}", tenant.name, action_list(tenant));
+        if tenant.actions.is_empty() {
+            println!("tenant {}: no action served", tenant.name);
+        } else {
+            println!("tenant {}: {}", tenant.name, action_list(tenant));
+        }
+        if !tenant.skipped.is_empty() {
+            let skipped: Vec<_> = tenant
+                .skipped
+                .iter()
+                .map(|s| {
+                    if s.still_live {
+                        format!("{} (an earlier version is still served)", s.name)
+                    } else {
+                        s.name.to_string()
+                    }
+                })
+                .collect();
+            println!(
+                "  skipped, module not built (`make actions` builds them): {}",
+                skipped.join(", ")
+            );
+        }
         println!("  Base API URL: {base}/t/{}", tenant.name);
         let key = match &tenant.key {
             KeySource::Environment(var) => {

@@ -2,6 +2,7 @@
 //! quotas, and connection hygiene.
 
 use super::LimitArgs;
+use crate::declarative::MissingModules;
 use crate::http::serve::ConnectionSettings;
 use crate::registry::Quotas;
 use crate::telemetry::TraceSettings;
@@ -22,6 +23,13 @@ pub struct ServeArgs {
     /// Directory of declarative tenants: `<dir>/<tenant>/<action>.toml`.
     #[arg(long, env = "DOCKET_MANIFESTS")]
     pub manifests: Option<PathBuf>,
+    /// With `--manifests`: skip, with a warning, a manifest whose module file
+    /// does not exist (not built yet), leaving its action as it is in the
+    /// store, instead of refusing to start. An unreadable or invalid module
+    /// still stops the start. `make run` sets it, so the demo serves the
+    /// example actions that are built.
+    #[arg(long, env = "DOCKET_SKIP_MISSING_MODULES")]
+    pub skip_missing_modules: bool,
     /// PostgreSQL URL (`postgres://user@host/db`): keep every record, module
     /// and artifact there, so any number of replicas can serve the same
     /// tenants. Needs `DOCKET_SECRETS_KEY`, the same on every replica.
@@ -110,6 +118,16 @@ fn sample_ratio(text: &str) -> Result<f64, String> {
 }
 
 impl ServeArgs {
+    /// What the declarative sync does with a manifest whose module file does
+    /// not exist (`--skip-missing-modules`).
+    pub fn missing_modules(&self) -> MissingModules {
+        if self.skip_missing_modules {
+            MissingModules::Skip
+        } else {
+            MissingModules::Fail
+        }
+    }
+
     /// `--invocation-max-age-days` as a duration.
     pub fn invocation_max_age(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.invocation_max_age_days * 86_400.0)

@@ -103,6 +103,8 @@ async fn a_mixed_workload_is_counted_exactly() {
         "50",
         "--tenant-max-memory-mb",
         "128",
+        "--compile-tiers",
+        "baseline,optimized",
     ]);
     let (token, key) = server
         .create_tenant("acme", json!({"maxConcurrency": 1}))
@@ -258,7 +260,7 @@ async fn a_mixed_workload_is_counted_exactly() {
         BTreeMap::from([("{outcome=\"denied\"}", 1.0)])
     );
     assert_eq!(
-        samples.get("docket_compile_duration_seconds_count{outcome=\"ok\"}"),
+        samples.get("docket_compile_duration_seconds_count{outcome=\"ok\",tier=\"baseline\"}"),
         9.0
     );
     // Nothing runs now, so the pool is empty.

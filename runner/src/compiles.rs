@@ -115,11 +115,12 @@ impl CompileQueue {
         let _turn = self.turn(tenant).await;
         let slot = Arc::new(self.slot().await);
         let started = Instant::now();
-        let tier = engine.first_tier();
+        let mut tier = engine.first_tier();
         let compiled = match self.compile_tier(engine, &bytes, abi, tier, &slot).await {
             Err(LoadError::Invalid(why)) if tier == Tier::Baseline => {
                 tracing::info!(tenant = %tenant, why = %why, "the baseline compiler cannot compile this module; using the optimizing one");
-                self.compile_tier(engine, &bytes, abi, Tier::Optimized, &slot)
+                tier = Tier::Optimized;
+                self.compile_tier(engine, &bytes, abi, tier, &slot)
                     .await
                     .map(|(module, artifact)| Compiled {
                         module,
@@ -133,7 +134,7 @@ impl CompileQueue {
                 fallback: None,
             }),
         };
-        self.finish(tenant, started, compiled.as_ref().map(|_| ()))?;
+        self.finish(tenant, started, tier, compiled.as_ref().map(|_| ()))?;
         Ok(compiled?)
     }
 
@@ -156,7 +157,8 @@ impl CompileQueue {
         let compiled = self
             .compile_tier(engine, &bytes, abi, Tier::Optimized, &Arc::new(turn))
             .await;
-        let _ = self.finish(tenant, started, compiled.as_ref().map(|_| ()));
+        let outcome = compiled.as_ref().map(|_| ());
+        let _ = self.finish(tenant, started, Tier::Optimized, outcome);
         compiled
     }
 
@@ -165,9 +167,11 @@ impl CompileQueue {
         &self,
         tenant: &TenantName,
         started: Instant,
+        tier: Tier,
         outcome: Result<(), &LoadError>,
     ) -> Result<(), LoadError> {
-        self.metrics.compiled(started.elapsed(), outcome.is_ok());
+        self.metrics
+            .compiled(started.elapsed(), outcome.is_ok(), tier.as_str());
         match outcome {
             Ok(()) => {
                 tracing::debug!(tenant = %tenant, ms = started.elapsed().as_millis() as u64, "compiled");

@@ -210,7 +210,8 @@ impl Metrics {
         let compiles = HistogramFamily::new_with_constructor(compile_histogram as fn() -> _);
         registry.register(
             "compile_duration_seconds",
-            "How long compiles took once they had a compile slot, in seconds, by outcome (ok, error)",
+            "How long compiles took once they had a compile slot, in seconds, by outcome (ok, error) \
+             and tier (baseline: Winch, optimized: Cranelift, background recompiles included)",
             compiles.clone(),
         );
         let changes = Family::default();
@@ -377,14 +378,15 @@ impl Metrics {
         self.modules.get_or_create(&SourceLabels { source }).inc();
     }
 
-    /// Records one compile and how long it took.
-    pub fn compiled(&self, took: Duration, ok: bool) {
+    /// Records one compile, how long it took and which tier's compiler
+    /// (`baseline` or `optimized`) made the code.
+    pub fn compiled(&self, took: Duration, ok: bool, tier: &'static str) {
         if !self.on {
             return;
         }
         let outcome = if ok { "ok" } else { "error" };
         self.compiles
-            .get_or_create(&CompileLabels { outcome })
+            .get_or_create(&CompileLabels { outcome, tier })
             .observe(took.as_secs_f64());
     }
 

@@ -109,6 +109,7 @@ pub(super) struct SourceLabels {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub(super) struct CompileLabels {
     pub(super) outcome: &'static str,
+    pub(super) tier: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]

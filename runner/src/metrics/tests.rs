@@ -63,7 +63,7 @@ fn the_exposition_has_help_and_counts() {
     metrics.outbound(OutboundOutcome::Denied);
     metrics.kv("increment", true);
     metrics.module_loaded(ModuleSource::Artifact);
-    metrics.compiled(Duration::from_millis(300), true);
+    metrics.compiled(Duration::from_millis(300), true, "optimized");
     metrics.deployment(true, false);
     metrics.set_pool_usage(3, 2);
     let text = metrics.encode();
@@ -78,7 +78,7 @@ fn the_exposition_has_help_and_counts() {
         "docket_outbound_requests_total{outcome=\"denied\"} 1",
         "docket_kv_operations_total{op=\"increment\",result=\"ok\"} 1",
         "docket_modules_loaded_total{source=\"artifact\"} 1",
-        "docket_compile_duration_seconds_count{outcome=\"ok\"} 1",
+        "docket_compile_duration_seconds_count{outcome=\"ok\",tier=\"optimized\"} 1",
         "docket_deployments_total{kind=\"rollback\",outcome=\"error\"} 1",
         "docket_pool_instances_in_use 3",
         "docket_pool_memories_in_use 2",
@@ -112,7 +112,7 @@ fn metrics_that_are_off_record_nothing() {
     metrics.outbound(OutboundOutcome::Allowed);
     metrics.kv("get", true);
     metrics.module_loaded(ModuleSource::Compiled);
-    metrics.compiled(Duration::from_millis(5), true);
+    metrics.compiled(Duration::from_millis(5), true, "optimized");
     metrics.deployment(false, true);
     let text = metrics.encode();
     let samples: Vec<&str> = text

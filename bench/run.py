@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Docket's benchmark (`make bench`): throughput and latency against a bare axum
-baseline measured in the same run, cold paths, and many concurrent waiting
-invocations. Writes a table to stdout and JSON to bench/results/.
+baseline measured in the same run, cold paths, compile tiers (bench/tiers.py),
+and many concurrent waiting invocations. Writes a table to stdout and JSON to bench/results/.
 
 Everything targets 127.0.0.1 and is bounded in time. Needs the release binaries,
 the example actions and bench guests (the Makefile builds them) and wrk.
@@ -113,9 +113,9 @@ def docket(data_dir, manifests=None, extra=()):
 
 # ---- HTTP helpers --------------------------------------------------------------
 
-def request(base, method, path, body=None, headers=None):
+def request(base, method, path, body=None, headers=None, timeout=120):
     url = urllib.parse.urlparse(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
     conn.request(method, path, body=body, headers=headers or {})
     response = conn.getresponse()
     data = response.read()
@@ -131,13 +131,18 @@ def admin(base, method, path, token, payload=None):
     status, data = request(base, method, "/admin/v1" + path, body, headers)
     return status, json.loads(data or b"null")
 
-def deploy(base, token, tenant, manifest, module):
+def deploy_body(manifest, module):
+    """The multipart body and content type of a deploy (built before a timer starts)."""
     boundary = "docketbench"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"manifest\"\r\n\r\n{manifest}\r\n"
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"module\"; filename=\"m.wasm\"\r\n"
             "Content-Type: application/wasm\r\n\r\n").encode() + module + f"\r\n--{boundary}--\r\n".encode()
-    headers = {"Authorization": f"Bearer {token}", "content-type": f"multipart/form-data; boundary={boundary}"}
-    status, data = request(base, "POST", f"/admin/v1/tenants/{tenant}/actions", body, headers)
+    return body, f"multipart/form-data; boundary={boundary}"
+
+def deploy(base, token, tenant, manifest, module, prepared=None, timeout=120):
+    body, content_type = prepared or deploy_body(manifest, module)
+    headers = {"Authorization": f"Bearer {token}", "content-type": content_type}
+    status, data = request(base, "POST", f"/admin/v1/tenants/{tenant}/actions", body, headers, timeout)
     if status != 201:
         raise SystemExit(f"deploy failed: {status} {data[:300]}")
     return json.loads(data)
@@ -147,6 +152,22 @@ def action_path(tenant, name, extra=""):
 
 def call(base, tenant, name, key, extra=""):
     return request(base, "GET", action_path(tenant, name, extra), headers={"apiKey": key, "username": "jane.doe"})
+
+
+def settle_tiers(base, timeout=120):
+    """Waits (bounded) until no cached module runs on baseline code, so wrk
+    measures the optimized code a server ends up with: by default
+    (`--compile-tiers baseline,optimized`) a module serves Winch code until
+    its Cranelift code, compiled in the background, takes over. Returns at
+    once on a server without the tier gauges."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, data = request(base, "GET", "/metrics", headers={"Authorization": f"Bearer {OPERATOR}"})
+        m = re.search(r'^docket_modules_cached\{tier="baseline"\}\s+(\d+)', data.decode(errors="replace"), re.M)
+        if status != 200 or not m or m.group(1) == "0":
+            return
+        time.sleep(0.05)
+    print(f"warning: modules still on baseline code after {timeout} s; measuring anyway")
 
 
 # ---- wrk -----------------------------------------------------------------------
@@ -200,6 +221,7 @@ def throughput(results):
         status, body = call(base, "bench", name, API_KEY, extra)
         assert status == 200, (name, status, body)
         targets.append((name, base + action_path("bench", name, extra), headers))
+    settle_tiers(base)
     rows = {}
     for name, url, hdrs in targets:
         wrk(url, hdrs, CONNECTIONS, 1)  # warm-up
@@ -332,6 +354,9 @@ def concurrency(results):
     server, base = docket(os.path.join(data, "state"), os.path.dirname(manifests),
                           extra=("--tenant-max-memory-mb", str(64 * WAITERS),
                                  "--max-connections", str(WAITERS + 1000)))
+    # The waiters hold instances of the optimized engine's pool, sized by
+    # --max-instances; the baseline engine's pool is a quarter of it.
+    settle_tiers(base)
     url = urllib.parse.urlparse(base)
     outcomes = []
     path = action_path("bench", "wait", "&ms=2000")
@@ -351,10 +376,13 @@ def concurrency(results):
 def main():
     results = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": {"cpus": os.cpu_count()}, "settings": {"seconds": DURATION, "connections": CONNECTIONS}}
-    only = sys.argv[1:] or ["throughput", "cold", "languages", "concurrency", "cluster", "observability"]
+    only = sys.argv[1:] or ["throughput", "cold", "languages", "tiers", "concurrency", "cluster", "observability"]
     if "throughput" in only: throughput(results)
     if "cold" in only: cold_paths(results)
     if "languages" in only: language_deploys(results)
+    if "tiers" in only:
+        import tiers  # bench/tiers.py: baseline (Winch) then optimized (Cranelift) code
+        tiers.tiers(results)
     if "concurrency" in only: concurrency(results)
     if "cluster" in only:
         import cluster  # bench/cluster.py: replicas on PostgreSQL
@@ -381,6 +409,10 @@ def print_table(results):
             print()
             for key, value in results[section].items():
                 print(f"{section}.{key}: {value}")
+    if "tiers" in results:
+        import tiers
+        print()
+        tiers.print_tiers(results["tiers"])
 
 if __name__ == "__main__":
     main()

@@ -146,7 +146,10 @@ impl CompileQueue {
         tenant: &TenantName,
         bytes: Vec<u8>,
         abi: Abi,
-    ) -> Result<(PreparedModule, Vec<u8>), LoadError> {
+    ) -> Result<(PreparedModule, Vec<u8>), DeployError> {
+        // A tenant whose compiles keep failing gets no more of them, in the
+        // background either: its versions stay on baseline code meanwhile.
+        self.admit(tenant)?;
         let turn = self
             .background
             .clone()
@@ -159,7 +162,7 @@ impl CompileQueue {
             .await;
         let outcome = compiled.as_ref().map(|_| ());
         let _ = self.finish(tenant, started, Tier::Optimized, outcome);
-        compiled
+        Ok(compiled?)
     }
 
     /// Records a compile's time and outcome, and counts a failure against the tenant.

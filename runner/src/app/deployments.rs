@@ -90,7 +90,7 @@ impl App {
             })
             .await?;
         if tier == Tier::Baseline {
-            self.optimize_later(&tenant.name, &digest, abi, Some(module));
+            self.optimize_later(&tenant.name, &digest, abi);
         }
         Ok(Deployed {
             name: manifest.name.to_string(),
@@ -113,13 +113,11 @@ impl App {
         if let Some(prepared) = self.module(tenant, &digest) {
             return Ok(prepared.abi());
         }
-        let compiled = self.compile_new(tenant, module.clone()).await?;
+        // Not queued for its optimized code yet: its bytes are not stored
+        // until it deploys, which queues it (or `warm`, for one unchanged).
+        let compiled = self.compile_new(tenant, module).await?;
         let abi = compiled.module.abi();
-        let tier = compiled.module.tier();
-        self.cache(tenant, digest.clone(), compiled.module);
-        if tier == Tier::Baseline {
-            self.optimize_later(tenant, &digest, abi, Some(module));
-        }
+        self.cache(tenant, digest, compiled.module);
         Ok(abi)
     }
 

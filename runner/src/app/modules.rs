@@ -65,13 +65,18 @@ impl App {
     /// Loads a stored module into the cache: from the best compiled artifact
     /// recorded for this engine (optimized, else baseline), else by compiling
     /// its bytes (and then recording the artifact for the next start). A
-    /// module loaded as baseline code is queued for its optimized compile.
+    /// module on baseline code is queued for its optimized compile.
     pub async fn ensure_module(
         &self,
         tenant: &TenantName,
         digest: &ModuleDigest,
     ) -> Result<PreparedModule, DeployError> {
         if let Some(module) = self.module(tenant, digest) {
+            // Compiled before its bytes were stored (a declarative check):
+            // its optimized compile is queued now that it is live.
+            if module.tier() == Tier::Baseline {
+                self.optimize_later(tenant, digest, module.abi());
+            }
             return Ok(module);
         }
         let abi = match self.store.module_abi(digest).await?.as_deref() {
@@ -82,12 +87,12 @@ impl App {
             self.metrics.module_loaded(ModuleSource::Artifact);
             self.cache(tenant, digest.clone(), module.clone());
             if module.tier() == Tier::Baseline {
-                self.optimize_later(tenant, digest, abi, None);
+                self.optimize_later(tenant, digest, abi);
             }
             return Ok(module);
         }
         let bytes = self.store.read_module(digest).await?;
-        let compiled = self.compile_new(tenant, bytes.clone()).await?;
+        let compiled = self.compile_new(tenant, bytes).await?;
         let module = compiled.module;
         let fingerprint = self.engine.artifact_fingerprint(module.tier());
         if let Err(err) = self
@@ -99,7 +104,7 @@ impl App {
         }
         self.cache(tenant, digest.clone(), module.clone());
         if module.tier() == Tier::Baseline {
-            self.optimize_later(tenant, digest, abi, Some(bytes));
+            self.optimize_later(tenant, digest, abi);
         }
         Ok(module)
     }

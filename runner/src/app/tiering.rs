@@ -24,8 +24,6 @@ struct Job {
     tenant: TenantName,
     digest: ModuleDigest,
     abi: Abi,
-    /// Its bytes, when the caller had them; else read from the store.
-    bytes: Option<Vec<u8>>,
     /// When its baseline code started serving.
     queued: Instant,
 }
@@ -86,7 +84,6 @@ impl App {
         tenant: &TenantName,
         digest: &ModuleDigest,
         abi: Abi,
-        bytes: Option<Vec<u8>>,
     ) {
         if !self.engine.optimizes_later() {
             return;
@@ -104,7 +101,6 @@ impl App {
             tenant: tenant.clone(),
             digest: digest.clone(),
             abi,
-            bytes,
             queued: Instant::now(),
         });
     }
@@ -148,10 +144,9 @@ impl App {
         {
             return Ok(module);
         }
-        let bytes = match &job.bytes {
-            Some(bytes) => bytes.clone(),
-            None => self.store.read_module(&job.digest).await?,
-        };
+        // Read when its turn comes, not held in the queue: the queue may
+        // be long, the bytes up to --max-module-mb each.
+        let bytes = self.store.read_module(&job.digest).await?;
         let (module, artifact) = self
             .compiles
             .compile_background(&self.engine, &job.tenant, bytes, job.abi)

@@ -20,16 +20,19 @@ pub struct TierMetrics {
 }
 
 impl TierMetrics {
-    /// Registers the tiers' series in `registry`.
+    /// Registers the tiers' series in `registry`; with metrics off, nothing.
     pub(super) fn register(registry: &mut Registry, on: bool) -> Self {
         let cached = Family::default();
+        let switch = Histogram::new(SWITCH_BUCKETS);
+        if !on {
+            return Self { on, cached, switch };
+        }
         registry.register(
             "modules_cached",
             "Modules in the compiled-module cache, by the compiler their code came from \
              (tier: baseline for Winch, optimized for Cranelift)",
             cached.clone(),
         );
-        let switch = Histogram::new(SWITCH_BUCKETS);
         registry.register(
             "tier_switch_seconds",
             "From a module serving on baseline code to its optimized code taking over, in seconds",
@@ -40,6 +43,9 @@ impl TierMetrics {
 
     /// Sets the cache's gauges; counted at scrape time.
     pub fn set_cached(&self, baseline: usize, optimized: usize) {
+        if !self.on {
+            return;
+        }
         for (tier, count) in [("baseline", baseline), ("optimized", optimized)] {
             self.cached
                 .get_or_create(&TierLabels { tier })

@@ -131,6 +131,7 @@ async fn arbitrary_modules_load_and_run_within_their_limits() {
                     .and_then(|abi| engine.compile_checked(&bytes, abi, tier));
                 match compiled {
                     Ok(module) => {
+                        assert_eq!(module.tier(), tier, "seed {seed}: compiled by the wrong tier");
                         loaded += 1;
                         let _ = engine
                             .invoke(
@@ -612,7 +613,12 @@ fn baseline_and_optimized_tiers_agree_on_arbitrary_modules() {
          (replay one alone with DOCKET_FUZZ_SEED=<seed> DOCKET_FUZZ_CASES=1):\n{}",
         failures.join("\n")
     );
-    assert!(compared > 0, "no module was compared on both tiers");
+    // Winch compiled every module in 20,000 cases; most being refused would
+    // make this test vacuous.
+    assert!(
+        compared * 2 >= cases,
+        "only {compared} of {cases} modules were compared on both tiers"
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -64,11 +64,42 @@ async fn scrape(server: &Server) -> String {
     response.text().await.unwrap()
 }
 
-/// The value of one sample line, 0 when absent.
+/// The sum of every sample of `series`: a name with or without some of its
+/// labels (`docket_compile_duration_seconds_count` sums every outcome and
+/// tier), 0 when absent.
 fn sample(text: &str, series: &str) -> u64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
+    let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+    let labels: Vec<&str> = labels
+        .trim_end_matches('}')
+        .split(',')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut sum = 0.0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (key, value) = line.rsplit_once(' ').unwrap();
+        let (key_name, key_labels) = key.split_once('{').unwrap_or((key, ""));
+        if key_name == name && labels.iter().all(|l| key_labels.contains(l)) {
+            sum += value
+                .parse::<f64>()
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+        }
+    }
+    sum as u64
+}
+
+/// A command whose `_start` recurses 100,000 deep by tail calls, which
+/// Winch does not support.
+fn tail_call_module() -> Vec<u8> {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func $count (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0))
+          (then (i32.const 0))
+          (else (return_call $count (i32.sub (local.get 0) (i32.const 1))))))
+      (func (export "_start")
+        (drop (call $count (i32.const 100000)))))"#;
+    wat::parse_str(wat).unwrap()
 }
 
 /// Waits until the optimized code serves the one deployed module.
@@ -211,18 +242,8 @@ async fn a_restart_serves_the_best_artifact_without_compiling_in_the_foreground(
 async fn a_module_winch_cannot_compile_falls_back_to_cranelift() {
     let server = Server::hosted(TIERED);
     let (token, key) = server.create_tenant("acme", json!({})).await;
-    let wat = r#"(module
-      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-      (memory (export "memory") 1)
-      (func $count (param i32) (result i32)
-        (if (result i32) (i32.eqz (local.get 0))
-          (then (i32.const 0))
-          (else (return_call $count (i32.sub (local.get 0) (i32.const 1))))))
-      (func (export "_start")
-        (drop (call $count (i32.const 100000)))))"#;
-    let module = wat::parse_str(wat).unwrap();
     let (status, body) = server
-        .deploy("acme", &token, "name = \"tail\"\n", module)
+        .deploy("acme", &token, "name = \"tail\"\n", tail_call_module())
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["tier"], "optimized", "{body}");
@@ -231,13 +252,44 @@ async fn a_module_winch_cannot_compile_falls_back_to_cranelift() {
     let (status, body) = server.call("acme", "tail", &key).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(cached_by_tier(&server).await, (0, 1));
+    // The same bytes again (a manifest change): still said.
+    let (status, body) = server
+        .deploy(
+            "acme",
+            &token,
+            "name = \"tail\"\n[config]\na = \"b\"\n",
+            tail_call_module(),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["baselineUnavailable"].is_string(), "{body}");
+}
+
+/// `--compile-tiers baseline` means Winch's code or none: a module Winch
+/// cannot compile is refused, naming why, rather than run on Cranelift's.
+#[tokio::test]
+async fn the_baseline_policy_refuses_what_winch_cannot_compile() {
+    let server = Server::hosted(&["--compile-tiers", "baseline"]);
+    let (token, _key) = server.create_tenant("acme", json!({})).await;
+    let (status, body) = server
+        .deploy("acme", &token, "name = \"tail\"\n", tail_call_module())
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("tail call") && error.contains("--compile-tiers baseline"),
+        "{body}"
+    );
 }
 
 /// `--compile-tiers optimized` compiles with Cranelift only, as before tiers;
 /// `baseline` with Winch only.
 #[tokio::test]
 async fn the_operator_chooses_the_compile_policy() {
-    for (policy, tier, cached) in [("optimized", "optimized", (0, 1)), ("baseline", "baseline", (1, 0))] {
+    for (policy, tier, cached) in [
+        ("optimized", "optimized", (0, 1)),
+        ("baseline", "baseline", (1, 0)),
+    ] {
         let server = Server::hosted(&["--compile-tiers", policy]);
         let (token, key) = server.create_tenant("acme", json!({})).await;
         let module = padded_message_module("chosen", 10);
@@ -248,9 +300,23 @@ async fn the_operator_chooses_the_compile_policy() {
         assert_eq!(body["tier"], tier, "{policy}: {body}");
         let (status, _) = server.call("acme", "chosen", &key).await;
         assert_eq!(status, 200);
-        // Nothing is compiled in the background under either policy.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Nothing is compiled in the background under either policy: a
+        // background compile of this small module ends well within this.
+        tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(cached_by_tier(&server).await, cached, "{policy}");
+        let text = scrape(&server).await;
+        let compiles = format!(r#"docket_compile_duration_seconds_count{{tier="{tier}"}}"#);
+        assert_eq!(sample(&text, &compiles), 1, "{text}");
+        assert_eq!(
+            sample(&text, "docket_compile_duration_seconds_count"),
+            1,
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, "docket_tier_switch_seconds_count"),
+            0,
+            "{text}"
+        );
     }
 }
 
@@ -272,7 +338,13 @@ async fn the_policy_can_come_from_the_environment() {
 #[test]
 fn an_unknown_compile_policy_is_refused_naming_the_choices() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
-        .args(["serve", "--compile-tiers", "winch", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--compile-tiers",
+            "winch",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .output()
         .unwrap();
     assert!(!output.status.success());

@@ -55,17 +55,18 @@ impl App {
         self.store
             .check_deploy_quota(tenant, &manifest.name, &digest, size)
             .await?;
-        let (prepared, artifact, baseline_unavailable) = match self.module(&tenant.name, &digest) {
+        let (prepared, artifact) = match self.module(&tenant.name, &digest) {
             Some(prepared) => {
                 let artifact = self.engine.artifact(&prepared)?;
                 self.metrics.module_loaded(ModuleSource::Memory);
-                (prepared, artifact, None)
+                (prepared, artifact)
             }
             None => {
                 let compiled = self.compile_new(&tenant.name, module.clone()).await?;
-                (compiled.module, compiled.artifact, compiled.fallback)
+                (compiled.module, compiled.artifact)
             }
         };
+        let baseline_unavailable = prepared.baseline_unavailable().map(str::to_owned);
         let fingerprint = self.engine.artifact_fingerprint(prepared.tier());
         let (abi, tier) = (prepared.abi(), prepared.tier());
         let abi_name = abi.to_string();

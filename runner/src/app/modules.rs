@@ -15,9 +15,18 @@ impl App {
         modules.get(&(tenant.clone(), digest.clone())).cloned()
     }
 
+    /// Caches a module, but never baseline code over optimized code of the
+    /// same bytes (a deploy that reused the cached module while its
+    /// optimized code took over).
     pub(super) fn cache(&self, tenant: &TenantName, digest: ModuleDigest, module: PreparedModule) {
         let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        modules.insert((tenant.clone(), digest), module);
+        let key = (tenant.clone(), digest);
+        let optimized_already = modules
+            .get(&key)
+            .is_some_and(|cached| cached.tier() == Tier::Optimized);
+        if !(optimized_already && module.tier() == Tier::Baseline) {
+            modules.insert(key, module);
+        }
     }
 
     /// Puts optimized code in place of the baseline code of a cached module.

@@ -6,20 +6,33 @@
 //! One task works through the queue, one module at a time, so background
 //! compiles never take more than one compiler at once whatever is uploaded;
 //! each is a compile like any other (time and memory bounds, counted against
-//! the tenant when it fails), at the lowest priority. A module waits in the
-//! queue at most once. A replica first looks for the optimized artifact in
-//! the store, where another replica may have saved it.
+//! the tenant when it fails), at the compile worker's lowered priority. A
+//! module waits in the queue at most once. A failed attempt is tried again
+//! after 30 s, then 60 s; after three the version stays on baseline code
+//! until the process restarts. A tenant whose failed compiles used up its
+//! window waits for the window's end. A replica first looks for the
+//! optimized artifact in the store, where another replica may have saved it.
 
 use super::{App, DeployError};
 use crate::engine::{Abi, PreparedModule, Tier};
 use crate::names::TenantName;
 use crate::registry::ModuleDigest;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+/// How many times a module's optimized compile is tried before its version
+/// stays on baseline code (until the process restarts).
+const MAX_ATTEMPTS: u32 = 3;
+/// The wait before the second attempt; it doubles for each further one.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+
+/// A module of a tenant.
+type Key = (TenantName, ModuleDigest);
+
 /// One module waiting for its optimized code.
+#[derive(Clone)]
 struct Job {
     tenant: TenantName,
     digest: ModuleDigest,
@@ -28,13 +41,21 @@ struct Job {
     queued: Instant,
 }
 
+impl Job {
+    fn key(&self) -> Key {
+        (self.tenant.clone(), self.digest.clone())
+    }
+}
+
 /// The queue of modules waiting for their optimized compile.
 pub(super) struct Optimizing {
     sender: mpsc::UnboundedSender<Job>,
     /// Taken by [`App::start_background_compiles`].
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
-    /// Modules queued or compiling, so each is queued once.
-    pending: Mutex<HashSet<(TenantName, ModuleDigest)>>,
+    /// Modules queued or waiting to be queued again, so each is queued once.
+    pending: Mutex<HashSet<Key>>,
+    /// Failed attempts per module; at [`MAX_ATTEMPTS`] it is not queued again.
+    failures: Mutex<HashMap<Key, u32>>,
 }
 
 impl Default for Optimizing {
@@ -44,6 +65,37 @@ impl Default for Optimizing {
             sender,
             receiver: Mutex::new(Some(receiver)),
             pending: Mutex::default(),
+            failures: Mutex::default(),
+        }
+    }
+}
+
+impl Optimizing {
+    /// Queues `job` unless it is queued already or gave up; `after` delays it.
+    fn queue(&self, job: Job, after: Option<Duration>) {
+        let key = job.key();
+        let gave_up = self
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .is_some_and(|n| *n >= MAX_ATTEMPTS);
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if gave_up || !pending.insert(key) {
+            return;
+        }
+        drop(pending);
+        let sender = self.sender.clone();
+        match after {
+            None => {
+                let _ = sender.send(job);
+            }
+            Some(delay) => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = sender.send(job);
+                });
+            }
         }
     }
 }
@@ -67,45 +119,38 @@ impl App {
                 let Some(app) = app.upgrade() else {
                     return;
                 };
-                let key = (job.tenant.clone(), job.digest.clone());
-                app.optimize(job).await;
+                // Out of the queue before it runs: a module cached again
+                // meanwhile (a rollback) is queued anew, not dropped.
                 app.optimizing
                     .pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .remove(&key);
+                    .remove(&job.key());
+                // Its own task, so a panic ends this job, not the queue.
+                let worker = app.clone();
+                if let Err(err) = tokio::spawn(async move { worker.optimize(job).await }).await {
+                    tracing::error!(error = %err, "optimized compile panicked");
+                }
             }
         });
     }
 
     /// Queues a module that serves on baseline code for its optimized compile.
-    pub(super) fn optimize_later(
-        &self,
-        tenant: &TenantName,
-        digest: &ModuleDigest,
-        abi: Abi,
-    ) {
+    pub(super) fn optimize_later(&self, tenant: &TenantName, digest: &ModuleDigest, abi: Abi) {
         if !self.engine.optimizes_later() {
             return;
         }
-        let key = (tenant.clone(), digest.clone());
-        let mut pending = self
-            .optimizing
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if !pending.insert(key) {
-            return;
-        }
-        let _ = self.optimizing.sender.send(Job {
+        let job = Job {
             tenant: tenant.clone(),
             digest: digest.clone(),
             abi,
             queued: Instant::now(),
-        });
+        };
+        self.optimizing.queue(job, None);
     }
 
-    /// Gets one module's optimized code and puts it in place.
+    /// Gets one module's optimized code and puts it in place; on failure,
+    /// queues it again later (see [`MAX_ATTEMPTS`]).
     async fn optimize(&self, job: Job) {
         let still_baseline = self
             .module(&job.tenant, &job.digest)
@@ -113,7 +158,7 @@ impl App {
         if !still_baseline {
             return;
         }
-        match self.optimized_code(&job).await {
+        let err = match self.optimized_code(&job).await {
             Ok(module) => {
                 if self.replace_baseline(&job.tenant, &job.digest, module) {
                     let took = job.queued.elapsed();
@@ -125,13 +170,45 @@ impl App {
                         "optimized code took over"
                     );
                 }
+                return;
             }
-            Err(err) => tracing::warn!(
+            Err(err) => err,
+        };
+        let retry = match &err {
+            // The tenant's failed compiles used up its window: not this
+            // module's failure; try again when the window ends.
+            DeployError::CompileFailuresExceeded { retry_after_s, .. } => {
+                Some(Duration::from_secs(*retry_after_s))
+            }
+            _ => {
+                let mut failures = self
+                    .optimizing
+                    .failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let failed = failures.entry(job.key()).or_insert(0);
+                *failed += 1;
+                (*failed < MAX_ATTEMPTS).then(|| FIRST_RETRY * 2u32.pow(*failed - 1))
+            }
+        };
+        match retry {
+            Some(after) => tracing::warn!(
                 tenant = %job.tenant,
                 module = %job.digest,
                 error = %err,
+                retry_in_s = after.as_secs(),
                 "optimized compile failed; the baseline code keeps serving"
             ),
+            None => tracing::warn!(
+                tenant = %job.tenant,
+                module = %job.digest,
+                error = %err,
+                attempts = MAX_ATTEMPTS,
+                "optimized compile failed for good; the baseline code keeps serving"
+            ),
+        }
+        if let Some(after) = retry {
+            self.optimizing.queue(job, Some(after));
         }
     }
 

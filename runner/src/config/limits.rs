@@ -31,9 +31,10 @@ pub struct LimitArgs {
     #[arg(long, env = "DOCKET_MAX_INSTANCES", default_value_t = EngineSettings::default().max_instances)]
     pub max_instances: u32,
     /// Which compilers a new version goes through: `baseline,optimized` serves
-    /// it on Winch code within a second of upload and switches to Cranelift
-    /// code compiled in the background; `optimized` compiles with Cranelift
-    /// only, before the version goes live; `baseline` with Winch only.
+    /// it on Winch code as soon as Winch compiled it (about ten times faster
+    /// than Cranelift) and switches to Cranelift code compiled in the
+    /// background; `optimized` compiles with Cranelift only, before the
+    /// version goes live; `baseline` with Winch only.
     #[arg(long, env = "DOCKET_COMPILE_TIERS", default_value_t = CompileTiers::default())]
     pub compile_tiers: CompileTiers,
     /// Most elements any table may grow to.

@@ -47,6 +47,8 @@ use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
 pub struct PreparedModule {
     abi: Abi,
     tier: Tier,
+    /// Why Winch could not compile it, when Cranelift did instead.
+    baseline_unavailable: Option<Arc<str>>,
     kind: PreparedKind,
 }
 
@@ -66,6 +68,18 @@ impl PreparedModule {
     pub fn tier(&self) -> Tier {
         self.tier
     }
+
+    /// Why the baseline compiler could not compile it, when the optimizing
+    /// one did instead.
+    pub fn baseline_unavailable(&self) -> Option<&str> {
+        self.baseline_unavailable.as_deref()
+    }
+
+    /// Notes why Winch could not compile it.
+    pub fn with_baseline_unavailable(mut self, why: String) -> Self {
+        self.baseline_unavailable = Some(why.into());
+        self
+    }
 }
 
 /// The process-wide engine. Cheap to share behind an `Arc`.
@@ -76,6 +90,9 @@ impl PreparedModule {
 pub struct Engine {
     optimized: TierEngine,
     baseline: Option<TierEngine>,
+    /// `--max-instances` across both tiers' pools (see [`secondary_pool_size`]):
+    /// together they never hold more.
+    instances: tokio::sync::Semaphore,
     settings: EngineSettings,
     _ticker: EpochTicker,
 }
@@ -125,16 +142,27 @@ impl TierEngine {
 }
 
 impl Engine {
-    /// Builds the engine, its linkers and its epoch ticker. With tiers, the
-    /// baseline engine's pool holds a quarter of `max_instances`: its code
-    /// serves a version only until the optimized code replaces it.
-    pub fn new(settings: EngineSettings) -> Result<Self, LoadError> {
-        let optimized = TierEngine::new(&settings, Tier::Optimized, settings.max_instances)?;
+    /// Builds the engine, its linkers and its epoch ticker. Winch compiles
+    /// for x86_64 only here; elsewhere every policy compiles with Cranelift.
+    pub fn new(mut settings: EngineSettings) -> Result<Self, LoadError> {
+        if settings.compile_tiers.has_baseline() && !cfg!(target_arch = "x86_64") {
+            tracing::warn!(
+                policy = %settings.compile_tiers,
+                "Winch (the baseline tier) is for x86_64 only; compiling with Cranelift alone"
+            );
+            settings.compile_tiers = CompileTiers::OptimizedOnly;
+        }
+        let first = settings.compile_tiers.first();
+        let pool_size = |tier: Tier| match tier == first {
+            true => settings.max_instances,
+            false => secondary_pool_size(settings.max_instances),
+        };
+        let optimized = TierEngine::new(&settings, Tier::Optimized, pool_size(Tier::Optimized))?;
         let baseline = match settings.compile_tiers.has_baseline() {
             true => Some(TierEngine::new(
                 &settings,
                 Tier::Baseline,
-                (settings.max_instances / 4).max(BASELINE_MIN_INSTANCES),
+                pool_size(Tier::Baseline),
             )?),
             false => None,
         };
@@ -144,6 +172,7 @@ impl Engine {
         Ok(Self {
             optimized,
             baseline,
+            instances: tokio::sync::Semaphore::new(settings.max_instances as usize),
             settings,
             _ticker: ticker,
         })
@@ -300,6 +329,7 @@ impl Engine {
         Ok(PreparedModule {
             abi: Abi::Command,
             tier,
+            baseline_unavailable: None,
             kind: PreparedKind::Command(Arc::new(pre)),
         })
     }
@@ -314,6 +344,7 @@ impl Engine {
         Ok(PreparedModule {
             abi: Abi::Component,
             tier,
+            baseline_unavailable: None,
             kind: PreparedKind::Component(Arc::new(pre)),
         })
     }
@@ -336,6 +367,9 @@ impl Engine {
         let caps = Arc::new(caps);
         let io = GuestIo::new(limits, self.settings.max_stderr_bytes);
         let run = async {
+            let Ok(_instance) = self.instances.try_acquire() else {
+                return Err(InvokeError::Busy);
+            };
             match &module.kind {
                 PreparedKind::Command(pre) => {
                     command::run(self, pre, limits, request, caps, &io, deadline).await
@@ -480,8 +514,15 @@ pub fn precompile(
     compiled.map_err(|e| LoadError::Invalid(format!("{e:#}")))
 }
 
-/// The fewest instances the baseline engine's pool holds.
-const BASELINE_MIN_INSTANCES: u32 = 16;
+/// The pool of the tier new versions do not start on (Cranelift's under
+/// `baseline`, Winch's otherwise): all of `--max-instances` up to 1,000, a
+/// quarter of it beyond. Each pooled memory reserves about 4 GiB of address
+/// space, and two pools of 12,000 did not fit in the 128 TiB a process has;
+/// a restart after an upgrade runs every module on baseline code until the
+/// background compiles catch up, so the pool must not be small either.
+fn secondary_pool_size(max_instances: u32) -> u32 {
+    max_instances.min((max_instances / 4).max(1_000))
+}
 
 /// Sorts a wasmtime error from running a guest into what the user is told.
 fn classify(err: wasmtime::Error) -> InvokeError {

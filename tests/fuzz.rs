@@ -131,7 +131,11 @@ async fn arbitrary_modules_load_and_run_within_their_limits() {
                     .and_then(|abi| engine.compile_checked(&bytes, abi, tier));
                 match compiled {
                     Ok(module) => {
-                        assert_eq!(module.tier(), tier, "seed {seed}: compiled by the wrong tier");
+                        assert_eq!(
+                            module.tier(),
+                            tier,
+                            "seed {seed}: compiled by the wrong tier"
+                        );
                         loaded += 1;
                         let _ = engine
                             .invoke(

@@ -6,7 +6,9 @@
 
 use crate::capabilities::HostServices;
 use crate::compiles::CompileQueue;
-use crate::engine::{Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule, Tier};
+use crate::engine::{
+    Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule, Tier,
+};
 use crate::invocation::Planned;
 use crate::limits::Ceilings;
 use crate::limits::Limits;

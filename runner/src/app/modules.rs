@@ -151,9 +151,10 @@ impl App {
             return Ok(None);
         };
         let engine = self.engine.clone();
-        let loaded = tokio::task::spawn_blocking(move || engine.load_artifact(&artifact, abi, tier))
-            .await
-            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let loaded =
+            tokio::task::spawn_blocking(move || engine.load_artifact(&artifact, abi, tier))
+                .await
+                .map_err(|e| LoadError::Engine(e.to_string()))?;
         match loaded {
             Ok(module) => {
                 let ms = started.elapsed().as_millis() as u64;

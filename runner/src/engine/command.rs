@@ -160,7 +160,9 @@ pub(crate) async fn run(
         caps,
         reply: Vec::new(),
     };
-    let mut store = engine.new_store(pre.module().engine(), state, limits, deadline, |s| &mut s.limiter);
+    let mut store = engine.new_store(pre.module().engine(), state, limits, deadline, |s| {
+        &mut s.limiter
+    });
     let instance = pre
         .instantiate_async(&mut store)
         .instrument(tracing::debug_span!("instantiate"))

@@ -153,7 +153,9 @@ pub(crate) async fn run(
         limiter: GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements),
         config,
     };
-    let mut store = engine.new_store(pre.instance_pre().engine(), state, limits, deadline, |s| &mut s.limiter);
+    let mut store = engine.new_store(pre.instance_pre().engine(), state, limits, deadline, |s| {
+        &mut s.limiter
+    });
     let instance = pre
         .instance_pre()
         .instantiate_async(&mut store)

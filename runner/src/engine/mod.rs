@@ -233,7 +233,9 @@ impl Engine {
     ) -> Result<PreparedModule, LoadError> {
         let (engine, tier) = self.tier(tier);
         match abi {
-            Abi::Command => self.prepare_command(engine, tier, command::compile(&engine.wasmtime, bytes)?),
+            Abi::Command => {
+                self.prepare_command(engine, tier, command::compile(&engine.wasmtime, bytes)?)
+            }
             Abi::Component => {
                 self.prepare_component(engine, tier, component::compile(&engine.wasmtime, bytes)?)
             }

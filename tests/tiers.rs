@@ -9,40 +9,13 @@
 
 mod common;
 
-use common::{OPERATOR, Server};
+use common::{OPERATOR, Server, padded_message_module};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const TIERED: &[&str] = &["--compile-tiers", "baseline,optimized"];
-
-/// A command module that answers success with `message`, padded with
-/// `fillers` functions of arithmetic so that Cranelift takes a while (about a
-/// second for 1,000 on an idle machine) and Winch does not.
-fn padded_message_module(message: &str, fillers: usize) -> Vec<u8> {
-    let response = format!(r#"{{"status":"success","message":"{message}"}}"#);
-    let escaped = response.replace('"', "\\\"");
-    let body: String = (0..100)
-        .map(|i| format!("(local.set 0 (i32.add (local.get 0) (i32.const {i})))"))
-        .collect();
-    let fillers: String = (0..fillers)
-        .map(|i| format!("(func $f{i} (param i32) (result i32) {body} (local.get 0))\n"))
-        .collect();
-    let wat = format!(
-        r#"(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 64) "{escaped}")
-  {fillers}
-  (func (export "_start")
-    (i32.store (i32.const 0) (i32.const 64))
-    (i32.store (i32.const 4) (i32.const {len}))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
-        len = response.len()
-    );
-    wat::parse_str(wat).unwrap()
-}
 
 /// `docket_modules_cached{tier=…}` from the operator's scrape: (baseline, optimized).
 async fn cached_by_tier(server: &Server) -> (u64, u64) {

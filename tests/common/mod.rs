@@ -106,13 +106,27 @@ pub const OPERATOR: &str = "operator-test-token";
 
 /// A command module that answers success with `message`, built from WAT.
 pub fn message_module(message: &str) -> Vec<u8> {
+    padded_message_module(message, 0)
+}
+
+/// [`message_module`] padded with `fillers` functions of 100 additions each,
+/// which make Cranelift take a while (about a second for 1,000 on an idle
+/// machine) and Winch much less.
+pub fn padded_message_module(message: &str, fillers: usize) -> Vec<u8> {
     let response = format!(r#"{{"status":"success","message":"{message}"}}"#);
     let escaped = response.replace('\\', "\\\\").replace('"', "\\\"");
+    let body: String = (0..100)
+        .map(|i| format!("(local.set 0 (i32.add (local.get 0) (i32.const {i})))"))
+        .collect();
+    let fillers: String = (0..fillers)
+        .map(|i| format!("(func $f{i} (param i32) (result i32) {body} (local.get 0))\n"))
+        .collect();
     let wat = format!(
         r#"(module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 64) "{escaped}")
+  {fillers}
   (func (export "_start")
     (i32.store (i32.const 0) (i32.const 64))
     (i32.store (i32.const 4) (i32.const {len}))

@@ -98,7 +98,7 @@ async fn until_optimized(server: &Server, limit: Duration) {
 async fn optimized_code_takes_over_under_load_without_a_failed_request() {
     let server = Arc::new(Server::hosted(TIERED));
     let (token, key) = server.create_tenant("acme", json!({})).await;
-    let module = padded_message_module("the same answer", 1_000);
+    let module = padded_message_module("the same answer", 400);
     let (status, body) = server
         .deploy("acme", &token, "name = \"tiered\"\n", module)
         .await;
@@ -175,7 +175,7 @@ async fn optimized_code_takes_over_under_load_without_a_failed_request() {
 async fn a_restart_serves_the_best_artifact_without_compiling_in_the_foreground() {
     let server = Server::hosted(TIERED);
     let (token, key) = server.create_tenant("acme", json!({})).await;
-    let module = padded_message_module("after a restart", 1_000);
+    let module = padded_message_module("after a restart", 400);
     let (status, body) = server
         .deploy("acme", &token, "name = \"tiered\"\n", module)
         .await;
@@ -326,4 +326,95 @@ fn an_unknown_compile_policy_is_refused_naming_the_choices() {
         stderr.contains("baseline,optimized") && stderr.contains("winch"),
         "{stderr}"
     );
+}
+
+/// `--max-instances` bounds both tiers' pools together: with one instance
+/// allowed, a guest running on baseline code keeps one on optimized code
+/// from starting, though each pool alone would hold one. (In process: which
+/// tier serves a module in the server is a matter of timing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_bound_holds_across_both_tiers() {
+    use docket::engine::{ActionRequest, Engine, EngineSettings, InvokeError, LimitHit, Tier};
+    use docket::limits::Limits;
+    let engine = Engine::new(EngineSettings {
+        max_instances: 1,
+        ..EngineSettings::default()
+    })
+    .unwrap();
+    let spin = wat::parse_str(
+        r#"(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))"#,
+    )
+    .unwrap();
+    let abi = engine.check(&spin).unwrap();
+    let baseline = engine.compile_checked(&spin, abi, Tier::Baseline).unwrap();
+    let optimized = engine.compile_checked(&spin, abi, Tier::Optimized).unwrap();
+    assert_eq!(
+        (baseline.tier(), optimized.tier()),
+        (Tier::Baseline, Tier::Optimized)
+    );
+    let limits = Limits {
+        timeout_ms: 1_000,
+        memory_mb: 16,
+        fuel: 0,
+        max_output_kb: 16,
+    };
+    let request = ActionRequest {
+        action: "spin".into(),
+        document_id: common::DOC.into(),
+        document_version_id: common::VER.into(),
+        username: String::new(),
+        params: Default::default(),
+        config: Default::default(),
+        secrets: Default::default(),
+        tenant: "acme".into(),
+        request_id: "tiers".into(),
+    };
+    let deadline = || Instant::now() + limits.timeout();
+    let first = engine.invoke(
+        &baseline,
+        &limits,
+        &request,
+        Default::default(),
+        None,
+        deadline(),
+    );
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        engine
+            .invoke(
+                &optimized,
+                &limits,
+                &request,
+                Default::default(),
+                None,
+                deadline(),
+            )
+            .await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert!(
+        matches!(first.result, Err(InvokeError::Limit(LimitHit::Timeout))),
+        "{:?}",
+        first.result.err()
+    );
+    assert!(
+        matches!(second.result, Err(InvokeError::Busy)),
+        "{:?}",
+        second.result.err()
+    );
+    // Once the first ended, the slot is free again.
+    let third = engine
+        .invoke(
+            &optimized,
+            &limits,
+            &request,
+            Default::default(),
+            None,
+            deadline(),
+        )
+        .await;
+    assert!(matches!(
+        third.result,
+        Err(InvokeError::Limit(LimitHit::Timeout))
+    ));
 }

@@ -111,8 +111,12 @@ impl Engine {
             );
             settings.compile_tiers = CompileTiers::OptimizedOnly;
         }
-        let first = settings.compile_tiers.first();
-        let pool_size = |tier: Tier| match tier == first {
+        // The tier that serves once the background compiles caught up.
+        let steady = match settings.compile_tiers.optimizes_later() {
+            true => Tier::Optimized,
+            false => settings.compile_tiers.first(),
+        };
+        let pool_size = |tier: Tier| match tier == steady {
             true => settings.max_instances,
             false => secondary_pool_size(settings.max_instances),
         };

@@ -95,12 +95,14 @@ pub fn precompile(
     compiled.map_err(|e| LoadError::Invalid(format!("{e:#}")))
 }
 
-/// The pool of the tier new versions do not start on (Cranelift's under
-/// `baseline`, Winch's otherwise): all of `--max-instances` up to 1,000, a
-/// quarter of it beyond. Each pooled memory reserves about 4 GiB of address
-/// space, and two pools of 12,000 did not fit in the 128 TiB a process has;
-/// a restart after an upgrade runs every module on baseline code until the
-/// background compiles catch up, so the pool must not be small either.
+/// The pool of the tier that does not serve in the steady state (Winch's
+/// under `baseline,optimized`, Cranelift's under `baseline`): `--max-instances`
+/// up to 1,000 and no more. Every pooled slot costs the process address space
+/// (about 4 GiB per memory: two pools of 12,000 did not fit in 128 TiB) and
+/// memory mappings (two per fiber stack, made when the pool is: a second pool
+/// of 3,000 pushed 10,000 waiting invocations past Linux's default of 65,530
+/// mappings). A restart after an upgrade runs every module on baseline code
+/// until the background compiles catch up, so it is not smaller either.
 pub(super) fn secondary_pool_size(max_instances: u32) -> u32 {
-    max_instances.min((max_instances / 4).max(1_000))
+    max_instances.min(1_000)
 }

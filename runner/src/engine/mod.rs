@@ -42,7 +42,7 @@ use crate::limits::Limits;
 use epoch::EpochTicker;
 use std::sync::Arc;
 use std::time::Instant;
-use tier_engine::{TierEngine, secondary_pool_size};
+use tier_engine::TierEngine;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 /// A compiled, pre-instantiated action module, ready to run many times.
@@ -93,8 +93,8 @@ impl PreparedModule {
 pub struct Engine {
     optimized: TierEngine,
     baseline: Option<TierEngine>,
-    /// `--max-instances` across both tiers' pools (see [`secondary_pool_size`]):
-    /// together they never hold more.
+    /// `--max-instances` across both tiers: the steady tier's pool holds
+    /// that many, the other tier allocates on demand (see [`TierEngine::new`]).
     instances: tokio::sync::Semaphore,
     settings: EngineSettings,
     _ticker: EpochTicker,
@@ -116,16 +116,13 @@ impl Engine {
             true => Tier::Optimized,
             false => settings.compile_tiers.first(),
         };
-        let pool_size = |tier: Tier| match tier == steady {
-            true => settings.max_instances,
-            false => secondary_pool_size(settings.max_instances),
-        };
-        let optimized = TierEngine::new(&settings, Tier::Optimized, pool_size(Tier::Optimized))?;
+        let pooled = |tier: Tier| (tier == steady).then_some(settings.max_instances);
+        let optimized = TierEngine::new(&settings, Tier::Optimized, pooled(Tier::Optimized))?;
         let baseline = match settings.compile_tiers.has_baseline() {
             true => Some(TierEngine::new(
                 &settings,
                 Tier::Baseline,
-                pool_size(Tier::Baseline),
+                pooled(Tier::Baseline),
             )?),
             false => None,
         };

@@ -1,5 +1,5 @@
 //! The wasmtime engine of each compile tier: its configuration (what
-//! compiled code depends on, shared with the compile worker), its pooling
+//! compiled code depends on, shared with the compile worker), its instance
 //! allocator and its linkers.
 
 use super::{Abi, EngineSettings, LoadError, Tier, command, component};
@@ -13,35 +13,29 @@ pub(super) struct TierEngine {
 }
 
 impl TierEngine {
+    /// The engine of `tier`, pooling `pooled` instances, or allocating each
+    /// on demand without a pool.
+    ///
+    /// Only the tier that serves in the steady state gets a pool: a pool
+    /// costs its full size at start, in address space (about 4 GiB per
+    /// memory; two pools of 12,000 did not fit in a process's 128 TiB) and in
+    /// memory mappings (two per fiber stack; a second pool pushed 10,000
+    /// waiting invocations past Linux's default of 65,530). The other tier
+    /// serves a version only until its background compile is done, and pays
+    /// an mmap per instance meanwhile.
     pub(super) fn new(
         settings: &EngineSettings,
         tier: Tier,
-        max_instances: u32,
+        pooled: Option<u32>,
     ) -> Result<Self, LoadError> {
         let engine_err = |e: wasmtime::Error| LoadError::Engine(format!("{e:#}"));
-        let memory_bytes = settings.max_memory_mb.saturating_mul(1024 * 1024);
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(max_instances)
-            .total_core_instances(max_instances.saturating_mul(4))
-            .total_memories(max_instances)
-            .total_tables(max_instances.saturating_mul(4))
-            .total_stacks(max_instances)
-            .max_memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))
-            .table_elements(settings.max_table_elements)
-            .max_memories_per_component(4)
-            .max_tables_per_component(16)
-            .max_core_instances_per_component(32)
-            // Resetting a slot by madvise/munmap makes the kernel shoot down TLBs on
-            // every core, which profiling showed as the largest cost per request.
-            // Keep small memories, tables and stacks resident and wipe them in
-            // place, and batch the decommits that remain.
-            .linear_memory_keep_resident(1024 * 1024)
-            .table_keep_resident(64 * 1024)
-            .async_stack_keep_resident(128 * 1024)
-            .decommit_batch_size(1)
-            .pagemap_scan(wasmtime::Enabled::Auto);
         let mut config = compiler_config(settings, tier);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if let Some(max_instances) = pooled {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(
+                settings,
+                max_instances,
+            )));
+        }
         let wasmtime = wasmtime::Engine::new(&config).map_err(engine_err)?;
         let command_linker = command::linker(&wasmtime).map_err(engine_err)?;
         let component_linker = component::linker(&wasmtime).map_err(engine_err)?;
@@ -51,6 +45,32 @@ impl TierEngine {
             component_linker,
         })
     }
+}
+
+/// The pooling allocator of `max_instances` instances.
+fn pool(settings: &EngineSettings, max_instances: u32) -> PoolingAllocationConfig {
+    let memory_bytes = settings.max_memory_mb.saturating_mul(1024 * 1024);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(max_instances)
+        .total_core_instances(max_instances.saturating_mul(4))
+        .total_memories(max_instances)
+        .total_tables(max_instances.saturating_mul(4))
+        .total_stacks(max_instances)
+        .max_memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))
+        .table_elements(settings.max_table_elements)
+        .max_memories_per_component(4)
+        .max_tables_per_component(16)
+        .max_core_instances_per_component(32)
+        // Resetting a slot by madvise/munmap makes the kernel shoot down TLBs on
+        // every core, which profiling showed as the largest cost per request.
+        // Keep small memories, tables and stacks resident and wipe them in
+        // place, and batch the decommits that remain.
+        .linear_memory_keep_resident(1024 * 1024)
+        .table_keep_resident(64 * 1024)
+        .async_stack_keep_resident(128 * 1024)
+        .decommit_batch_size(1)
+        .pagemap_scan(wasmtime::Enabled::Auto);
+    pool
 }
 
 /// The engine configuration compiled code depends on, for the compiler of
@@ -93,16 +113,4 @@ pub fn precompile(
         Abi::Component => engine.precompile_component(bytes),
     };
     compiled.map_err(|e| LoadError::Invalid(format!("{e:#}")))
-}
-
-/// The pool of the tier that does not serve in the steady state (Winch's
-/// under `baseline,optimized`, Cranelift's under `baseline`): `--max-instances`
-/// up to 1,000 and no more. Every pooled slot costs the process address space
-/// (about 4 GiB per memory: two pools of 12,000 did not fit in 128 TiB) and
-/// memory mappings (two per fiber stack, made when the pool is: a second pool
-/// of 3,000 pushed 10,000 waiting invocations past Linux's default of 65,530
-/// mappings). A restart after an upgrade runs every module on baseline code
-/// until the background compiles catch up, so it is not smaller either.
-pub(super) fn secondary_pool_size(max_instances: u32) -> u32 {
-    max_instances.min(1_000)
 }

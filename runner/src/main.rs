@@ -96,13 +96,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.metrics_on = !args.no_metrics;
     settings.invocation_max_age = args.invocation_max_age();
     let app = Arc::new(App::new(engine, store, services, settings));
-    app.start_background_compiles();
     let mut tenants = Vec::new();
     if let Some(dir) = &args.manifests {
         tenants = declarative::sync_with(&app, dir, &args.data_dir, args.missing_modules()).await?;
     }
     let warmed = app.warm().await;
     tracing::info!(modules = warmed, "live versions loaded");
+    // Only now: optimized compiles queued by the start would take a core
+    // from loading the live versions, and so delay readiness.
+    app.start_background_compiles();
     app.follow_changes();
     if app.operator_token.is_none() {
         tracing::info!("DOCKET_ADMIN_TOKEN is not set: the operator's admin routes are off");

@@ -25,7 +25,7 @@
 mod common;
 
 use arbitrary::Unstructured;
-use docket::engine::{ActionRequest, Engine, EngineSettings, Tier, compiler_config};
+use docket::engine::{Engine, EngineSettings, Tier, compiler_config};
 use docket::limits::{Ceilings, Limits};
 use docket::manifest::ActionManifest;
 
@@ -106,17 +106,7 @@ async fn arbitrary_modules_load_and_run_within_their_limits() {
         fuel: 200_000,
         max_output_kb: 16,
     };
-    let request = ActionRequest {
-        action: "fuzz".into(),
-        document_id: common::DOC.into(),
-        document_version_id: common::VER.into(),
-        username: String::new(),
-        params: Default::default(),
-        config: Default::default(),
-        secrets: Default::default(),
-        tenant: "fuzz".into(),
-        request_id: "fuzz".into(),
-    };
+    let request = common::action_request("fuzz", "fuzz");
     let (mut loaded, mut ran) = (0, 0);
     for seed in seeds() {
         let Some(bytes) = smith_module(seed) else {

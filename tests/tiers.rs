@@ -60,6 +60,15 @@ fn sample(text: &str, series: &str) -> u64 {
     sum as u64
 }
 
+/// Creates tenant `acme` and deploys `module` with `manifest`: its admin
+/// token, webhook key and the deploy answer, which must be 201.
+async fn deploy_new(server: &Server, manifest: &str, module: Vec<u8>) -> (String, String, Value) {
+    let (token, key) = server.create_tenant("acme", json!({})).await;
+    let (status, body) = server.deploy("acme", &token, manifest, module).await;
+    assert_eq!(status, 201, "{body}");
+    (token, key, body)
+}
+
 /// A command whose `_start` recurses 100,000 deep by tail calls, which
 /// Winch does not support.
 fn tail_call_module() -> Vec<u8> {
@@ -97,12 +106,12 @@ async fn until_optimized(server: &Server, limit: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn optimized_code_takes_over_under_load_without_a_failed_request() {
     let server = Arc::new(Server::hosted(TIERED));
-    let (token, key) = server.create_tenant("acme", json!({})).await;
-    let module = padded_message_module("the same answer", 400);
-    let (status, body) = server
-        .deploy("acme", &token, "name = \"tiered\"\n", module)
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let (_token, key, body) = deploy_new(
+        &server,
+        "name = \"tiered\"\n",
+        padded_message_module("the same answer", 400),
+    )
+    .await;
     assert_eq!(body["tier"], "baseline", "{body}");
     assert!(body.get("baselineUnavailable").is_none(), "{body}");
 
@@ -174,12 +183,12 @@ async fn optimized_code_takes_over_under_load_without_a_failed_request() {
 #[tokio::test]
 async fn a_restart_serves_the_best_artifact_without_compiling_in_the_foreground() {
     let server = Server::hosted(TIERED);
-    let (token, key) = server.create_tenant("acme", json!({})).await;
-    let module = padded_message_module("after a restart", 400);
-    let (status, body) = server
-        .deploy("acme", &token, "name = \"tiered\"\n", module)
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let (_token, key, _body) = deploy_new(
+        &server,
+        "name = \"tiered\"\n",
+        padded_message_module("after a restart", 400),
+    )
+    .await;
     // Killed while the optimized compile is likely still running.
     let data = server.crash().unwrap();
 
@@ -298,12 +307,12 @@ async fn the_operator_chooses_the_compile_policy() {
 #[tokio::test]
 async fn the_policy_can_come_from_the_environment() {
     let server = Server::hosted_with_env(&[], &[("DOCKET_COMPILE_TIERS", "baseline")]);
-    let (token, _key) = server.create_tenant("acme", json!({})).await;
-    let module = padded_message_module("from the environment", 10);
-    let (status, body) = server
-        .deploy("acme", &token, "name = \"env\"\n", module)
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let (_token, _key, body) = deploy_new(
+        &server,
+        "name = \"env\"\n",
+        padded_message_module("from the environment", 10),
+    )
+    .await;
     assert_eq!(body["tier"], "baseline", "{body}");
 }
 
@@ -334,7 +343,7 @@ fn an_unknown_compile_policy_is_refused_naming_the_choices() {
 /// tier serves a module in the server is a matter of timing.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instance_bound_holds_across_both_tiers() {
-    use docket::engine::{ActionRequest, Engine, EngineSettings, InvokeError, LimitHit, Tier};
+    use docket::engine::{Engine, EngineSettings, InvokeError, LimitHit, Tier};
     use docket::limits::Limits;
     let engine = Engine::new(EngineSettings {
         max_instances: 1,
@@ -358,17 +367,7 @@ async fn the_instance_bound_holds_across_both_tiers() {
         fuel: 0,
         max_output_kb: 16,
     };
-    let request = ActionRequest {
-        action: "spin".into(),
-        document_id: common::DOC.into(),
-        document_version_id: common::VER.into(),
-        username: String::new(),
-        params: Default::default(),
-        config: Default::default(),
-        secrets: Default::default(),
-        tenant: "acme".into(),
-        request_id: "tiers".into(),
-    };
+    let request = common::action_request("acme", "spin");
     let deadline = || Instant::now() + limits.timeout();
     let first = engine.invoke(
         &baseline,

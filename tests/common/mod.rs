@@ -136,6 +136,22 @@ pub fn padded_message_module(message: &str, fillers: usize) -> Vec<u8> {
     wat::parse_str(wat).unwrap()
 }
 
+/// A request for `action` of `tenant` with the test document ids, for tests
+/// that drive the engine in process.
+pub fn action_request(tenant: &str, action: &str) -> docket::engine::ActionRequest {
+    docket::engine::ActionRequest {
+        action: action.into(),
+        document_id: DOC.into(),
+        document_version_id: VER.into(),
+        username: String::new(),
+        params: Default::default(),
+        config: Default::default(),
+        secrets: Default::default(),
+        tenant: tenant.into(),
+        request_id: format!("{tenant}-{action}"),
+    }
+}
+
 /// A running `docket serve`. Killed on drop.
 pub struct Server {
     child: Child,

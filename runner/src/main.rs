@@ -102,9 +102,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let warmed = app.warm().await;
     tracing::info!(modules = warmed, "live versions loaded");
-    // Only now: optimized compiles queued by the start would take a core
-    // from loading the live versions, and so delay readiness.
-    app.start_background_compiles();
     app.follow_changes();
     if app.operator_token.is_none() {
         tracing::info!("DOCKET_ADMIN_TOKEN is not set: the operator's admin routes are off");
@@ -122,6 +119,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("binding --metrics-listen {addr}"))?;
     }
     print_banner(&base, &tenants);
+    // Only now: optimized compiles queued by the start would take a core
+    // from loading the live versions and binding, and so delay readiness.
+    app.start_background_compiles();
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let app_at_shutdown = app.clone();
     let app_at_signal = app.clone();

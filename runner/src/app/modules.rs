@@ -7,6 +7,7 @@ use crate::engine::{Abi, LoadError, PreparedModule, Tier};
 use crate::metrics::ModuleSource;
 use crate::names::TenantName;
 use crate::registry::ModuleDigest;
+use futures_util::StreamExt;
 
 impl App {
     /// The tenant's prepared module for a digest, if it is loaded.
@@ -170,19 +171,37 @@ impl App {
 
     /// Loads every live version's module, so the first request after a start
     /// does not compile. A module that fails is logged, not fatal: its action
-    /// answers 500 until fixed, and the others serve.
+    /// answers 500 until fixed, and the others serve. Loads overlap (
+    /// [`WARM_CONCURRENCY`] at a time), so a start with many actions waits for
+    /// the cores, not for one store round trip after another.
     pub async fn warm(&self) -> usize {
-        let mut loaded = 0;
-        for tenant in self.store.tenants() {
-            for action in tenant.actions.values() {
-                match self.ensure_module(&tenant.name, &action.module).await {
-                    Ok(_) => loaded += 1,
-                    Err(err) => {
-                        tracing::error!(tenant = %tenant.name, action = %action.name, error = %err, "live version cannot be loaded")
-                    }
-                }
+        let live: Vec<_> = self
+            .store
+            .tenants()
+            .into_iter()
+            .flat_map(|tenant| {
+                let actions: Vec<_> = tenant.actions.values().cloned().collect();
+                actions
+                    .into_iter()
+                    .map(move |action| (tenant.clone(), action))
+            })
+            .collect();
+        let loads = futures_util::stream::iter(live).map(|(tenant, action)| async move {
+            let loaded = self.ensure_module(&tenant.name, &action.module).await;
+            if let Err(err) = &loaded {
+                tracing::error!(tenant = %tenant.name, action = %action.name, error = %err, "live version cannot be loaded");
             }
-        }
-        loaded
+            loaded.is_ok()
+        });
+        loads
+            .buffer_unordered(WARM_CONCURRENCY)
+            .filter(|loaded| std::future::ready(*loaded))
+            .count()
+            .await
     }
 }
+
+/// How many live versions [`App::warm`] loads at once: enough to keep both
+/// the store and the cores busy, few enough that a start's memory peak is a
+/// handful of artifacts.
+const WARM_CONCURRENCY: usize = 8;

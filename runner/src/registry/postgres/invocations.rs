@@ -68,14 +68,19 @@ impl InvocationLog for PgStore {
             let mut distinct = tenants.clone();
             distinct.sort_unstable();
             distinct.dedup();
-            let kept: Vec<i64> = distinct.iter().map(|t| self.records_kept(t)).collect();
+            // Everything older than each tenant's kept-th newest id goes;
+            // OFFSET finds that id without collecting the kept ids.
+            let skipped: Vec<i64> = distinct
+                .iter()
+                .map(|t| self.records_kept(t).max(1) - 1)
+                .collect();
             sqlx::query(
-                "DELETE FROM invocations i USING UNNEST($1::TEXT[], $2::BIGINT[]) AS t(name, kept) \
-                 WHERE i.tenant = t.name AND i.id < (SELECT MIN(id) FROM \
-                   (SELECT id FROM invocations WHERE tenant = t.name ORDER BY id DESC LIMIT t.kept) newest)",
+                "DELETE FROM invocations i USING UNNEST($1::TEXT[], $2::BIGINT[]) AS t(name, skipped) \
+                 WHERE i.tenant = t.name AND i.id < (SELECT id FROM invocations \
+                   WHERE tenant = t.name ORDER BY id DESC OFFSET t.skipped LIMIT 1)",
             )
             .bind(&distinct)
-            .bind(&kept)
+            .bind(&skipped)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -4,7 +4,10 @@
 //! finish on the code they started with.
 //!
 //! One task works through the queue, one module at a time, so background
-//! compiles never take more than one compiler at once whatever is uploaded;
+//! compiles never take more than one compiler at once whatever is uploaded.
+//! Tenants take turns: the next compile is the next tenant's oldest module,
+//! so a tenant with many modules waiting delays another tenant's module by
+//! one compile, not by all of its own;
 //! each is a compile like any other (time and memory bounds, counted against
 //! the tenant when it fails), at the compile worker's lowered priority. A
 //! module waits in the queue at most once. A failed attempt is tried again
@@ -17,10 +20,11 @@ use super::{App, DeployError};
 use crate::engine::{Abi, PreparedModule, Tier};
 use crate::names::TenantName;
 use crate::registry::ModuleDigest;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 /// How many times a module's optimized compile is tried before its version
 /// stays on baseline code (until the process restarts).
@@ -47,11 +51,80 @@ impl Job {
     }
 }
 
+/// Modules waiting for their compile, served one tenant at a time in turn.
+#[derive(Default)]
+struct Turns {
+    /// Tenants with a module waiting, in the order their turns come.
+    order: VecDeque<TenantName>,
+    /// Each waiting tenant's modules, oldest first.
+    waiting: HashMap<TenantName, VecDeque<Job>>,
+}
+
+impl Turns {
+    fn push(&mut self, job: Job) {
+        let jobs = self.waiting.entry(job.tenant.clone()).or_default();
+        if jobs.is_empty() {
+            self.order.push_back(job.tenant.clone());
+        }
+        jobs.push_back(job);
+    }
+
+    /// The oldest module of the tenant whose turn it is; that tenant goes
+    /// to the back of the line if it has more.
+    fn pop(&mut self) -> Option<Job> {
+        let tenant = self.order.pop_front()?;
+        let jobs = self.waiting.get_mut(&tenant)?;
+        let job = jobs.pop_front();
+        if jobs.is_empty() {
+            self.waiting.remove(&tenant);
+        } else {
+            self.order.push_back(tenant);
+        }
+        job
+    }
+}
+
+/// The line of modules and the signal that one joined it, shared with the
+/// task that works through it.
+#[derive(Default)]
+struct Line {
+    turns: Mutex<Turns>,
+    joined: Notify,
+    /// Set when the app is gone, so the task ends.
+    closed: AtomicBool,
+}
+
+impl Line {
+    fn push(&self, job: Job) {
+        self.turns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(job);
+        self.joined.notify_one();
+    }
+
+    /// The next module, waiting for one; `None` once the app is gone.
+    async fn next(&self) -> Option<Job> {
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                return None;
+            }
+            let next = self.turns.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            match next {
+                Some(job) => return Some(job),
+                // A push between the pop and this wait left a permit: no
+                // module is missed.
+                None => self.joined.notified().await,
+            }
+        }
+    }
+}
+
 /// The queue of modules waiting for their optimized compile.
 pub(super) struct Optimizing {
-    sender: mpsc::UnboundedSender<Job>,
-    /// Taken by [`App::start_background_compiles`].
-    receiver: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+    line: Arc<Line>,
+    /// Whether [`App::start_background_compiles`] started the task.
+    started: AtomicBool,
     /// Modules queued or waiting to be queued again, so each is queued once.
     pending: Mutex<HashSet<Key>>,
     /// Failed attempts per module; at [`MAX_ATTEMPTS`] it is not queued again.
@@ -60,13 +133,19 @@ pub(super) struct Optimizing {
 
 impl Default for Optimizing {
     fn default() -> Self {
-        let (sender, receiver) = mpsc::unbounded_channel();
         Self {
-            sender,
-            receiver: Mutex::new(Some(receiver)),
+            line: Arc::default(),
+            started: AtomicBool::new(false),
             pending: Mutex::default(),
             failures: Mutex::default(),
         }
+    }
+}
+
+impl Drop for Optimizing {
+    fn drop(&mut self) {
+        self.line.closed.store(true, Ordering::Release);
+        self.line.joined.notify_one();
     }
 }
 
@@ -85,15 +164,15 @@ impl Optimizing {
             return;
         }
         drop(pending);
-        let sender = self.sender.clone();
         match after {
-            None => {
-                let _ = sender.send(job);
-            }
+            None => self.line.push(job),
             Some(delay) => {
+                let line = Arc::downgrade(&self.line);
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let _ = sender.send(job);
+                    if let Some(line) = line.upgrade() {
+                        line.push(job);
+                    }
                 });
             }
         }
@@ -104,18 +183,13 @@ impl App {
     /// Starts the task that compiles the optimized tier of modules serving
     /// on baseline code. Modules queued before the start wait for it.
     pub fn start_background_compiles(self: &Arc<Self>) {
-        let receiver = self
-            .optimizing
-            .receiver
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let Some(mut receiver) = receiver else {
+        if self.optimizing.started.swap(true, Ordering::AcqRel) {
             return;
-        };
+        }
+        let line = self.optimizing.line.clone();
         let app = Arc::downgrade(self);
         tokio::spawn(async move {
-            while let Some(job) = receiver.recv().await {
+            while let Some(job) = line.next().await {
                 let Some(app) = app.upgrade() else {
                     return;
                 };
@@ -128,6 +202,7 @@ impl App {
                     .remove(&job.key());
                 // Its own task, so a panic ends this job, not the queue.
                 let worker = app.clone();
+                drop(app);
                 if let Err(err) = tokio::spawn(async move { worker.optimize(job).await }).await {
                     tracing::error!(error = %err, "optimized compile panicked");
                 }
@@ -237,5 +312,73 @@ impl App {
             tracing::warn!(module = %job.digest, error = %err, "could not cache the compiled artifact");
         }
         Ok(module)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(tenant: &str, module: &str) -> Job {
+        Job {
+            tenant: TenantName::new(tenant.to_owned()).unwrap(),
+            digest: ModuleDigest::from_stored(module.to_owned()),
+            abi: Abi::Command,
+            queued: Instant::now(),
+        }
+    }
+
+    fn order(turns: &mut Turns) -> Vec<String> {
+        std::iter::from_fn(|| turns.pop())
+            .map(|job| format!("{}/{}", job.tenant, job.digest))
+            .collect()
+    }
+
+    /// A tenant that queued many modules first gets one compile per turn:
+    /// the others' modules do not wait for all of its own.
+    #[test]
+    fn tenants_take_turns_oldest_module_first() {
+        let mut turns = Turns::default();
+        for module in ["a1", "a2", "a3", "a4"] {
+            turns.push(job("busy", module));
+        }
+        turns.push(job("quiet", "q1"));
+        turns.push(job("other", "o1"));
+        turns.push(job("quiet", "q2"));
+        assert_eq!(
+            order(&mut turns),
+            [
+                "busy/a1", "quiet/q1", "other/o1", "busy/a2", "quiet/q2", "busy/a3", "busy/a4"
+            ]
+        );
+        assert!(turns.waiting.is_empty() && turns.order.is_empty());
+    }
+
+    /// A tenant whose line emptied joins at the back when it queues again.
+    #[test]
+    fn a_tenant_that_comes_back_joins_at_the_back() {
+        let mut turns = Turns::default();
+        turns.push(job("a", "1"));
+        assert_eq!(order(&mut turns), ["a/1"]);
+        turns.push(job("b", "1"));
+        turns.push(job("a", "2"));
+        assert_eq!(order(&mut turns), ["b/1", "a/2"]);
+    }
+
+    /// The waiting task gets a module pushed while it waits, and ends once
+    /// the line closes.
+    #[tokio::test]
+    async fn the_line_wakes_its_task_and_closes() {
+        let line = Arc::new(Line::default());
+        let waiting = tokio::spawn({
+            let line = line.clone();
+            async move { line.next().await.map(|job| job.digest.to_string()) }
+        });
+        tokio::task::yield_now().await;
+        line.push(job("a", "m"));
+        assert_eq!(waiting.await.unwrap().as_deref(), Some("m"));
+        line.closed.store(true, Ordering::Release);
+        line.joined.notify_one();
+        assert!(line.next().await.is_none());
     }
 }

@@ -8,6 +8,7 @@ use crate::metrics::ModuleSource;
 use crate::names::TenantName;
 use crate::registry::ModuleDigest;
 use futures_util::StreamExt;
+use std::collections::HashMap;
 
 impl App {
     /// The tenant's prepared module for a digest, if it is loaded.
@@ -171,37 +172,42 @@ impl App {
 
     /// Loads every live version's module, so the first request after a start
     /// does not compile. A module that fails is logged, not fatal: its action
-    /// answers 500 until fixed, and the others serve. Loads overlap (
-    /// [`WARM_CONCURRENCY`] at a time), so a start with many actions waits for
-    /// the cores, not for one store round trip after another.
+    /// answers 500 until fixed, and the others serve. Different modules load
+    /// side by side ([`WARM_CONCURRENCY`] at a time), so a start with many
+    /// actions waits for the cores, not for one store round trip after
+    /// another; the actions sharing one module load it one after another,
+    /// so it is compiled (if it must be) once and the others find its
+    /// artifact. Returns how many actions' modules are loaded.
     pub async fn warm(&self) -> usize {
-        let live: Vec<_> = self
-            .store
-            .tenants()
-            .into_iter()
-            .flat_map(|tenant| {
-                let actions: Vec<_> = tenant.actions.values().cloned().collect();
-                actions
-                    .into_iter()
-                    .map(move |action| (tenant.clone(), action))
-            })
-            .collect();
-        let loads = futures_util::stream::iter(live).map(|(tenant, action)| async move {
-            let loaded = self.ensure_module(&tenant.name, &action.module).await;
-            if let Err(err) = &loaded {
-                tracing::error!(tenant = %tenant.name, action = %action.name, error = %err, "live version cannot be loaded");
+        let mut by_module: HashMap<ModuleDigest, Vec<_>> = HashMap::new();
+        for tenant in self.store.tenants() {
+            for action in tenant.actions.values() {
+                by_module
+                    .entry(action.module.clone())
+                    .or_default()
+                    .push((tenant.clone(), action.clone()));
             }
-            loaded.is_ok()
+        }
+        let loads = futures_util::stream::iter(by_module.into_values()).map(|users| async move {
+            let mut loaded = 0;
+            for (tenant, action) in users {
+                match self.ensure_module(&tenant.name, &action.module).await {
+                    Ok(_) => loaded += 1,
+                    Err(err) => {
+                        tracing::error!(tenant = %tenant.name, action = %action.name, error = %err, "live version cannot be loaded")
+                    }
+                }
+            }
+            loaded
         });
         loads
             .buffer_unordered(WARM_CONCURRENCY)
-            .filter(|loaded| std::future::ready(*loaded))
-            .count()
+            .fold(0, |total, loaded| std::future::ready(total + loaded))
             .await
     }
 }
 
-/// How many live versions [`App::warm`] loads at once: enough to keep both
+/// How many modules [`App::warm`] loads at once: enough to keep both
 /// the store and the cores busy, few enough that a start's memory peak is a
 /// handful of artifacts.
 const WARM_CONCURRENCY: usize = 8;

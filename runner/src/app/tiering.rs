@@ -7,8 +7,8 @@
 //! compiles never take more than one compiler at once whatever is uploaded.
 //! Tenants take turns: the next compile is the next tenant's oldest module,
 //! so a tenant with many modules waiting delays another tenant's module by
-//! one compile, not by all of its own;
-//! each is a compile like any other (time and memory bounds, counted against
+//! at most the one compile running, not by all of its own. Each background
+//! compile is like any other (time and memory bounds, counted against
 //! the tenant when it fails), at the compile worker's lowered priority. A
 //! module waits in the queue at most once. A failed attempt is tried again
 //! after 30 s, then 60 s; after three the version stays on baseline code
@@ -56,6 +56,10 @@ impl Job {
 struct Turns {
     /// Tenants with a module waiting, in the order their turns come.
     order: VecDeque<TenantName>,
+    /// The tenant whose module was taken last, if it has more waiting: it
+    /// rejoins the line at the next turn, behind every tenant that joined
+    /// while its module compiled.
+    resting: Option<TenantName>,
     /// Each waiting tenant's modules, oldest first.
     waiting: HashMap<TenantName, VecDeque<Job>>,
 }
@@ -63,22 +67,25 @@ struct Turns {
 impl Turns {
     fn push(&mut self, job: Job) {
         let jobs = self.waiting.entry(job.tenant.clone()).or_default();
+        // A tenant with modules waiting is in line or resting already.
         if jobs.is_empty() {
             self.order.push_back(job.tenant.clone());
         }
         jobs.push_back(job);
     }
 
-    /// The oldest module of the tenant whose turn it is; that tenant goes
-    /// to the back of the line if it has more.
+    /// The oldest module of the tenant whose turn it is.
     fn pop(&mut self) -> Option<Job> {
+        if let Some(tenant) = self.resting.take() {
+            self.order.push_back(tenant);
+        }
         let tenant = self.order.pop_front()?;
         let jobs = self.waiting.get_mut(&tenant)?;
         let job = jobs.pop_front();
         if jobs.is_empty() {
             self.waiting.remove(&tenant);
         } else {
-            self.order.push_back(tenant);
+            self.resting = Some(tenant);
         }
         job
     }
@@ -352,6 +359,20 @@ mod tests {
             ]
         );
         assert!(turns.waiting.is_empty() && turns.order.is_empty());
+    }
+
+    /// A tenant that queues while another's module compiles goes next, not
+    /// after that tenant's following module.
+    #[test]
+    fn a_tenant_joining_during_a_compile_goes_next() {
+        let mut turns = Turns::default();
+        for module in ["a1", "a2", "a3"] {
+            turns.push(job("busy", module));
+        }
+        let running = turns.pop().unwrap();
+        assert_eq!(running.digest.as_str(), "a1");
+        turns.push(job("late", "l1"));
+        assert_eq!(order(&mut turns), ["late/l1", "busy/a2", "busy/a3"]);
     }
 
     /// A tenant whose line emptied joins at the back when it queues again.

@@ -368,27 +368,21 @@ async fn the_instance_bound_holds_across_both_tiers() {
         max_output_kb: 16,
     };
     let request = common::action_request("acme", "spin");
-    let deadline = || Instant::now() + limits.timeout();
-    let first = engine.invoke(
-        &baseline,
-        &limits,
-        &request,
-        Default::default(),
-        None,
-        deadline(),
-    );
+    let run = |module| {
+        let deadline = Instant::now() + limits.timeout();
+        engine.invoke(
+            module,
+            &limits,
+            &request,
+            Default::default(),
+            None,
+            deadline,
+        )
+    };
+    let first = run(&baseline);
     let second = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        engine
-            .invoke(
-                &optimized,
-                &limits,
-                &request,
-                Default::default(),
-                None,
-                deadline(),
-            )
-            .await
+        run(&optimized).await
     };
     let (first, second) = tokio::join!(first, second);
     assert!(
@@ -402,16 +396,7 @@ async fn the_instance_bound_holds_across_both_tiers() {
         second.result.err()
     );
     // Once the first ended, the slot is free again.
-    let third = engine
-        .invoke(
-            &optimized,
-            &limits,
-            &request,
-            Default::default(),
-            None,
-            deadline(),
-        )
-        .await;
+    let third = run(&optimized).await;
     assert!(matches!(
         third.result,
         Err(InvokeError::Limit(LimitHit::Timeout))

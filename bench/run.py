@@ -375,7 +375,10 @@ def concurrency(results):
 
 def main():
     results = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               "machine": {"cpus": os.cpu_count()}, "settings": {"seconds": DURATION, "connections": CONNECTIONS}}
+               "machine": {"cpus": os.cpu_count()}, "settings": {"seconds": DURATION, "connections": CONNECTIONS,
+                            # Servers inherit DOCKET_COMPILE_TIERS (bench/tiers.py
+                            # sets --compile-tiers itself); unset means the default.
+                            "compile_tiers": os.environ.get("DOCKET_COMPILE_TIERS", "baseline,optimized")}}
     only = sys.argv[1:] or ["throughput", "cold", "languages", "tiers", "concurrency", "cluster", "observability"]
     if "throughput" in only: throughput(results)
     if "cold" in only: cold_paths(results)

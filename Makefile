@@ -29,7 +29,7 @@ TOOLCHAINS := .toolchains
 BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help targets c-toolchain actions guests build run cluster test test-tools api-check fuzz bench lint fmt clean
+.PHONY: help targets c-toolchain actions guests build run demo-actions docket-binary cluster test test-tools api-check fuzz bench lint fmt clean
 
 help:
 	@echo "make run    build docket and the demo's Rust actions, serve the demo tenant on http://$(LISTEN)"
@@ -89,10 +89,17 @@ build:
 ## The fast front door: only the docket binary and the demo's Rust actions (no
 ## language toolchains, no tests). A demo manifest whose module is not built yet
 ## is skipped with a warning; `make actions` builds the rest.
+## The two builds run side by side: the binary's last minute is one crate on
+## one core, which leaves the other free for the actions.
 run: targets
-	$(call build_wasm,$(DEMO_ACTIONS),$(DIST))
-	$(CARGO) build -j$(JOBS) -p docket --bin docket
+	@$(MAKE) --no-print-directory -j2 demo-actions docket-binary
 	./target/debug/docket serve --listen $(LISTEN) --manifests manifests --data-dir $(DATA_DIR) --skip-missing-modules
+
+demo-actions: targets
+	$(call build_wasm,$(DEMO_ACTIONS),$(DIST))
+
+docket-binary:
+	$(CARGO) build -j$(JOBS) -p docket --bin docket
 
 ## Three replicas on one PostgreSQL database behind HAProxy; see docs/deploying.md.
 cluster: actions build

@@ -89,10 +89,10 @@ build:
 ## The fast front door: only the docket binary and the demo's Rust actions (no
 ## language toolchains, no tests). A demo manifest whose module is not built yet
 ## is skipped with a warning; `make actions` builds the rest.
-## The two builds run side by side: the binary's last minute is one crate on
-## one core, which leaves the other free for the actions.
+## The two builds run side by side (JOBS of them at most), so the actions use
+## the core the binary's build leaves idle while it waits on one crate.
 run: targets
-	@$(MAKE) --no-print-directory -j2 demo-actions docket-binary
+	@$(MAKE) --no-print-directory -j$(JOBS) demo-actions docket-binary
 	./target/debug/docket serve --listen $(LISTEN) --manifests manifests --data-dir $(DATA_DIR) --skip-missing-modules
 
 demo-actions: targets

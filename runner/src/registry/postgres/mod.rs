@@ -65,8 +65,8 @@ pub struct PgStore {
     artifacts: LocalArtifacts,
     snapshots: RwLock<HashMap<TenantName, Loaded>>,
     health: sync::Health,
-    /// When a tenant was last reloaded on demand (`TenantStore::catch_up`).
-    caught_up_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The budget of on-demand tenant reloads (`TenantStore::catch_up`).
+    catch_ups: std::sync::Mutex<tenants::CatchUps>,
 }
 
 impl Registry for PgStore {
@@ -121,7 +121,7 @@ impl PgStore {
             artifacts,
             snapshots: RwLock::new(HashMap::new()),
             health: sync::Health::new(),
-            caught_up_at: std::sync::Mutex::new(None),
+            catch_ups: std::sync::Mutex::new(tenants::CatchUps::new()),
         });
         store.reload_everything().await?;
         sync::follow(&store).await?;

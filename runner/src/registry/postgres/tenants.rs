@@ -13,8 +13,49 @@ use sqlx::{FromRow, Row};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How often a replica may reload a tenant on demand (see `catch_up`).
+/// How often a replica may reload a tenant on demand, sustained (see `catch_up`).
 const CATCH_UP_EVERY: Duration = Duration::from_millis(50);
+/// How many on-demand reloads may come back to back: tenants made one after
+/// another through other replicas are each caught up at once, while a flood
+/// of made-up names still costs the database one reload per `CATCH_UP_EVERY`.
+const CATCH_UP_BURST: u32 = 8;
+
+/// The budget of on-demand reloads: [`CATCH_UP_BURST`] at most, one more
+/// earned every [`CATCH_UP_EVERY`].
+#[derive(Debug)]
+pub(super) struct CatchUps {
+    available: u32,
+    refilled_at: Instant,
+}
+
+impl CatchUps {
+    pub(super) fn new() -> Self {
+        Self {
+            available: CATCH_UP_BURST,
+            refilled_at: Instant::now(),
+        }
+    }
+
+    /// Takes one reload from the budget at `now`; false when it is spent.
+    fn take(&mut self, now: Instant) -> bool {
+        let periods =
+            now.saturating_duration_since(self.refilled_at).as_nanos() / CATCH_UP_EVERY.as_nanos();
+        if periods > 0 {
+            let earned = u32::try_from(periods).unwrap_or(u32::MAX);
+            self.available = self.available.saturating_add(earned).min(CATCH_UP_BURST);
+            self.refilled_at = if self.available == CATCH_UP_BURST {
+                now
+            } else {
+                self.refilled_at + CATCH_UP_EVERY * earned
+            };
+        }
+        if self.available == 0 {
+            return false;
+        }
+        self.available -= 1;
+        true
+    }
+}
 
 impl TenantStore for PgStore {
     fn tenants(&self) -> Vec<Arc<Tenant>> {
@@ -63,19 +104,20 @@ impl TenantStore for PgStore {
         })
     }
 
-    /// At most one on-demand reload per [`CATCH_UP_EVERY`], whoever asks, so
-    /// requests with made-up tenants or tokens cannot load the database.
+    /// On-demand reloads come out of one budget ([`CatchUps`]), whoever asks,
+    /// so requests with made-up tenants or tokens cannot load the database.
     fn catch_up<'a>(&'a self, name: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let Ok(name) = TenantName::new(name) else {
                 return Ok(false);
             };
-            {
-                let mut last = self.caught_up_at.lock().unwrap_or_else(|e| e.into_inner());
-                if last.is_some_and(|at| at.elapsed() < CATCH_UP_EVERY) {
-                    return Ok(false);
-                }
-                *last = Some(Instant::now());
+            let allowed = self
+                .catch_ups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(Instant::now());
+            if !allowed {
+                return Ok(false);
             }
             self.refresh(&name).await?;
             Ok(true)
@@ -233,5 +275,31 @@ impl TenantStore for PgStore {
             .await?;
             self.commit_change(tx, name).await
         })
+    }
+}
+
+#[cfg(test)]
+mod catch_up_tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_allowed_then_one_reload_per_period() {
+        let mut budget = CatchUps::new();
+        let start = budget.refilled_at;
+        for i in 0..CATCH_UP_BURST {
+            assert!(budget.take(start), "reload {i} of the burst");
+        }
+        assert!(!budget.take(start), "past the burst");
+        assert!(
+            !budget.take(start + CATCH_UP_EVERY / 2),
+            "half a period later"
+        );
+        assert!(budget.take(start + CATCH_UP_EVERY), "one period later");
+        assert!(!budget.take(start + CATCH_UP_EVERY), "only one was earned");
+        let much_later = start + CATCH_UP_EVERY * 1000;
+        for i in 0..CATCH_UP_BURST {
+            assert!(budget.take(much_later), "refilled reload {i}");
+        }
+        assert!(!budget.take(much_later), "the refill stops at the burst");
     }
 }

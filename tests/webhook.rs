@@ -1,5 +1,6 @@
 //! The Workfront Document Webhooks protocol, end to end through the real binary:
-//! every row of DESIGN §1's mapping table.
+//! every row of the mapping table in
+//! `docs/architecture.md#status-and-body-for-each-outcome`.
 
 mod common;
 

@@ -17,7 +17,8 @@
  *
  * Build: clang --target=wasm32-wasi -O2 -Wl,--strip-all -o action.wasm action.c
  *
- * The parser reads the request JSON Docket writes (DESIGN §3 / CONTRACT.md):
+ * The parser reads the request JSON Docket writes (guest-sdk/CONTRACT.md;
+ * docs/architecture.md#the-guest-contract):
  * one object of strings, with "params", "config" and "secrets" objects of
  * strings. It never aborts: malformed input makes docket_read_request return 0
  * after answering a "failed" response. Strings are decoded (escapes and \uXXXX

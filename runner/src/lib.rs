@@ -5,14 +5,16 @@
 //!
 //! # Layout
 //!
-//! The layers, each depending only on those below it:
+//! The layers, each depending only on those below it (the full map, with what
+//! each module may import, is `docs/architecture.md#modules-and-layering`):
 //!
 //! ```text
 //! http (routes, accept loop, admin extractors, the one place errors become responses)
 //!   └─ invocation (the one path to a run) ─ app (shared state, tenant gates, deployments)
 //!        ├─ engine (wasmtime, ABIs, limits, compile worker, CPU turns)
 //!        ├─ capabilities (one module per capability)
-//!        └─ registry (storage traits per concern; SQLite in registry::sqlite)
+//!        └─ registry (storage traits per concern; SQLite in registry::sqlite,
+//!                     PostgreSQL in registry::postgres)
 //! ```
 //!
 //! * [`http`]: the axum routes Workfront calls (`/t/{tenant}/serviceInfo`,
@@ -28,17 +30,23 @@
 //! * [`capabilities`]: what actions may reach when granted, one module each:
 //!   outbound HTTP to allow-listed hosts (SSRF-guarded), key-value, config.
 //! * [`registry`]: tenants, credentials, secrets, versions, blobs and the
-//!   invocation log behind traits; SQLite with module blobs on disk. Knows
-//!   nothing of wasmtime.
+//!   invocation log behind traits; SQLite with module blobs on disk, or
+//!   PostgreSQL shared by replicas (`registry::postgres`). Knows nothing of
+//!   wasmtime.
 //! * [`compiles`]: compile capacity shared fairly between tenants.
 //! * [`metrics`]: Prometheus metrics, their labels capped per (tenant, action).
 //! * [`wasm_pool`]: the threads guests run on, apart from the HTTP threads.
+//! * [`telemetry`]: OpenTelemetry traces over OTLP (off unless configured).
 //! * [`manifest`], [`names`], [`limits`]: the declarative formats and the checked
 //!   values they produce.
 //! * [`declarative`]: `serve --manifests DIR`, manifests synced into the store.
 //! * [`client`]: the CLI's client of the admin and webhook APIs.
 //! * [`config`]: command-line and environment settings.
 //! * [`scaffold`]: `docket new`, projects from the embedded templates.
+//! * [`local_run`]: one invocation on this machine, outside any server
+//!   (`docket invoke`, `docket replay`), through [`invocation`].
+//! * [`migrate`]: `docket migrate`, an embedded (SQLite) install moved into
+//!   PostgreSQL.
 
 pub mod app;
 pub mod capabilities;

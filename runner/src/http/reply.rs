@@ -1,5 +1,6 @@
 //! Response shapes. Every webhook error carries the tenant's status word and an
-//! `error` message (DESIGN §1); this module is the one place that builds them.
+//! `error` message (`docs/architecture.md#the-protocol-mapping`); this module
+//! is the one place that builds them.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
@@ -141,7 +142,8 @@ pub async fn no_route() -> Response {
 }
 
 /// What Workfront is told about one invocation of action `name`: the HTTP status
-/// and the JSON body (DESIGN §1's table). Shared by the webhook and `docket
+/// and the JSON body (the table in
+/// `docs/architecture.md#status-and-body-for-each-outcome`). Shared by the webhook and `docket
 /// invoke`, so both word every outcome alike. Docket's own errors (limits,
 /// traps, bad responses) end with the request id when there is one.
 pub fn invocation_answer(

@@ -1,4 +1,4 @@
-//! Action and tenant manifests (DESIGN §4), parsed strictly.
+//! Action and tenant manifests (`docs/architecture.md#manifests`), parsed strictly.
 //!
 //! Every table denies unknown keys, so a typo such as `timeout_ms` is an error that
 //! names the key and its line instead of a silently ignored setting.

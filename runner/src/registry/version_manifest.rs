@@ -7,7 +7,7 @@ use crate::capabilities::kv::KvScope;
 use toml::{Table, Value};
 
 impl ActionVersion {
-    /// The manifest (DESIGN §4) this version runs under, without `module`:
+    /// The manifest (`docs/architecture.md#manifests`) this version runs under, without `module`:
     /// the same name, limits, capabilities, run-log switch and config.
     /// `[config]` values are the strings the action receives.
     pub fn manifest_toml(&self) -> String {

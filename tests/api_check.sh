@@ -74,6 +74,7 @@ create_tenant() {
 }
 TENANT_TOKEN="$(create_tenant acme)"
 create_tenant doomed >/dev/null
+create_tenant rotated >/dev/null
 # An action with two versions, so the version and rollback routes reach past 404.
 DEPLOYED=0
 if [ -f "$ROOT/actions-wasm/dist/archive.wasm" ]; then
@@ -113,6 +114,11 @@ positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409"]
 [[operations]]
 include-path-regex = "^/tenants$"
 headers = { Authorization = "Bearer $OPERATOR" }
+
+[[operations]]
+include-name = "POST /tenants/{tenant}/admin-token"
+headers = { Authorization = "Bearer $OPERATOR" }
+parameters = { tenant = "rotated" }
 
 [[operations]]
 include-name = "DELETE /tenants/{tenant}"

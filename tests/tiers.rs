@@ -402,3 +402,62 @@ async fn the_instance_bound_holds_across_both_tiers() {
         Err(InvokeError::Limit(LimitHit::Timeout))
     ));
 }
+
+/// A command whose `_start` recurses `depth` deep through a function that
+/// declares `locals` i64 locals it never uses, then answers success: Winch
+/// gives each local a stack slot, Cranelift drops them.
+fn deep_locals_module(depth: u32, locals: usize) -> Vec<u8> {
+    let response = r#"{"status":"success","message":"deep"}"#;
+    let escaped = response.replace('"', "\\\"");
+    let declared = vec!["i64"; locals].join(" ");
+    let wat = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 512) "{escaped}")
+  (func $deep (param i32) (result i32) (local {declared})
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (i32.add (call $deep (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))))
+  (func (export "_start")
+    (drop (call $deep (i32.const {depth})))
+    (i32.store (i32.const 300) (i32.const 512))
+    (i32.store (i32.const 304) (i32.const {len}))
+    (drop (call $fd_write (i32.const 1) (i32.const 300) (i32.const 1) (i32.const 320)))))"#,
+        len = response.len()
+    );
+    wat::parse_str(wat).unwrap()
+}
+
+/// A guest that fits in the stack on optimized code fits on baseline code
+/// too, though Winch's frames are far larger (a stack slot per declared
+/// local): 120 frames of 2,000 locals each answered 500 "stack limit" on
+/// Winch and 200 on Cranelift before the baseline tier got its headroom.
+/// Each run record names the tier that answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_frames_answer_the_same_on_both_tiers() {
+    for tier in ["baseline", "optimized"] {
+        let server = Server::hosted(&["--compile-tiers", tier]);
+        let (token, key, deployed) =
+            deploy_new(&server, "name = \"deep\"\n", deep_locals_module(120, 2000)).await;
+        assert_eq!(deployed["tier"], tier, "{deployed}");
+        let (status, body) = server.call("acme", "deep", &key).await;
+        assert_eq!(
+            (status, &body["message"]),
+            (200, &json!("deep")),
+            "{tier}: {body}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let record = loop {
+            let (_, listed) = server
+                .admin("GET", "/tenants/acme/invocations", Some(&token), None)
+                .await;
+            if let Some(record) = listed["invocations"].get(0) {
+                break record.clone();
+            }
+            assert!(Instant::now() < deadline, "no run record");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(record["tier"], tier, "{record}");
+    }
+}

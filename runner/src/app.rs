@@ -14,7 +14,7 @@ use crate::limits::Ceilings;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::names::TenantName;
-use crate::registry::{ModuleDigest, NewInvocation, Storage, StoreError, Tenant};
+use crate::registry::{ModuleDigest, NewInvocation, Storage, StoreError, Tenant, TenantId};
 use crate::wasm_pool::WasmPool;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -24,8 +24,11 @@ use tracing::Instrument;
 
 mod deployments;
 mod invocation_log;
+mod lifetimes;
 mod modules;
 mod tiering;
+
+pub use lifetimes::{Holder, TenantLease};
 
 use invocation_log::{INVOCATION_QUEUE, LogMessage, write_invocations};
 
@@ -115,10 +118,31 @@ pub struct ServiceSettings {
     pub tenant_cpu_share: usize,
     /// Distinct (tenant, action) pairs the metrics label by name (`--metrics-max-series`).
     pub metrics_max_series: usize,
+    /// How many of those one tenant may name (`--metrics-max-series-per-tenant`).
+    pub metrics_max_series_per_tenant: usize,
+    /// Guest memory all tenants' running invocations may hold at once, in
+    /// MiB (`--guest-memory-budget-mb`), beside each tenant's own budget.
+    pub guest_memory_budget_mb: u64,
     /// Whether metrics are recorded at all (`--no-metrics` turns them off).
     pub metrics_on: bool,
     /// How long invocation records are kept (`--invocation-max-age-days`).
     pub invocation_max_age: std::time::Duration,
+}
+
+/// The default service-wide guest memory budget: half the machine's memory
+/// (`MemTotal` in `/proc/meminfo`), or 4 GiB where that cannot be read. The
+/// other half is left to the host: compiled code, the compile worker, the
+/// database and the kernel's caches.
+pub fn default_guest_memory_budget_mb() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib / 1024 / 2)
+        })
+        .filter(|mb| *mb > 0)
+        .unwrap_or(4096)
 }
 
 /// One WebAssembly thread per core.
@@ -140,6 +164,8 @@ impl Default for ServiceSettings {
             wasm_threads: default_wasm_threads(),
             tenant_cpu_share: default_wasm_threads(),
             metrics_max_series: crate::metrics::DEFAULT_MAX_SERIES,
+            metrics_max_series_per_tenant: crate::metrics::DEFAULT_MAX_SERIES_PER_TENANT,
+            guest_memory_budget_mb: default_guest_memory_budget_mb(),
             metrics_on: true,
             invocation_max_age: std::time::Duration::from_secs(30 * 86_400),
         }
@@ -169,10 +195,15 @@ pub struct App {
     /// Versions serving on baseline code, waiting for their optimized compile.
     optimizing: tiering::Optimizing,
     /// What each tenant's running invocations share: the concurrency quota,
-    /// the CPU share and the memory budget.
-    gates: Mutex<HashMap<TenantName, Arc<TenantGates>>>,
+    /// the CPU share and the memory budget. Keyed by the tenant's immutable
+    /// id, so a tenant made again under a deleted one's name starts afresh.
+    gates: Mutex<HashMap<TenantId, Arc<TenantGates>>>,
+    /// Each tenant's long-lived state and how it is revoked.
+    lifetimes: lifetimes::Lifetimes,
     /// Invocations of one tenant that may compute at once.
     cpu_share: usize,
+    /// The service-wide guest memory budget every admission shares.
+    memory: Arc<GuestMemory>,
     /// The threads guests run on.
     pool: WasmPool,
     /// Set once the server starts shutting down, so long-lived responses
@@ -192,6 +223,9 @@ struct TenantGates {
     memory: Arc<tokio::sync::Semaphore>,
     /// The budget `memory` was made with, to notice a changed quota.
     memory_mb: u64,
+    /// Cancelled when the tenant is deleted, made again or suspended: its
+    /// running guests stop.
+    revoked: tokio_util::sync::CancellationToken,
 }
 
 /// How long an invocation waits for its tenant's memory budget before 429.
@@ -218,6 +252,28 @@ pub enum MemoryRefused {
         /// The tenant's budget.
         budget: u64,
     },
+    /// The server's guest memory budget stayed taken by every tenant's
+    /// running invocations together.
+    #[error(
+        "the server's running actions are using its guest memory budget ({budget} MiB); try again shortly"
+    )]
+    ServerBusy {
+        /// The service-wide budget (`--guest-memory-budget-mb`).
+        budget: u64,
+    },
+}
+
+/// The service-wide guest memory budget, in MiB.
+struct GuestMemory {
+    free: Arc<tokio::sync::Semaphore>,
+    budget_mb: u64,
+}
+
+/// Guest memory reserved for one invocation, from its tenant's budget and
+/// the service's; given back on drop.
+pub struct MemoryReservation {
+    _tenant: tokio::sync::OwnedSemaphorePermit,
+    _server: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// One admitted invocation: its unit of the tenant's concurrency quota
@@ -225,15 +281,14 @@ pub enum MemoryRefused {
 pub struct Admission {
     _in_flight: InFlight,
     gates: Arc<TenantGates>,
+    memory: Arc<GuestMemory>,
 }
 
 impl Admission {
-    /// Reserves `memory_mb` of the tenant's memory budget for this invocation,
-    /// waiting up to a second for running ones to finish.
-    pub async fn reserve_memory(
-        &self,
-        memory_mb: u64,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit, MemoryRefused> {
+    /// Reserves `memory_mb` of the tenant's memory budget and of the
+    /// server's for this invocation, waiting up to a second in all for
+    /// running ones to finish.
+    pub async fn reserve_memory(&self, memory_mb: u64) -> Result<MemoryReservation, MemoryRefused> {
         let budget = self.gates.memory_mb;
         let need = u32::try_from(memory_mb).unwrap_or(u32::MAX);
         if memory_mb > budget {
@@ -242,10 +297,22 @@ impl Admission {
                 budget,
             });
         }
+        let deadline = tokio::time::Instant::now() + MEMORY_WAIT;
         let waiting = self.gates.memory.clone().acquire_many_owned(need);
-        match tokio::time::timeout(MEMORY_WAIT, waiting).await {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(MemoryRefused::Busy { budget }),
+        let tenant = match tokio::time::timeout_at(deadline, waiting).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(MemoryRefused::Busy { budget }),
+        };
+        let server_budget = self.memory.budget_mb;
+        let waiting = self.memory.free.clone().acquire_many_owned(need);
+        match tokio::time::timeout_at(deadline, waiting).await {
+            Ok(Ok(server)) => Ok(MemoryReservation {
+                _tenant: tenant,
+                _server: server,
+            }),
+            _ => Err(MemoryRefused::ServerBusy {
+                budget: server_budget,
+            }),
         }
     }
 }
@@ -269,7 +336,10 @@ impl App {
         settings: ServiceSettings,
     ) -> Self {
         let metrics = Arc::new(match settings.metrics_on {
-            true => Metrics::new(settings.metrics_max_series),
+            true => Metrics::with_tenant_share(
+                settings.metrics_max_series,
+                settings.metrics_max_series_per_tenant,
+            ),
             false => Metrics::off(),
         });
         services.outbound.observe(metrics.clone());
@@ -295,7 +365,14 @@ impl App {
             optimizing: tiering::Optimizing::default(),
             metrics,
             gates: Mutex::new(HashMap::new()),
+            lifetimes: lifetimes::Lifetimes::default(),
             cpu_share: settings.tenant_cpu_share,
+            memory: Arc::new(GuestMemory {
+                free: Arc::new(tokio::sync::Semaphore::new(
+                    usize::try_from(settings.guest_memory_budget_mb).unwrap_or(usize::MAX),
+                )),
+                budget_mb: settings.guest_memory_budget_mb,
+            }),
             pool: WasmPool::new(settings.wasm_threads).expect("starting the WebAssembly threads"),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             invocations: sender,
@@ -330,25 +407,83 @@ impl App {
     fn gates(&self, tenant: &Tenant) -> Arc<TenantGates> {
         let budget = tenant.quotas.max_memory_mb;
         let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = gates.entry(tenant.name.clone()).or_insert_with(|| {
+        let fresh = |in_flight: Arc<AtomicU32>, cpu: CpuShare| {
             Arc::new(TenantGates {
-                in_flight: Arc::default(),
-                cpu: CpuShare::new(self.cpu_share),
+                in_flight,
+                cpu,
                 memory: Arc::new(tokio::sync::Semaphore::new(budget as usize)),
                 memory_mb: budget,
+                revoked: self.lifetimes.token(tenant),
             })
-        });
-        if entry.memory_mb != budget {
+        };
+        let entry = gates
+            .entry(tenant.id.clone())
+            .or_insert_with(|| fresh(Arc::default(), CpuShare::new(self.cpu_share)));
+        if entry.revoked.is_cancelled() {
+            // Resumed after a suspension that stopped everything it ran.
+            *entry = fresh(Arc::default(), CpuShare::new(self.cpu_share));
+        } else if entry.memory_mb != budget {
             // A changed budget applies to invocations from now on; running
             // ones release into the old one.
-            *entry = Arc::new(TenantGates {
-                in_flight: entry.in_flight.clone(),
-                cpu: entry.cpu.clone(),
-                memory: Arc::new(tokio::sync::Semaphore::new(budget as usize)),
-                memory_mb: budget,
-            });
+            *entry = fresh(entry.in_flight.clone(), entry.cpu.clone());
         }
         entry.clone()
+    }
+
+    /// Registers a long-lived thing of `tenant` (a run log stream), held by
+    /// `holder`: revoked within a second when the tenant is deleted, made
+    /// again or suspended, or the holder's admin token is rotated away.
+    pub fn lease(&self, tenant: &Tenant, holder: Holder) -> TenantLease {
+        self.lifetimes.lease(tenant, holder)
+    }
+
+    /// Checks every tenant's long-lived state against the snapshots: what
+    /// belongs to a deleted, re-created or suspended tenant is revoked, and
+    /// the caches keyed by name forget a deleted or re-created one.
+    pub fn reconcile_tenants(&self) {
+        let ended = self
+            .lifetimes
+            .reconcile(|name| self.store.tenant(name.as_str()));
+        self.gates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, gates| !gates.revoked.is_cancelled());
+        if ended.is_empty() {
+            return;
+        }
+        self.prune_modules();
+        for name in &ended {
+            self.metrics.forget_tenant(name.as_str());
+            self.compiles.forget(name);
+            tracing::info!(tenant = %name, "tenant gone: its streams, running actions and series are ended");
+        }
+    }
+
+    /// Runs [`App::reconcile_tenants`] every [`lifetimes::RECONCILE_EVERY`],
+    /// and at once when another replica changed a tenant; stops when the
+    /// service is dropped.
+    pub fn watch_tenants(self: &Arc<Self>) {
+        let mut changes = self.store.changes();
+        let app = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(lifetimes::RECONCILE_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                match changes.as_mut() {
+                    Some(changes) => tokio::select! {
+                        _ = tick.tick() => {}
+                        changed = changes.changed() => if changed.is_err() { return },
+                    },
+                    None => {
+                        tick.tick().await;
+                    }
+                }
+                let Some(app) = app.upgrade() else {
+                    return;
+                };
+                app.reconcile_tenants();
+            }
+        });
     }
 
     /// Runs one invocation on the WebAssembly threads, taking turns within
@@ -360,9 +495,27 @@ impl App {
         let started = std::time::Instant::now();
         // The guest runs on the pool's threads; its spans belong to this request's.
         let span = tracing::Span::current();
-        let run = self
-            .pool
-            .run(async move { planned.run(&engine, Some(&cpu)).instrument(span).await });
+        let revoked = admitted.gates.revoked.clone();
+        let run = self.pool.run(async move {
+            let run = planned.run(&engine, Some(&cpu)).instrument(span);
+            tokio::select! {
+                finished = run => finished,
+                // Dropping the run cancels the guest.
+                () = revoked.cancelled() => {
+                    let stopped = Invocation {
+                        result: Err(InvokeError::Host(
+                            "the tenant was suspended or deleted while the action ran".into(),
+                        )),
+                        duration: started.elapsed(),
+                        instantiate: std::time::Duration::ZERO,
+                        stderr_tail: None,
+                        stderr: None,
+                        outbound: Vec::new(),
+                    };
+                    (limits, stopped)
+                }
+            }
+        });
         run.await.unwrap_or_else(|e| {
             let failed = Invocation {
                 result: Err(InvokeError::Host(format!("the guest's task failed: {e}"))),
@@ -392,6 +545,7 @@ impl App {
             .map(|_| Admission {
                 _in_flight: InFlight(counter),
                 gates,
+                memory: self.memory.clone(),
             })
     }
 

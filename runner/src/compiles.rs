@@ -236,6 +236,21 @@ impl CompileQueue {
         }
     }
 
+    /// Forgets a tenant that was deleted (or deleted and made again): its
+    /// failed compiles and its place in line, so a new tenant of the same
+    /// name starts with a clean record. A compile of the old tenant still
+    /// running keeps the turn it holds.
+    pub fn forget(&self, tenant: &TenantName) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tenant);
+        self.turns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tenant);
+    }
+
     /// Refuses a tenant whose compiles failed `max_failures` times in the
     /// current window.
     fn admit(&self, tenant: &TenantName) -> Result<(), DeployError> {

@@ -93,6 +93,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let program = std::env::current_exe().context("finding the docket executable")?;
     settings.compile_worker = Some(args.limits.compile_worker(program));
     settings.metrics_max_series = args.metrics_max_series;
+    settings.metrics_max_series_per_tenant = args.metrics_max_series_per_tenant;
+    if let Some(budget) = args.guest_memory_budget_mb {
+        settings.guest_memory_budget_mb = budget;
+    }
     settings.metrics_on = !args.no_metrics;
     settings.invocation_max_age = args.invocation_max_age();
     let app = Arc::new(App::new(engine, store, services, settings));
@@ -103,6 +107,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let warmed = app.warm().await;
     tracing::info!(modules = warmed, "live versions loaded");
     app.follow_changes();
+    app.watch_tenants();
     if app.operator_token.is_none() {
         tracing::info!("DOCKET_ADMIN_TOKEN is not set: the operator's admin routes are off");
     }

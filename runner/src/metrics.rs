@@ -37,6 +37,23 @@ pub use tiers::TierMetrics;
 /// operator says otherwise (`--metrics-max-series`).
 pub const DEFAULT_MAX_SERIES: usize = 1000;
 
+/// Of those, how many one tenant may name unless the operator says
+/// otherwise (`--metrics-max-series-per-tenant`): its further actions are
+/// counted under its own name with `action="_other"`.
+pub const DEFAULT_MAX_SERIES_PER_TENANT: usize = 100;
+
+/// Every outcome word an invocation is counted under.
+const OUTCOMES: [&str; 8] = [
+    "success",
+    "failure",
+    "limit",
+    "trap",
+    "bad-response",
+    "busy",
+    "host-error",
+    "cancelled",
+];
+
 /// The label value of tenants and actions past the cap.
 pub const OTHER: &str = "_other";
 
@@ -136,12 +153,18 @@ impl Default for Metrics {
 
 impl Metrics {
     /// An empty registry giving at most `max_series` (tenant, action) pairs
-    /// their own series.
+    /// their own series, any number of them to one tenant.
     pub fn new(max_series: usize) -> Self {
-        Self::with(max_series, true)
+        Self::with(max_series, max_series, true)
     }
 
-    fn with(max_series: usize, on: bool) -> Self {
+    /// An empty registry giving at most `max_series` (tenant, action) pairs
+    /// their own series, and at most `per_tenant` of them to one tenant.
+    pub fn with_tenant_share(max_series: usize, per_tenant: usize) -> Self {
+        Self::with(max_series, per_tenant, true)
+    }
+
+    fn with(max_series: usize, per_tenant: usize, on: bool) -> Self {
         let mut registry = Registry::with_prefix("docket");
         let invocations = Family::default();
         registry.register(
@@ -236,7 +259,7 @@ impl Metrics {
         Self {
             on,
             registry,
-            series: SeriesCap::new(max_series),
+            series: SeriesCap::new(max_series, per_tenant),
             invocations,
             duration,
             queued,
@@ -258,7 +281,26 @@ impl Metrics {
     /// Metrics that record nothing: every recording method returns at once,
     /// and [`Metrics::is_on`] says so (`/metrics` answers 404).
     pub fn off() -> Self {
-        Self::with(0, false)
+        Self::with(0, 0, false)
+    }
+
+    /// Forgets a deleted tenant: its series leave the exposition and the
+    /// cap, so a new tenant of the same name starts from zero.
+    pub fn forget_tenant(&self, tenant: &str) {
+        for series in self.series.forget(tenant) {
+            for outcome in OUTCOMES {
+                self.invocations
+                    .remove(&InvocationLabels::new(&series, outcome));
+            }
+            let labels = SeriesLabels::new(&series);
+            self.duration.remove(&labels);
+            self.queued.remove(&labels);
+            self.instantiate.remove(&labels);
+            for reason in ["concurrency", "memory"] {
+                self.refused.remove(&RefusedLabels::new(&series, reason));
+            }
+            self.in_flight.remove(&TenantLabels::new(&series));
+        }
     }
 
     /// Whether anything is recorded.
@@ -436,10 +478,14 @@ impl Drop for InFlightGauge {
 }
 
 /// The names given their own series: at most `max` (tenant, action) pairs,
-/// first come, first served; never forgotten, so a series never changes
-/// labels while the process lives.
+/// of which one tenant names at most `per_tenant`, first come, first served.
+/// A tenant past its share is counted under `action="_other"` with its own
+/// name, so one tenant with many actions never takes every other tenant's
+/// series; past the global cap, under `_other` for both. A name keeps its
+/// series while its tenant lives; a deleted tenant's are forgotten.
 struct SeriesCap {
     max: usize,
+    per_tenant: usize,
     known: RwLock<Known>,
     other: Series,
 }
@@ -452,11 +498,39 @@ struct Known {
     pairs: usize,
 }
 
+/// What [`SeriesCap::pair`] decides for a name it has not named yet.
+enum Named {
+    /// A series that exists (the pair's, or what it is counted under).
+    Found(Series),
+    /// A new series for this action (the given one, or `_other` past the
+    /// tenant's share).
+    Make(bool),
+}
+
+impl Known {
+    fn decide(&self, cap: &SeriesCap, tenant: &str, action: &str) -> Named {
+        let actions = self.tenants.get(tenant);
+        if let Some(series) = actions.and_then(|a| a.get(action)) {
+            return Named::Found(series.clone());
+        }
+        let named = actions.map_or(0, |a| a.len() - usize::from(a.contains_key(OTHER)));
+        let past_share = named >= cap.per_tenant;
+        if past_share && let Some(series) = actions.and_then(|a| a.get(OTHER)) {
+            return Named::Found(series.clone());
+        }
+        if self.pairs >= cap.max {
+            return Named::Found(cap.other.clone());
+        }
+        Named::Make(past_share)
+    }
+}
+
 impl SeriesCap {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, per_tenant: usize) -> Self {
         let other: Arc<str> = Arc::from(OTHER);
         Self {
             max,
+            per_tenant: per_tenant.min(max),
             known: RwLock::default(),
             other: Series {
                 tenant: other.clone(),
@@ -468,20 +542,15 @@ impl SeriesCap {
     fn pair(&self, tenant: &str, action: &str) -> Series {
         {
             let known = self.known.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(series) = known.tenants.get(tenant).and_then(|a| a.get(action)) {
-                return series.clone();
-            }
-            if known.pairs >= self.max {
-                return self.other.clone();
+            if let Named::Found(series) = known.decide(self, tenant, action) {
+                return series;
             }
         }
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(series) = known.tenants.get(tenant).and_then(|a| a.get(action)) {
-            return series.clone();
-        }
-        if known.pairs >= self.max {
-            return self.other.clone();
-        }
+        let past_share = match known.decide(self, tenant, action) {
+            Named::Found(series) => return series,
+            Named::Make(past_share) => past_share,
+        };
         known.pairs += 1;
         let tenant_name = match known.tenants.get_key_value(tenant) {
             Some((name, _)) => name.clone(),
@@ -489,7 +558,11 @@ impl SeriesCap {
         };
         let series = Series {
             tenant: tenant_name.clone(),
-            action: Arc::from(action),
+            action: if past_share {
+                self.other.action.clone()
+            } else {
+                Arc::from(action)
+            },
         };
         known
             .tenants
@@ -497,6 +570,16 @@ impl SeriesCap {
             .or_default()
             .insert(series.action.clone(), series.clone());
         series
+    }
+
+    /// Forgets a tenant's names; returns the series it had.
+    fn forget(&self, tenant: &str) -> Vec<Series> {
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        let Some(actions) = known.tenants.remove(tenant) else {
+            return Vec::new();
+        };
+        known.pairs -= actions.len();
+        actions.into_values().collect()
     }
 }
 

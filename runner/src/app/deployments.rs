@@ -16,7 +16,7 @@ use crate::registry::{ModuleDigest, NewVersion, StoreError, Tenant};
 use std::collections::HashSet;
 
 impl App {
-    /// The deploy path (DESIGN §5): size cap, manifest, validation, ABI and
+    /// The deploy path (`docs/architecture.md#the-deploy-path`): size cap, manifest, validation, ABI and
     /// import checks, ahead-of-time compile, then the store makes the new version
     /// live atomically. On any error the live version keeps serving.
     pub async fn deploy(

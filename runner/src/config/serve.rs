@@ -53,6 +53,18 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCKET_METRICS_MAX_SERIES",
           default_value_t = crate::metrics::DEFAULT_MAX_SERIES)]
     pub metrics_max_series: usize,
+    /// Of those, how many one tenant may name; its further actions are
+    /// counted under its own name with action="_other", so one tenant with
+    /// many actions cannot take every other tenant's series.
+    #[arg(long, env = "DOCKET_METRICS_MAX_SERIES_PER_TENANT",
+          default_value_t = crate::metrics::DEFAULT_MAX_SERIES_PER_TENANT)]
+    pub metrics_max_series_per_tenant: usize,
+    /// Guest memory (the `memory-mb` of running invocations) all tenants
+    /// together may hold at once, in MiB, beside each tenant's own budget
+    /// (`--tenant-max-memory-mb`); past it invocations wait up to a second,
+    /// then get 429. Default: half the machine's memory.
+    #[arg(long, env = "DOCKET_GUEST_MEMORY_BUDGET_MB")]
+    pub guest_memory_budget_mb: Option<u64>,
     /// Record no metrics at all (`/metrics` answers 404); they are on by default.
     #[arg(long, env = "DOCKET_NO_METRICS")]
     pub no_metrics: bool,

@@ -47,6 +47,26 @@ pub struct EngineSettings {
     pub compile_tiers: super::CompileTiers,
 }
 
+/// How many times the optimized tier's stack limit the baseline tier gets.
+/// Winch gives every local and temporary a stack slot of its own where
+/// Cranelift keeps them in registers or drops them, so the same recursion
+/// takes several times more stack on baseline code; without the headroom a
+/// guest that fits on optimized code would hit the stack limit while its
+/// version waits for the optimized compile (measured in
+/// `tests/tiers.rs::deep_frames_answer_the_same_on_both_tiers`).
+pub const BASELINE_STACK_FACTOR: usize = 4;
+
+impl EngineSettings {
+    /// The wasm stack limit of code compiled by `tier`: `max_wasm_stack` for
+    /// optimized code, [`BASELINE_STACK_FACTOR`] times it for baseline code.
+    pub fn max_wasm_stack_of(&self, tier: super::Tier) -> usize {
+        match tier {
+            super::Tier::Optimized => self.max_wasm_stack,
+            super::Tier::Baseline => self.max_wasm_stack.saturating_mul(BASELINE_STACK_FACTOR),
+        }
+    }
+}
+
 impl Default for EngineSettings {
     fn default() -> Self {
         Self {

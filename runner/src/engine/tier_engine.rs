@@ -79,6 +79,7 @@ fn pool(settings: &EngineSettings, max_instances: u32) -> PoolingAllocationConfi
 /// artifact's compatibility hash checks that on every load). Public so the
 /// differential fuzzer runs both tiers under exactly Docket's settings.
 pub fn compiler_config(settings: &EngineSettings, tier: Tier) -> wasmtime::Config {
+    let max_wasm_stack = settings.max_wasm_stack_of(tier);
     let mut config = wasmtime::Config::new();
     config.strategy(match tier {
         Tier::Baseline => wasmtime::Strategy::Winch,
@@ -88,8 +89,10 @@ pub fn compiler_config(settings: &EngineSettings, tier: Tier) -> wasmtime::Confi
         .epoch_interruption(true)
         .consume_fuel(true)
         .wasm_component_model(true)
-        .max_wasm_stack(settings.max_wasm_stack)
-        .async_stack_size(settings.max_wasm_stack + 2 * 1024 * 1024)
+        .max_wasm_stack(max_wasm_stack)
+        // The host's own calls (WASI, capabilities) run on the same fiber
+        // stack, below the guest's: 2 MiB of room for them.
+        .async_stack_size(max_wasm_stack + 2 * 1024 * 1024)
         .memory_init_cow(true)
         // Proposals whose cost or attack surface Docket does not need; see SECURITY.md.
         .wasm_memory64(false)

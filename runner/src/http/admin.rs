@@ -1,4 +1,4 @@
-//! The admin API under `/admin/v1` (DESIGN §5): the operator manages tenants, a
+//! The admin API under `/admin/v1` (`docs/architecture.md#the-admin-api`): the operator manages tenants, a
 //! tenant's admin manages its own actions, keys and settings. JSON in and out;
 //! errors are `{"error": "…"}`. Documented in `runner/openapi.json`, served at
 //! `/admin/v1/openapi.json`.
@@ -313,6 +313,18 @@ pub async fn create_key(
     let body =
         json!({ "id": info.id, "apiKey": key, "hint": info.hint, "createdAt": info.created_at });
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `POST /admin/v1/tenants/{tenant}/admin-token`: replaces the tenant's
+/// admin token with a new one, shown once. The old token stops working at
+/// once, and run log streams opened with it close within a second.
+pub async fn rotate_admin_token(
+    State(app): State<Arc<App>>,
+    TenantAdmin(found): TenantAdmin,
+) -> AdminResult {
+    let token = app.store.rotate_admin_token(&found.name).await?;
+    app.reconcile_tenants();
+    Ok((StatusCode::CREATED, Json(json!({ "adminToken": token }))).into_response())
 }
 
 /// `GET /admin/v1/tenants/{tenant}/keys`.

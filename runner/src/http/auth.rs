@@ -3,7 +3,7 @@
 //! route can forget it.
 
 use super::admin_error::AdminError;
-use crate::app::App;
+use crate::app::{App, Holder};
 use crate::registry::Tenant;
 use crate::registry::keys::{self, KeyHash};
 use axum::extract::{FromRequestParts, Path};
@@ -83,6 +83,18 @@ fn tenant_admin(app: &App, headers: &HeaderMap, tenant: &str) -> Result<Arc<Tena
         return Err(AdminError::Forbidden("this tenant is suspended".into()));
     }
     Ok(found)
+}
+
+/// Who an authorized request's bearer token is (for a [`TenantAdmin`]
+/// route, which checked it): what a lease it opens is held by, so rotating
+/// a tenant token away ends that token's long-lived responses.
+pub fn holder(app: &App, headers: &HeaderMap) -> Result<Holder, AdminError> {
+    let token = bearer(headers)?;
+    Ok(if is_operator(app, token) {
+        Holder::Operator
+    } else {
+        Holder::AdminToken(KeyHash::of(token))
+    })
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, AdminError> {

@@ -70,6 +70,10 @@ pub fn router(app: Arc<App>) -> Router {
             post(admin::create_key).get(admin::list_keys),
         )
         .route("/tenants/{tenant}/keys/{id}", delete(admin::revoke_key))
+        .route(
+            "/tenants/{tenant}/admin-token",
+            post(admin::rotate_admin_token),
+        )
         .route("/tenants/{tenant}/secrets", get(admin::list_secrets))
         .route(
             "/tenants/{tenant}/secrets/{name}",

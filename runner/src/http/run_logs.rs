@@ -5,10 +5,10 @@
 
 use super::admin_error::AdminError;
 use super::api_types::InvocationJson;
-use super::auth::TenantAdmin;
-use crate::app::App;
+use super::auth::{self, TenantAdmin};
+use crate::app::{App, TenantLease};
 use crate::names::{ActionName, TenantName};
-use crate::registry::{InvocationQuery, StoreError};
+use crate::registry::{InvocationQuery, StoreError, TenantId};
 use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
@@ -132,6 +132,7 @@ pub async fn list(
 ) -> Result<Response, AdminError> {
     let Query(query) = query.map_err(|e| AdminError::BadRequest(e.body_text()))?;
     let mut query = query.parse()?;
+    query.tenant_id = Some(found.id.to_string());
     let limit = query.limit as usize;
     // One more than asked says whether another page follows.
     query.limit += 1;
@@ -165,19 +166,19 @@ pub async fn get(
     Ok(Json(InvocationJson::from(record)).into_response())
 }
 
-/// Open streams per tenant, shared by the router's stream route.
+/// Open streams per tenant (by immutable id), shared by the router's stream route.
 #[derive(Debug, Default)]
-pub struct StreamSlots(Mutex<HashMap<TenantName, usize>>);
+pub struct StreamSlots(Mutex<HashMap<TenantId, usize>>);
 
 /// One tenant's open stream; its slot is given back when the stream is
 /// dropped, which is when the client disconnects.
 struct StreamSlot {
     slots: Arc<StreamSlots>,
-    tenant: TenantName,
+    tenant: TenantId,
 }
 
 impl StreamSlots {
-    fn take(self: &Arc<Self>, tenant: &TenantName) -> Result<StreamSlot, AdminError> {
+    fn take(self: &Arc<Self>, tenant: &TenantId) -> Result<StreamSlot, AdminError> {
         let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(tenant.clone()).or_default();
         if *count >= STREAMS_PER_TENANT {
@@ -208,31 +209,37 @@ impl Drop for StreamSlot {
 /// What a stream carries from one poll to the next.
 struct Follow {
     app: Arc<App>,
+    /// Its filters, restricted to the tenant incarnation it was opened for.
     query: InvocationQuery,
     tenant: TenantName,
     pending: VecDeque<crate::registry::InvocationRecord>,
     polled: bool,
+    /// Revoked when the tenant is deleted (or made again), suspended, or
+    /// the admin token the stream was opened with is rotated away.
+    lease: TenantLease,
     _slot: StreamSlot,
 }
 
 impl Follow {
     /// The next record, polling the store until there is one; `None` ends
-    /// the stream (the tenant is gone or suspended, or the server is
-    /// shutting down).
+    /// the stream (its lease was revoked, or the server is shutting down).
     async fn next(&mut self) -> Option<crate::registry::InvocationRecord> {
         loop {
+            if self.lease.is_revoked() {
+                return None;
+            }
             if let Some(record) = self.pending.pop_front() {
                 self.query.after = Some(record.id);
                 return Some(record);
             }
             if self.polled {
-                tokio::time::sleep(STREAM_POLL).await;
+                tokio::select! {
+                    () = tokio::time::sleep(STREAM_POLL) => {}
+                    () = self.lease.revoked() => return None,
+                }
             }
             self.polled = true;
-            if self.app.shutting_down() {
-                return None;
-            }
-            if self.app.tenant(self.tenant.as_str())?.suspended {
+            if self.app.shutting_down() || self.lease.is_revoked() {
                 return None;
             }
             match self
@@ -263,6 +270,8 @@ pub async fn stream(
     let Query(query) = query.map_err(|e| AdminError::BadRequest(e.body_text()))?;
     let mut query = query.filters()?;
     query.limit = STREAM_BATCH;
+    query.tenant_id = Some(found.id.to_string());
+    let lease = app.lease(&found, auth::holder(&app, &headers)?);
     let resume = headers.get("last-event-id").map(|value| {
         value
             .to_str()
@@ -283,7 +292,8 @@ pub async fn stream(
     };
     query.after = Some(after);
     let follow = Follow {
-        _slot: slots.take(&found.name)?,
+        _slot: slots.take(&found.id)?,
+        lease,
         app,
         query,
         tenant: found.name.clone(),

@@ -155,6 +155,7 @@ async fn run_custom_action(
             })?,
     };
     drop(loading);
+    let tier = module.tier().to_string();
     let request = ActionRequest {
         action: name,
         document_id,
@@ -229,6 +230,7 @@ async fn run_custom_action(
         stderr,
         detail: InvocationDetail {
             timing: Timing::of(queued, instantiate, duration.saturating_sub(instantiate)),
+            tier: Some(tier),
             outbound,
             answer: Some(RecordedAnswer::new(status.as_u16(), &body)),
             input,
@@ -313,7 +315,7 @@ fn new_request_id() -> String {
     hex::encode(bytes)
 }
 
-/// Workfront's answer to an invocation's result (DESIGN §1's table).
+/// Workfront's answer to an invocation's result (docs/architecture.md#the-protocol-mapping).
 fn answer(
     word: &str,
     action: &ActionVersion,

@@ -121,3 +121,39 @@ fn metrics_that_are_off_record_nothing() {
         .collect();
     assert!(samples.is_empty(), "{text}");
 }
+
+/// A tenant past its share is counted under its own name and `_other`, and
+/// leaves other tenants their named series.
+#[test]
+fn one_tenant_cannot_take_every_named_series() {
+    let metrics = Metrics::with_tenant_share(10, 3);
+    for n in 0..50 {
+        metrics.series("hostile", &format!("a{n}"));
+    }
+    let past = metrics.series("hostile", "a49");
+    assert_eq!((past.tenant(), past.action()), ("hostile", OTHER));
+    let named = metrics.series("hostile", "a1");
+    assert_eq!((named.tenant(), named.action()), ("hostile", "a1"));
+    for tenant in ["b", "c"] {
+        let theirs = metrics.series(tenant, "greet");
+        assert_eq!((theirs.tenant(), theirs.action()), (tenant, "greet"));
+    }
+}
+
+/// A deleted tenant's series leave the exposition and free their places.
+#[test]
+fn a_forgotten_tenant_leaves_the_exposition_and_the_cap() {
+    let metrics = Metrics::new(1);
+    let series = metrics.series("acme", "greet");
+    metrics.invoked(&series, "success", None, Duration::from_millis(1), None);
+    metrics.refused(&series, Refused::Memory);
+    assert!(metrics.encode().contains("tenant=\"acme\""));
+    metrics.forget_tenant("acme");
+    assert!(
+        !metrics.encode().contains("tenant=\"acme\""),
+        "{}",
+        metrics.encode()
+    );
+    let next = metrics.series("globex", "greet");
+    assert_eq!((next.tenant(), next.action()), ("globex", "greet"));
+}

@@ -54,6 +54,7 @@ table! {
         max_storage_bytes: Option<i64>,
         max_versions: Option<i64>,
         created_ms: i64,
+        uid: String,
     }
 }
 
@@ -119,10 +120,12 @@ table! {
 
 table! {
     /// An invocation record; `id` is SQLite's, only to keep the order (the
-    /// PostgreSQL rows get ids of their own, in the same order).
+    /// PostgreSQL rows get ids of their own, in the same order); `seq`, its
+    /// number within its tenant, is copied as it is.
     InvocationRow = "invocations" by "tenant" {
         id: i64,
         tenant: String,
+        seq: i64,
         action: String,
         version: i64,
         request_id: String,

@@ -79,6 +79,17 @@ pub(super) async fn copy(tx: &mut PgConnection, source: &Source) -> anyhow::Resu
         InvocationRow::COLUMNS.join(", ")
     );
     insert(tx, &source.invocations, &prefix, &suffix).await?;
+    // Each tenant's next record follows its highest number, copied or
+    // written by a replica since an earlier run: a counter never goes back.
+    sqlx::query(
+        "UPDATE tenants t SET invocation_seq = GREATEST(t.invocation_seq, \
+         (SELECT COALESCE(MAX(seq), 0) FROM invocations i WHERE i.tenant = t.name)) \
+         WHERE t.name = ANY($1)",
+    )
+    .bind(&names)
+    .execute(&mut *tx)
+    .await
+    .context("numbering the migrated tenants' next invocation records")?;
 
     // Delivered at commit, after the rows are visible.
     sqlx::query("SELECT pg_notify($1, name) FROM UNNEST($2::TEXT[]) AS t(name)")

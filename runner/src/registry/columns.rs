@@ -3,11 +3,13 @@
 //! PostgreSQL share the step from stored text to Docket's records.
 
 use super::records::{
-    ActionInfo, CredentialInfo, InvocationQuery, InvocationRecord, SecretInfo, VersionInfo, rfc3339,
+    ActionInfo, CredentialInfo, InvocationQuery, InvocationRecord, NewInvocation, SecretInfo,
+    VersionInfo, rfc3339,
 };
 use super::storage_quota::{StoredVersion, VERSION_ROW_OVERHEAD_BYTES};
 use super::{ActionVersion, ModuleDigest, QuotaOverrides, StoreError};
 use crate::names::ActionName;
+use std::collections::BTreeMap;
 
 /// A version row's columns (`action` named so, as the queries select it).
 #[derive(sqlx::FromRow)]
@@ -211,9 +213,68 @@ impl From<InvocationColumns> for InvocationRecord {
     }
 }
 
-/// The columns [`InvocationColumns`] decodes, as the queries select them.
-pub(crate) const INVOCATION_COLUMNS: &str =
-    "id, action, version, request_id, at_ms, outcome, duration_ms, limit_hit, stderr, detail";
+/// The columns [`InvocationColumns`] decodes, as the queries select them: a
+/// record's id is its number within its tenant (`seq`), never the table's
+/// row id, which counts every tenant's records.
+pub(crate) const INVOCATION_COLUMNS: &str = "seq AS id, action, version, request_id, at_ms, \
+     outcome, duration_ms, limit_hit, stderr, detail";
+
+/// How many records of each tenant (name and id) a batch holds, ordered by
+/// name: each backend reserves that many numbers per tenant, in this order,
+/// so two replicas writing batches lock tenants in the same order.
+pub(crate) fn batch_tenants(batch: &[NewInvocation]) -> Vec<(&str, &str, i64)> {
+    let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for record in batch {
+        *counts
+            .entry((record.tenant.as_str(), record.tenant_id.as_str()))
+            .or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((name, id), n)| (name, id, n))
+        .collect()
+}
+
+/// The batch's records with their numbers within their tenant, in batch
+/// order, given the first number reserved for each (tenant name, id);
+/// records of tenants without a reservation (deleted, or deleted and made
+/// again) are left out.
+pub(crate) fn number_records<'a>(
+    batch: &'a [NewInvocation],
+    mut first: BTreeMap<(&'a str, &'a str), i64>,
+) -> Vec<(&'a NewInvocation, i64)> {
+    batch
+        .iter()
+        .filter_map(|record| {
+            let next = first.get_mut(&(record.tenant.as_str(), record.tenant_id.as_str()))?;
+            let seq = *next;
+            *next += 1;
+            Some((record, seq))
+        })
+        .collect()
+}
+
+/// Reserves `count` numbers for a tenant's records, if the tenant of that
+/// name still has that id: the statement's result is the last number
+/// reserved (the same SQL for both backends).
+pub(crate) fn reserve_numbers<'a, DB>(
+    sql: &mut sqlx::QueryBuilder<'a, DB>,
+    name: &'a str,
+    id: &'a str,
+    count: i64,
+) where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    sql.push("UPDATE tenants SET invocation_seq = invocation_seq + ")
+        .push_bind(count)
+        .push(" WHERE name = ")
+        .push_bind(name)
+        .push(" AND uid = ")
+        .push_bind(id)
+        .push(" RETURNING invocation_seq");
+}
 
 /// Appends `SELECT … FROM invocations WHERE …` for one tenant's records
 /// matching `query`, ordered and limited, to an empty query builder: the same
@@ -231,6 +292,11 @@ pub(crate) fn select_invocations<'a, DB>(
         "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = "
     ))
     .push_bind(tenant);
+    if let Some(id) = &query.tenant_id {
+        sql.push(" AND tenant IN (SELECT name FROM tenants WHERE uid = ")
+            .push_bind(id.as_str())
+            .push(")");
+    }
     let texts = [
         (" AND action = ", &query.action),
         (" AND outcome = ", &query.outcome),
@@ -244,8 +310,8 @@ pub(crate) fn select_invocations<'a, DB>(
     let numbers = [
         (" AND at_ms >= ", query.since_ms),
         (" AND at_ms <= ", query.until_ms),
-        (" AND id < ", query.before),
-        (" AND id > ", query.after),
+        (" AND seq < ", query.before),
+        (" AND seq > ", query.after),
     ];
     for (clause, value) in numbers {
         if let Some(value) = value {
@@ -253,7 +319,7 @@ pub(crate) fn select_invocations<'a, DB>(
         }
     }
     let order = if query.after.is_some() { "ASC" } else { "DESC" };
-    sql.push(format_args!(" ORDER BY id {order} LIMIT "))
+    sql.push(format_args!(" ORDER BY seq {order} LIMIT "))
         .push_bind(i64::from(query.limit));
 }
 

@@ -16,6 +16,7 @@ mod invocations;
 use invocations::{
     invocation_log_filters_pages_and_stays_with_its_tenant,
     invocation_log_is_newest_first_and_pruned, invocation_log_is_pruned_by_age,
+    invocation_records_never_cross_into_a_new_tenant_of_the_same_name,
 };
 
 fn tenant(name: &str) -> TenantName {
@@ -85,8 +86,10 @@ pub(super) async fn tenants_are_unique_and_snapshots_follow_writes(store: &dyn S
         .await;
     assert!(matches!(again, Err(StoreError::TenantExists(_))));
 
+    let id = store.tenant("acme").unwrap().id.clone();
     store.update_tenant(&acme, Some(true), None).await.unwrap();
     assert!(store.tenant("acme").unwrap().suspended);
+    assert_eq!(store.tenant("acme").unwrap().id, id, "writes keep the id");
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
 
     store.delete_tenant(&acme).await.unwrap();
@@ -94,6 +97,15 @@ pub(super) async fn tenants_are_unique_and_snapshots_follow_writes(store: &dyn S
     assert!(store.tenants().is_empty());
     let gone = store.delete_tenant(&acme).await;
     assert!(matches!(gone, Err(StoreError::UnknownTenant(_))));
+    store
+        .create_tenant(&acme, None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    assert_ne!(
+        store.tenant("acme").unwrap().id,
+        id,
+        "a tenant made again under the same name is another tenant"
+    );
 }
 
 /// Each deploy is a new live version; rollback moves the live pointer only to
@@ -365,6 +377,7 @@ macro_rules! conformance {
             invocation_log_is_newest_first_and_pruned,
             invocation_log_filters_pages_and_stays_with_its_tenant,
             invocation_log_is_pruned_by_age,
+            invocation_records_never_cross_into_a_new_tenant_of_the_same_name,
             blobs_are_content_addressed_and_collected,
         );
 

@@ -55,6 +55,12 @@ pub fn generate_key() -> String {
     format!("{KEY_PREFIX}{}", hex::encode(bytes))
 }
 
+/// A new tenant admin token: 192 random bits, prefixed `dka_` so it is told
+/// apart from a webhook key at a glance.
+pub fn generate_admin_token() -> String {
+    format!("dka_{}", &generate_key()[KEY_PREFIX.len()..])
+}
+
 /// Whether `presented` matches any of `hashes`. Every hash is compared, in
 /// constant time, so timing tells nothing about which or how close.
 pub fn matches_any(hashes: &[KeyHash], presented: &str) -> bool {
@@ -78,7 +84,7 @@ pub enum KeySource {
     Stored(PathBuf),
 }
 
-/// The webhook key of a declarative tenant (DESIGN §5): from the environment when
+/// The webhook key of a declarative tenant (`docs/architecture.md#declarative-tenants`): from the environment when
 /// set, else the hash stored under `data_dir` by an earlier start, else a new key
 /// whose hash is stored now.
 pub fn declarative_key(

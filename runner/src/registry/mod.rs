@@ -1,7 +1,8 @@
 //! Tenants, their webhook keys and their live actions.
 //!
 //! The registry knows nothing of wasmtime: an action version points at its module
-//! by content digest, and the engine's cache turns the digest into runnable code.
+//! by content digest, and the app's compiled-module cache (`app/modules.rs`)
+//! turns the digest into runnable code.
 //! Lookups on the request path are in-memory snapshots behind `Arc`s, so a request
 //! never waits on storage and never holds a lock across an await.
 //!
@@ -10,21 +11,30 @@
 //! * [`traits`]: the storage seams, one trait per concern ([`TenantStore`],
 //!   [`CredentialStore`], [`SecretStore`], [`VersionStore`], [`BlobStore`],
 //!   [`InvocationLog`], and [`KvBackend`](crate::capabilities::kv::KvBackend)),
-//!   and [`Storage`], all of them: what a second backend implements.
+//!   and [`Storage`], all of them: what each backend implements (SQLite in
+//!   [`store`], PostgreSQL in [`postgres`]).
 //! * `records.rs` and `error.rs`: what those traits take and return
 //!   ([`NewVersion`], [`VersionInfo`], …, [`StoreError`]); no backend's types.
-//! * [`store`]: [`store::Store`], the embedded backend (SQLite plus files).
-//!   Only `main.rs` names it, to open it; everything else holds an
-//!   `Arc<dyn Storage>`.
+//! * [`store`]: [`store::Store`], the embedded backend (SQLite plus files),
+//!   the default. Only `main.rs` names it, to open it; everything else holds
+//!   an `Arc<dyn Storage>`.
 //! * `sqlite/`: its implementation of each trait in the module of its concern
 //!   (`tenants`, `credentials`, `secrets`, `versions`, `modules`,
 //!   `invocations`, `kv`), garbage collection (`gc`), and its pool,
 //!   migrations and snapshot loading (`sqlite/mod.rs`).
+//! * [`postgres`]: [`postgres::PgStore`], the backend replicas share
+//!   (`--database-url`): every record, module and signed artifact in
+//!   PostgreSQL, snapshots kept current by LISTEN/NOTIFY and a reconcile
+//!   loop (`postgres/sync.rs`). Also opened only by `main.rs`.
+//! * `columns.rs`: rows decoded the same way for both SQL backends.
+//! * `version_manifest.rs`: a stored version written back as its manifest.
 //! * `blobs.rs`: module and artifact files, content-addressed, under `--data-dir`.
 //! * `storage_quota.rs`: what the storage quota counts and which versions a
 //!   deploy prunes; arithmetic any backend shares.
 //! * [`keys`], [`secrets`], [`quotas`]: key hashing, secret sealing, quota values.
-//! * `conformance.rs` (tests): the shared suite every backend runs.
+//! * `conformance.rs` (tests): the shared suite every backend runs, SQLite
+//!   and PostgreSQL alike (the latter on a database per test from
+//!   `test_postgres.rs`).
 
 mod blobs;
 mod columns;
@@ -65,6 +75,36 @@ pub use traits::{
     BlobStore, CredentialStore, InvocationLog, SecretStore, Storage, StoreFuture, TenantStore,
     VersionStore,
 };
+
+/// A tenant's immutable internal id, made when the tenant is created and
+/// never reused: a tenant deleted and created again under the same name has
+/// another. Everything long-lived that belongs to a tenant is keyed by it,
+/// never by the name (docs/architecture.md#tenant-scoped-state-over-time).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(Arc<str>);
+
+impl TenantId {
+    /// A new random id (128 bits, lowercase hex).
+    pub fn generate() -> Self {
+        Self(Arc::from(hex::encode(rand::random::<[u8; 16]>())))
+    }
+
+    /// An id as a backend stored it.
+    pub fn from_stored(id: impl AsRef<str>) -> Self {
+        Self(Arc::from(id.as_ref()))
+    }
+
+    /// The id's text, as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The SHA-256 of a module's bytes, in lowercase hex: its identity everywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -141,6 +181,8 @@ impl SecretValues {
 /// on every change.
 #[derive(Debug, Clone)]
 pub struct Tenant {
+    /// The tenant's immutable internal id (see [`TenantId`]).
+    pub id: TenantId,
     /// The tenant's name, as in `/t/{tenant}`.
     pub name: TenantName,
     /// A human-friendly name.

@@ -89,6 +89,10 @@ pub struct VersionInfo {
 pub struct NewInvocation {
     /// The tenant.
     pub tenant: String,
+    /// The tenant's immutable id when it was invoked: the record is written
+    /// only while the tenant of that name still has it, so a record of a
+    /// deleted tenant never lands in a new tenant of the same name.
+    pub tenant_id: String,
     /// The action.
     pub action: String,
     /// The version that ran.
@@ -117,6 +121,11 @@ pub struct NewInvocation {
 pub struct InvocationDetail {
     /// Where the time went.
     pub timing: Timing,
+    /// Which compiler's code answered: `baseline` (Winch, while the
+    /// optimized code is compiled) or `optimized` (Cranelift); absent when
+    /// no code ran (`cancelled` before the module loaded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
     /// The outbound requests the action made (at most
     /// [`MAX_RECORDED_CALLS`](crate::capabilities::outbound::MAX_RECORDED_CALLS)).
     pub outbound: Vec<OutboundCall>,
@@ -258,8 +267,9 @@ impl NewInvocation {
 /// One row of the invocation log, as listed.
 #[derive(Debug, Clone)]
 pub struct InvocationRecord {
-    /// The record's id: increasing in the order records were written, and
-    /// the cursor paging and streaming continue from.
+    /// The record's id: numbered per tenant from 1, increasing in the order
+    /// the tenant's records were written (so it says nothing about other
+    /// tenants' calls), and the cursor paging and streaming continue from.
     pub id: i64,
     /// When it started (RFC 3339).
     pub time: String,
@@ -285,6 +295,9 @@ pub struct InvocationRecord {
 /// match. Newest first, unless [`InvocationQuery::after`] is set.
 #[derive(Debug, Clone, Default)]
 pub struct InvocationQuery {
+    /// Only while the tenant still has this immutable id: nothing once it
+    /// was deleted and another tenant took its name.
+    pub tenant_id: Option<String>,
     /// Only this action's records.
     pub action: Option<String>,
     /// Only records with this outcome.

@@ -1,5 +1,5 @@
-//! The storage seams: one trait per concern, each a second backend
-//! (PostgreSQL, issue 14) implements, and [`Storage`], all of them together.
+//! The storage seams: one trait per concern, each implemented by both
+//! backends (SQLite and PostgreSQL), and [`Storage`], all of them together.
 //!
 //! Shaped like [`KvBackend`]: methods return boxed futures so the traits can be
 //! used as trait objects, and nothing in a signature belongs to one backend —
@@ -7,8 +7,10 @@
 //! whose backend failures are messages. The request path never calls these; it
 //! reads the in-memory snapshots of [`Registry`], which every write refreshes.
 //! The embedded implementation is [`Store`](super::store::Store) (SQLite plus
-//! files); the shared tests in `conformance.rs` hold every implementation to
-//! the same behaviour.
+//! files), the one replicas share is [`PgStore`](super::postgres::PgStore)
+//! (PostgreSQL); the shared tests in `conformance.rs` hold every
+//! implementation to the same behaviour
+//! (`docs/architecture.md#the-storage-traits`).
 
 use super::error::StoreError;
 use super::keys::KeyHash;
@@ -87,6 +89,9 @@ pub trait CredentialStore: Send + Sync {
     /// Revokes one webhook key; [`StoreError::UnknownKey`] if it is not the tenant's.
     fn revoke_webhook_key<'a>(&'a self, tenant: &'a TenantName, id: &'a str)
     -> StoreFuture<'a, ()>;
+    /// Replaces every admin token of the tenant with a new one, returned
+    /// once; the old tokens stop working at once.
+    fn rotate_admin_token<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, String>;
 }
 
 /// Tenant secrets, sealed at rest, counted against the storage quota.
@@ -232,7 +237,8 @@ pub trait InvocationLog: Send + Sync {
     }
 }
 
-/// Everything a storage backend provides: what PostgreSQL implements next.
+/// Everything a storage backend provides: what [`Store`](super::store::Store)
+/// and [`PgStore`](super::postgres::PgStore) each implement.
 pub trait Storage:
     Registry
     + TenantStore

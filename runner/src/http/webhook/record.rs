@@ -70,6 +70,7 @@ impl Drop for CancelledRecord<'_> {
         );
         self.app.record(NewInvocation {
             tenant: self.tenant.name.to_string(),
+            tenant_id: self.tenant.id.to_string(),
             action: self.action.name.to_string(),
             version: self.action.version,
             request_id: self.request_id.to_owned(),
@@ -117,6 +118,7 @@ pub(super) fn log_invocation(
     );
     app.record(NewInvocation {
         tenant: tenant.name.to_string(),
+        tenant_id: tenant.id.to_string(),
         action: action.name.to_string(),
         version: action.version,
         request_id: request_id.to_owned(),

@@ -5,8 +5,8 @@ use super::created;
 use crate::capabilities::outbound::OutboundCall;
 use crate::registry::Storage;
 use crate::registry::records::{
-    INVOCATIONS_KEPT, InvocationDetail, InvocationQuery, NewInvocation, RecordedAnswer,
-    RecordedInput, Timing,
+    INVOCATIONS_KEPT, InvocationDetail, InvocationQuery, InvocationRecord, NewInvocation,
+    RecordedAnswer, RecordedInput, Timing,
 };
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ fn full_detail(request_id: &str) -> InvocationDetail {
             Duration::from_micros(250),
             Duration::from_millis(3),
         ),
+        tier: Some("optimized".into()),
         outbound: vec![OutboundCall {
             method: "POST".into(),
             host: "api.example.com".into(),
@@ -38,10 +39,15 @@ fn full_detail(request_id: &str) -> InvocationDetail {
     }
 }
 
-fn invocation(tenant: &str, request_id: String, at_ms: i64) -> NewInvocation {
+/// A record of `tenant` as it is now in `store` (an unknown tenant's record
+/// carries an id no tenant has).
+fn invocation(store: &dyn Storage, tenant: &str, request_id: String, at_ms: i64) -> NewInvocation {
     NewInvocation {
         detail: full_detail(&request_id),
         tenant: tenant.into(),
+        tenant_id: store
+            .tenant(tenant)
+            .map_or_else(|| "none".to_owned(), |t| t.id.to_string()),
         action: "greet".into(),
         version: 1,
         request_id,
@@ -59,10 +65,10 @@ pub(super) async fn invocation_log_is_newest_first_and_pruned(store: &dyn Storag
     let [acme, globex] = created(store, ["acme", "globex"]).await;
     let total = INVOCATIONS_KEPT + 5;
     let batch: Vec<NewInvocation> = (0..total)
-        .map(|i| invocation("acme", format!("r{i}"), 1_000 + i))
+        .map(|i| invocation(store, "acme", format!("r{i}"), 1_000 + i))
         .chain([
-            invocation("globex", "g0".into(), 5),
-            invocation("nobody", "x0".into(), 5),
+            invocation(store, "globex", "g0".into(), 5),
+            invocation(store, "nobody", "x0".into(), 5),
         ])
         .collect();
     store.record_invocations(&batch).await.unwrap();
@@ -98,9 +104,9 @@ pub(super) async fn invocation_log_filters_pages_and_stays_with_its_tenant(store
         .map(|i| NewInvocation {
             action: if i % 2 == 0 { "greet" } else { "archive" }.into(),
             outcome: if i % 5 == 0 { "failure" } else { "success" },
-            ..invocation("acme", format!("r{i}"), 1_000 + i)
+            ..invocation(store, "acme", format!("r{i}"), 1_000 + i)
         })
-        .chain((0..5).map(|i| invocation("globex", format!("g{i}"), 1_000 + i)))
+        .chain((0..5).map(|i| invocation(store, "globex", format!("g{i}"), 1_000 + i)))
         .collect();
     store.record_invocations(&batch).await.unwrap();
     let acme_ref = &acme;
@@ -161,17 +167,50 @@ pub(super) async fn invocation_log_filters_pages_and_stays_with_its_tenant(store
     assert_eq!(one.request_id, "r19");
     let globex_all = store.list_invocations(&globex, &query(100)).await.unwrap();
     assert_eq!(globex_all.len(), 5);
-    let foreign = store.invocation(&acme, globex_all[0].id).await.unwrap();
-    assert!(foreign.is_none(), "another tenant's record is not found");
+    let ids = |records: &[InvocationRecord]| records.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&globex_all),
+        [5, 4, 3, 2, 1],
+        "each tenant's records are numbered on their own, with no gaps for the other's"
+    );
+    assert_eq!(ids(&all), (1..=20).rev().collect::<Vec<_>>());
+    let same_number = store.invocation(&acme, globex_all[0].id).await.unwrap();
+    assert_eq!(
+        same_number.unwrap().request_id,
+        "r4",
+        "a number names the asking tenant's record, never another's"
+    );
+    assert!(store.invocation(&acme, 21).await.unwrap().is_none());
+}
+
+/// A record made while a tenant existed is not written into a tenant made
+/// again under the same name, and the new tenant's numbering starts afresh.
+pub(super) async fn invocation_records_never_cross_into_a_new_tenant_of_the_same_name(
+    store: &dyn Storage,
+) {
+    let [acme] = created(store, ["acme"]).await;
+    let old = invocation(store, "acme", "old-1".into(), 1_000);
+    store
+        .record_invocations(std::slice::from_ref(&old))
+        .await
+        .unwrap();
+    let late = invocation(store, "acme", "old-late".into(), 2_000);
+    store.delete_tenant(&acme).await.unwrap();
+    let [acme] = created(store, ["acme"]).await;
+    let new = invocation(store, "acme", "new-1".into(), 3_000);
+    store.record_invocations(&[late, new]).await.unwrap();
+    let kept = store.recent_invocations(&acme, 10).await.unwrap();
+    let seen: Vec<(i64, &str)> = kept.iter().map(|r| (r.id, r.request_id.as_str())).collect();
+    assert_eq!(seen, [(1, "new-1")]);
 }
 
 /// Records older than the cutoff are pruned, every tenant's, and only those.
 pub(super) async fn invocation_log_is_pruned_by_age(store: &dyn Storage) {
     let [acme, globex] = created(store, ["acme", "globex"]).await;
     let batch = [
-        invocation("acme", "old".into(), 1_000),
-        invocation("acme", "new".into(), 5_000),
-        invocation("globex", "old".into(), 2_000),
+        invocation(store, "acme", "old".into(), 1_000),
+        invocation(store, "acme", "new".into(), 5_000),
+        invocation(store, "globex", "old".into(), 2_000),
     ];
     store.record_invocations(&batch).await.unwrap();
     assert_eq!(store.prune_invocations(3_000).await.unwrap(), 2);

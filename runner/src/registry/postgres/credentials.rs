@@ -96,4 +96,19 @@ impl CredentialStore for PgStore {
             self.commit_change(tx, tenant).await
         })
     }
+
+    fn rotate_admin_token<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, String> {
+        Box::pin(async move {
+            let mut tx = self.begin_write(tenant.as_str()).await?;
+            self.current(&mut tx, tenant).await?;
+            let token = keys::generate_admin_token();
+            sqlx::query("DELETE FROM credentials WHERE tenant = $1 AND kind = 'admin'")
+                .bind(tenant.as_str())
+                .execute(&mut *tx)
+                .await?;
+            insert_credential(&mut tx, tenant, "admin", &new_id(), &token).await?;
+            self.commit_change(tx, tenant).await?;
+            Ok(token)
+        })
+    }
 }

@@ -6,10 +6,12 @@ use super::PgStore;
 use crate::names::TenantName;
 use crate::registry::Registry;
 use crate::registry::columns::{
-    INVOCATION_COLUMNS, InvocationColumns, records, select_invocations,
+    INVOCATION_COLUMNS, InvocationColumns, batch_tenants, number_records, records, reserve_numbers,
+    select_invocations,
 };
 use crate::registry::store::{InvocationQuery, InvocationRecord, NewInvocation};
 use crate::registry::traits::{InvocationLog, StoreFuture};
+use std::collections::BTreeMap;
 
 impl PgStore {
     /// How many invocation records `tenant` keeps (its quota).
@@ -22,38 +24,55 @@ impl PgStore {
 impl InvocationLog for PgStore {
     fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let column = |f: fn(&NewInvocation) -> String| batch.iter().map(f).collect::<Vec<_>>();
-            let tenants = column(|r| r.tenant.clone());
+            let mut tx = self.pool.begin().await?;
+            // Each tenant's counter row stays locked until the commit, so
+            // replicas writing the same tenant's records number them in
+            // commit order; tenants are taken in name order, so two batches
+            // never wait on each other in a cycle. A tenant deleted
+            // meanwhile (or deleted and made again) reserves nothing, and
+            // its records are skipped.
+            let tenants = batch_tenants(batch);
+            let mut first = BTreeMap::new();
+            for &(name, id, count) in &tenants {
+                let mut reserve = sqlx::QueryBuilder::new("");
+                reserve_numbers(&mut reserve, name, id, count);
+                let last: Option<i64> = reserve
+                    .build_query_scalar()
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(last) = last {
+                    first.insert((name, id), last - count + 1);
+                }
+            }
+            let numbered = number_records(batch, first);
+            let column = |f: fn(&NewInvocation) -> String| {
+                numbered.iter().map(|(r, _)| f(r)).collect::<Vec<_>>()
+            };
+            let tenant_names = column(|r| r.tenant.clone());
             let actions = column(|r| r.action.clone());
             let request_ids = column(|r| r.request_id.clone());
             let outcomes = column(|r| r.outcome.to_owned());
-            let versions: Vec<i64> = batch.iter().map(|r| i64::from(r.version)).collect();
-            let at_ms: Vec<i64> = batch.iter().map(|r| r.at_ms).collect();
-            let durations: Vec<i64> = batch.iter().map(|r| r.ms as i64).collect();
+            let seqs: Vec<i64> = numbered.iter().map(|(_, seq)| *seq).collect();
+            let versions: Vec<i64> = numbered.iter().map(|(r, _)| i64::from(r.version)).collect();
+            let at_ms: Vec<i64> = numbered.iter().map(|(r, _)| r.at_ms).collect();
+            let durations: Vec<i64> = numbered.iter().map(|(r, _)| r.ms as i64).collect();
             let limit_hits: Vec<Option<String>> =
-                batch.iter().map(|r| r.limit_hit.clone()).collect();
+                numbered.iter().map(|(r, _)| r.limit_hit.clone()).collect();
             // PostgreSQL text cannot hold NUL; a guest's stderr can.
-            let stderrs: Vec<Option<String>> = batch
+            let stderrs: Vec<Option<String>> = numbered
                 .iter()
-                .map(|r| r.stderr.as_ref().map(|s| s.replace('\0', "\u{fffd}")))
+                .map(|(r, _)| r.stderr.as_ref().map(|s| s.replace('\0', "\u{fffd}")))
                 .collect();
             let details = column(NewInvocation::detail_json);
-            let mut tx = self.pool.begin().await?;
-            // Records of tenants deleted meanwhile are skipped. Ids follow the
-            // batch's order (the join may reorder rows), since lists and
-            // streams order by id.
             sqlx::query(
-                "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
+                "INSERT INTO invocations (tenant, seq, action, version, request_id, at_ms, outcome, \
                  duration_ms, limit_hit, stderr, detail) \
-                 SELECT tenant, action, version, request_id, at_ms, outcome, duration_ms, \
-                   limit_hit, stderr, detail \
-                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[], \
-                   $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[], $9::TEXT[], $10::TEXT[]) \
-                 WITH ORDINALITY AS r(tenant, action, version, request_id, at_ms, outcome, \
-                   duration_ms, limit_hit, stderr, detail, n) \
-                 WHERE r.tenant IN (SELECT name FROM tenants) ORDER BY r.n",
+                 SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], \
+                   $5::TEXT[], $6::BIGINT[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::TEXT[], \
+                   $11::TEXT[])",
             )
-            .bind(&tenants)
+            .bind(&tenant_names)
+            .bind(&seqs)
             .bind(&actions)
             .bind(&versions)
             .bind(&request_ids)
@@ -65,19 +84,20 @@ impl InvocationLog for PgStore {
             .bind(&details)
             .execute(&mut *tx)
             .await?;
-            let mut distinct = tenants.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            // Everything older than each tenant's kept-th newest id goes;
-            // OFFSET finds that id without collecting the kept ids.
+            let distinct: Vec<String> = tenants
+                .iter()
+                .map(|(name, _, _)| (*name).to_owned())
+                .collect();
+            // Everything older than each tenant's kept-th newest record goes;
+            // OFFSET finds it without collecting the kept records.
             let skipped: Vec<i64> = distinct
                 .iter()
                 .map(|t| self.records_kept(t).max(1) - 1)
                 .collect();
             sqlx::query(
                 "DELETE FROM invocations i USING UNNEST($1::TEXT[], $2::BIGINT[]) AS t(name, skipped) \
-                 WHERE i.tenant = t.name AND i.id < (SELECT id FROM invocations \
-                   WHERE tenant = t.name ORDER BY id DESC OFFSET t.skipped LIMIT 1)",
+                 WHERE i.tenant = t.name AND i.seq < (SELECT seq FROM invocations \
+                   WHERE tenant = t.name ORDER BY seq DESC OFFSET t.skipped LIMIT 1)",
             )
             .bind(&distinct)
             .bind(&skipped)
@@ -112,7 +132,7 @@ impl InvocationLog for PgStore {
     ) -> StoreFuture<'a, Option<InvocationRecord>> {
         Box::pin(async move {
             let row = sqlx::query_as::<_, InvocationColumns>(&format!(
-                "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = $1 AND id = $2"
+                "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = $1 AND seq = $2"
             ))
             .bind(tenant.as_str())
             .bind(id)

@@ -226,7 +226,7 @@ impl PgStore {
     ) -> Result<Vec<Loaded>, StoreError> {
         let only = only.map(TenantName::as_str);
         let rows = sqlx::query(
-            "SELECT name, display_name, failure_word, suspended, declarative, generation, \
+            "SELECT name, uid, display_name, failure_word, suspended, declarative, generation, \
              max_concurrency, max_actions, max_module_bytes, max_storage_bytes, max_versions \
              FROM tenants WHERE $1::TEXT IS NULL OR name = $1",
         )
@@ -241,6 +241,7 @@ impl PgStore {
             };
             let overrides: super::QuotaOverrides = OverrideColumns::from_row(&row)?.into();
             let tenant = Tenant {
+                id: super::TenantId::from_stored(row.try_get::<String, _>("uid")?),
                 name: tenant_name,
                 display_name: row.try_get("display_name")?,
                 failure_word: row.try_get("failure_word")?,

@@ -8,7 +8,7 @@ use crate::registry::columns::{OverrideColumns, override_values};
 use crate::registry::keys::{self, KeyHash};
 use crate::registry::store::{NewTenant, StoreError, TenantInfo, new_id, now_ms, rfc3339};
 use crate::registry::traits::{StoreFuture, TenantStore};
-use crate::registry::{QuotaOverrides, Tenant};
+use crate::registry::{QuotaOverrides, Tenant, TenantId};
 use sqlx::{FromRow, Row};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,15 +70,15 @@ impl TenantStore for PgStore {
         overrides: QuotaOverrides,
     ) -> StoreFuture<'a, NewTenant> {
         Box::pin(async move {
-            let admin_token = format!("dka_{}", &keys::generate_key()[keys::KEY_PREFIX.len()..]);
+            let admin_token = keys::generate_admin_token();
             let api_key = keys::generate_key();
             let mut tx = self.begin_write(name.as_str()).await?;
             let [concurrency, actions, module_bytes, storage_bytes, versions] =
                 override_values(&overrides);
             let inserted = sqlx::query(
                 "INSERT INTO tenants (name, display_name, max_concurrency, max_actions, \
-                 max_module_bytes, max_storage_bytes, max_versions, created_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING",
+                 max_module_bytes, max_storage_bytes, max_versions, created_ms, uid) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING",
             )
             .bind(name.as_str())
             .bind(display_name)
@@ -88,6 +88,7 @@ impl TenantStore for PgStore {
             .bind(storage_bytes)
             .bind(versions)
             .bind(now_ms())
+            .bind(TenantId::generate().as_str())
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {
@@ -248,8 +249,8 @@ impl TenantStore for PgStore {
                 )));
             }
             sqlx::query(
-                "INSERT INTO tenants (name, display_name, failure_word, declarative, created_ms) \
-                 VALUES ($1, $2, $3, TRUE, $4) \
+                "INSERT INTO tenants (name, display_name, failure_word, declarative, created_ms, uid) \
+                 VALUES ($1, $2, $3, TRUE, $4, $5) \
                  ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, \
                  failure_word = excluded.failure_word",
             )
@@ -257,6 +258,7 @@ impl TenantStore for PgStore {
             .bind(display_name)
             .bind(failure_word)
             .bind(now_ms())
+            .bind(TenantId::generate().as_str())
             .execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM credentials WHERE tenant = $1 AND kind = 'webhook'")

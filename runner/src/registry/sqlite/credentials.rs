@@ -98,4 +98,22 @@ impl CredentialStore for Store {
             self.refresh(tenant).await
         })
     }
+
+    /// Replaces the tenant's admin tokens with a new one.
+    fn rotate_admin_token<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, String> {
+        Box::pin(async move {
+            let _write = self.writes.lock().await;
+            self.require_tenant(tenant)?;
+            let token = keys::generate_admin_token();
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("DELETE FROM credentials WHERE tenant = ? AND kind = 'admin'")
+                .bind(tenant.as_str())
+                .execute(&mut *tx)
+                .await?;
+            insert_credential(&mut tx, tenant, "admin", &new_id(), &token).await?;
+            tx.commit().await?;
+            self.refresh(tenant).await?;
+            Ok(token)
+        })
+    }
 }

@@ -4,10 +4,12 @@
 use crate::names::TenantName;
 use crate::registry::Registry;
 use crate::registry::columns::{
-    INVOCATION_COLUMNS, InvocationColumns, records, select_invocations,
+    INVOCATION_COLUMNS, InvocationColumns, batch_tenants, number_records, records, reserve_numbers,
+    select_invocations,
 };
 use crate::registry::store::{InvocationQuery, InvocationRecord, NewInvocation, Store};
 use crate::registry::traits::{InvocationLog, StoreFuture};
+use std::collections::BTreeMap;
 
 impl Store {
     /// How many invocation records `tenant` keeps (its quota).
@@ -21,21 +23,37 @@ impl InvocationLog for Store {
     /// Appends invocation records in one transaction, in multi-row
     /// statements of up to 512 rows rather than one statement per record
     /// (each statement is a round trip to SQLite's worker thread): a full
-    /// batch of 4,096 is 8 statements. Records of tenants deleted meanwhile
-    /// are skipped.
+    /// batch of 4,096 is 8 statements. Each tenant's records are numbered
+    /// from its own counter; records of tenants deleted meanwhile (or
+    /// deleted and made again) are skipped.
     fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            let mut rest = batch;
+            let tenants = batch_tenants(batch);
+            let mut first = BTreeMap::new();
+            for &(name, id, count) in &tenants {
+                let mut reserve = sqlx::QueryBuilder::new("");
+                reserve_numbers(&mut reserve, name, id, count);
+                let last: Option<i64> = reserve
+                    .build_query_scalar()
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(last) = last {
+                    first.insert((name, id), last - count + 1);
+                }
+            }
+            let numbered = number_records(batch, first);
+            let mut rest = numbered.as_slice();
             while !rest.is_empty() {
                 let (chunk, tail) = rest.split_at(statement_rows(rest.len()));
                 rest = tail;
                 let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                    "INSERT INTO invocations (tenant, action, version, request_id, at_ms, outcome, \
-                     duration_ms, limit_hit, stderr, detail) SELECT * FROM (",
+                    "INSERT INTO invocations (tenant, seq, action, version, request_id, at_ms, \
+                     outcome, duration_ms, limit_hit, stderr, detail) ",
                 );
-                insert.push_values(chunk, |mut row, record| {
+                insert.push_values(chunk, |mut row, (record, seq)| {
                     row.push_bind(&record.tenant)
+                        .push_bind(*seq)
                         .push_bind(&record.action)
                         .push_bind(i64::from(record.version))
                         .push_bind(&record.request_id)
@@ -46,19 +64,16 @@ impl InvocationLog for Store {
                         .push_bind(&record.stderr)
                         .push_bind(record.detail_json());
                 });
-                insert.push(") WHERE column1 IN (SELECT name FROM tenants)");
                 insert.build().execute(&mut *tx).await?;
             }
-            let tenants: std::collections::BTreeSet<&str> =
-                batch.iter().map(|r| r.tenant.as_str()).collect();
-            for tenant in tenants {
+            for (tenant, _, _) in tenants {
                 // The newest `kept` rows stay: everything older than the
-                // kept-th newest id goes. OFFSET finds that id in the index
-                // without building the list of kept ids (1.2 ms → 0.26 ms
-                // per batch at 10,000 records).
+                // kept-th newest goes. OFFSET finds it in the index without
+                // building the list of kept rows (1.2 ms → 0.26 ms per batch
+                // at 10,000 records).
                 sqlx::query(
-                    "DELETE FROM invocations WHERE tenant = ? AND id < (SELECT id FROM \
-                     invocations WHERE tenant = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    "DELETE FROM invocations WHERE tenant = ? AND seq < (SELECT seq FROM \
+                     invocations WHERE tenant = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
                 )
                 .bind(tenant)
                 .bind(tenant)
@@ -95,7 +110,7 @@ impl InvocationLog for Store {
     ) -> StoreFuture<'a, Option<InvocationRecord>> {
         Box::pin(async move {
             let row = sqlx::query_as::<_, InvocationColumns>(&format!(
-                "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = ? AND id = ?"
+                "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = ? AND seq = ?"
             ))
             .bind(tenant.as_str())
             .bind(id)
@@ -120,7 +135,7 @@ impl InvocationLog for Store {
 /// the largest power of two that fits. Only ten statement texts ever exist,
 /// so each is prepared once per connection and reused from sqlx's statement
 /// cache, where a statement sized to each batch was parsed anew every time.
-/// 512 rows bind 5,120 values, under SQLite's limit of 32,766.
+/// 512 rows bind 5,632 values, under SQLite's limit of 32,766.
 fn statement_rows(left: usize) -> usize {
     const MOST_ROWS: usize = 512;
     if left >= MOST_ROWS {

@@ -16,7 +16,7 @@ use super::columns::{OverrideColumns, VersionColumns};
 use super::keys::KeyHash;
 use super::secrets::SecretBox;
 use super::store::{Store, StoreError};
-use super::{QuotaOverrides, Quotas, SecretValues, Tenant};
+use super::{QuotaOverrides, Quotas, SecretValues, Tenant, TenantId};
 use crate::names::TenantName;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, Row};
@@ -79,7 +79,7 @@ impl Store {
 
     async fn load_snapshot(&self, name: &TenantName) -> Result<Option<Tenant>, StoreError> {
         let Some(row) = sqlx::query(
-            "SELECT display_name, failure_word, suspended, declarative, max_concurrency, \
+            "SELECT uid, display_name, failure_word, suspended, declarative, max_concurrency, \
              max_actions, max_module_bytes, max_storage_bytes, max_versions FROM tenants WHERE name = ?",
         )
         .bind(name.as_str())
@@ -143,6 +143,7 @@ impl Store {
             }
         }
         Ok(Some(Tenant {
+            id: TenantId::from_stored(row.try_get::<String, _>("uid")?),
             name: name.clone(),
             secrets,
             display_name: row.try_get("display_name")?,

@@ -7,7 +7,7 @@ use crate::names::TenantName;
 use crate::registry::keys::{self, KeyHash};
 use crate::registry::store::{NewTenant, Store, StoreError, TenantInfo, new_id, now_ms, rfc3339};
 use crate::registry::traits::{StoreFuture, TenantStore};
-use crate::registry::{QuotaOverrides, Registry, Tenant};
+use crate::registry::{QuotaOverrides, Registry, Tenant, TenantId};
 use sqlx::Row;
 use std::sync::Arc;
 
@@ -36,16 +36,17 @@ impl TenantStore for Store {
     ) -> StoreFuture<'a, NewTenant> {
         Box::pin(async move {
             let _write = self.writes.lock().await;
-            let admin_token = format!("dka_{}", &keys::generate_key()[keys::KEY_PREFIX.len()..]);
+            let admin_token = keys::generate_admin_token();
             let api_key = keys::generate_key();
             let mut tx = self.pool.begin().await?;
             let inserted = sqlx::query(
-                "INSERT INTO tenants (name, display_name, max_concurrency, max_actions, \
+                "INSERT INTO tenants (name, uid, display_name, max_concurrency, max_actions, \
                  max_module_bytes, max_storage_bytes, max_versions, created_ms) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT(name) DO NOTHING",
             )
             .bind(name.as_str())
+            .bind(TenantId::generate().as_str())
             .bind(display_name)
             .bind(overrides.max_concurrency.map(i64::from))
             .bind(overrides.max_actions.map(i64::from))
@@ -192,12 +193,13 @@ impl TenantStore for Store {
             }
             let mut tx = self.pool.begin().await?;
             sqlx::query(
-                "INSERT INTO tenants (name, display_name, failure_word, declarative, created_ms) \
-                 VALUES (?, ?, ?, 1, ?) \
+                "INSERT INTO tenants (name, uid, display_name, failure_word, declarative, created_ms) \
+                 VALUES (?, ?, ?, ?, 1, ?) \
                  ON CONFLICT(name) DO UPDATE SET display_name = excluded.display_name, \
                  failure_word = excluded.failure_word",
             )
             .bind(name.as_str())
+            .bind(TenantId::generate().as_str())
             .bind(display_name)
             .bind(failure_word)
             .bind(now_ms())

@@ -246,7 +246,7 @@ async fn the_key_file_is_named_not_printed_and_bad_sources_are_refused() {
     server.signal("TERM");
     assert!(server.wait_for_exit(Duration::from_secs(30)).is_some());
     let data = server.crash().expect("owned data dir");
-    let key_file = data.path().join("secrets.key");
+    let key_file = common::secrets_key_beside(data.path());
     let key_hex = hex(&std::fs::read(&key_file).unwrap());
 
     // The server sealed with the file: another key in the environment is refused.

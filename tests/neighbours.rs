@@ -447,7 +447,11 @@ async fn the_data_directory_and_its_files_are_private() {
         assert!(status < 300, "{status}");
         assert_eq!(mode(data.path()), 0o700);
         assert_eq!(mode(&data.path().join("docket.db")), 0o600);
-        assert_eq!(mode(&data.path().join("secrets.key")), 0o600);
+        assert_eq!(mode(&common::secrets_key_beside(data.path())), 0o600);
+        assert!(
+            !data.path().join("secrets.key").exists(),
+            "no key inside the data directory"
+        );
     }
     std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(
@@ -455,7 +459,51 @@ async fn the_data_directory_and_its_files_are_private() {
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    let _server = Server::hosted_in(data.path(), &[]);
+    let server = Server::hosted_in(data.path(), &[]);
     assert_eq!(mode(data.path()), 0o700);
     assert_eq!(mode(&data.path().join("docket.db")), 0o600);
+    drop(server);
+    let _ = std::fs::remove_file(common::secrets_key_beside(data.path()));
+}
+
+/// A fresh install keeps its generated secrets key beside the data
+/// directory, never in it, so a copy of the data directory does not carry
+/// the key that opens its secrets; an older install whose key is inside
+/// still serves its secrets, with a warning that says how to move the key.
+#[tokio::test]
+async fn the_secrets_key_lives_outside_the_data_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    async fn put(server: &Server, token: &str) {
+        let body = Some(json!({"value": "s3cret"}));
+        let path = "/tenants/acme/secrets/token";
+        assert_eq!(server.admin("PUT", path, Some(token), body).await.0, 204);
+    }
+    let mut server = Server::hosted_in(&data, &[]);
+    let (token, _) = server.create_tenant("acme", json!({})).await;
+    put(&server, &token).await;
+    server.signal("TERM");
+    assert!(server.wait_for_exit(Duration::from_secs(30)).is_some());
+    let beside = root.path().join("data.secrets.key");
+    assert_eq!(std::fs::read(&beside).unwrap().len(), 32);
+    assert!(!data.join("secrets.key").exists());
+    assert!(!server.stderr().contains("inside the data directory"));
+    drop(server);
+
+    // As an older version left it: the key inside the data directory.
+    std::fs::rename(&beside, data.join("secrets.key")).unwrap();
+    let mut server = Server::hosted_in(&data, &[]);
+    put(&server, &token).await;
+    server.signal("TERM");
+    assert!(server.wait_for_exit(Duration::from_secs(30)).is_some());
+    let log = server.stderr();
+    assert!(
+        log.contains("inside the data directory") && log.contains("mv "),
+        "{log}"
+    );
+    assert!(!log.contains("cannot be decrypted"), "{log}");
+    assert!(
+        !beside.exists(),
+        "the old key is used where it is, not replaced"
+    );
 }

@@ -20,7 +20,7 @@ use docket::registry::Quotas;
 use docket::registry::Storage;
 use docket::registry::keys::KeySource;
 use docket::registry::postgres::PgStore;
-use docket::registry::secrets::SecretBox;
+use docket::registry::secrets::{KeyFile, SecretBox};
 use docket::registry::store::Store;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -67,6 +67,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let quotas = args.quotas.quotas(&args.limits);
     let secrets_key = std::env::var("DOCKET_SECRETS_KEY").ok();
+    let key_file = KeyFile::locate(args.secrets_key_file.as_deref(), &args.data_dir);
     let store: Arc<dyn Storage> = match &args.database_url {
         Some(url) => {
             if secrets_key.as_deref().is_none_or(str::is_empty) {
@@ -75,13 +76,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                      the same on every replica: it seals tenant secrets and authenticates shared compiled artifacts"
                 );
             }
-            let secrets = SecretBox::load(secrets_key.as_deref(), &args.data_dir)?;
+            let secrets = SecretBox::load(secrets_key.as_deref(), &key_file.path)?;
             PgStore::open(url, &args.data_dir, quotas, secrets)
                 .await
                 .context("opening the PostgreSQL store (--database-url)")?
         }
         None => {
-            let secrets = SecretBox::load(secrets_key.as_deref(), &args.data_dir)?;
+            if secrets_key.as_deref().is_none_or(str::is_empty)
+                && let Some(warning) = &key_file.warning
+            {
+                tracing::warn!("{warning}");
+            }
+            let secrets = SecretBox::load(secrets_key.as_deref(), &key_file.path)?;
             let store = Store::open(&args.data_dir, quotas, secrets)
                 .await
                 .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;

@@ -68,7 +68,8 @@ impl Source {
 enum KeySource {
     /// `DOCKET_SECRETS_KEY` in this environment.
     Environment,
-    /// `DATA_DIR/secrets.key`.
+    /// The key file beside the data directory (`DATA_DIR.secrets.key`), or
+    /// an older install's `DATA_DIR/secrets.key`.
     File(PathBuf),
     /// Neither: the store never sealed anything.
     Missing,
@@ -232,12 +233,12 @@ fn module_bytes(from: &Path, row: &ModuleRow) -> anyhow::Result<Vec<u8>> {
 /// checks that every secret opens with it: replicas given the wrong key
 /// would silently lose them.
 fn check_secrets(from: &Path, secrets: &[SecretRow]) -> anyhow::Result<KeySource> {
-    let file = from.join("secrets.key");
+    let file = crate::registry::secrets::KeyFile::locate(None, from).path;
     let env = std::env::var("DOCKET_SECRETS_KEY")
         .ok()
         .filter(|v| !v.is_empty());
     let (sealer, source) = if let Some(hex_key) = env.as_deref() {
-        let sealer = SecretBox::load(Some(hex_key), from)?;
+        let sealer = SecretBox::load(Some(hex_key), &file)?;
         (Some(sealer), KeySource::Environment)
     } else if file.exists() {
         let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;

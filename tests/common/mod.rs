@@ -557,5 +557,18 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The secrets key Docket generated beside a data directory this
+        // server owned goes with it (a crashed server's stays, for a restart).
+        if self._owned_data_dir.is_some() {
+            let _ = std::fs::remove_file(secrets_key_beside(&self.data_dir));
+        }
     }
+}
+
+/// Where `docket serve` keeps its generated secrets key for `data_dir`:
+/// beside it, `<data-dir>.secrets.key`.
+pub fn secrets_key_beside(data_dir: &Path) -> PathBuf {
+    let mut name = data_dir.file_name().unwrap().to_os_string();
+    name.push(".secrets.key");
+    data_dir.with_file_name(name)
 }

@@ -35,6 +35,14 @@ pub struct ServeArgs {
     /// tenants. Needs `DOCKET_SECRETS_KEY`, the same on every replica.
     #[arg(long, env = "DOCKET_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Where the key that seals tenant secrets is kept when
+    /// `DOCKET_SECRETS_KEY` is not set (created on first start, mode 0600).
+    /// Default: `<data-dir>.secrets.key`, beside the data directory and never
+    /// in it, so a copy of the data directory does not carry the key that
+    /// opens its secrets; put it on another volume to keep them apart. An
+    /// older install's `<data-dir>/secrets.key` is still read, with a warning.
+    #[arg(long, env = "DOCKET_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<PathBuf>,
     /// The URL Workfront reaches this server at, for the start-up banner
     /// (default: http:// and the listen address).
     #[arg(long, env = "DOCKET_PUBLIC_URL")]

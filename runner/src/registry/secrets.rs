@@ -1,7 +1,10 @@
 //! Tenant secrets, encrypted at rest with the operator's key.
 //!
 //! The key is `DOCKET_SECRETS_KEY` (64 hex digits) when set, otherwise a random
-//! key generated once into `<data-dir>/secrets.key` (mode 0600). Each value is
+//! key generated once into its key file (mode 0600): `--secrets-key-file`, by
+//! default `<data-dir>.secrets.key` beside the data directory, never inside
+//! it, so a copy of the data directory does not carry the key that opens its
+//! secrets ([`KeyFile`]). Each value is
 //! sealed with ChaCha20-Poly1305 under a fresh random nonce, with the tenant and
 //! secret name as associated data.
 //!
@@ -32,6 +35,81 @@ pub enum SecretKeyError {
     },
 }
 
+/// Where the secrets key file is, and what the operator should hear about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFile {
+    /// The file to read, or to create on first use.
+    pub path: std::path::PathBuf,
+    /// Set when the key sits inside the data directory: a warning for the
+    /// operator, saying what to do.
+    pub warning: Option<String>,
+}
+
+/// The file name of the key inside a data directory, where Docket kept it
+/// before it moved beside the data directory.
+pub const LEGACY_KEY_FILE: &str = "secrets.key";
+
+impl KeyFile {
+    /// Where the key is: `explicit` (`--secrets-key-file`) when given, else
+    /// `<data-dir>.secrets.key` beside the data directory, unless only an
+    /// older install's `<data-dir>/secrets.key` exists, which keeps working
+    /// where it is, with a warning.
+    pub fn locate(explicit: Option<&Path>, data_dir: &Path) -> Self {
+        let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_owned());
+        let legacy = data_dir.join(LEGACY_KEY_FILE);
+        let inside = |path: &Path| {
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+            path.starts_with(&data_dir).then(|| {
+                format!(
+                    "the secrets key {} is inside the data directory {}: a copy or backup of \
+                     the data directory carries the key that opens its secrets. Move it \
+                     elsewhere (another volume, ideally) and pass --secrets-key-file, or \
+                     set DOCKET_SECRETS_KEY",
+                    path.display(),
+                    data_dir.display()
+                )
+            })
+        };
+        if let Some(path) = explicit {
+            return Self {
+                warning: inside(path),
+                path: path.to_owned(),
+            };
+        }
+        let beside = default_key_file(&data_dir);
+        if !beside.exists() && legacy.exists() {
+            let warning = inside(&legacy).map(|w| {
+                format!(
+                    "{w}; for example: mv {} {}",
+                    legacy.display(),
+                    beside.display()
+                )
+            });
+            return Self {
+                path: legacy,
+                warning,
+            };
+        }
+        Self {
+            warning: inside(&beside),
+            path: beside,
+        }
+    }
+}
+
+/// `<data-dir>.secrets.key`: beside the data directory, never in it. (A
+/// data directory with no parent, `/`, keeps it inside, with a warning.)
+pub fn default_key_file(data_dir: &Path) -> std::path::PathBuf {
+    match (data_dir.parent(), data_dir.file_name()) {
+        (Some(parent), Some(name)) => {
+            let mut file = name.to_os_string();
+            file.push(".secrets.key");
+            parent.join(file)
+        }
+        _ => data_dir.join(LEGACY_KEY_FILE),
+    }
+}
+
 /// Seals and opens secret values.
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
@@ -59,15 +137,15 @@ impl SecretBox {
         self.artifact_key
     }
 
-    /// The operator's key: from the environment value, or the key file under
-    /// `data_dir` (created on first use).
-    pub fn load(env_value: Option<&str>, data_dir: &Path) -> Result<Self, SecretKeyError> {
+    /// The operator's key: from the environment value, or the key file at
+    /// `key_file` (created on first use, see [`KeyFile::locate`]).
+    pub fn load(env_value: Option<&str>, key_file: &Path) -> Result<Self, SecretKeyError> {
         if let Some(hex_key) = env_value.filter(|v| !v.is_empty()) {
             let bytes = hex::decode(hex_key.trim()).map_err(|_| SecretKeyError::BadKey)?;
             let key: [u8; 32] = bytes.try_into().map_err(|_| SecretKeyError::BadKey)?;
             return Ok(Self::new(key));
         }
-        let path = data_dir.join("secrets.key");
+        let path = key_file.to_owned();
         let file_err = |source| SecretKeyError::File {
             path: path.display().to_string(),
             source,
@@ -171,16 +249,40 @@ mod tests {
         );
     }
 
+    /// The key is kept beside the data directory by default; an older
+    /// install's key inside it keeps working, with a warning; an explicit
+    /// file inside it is warned about too.
+    #[test]
+    fn the_key_lives_beside_the_data_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let fresh = KeyFile::locate(None, &data);
+        assert_eq!(fresh.path, root.path().join("data.secrets.key"));
+        assert_eq!(fresh.warning, None);
+        std::fs::write(data.join(LEGACY_KEY_FILE), [1; 32]).unwrap();
+        let legacy = KeyFile::locate(None, &data);
+        assert_eq!(legacy.path, data.join(LEGACY_KEY_FILE));
+        assert!(legacy.warning.unwrap().contains("mv "));
+        std::fs::write(root.path().join("data.secrets.key"), [2; 32]).unwrap();
+        assert_eq!(KeyFile::locate(None, &data).path, fresh.path, "moved");
+        let explicit = KeyFile::locate(Some(&data.join("k")), &data);
+        assert!(explicit.warning.is_some());
+        let elsewhere = KeyFile::locate(Some(&root.path().join("k")), &data);
+        assert_eq!(elsewhere.warning, None);
+    }
+
     #[test]
     fn generated_key_file_is_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let first = SecretBox::load(None, dir.path()).unwrap();
+        let file = dir.path().join("secrets.key");
+        let first = SecretBox::load(None, &file).unwrap();
         let (nonce, sealed) = first.seal("a", "b", b"v");
-        let second = SecretBox::load(None, dir.path()).unwrap();
+        let second = SecretBox::load(None, &file).unwrap();
         assert_eq!(
             second.open("a", "b", &nonce, &sealed).as_deref(),
             Some(&b"v"[..])
         );
-        assert!(SecretBox::load(Some("abc"), dir.path()).is_err());
+        assert!(SecretBox::load(Some("abc"), &file).is_err());
     }
 }

@@ -542,6 +542,18 @@ fn compare(baseline: &TierRun, optimized: &TierRun) -> Comparison {
 /// globals, tables and memories.
 #[test]
 fn baseline_and_optimized_tiers_agree_on_arbitrary_modules() {
+    // The guests run on this thread's stack (no async fibers here), and
+    // baseline code may take 4 × `max_wasm_stack` of it: more than a test
+    // thread's 2 MiB.
+    std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(tiers_agree_on_arbitrary_modules)
+        .unwrap()
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
+
+fn tiers_agree_on_arbitrary_modules() {
     let started = std::time::Instant::now();
     let settings = EngineSettings::default();
     let engine = |tier| wasmtime::Engine::new(&compiler_config(&settings, tier)).unwrap();

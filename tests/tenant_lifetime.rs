@@ -179,16 +179,46 @@ async fn across_replicas_a_stream_closes_with_its_tenant_deleted_elsewhere() {
 /// Suspending a tenant closes its streams within a second, the operator's
 /// too; rotating the admin token closes the streams opened with the old
 /// token but not the operator's; the old token is refused and the new one
-/// works.
+/// works. 20 rounds each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspension_and_token_rotation_close_streams() {
     let server = Server::hosted(&[]);
-    let (token, key) = tenant_with_greet(&server, "alpha", "hi").await;
+    suspension_and_rotation_close_streams(&server, &server).await;
+}
+
+/// The same across replicas on PostgreSQL: the streams on one replica, the
+/// suspension and the rotation through the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_replicas_suspension_and_token_rotation_close_streams() {
+    let database = Database::create().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let watched = Server::replica(&database.url, "127.0.0.1:0", dirs[0].path());
+    let changed = Server::replica(&database.url, "127.0.0.1:0", dirs[1].path());
+    suspension_and_rotation_close_streams(&watched, &changed).await;
+}
+
+/// Opens a stream once `server` lets `token` read the tenant's log (another
+/// replica may have changed it a moment ago).
+async fn open_when_allowed(server: &Server, tenant: &str, token: &str) -> Stream {
+    let path = format!("/tenants/{tenant}/invocations");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while server.admin("GET", &path, Some(token), None).await.0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "{tenant} stays closed to the token"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Stream::open(server, tenant, token).await
+}
+
+async fn suspension_and_rotation_close_streams(watched: &Server, changed: &Server) {
+    let (token, key) = tenant_with_greet(changed, "alpha", "hi").await;
     for round in 0..20 {
-        let mut by_tenant = Stream::open(&server, "alpha", &token).await;
-        let mut by_operator = Stream::open(&server, "alpha", OPERATOR).await;
+        let mut by_tenant = open_when_allowed(watched, "alpha", &token).await;
+        let mut by_operator = open_when_allowed(watched, "alpha", OPERATOR).await;
         let body = json!({ "suspended": true });
-        let (status, answer) = server
+        let (status, answer) = changed
             .admin("PATCH", "/tenants/alpha", Some(OPERATOR), Some(body))
             .await;
         assert_eq!(status, 200, "{answer}");
@@ -196,20 +226,20 @@ async fn suspension_and_token_rotation_close_streams() {
         assert!(took < WITHIN, "round {round}: {took:?}");
         by_operator.closes("the operator's, suspended").await;
         let body = json!({ "suspended": false });
-        let (status, _) = server
+        let (status, _) = changed
             .admin("PATCH", "/tenants/alpha", Some(OPERATOR), Some(body))
             .await;
         assert_eq!(status, 200);
     }
-    assert_eq!(server.call("alpha", "greet", &key).await.0, 200);
+    assert_eq!(changed.call("alpha", "greet", &key).await.0, 200);
     // Written before the streams below open, so none of them carries it.
-    records(&server, "alpha", &token, 1).await;
+    records(changed, "alpha", &token, 1).await;
 
     let mut token = token;
     for round in 0..20 {
-        let mut by_old_token = Stream::open(&server, "alpha", &token).await;
-        let mut by_operator = Stream::open(&server, "alpha", OPERATOR).await;
-        let (status, rotated) = server
+        let mut by_old_token = open_when_allowed(watched, "alpha", &token).await;
+        let mut by_operator = open_when_allowed(watched, "alpha", OPERATOR).await;
+        let (status, rotated) = changed
             .admin("POST", "/tenants/alpha/admin-token", Some(&token), None)
             .await;
         assert_eq!(status, 201, "{rotated}");
@@ -217,20 +247,20 @@ async fn suspension_and_token_rotation_close_streams() {
             .closes(&format!("round {round}, rotated"))
             .await;
         assert!(took < WITHIN, "round {round}: {took:?}");
-        let old = server
+        let old = changed
             .admin("GET", "/tenants/alpha/invocations", Some(&token), None)
             .await;
         assert_eq!(old.0, 403, "the old token is refused: {}", old.1);
         token = rotated["adminToken"].as_str().unwrap().to_owned();
-        assert_eq!(server.call("alpha", "greet", &key).await.0, 200);
+        assert_eq!(changed.call("alpha", "greet", &key).await.0, 200);
         match by_operator.next(Duration::from_secs(2)).await {
             Next::Event(record) => assert_eq!(record["action"], "greet"),
             other => panic!("round {round}: the operator's stream: {other:?}"),
         }
         // This round's record is written before the next round's streams open.
-        records(&server, "alpha", &token, round + 2).await;
+        records(changed, "alpha", &token, round + 2).await;
     }
-    let (status, _) = server
+    let (status, _) = watched
         .admin("GET", "/tenants/alpha/invocations", Some(&token), None)
         .await;
     assert_eq!(status, 200, "the newest token works");

@@ -455,6 +455,7 @@ impl App {
         for name in &ended {
             self.metrics.forget_tenant(name.as_str());
             self.compiles.forget(name);
+            self.optimizing.forget(name);
             tracing::info!(tenant = %name, "tenant gone: its streams, running actions and series are ended");
         }
     }

@@ -138,6 +138,19 @@ pub(super) struct Optimizing {
     failures: Mutex<HashMap<Key, u32>>,
 }
 
+impl Optimizing {
+    /// Forgets a deleted (or deleted and made again) tenant's failed
+    /// optimized compiles, so a new tenant of the same name that deploys the
+    /// same bytes gets its own tries. A queued job of the old tenant finds
+    /// its module gone from the cache and is skipped.
+    pub(super) fn forget(&self, tenant: &TenantName) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(name, _), _| name != tenant);
+    }
+}
+
 impl Default for Optimizing {
     fn default() -> Self {
         Self {

@@ -5,13 +5,11 @@
 //! in `app/invocation_log.rs`.
 
 use crate::capabilities::HostServices;
-use crate::compiles::CompileQueue;
+use crate::compiles::{CompileError, CompileQueue, CompileSettings};
 use crate::engine::{
     Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule, Tier,
 };
-use crate::invocation::Planned;
 use crate::limits::Ceilings;
-use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::names::TenantName;
 use crate::registry::{ModuleDigest, NewInvocation, Storage, StoreError, Tenant, TenantId};
@@ -127,6 +125,39 @@ pub struct ServiceSettings {
     pub metrics_on: bool,
     /// How long invocation records are kept (`--invocation-max-age-days`).
     pub invocation_max_age: std::time::Duration,
+}
+
+impl ServiceSettings {
+    /// What the compile queue needs of these settings.
+    pub fn compile_settings(&self) -> CompileSettings {
+        CompileSettings {
+            concurrency: self.compile_concurrency,
+            failures: self.compile_failures,
+            failure_time: self.compile_failure_time,
+            failure_window: self.compile_failure_window,
+            worker: self.compile_worker.clone(),
+            timeout: self.compile_timeout,
+        }
+    }
+}
+
+impl From<CompileError> for DeployError {
+    fn from(err: CompileError) -> Self {
+        match err {
+            CompileError::Load(err) => DeployError::Module(err),
+            CompileError::FailuresExceeded {
+                failures,
+                seconds,
+                window_s,
+                retry_after_s,
+            } => DeployError::CompileFailuresExceeded {
+                failures,
+                seconds,
+                window_s,
+                retry_after_s,
+            },
+        }
+    }
 }
 
 /// The default service-wide guest memory budget: half the machine's memory
@@ -361,7 +392,7 @@ impl App {
                 .filter(|t| !t.is_empty())
                 .map(crate::registry::keys::KeyHash::of),
             modules: RwLock::new(HashMap::new()),
-            compiles: CompileQueue::new(&settings, metrics.clone()),
+            compiles: CompileQueue::new(&settings.compile_settings(), metrics.clone()),
             optimizing: tiering::Optimizing::default(),
             metrics,
             gates: Mutex::new(HashMap::new()),
@@ -487,47 +518,40 @@ impl App {
         });
     }
 
-    /// Runs one invocation on the WebAssembly threads, taking turns within
-    /// the tenant's CPU share. Dropping the future cancels the guest.
-    pub async fn run_guest(&self, admitted: &Admission, planned: Planned) -> (Limits, Invocation) {
+    /// Runs one guest on the WebAssembly threads: `run` gets the engine and
+    /// the tenant's CPU share, to take turns within it. The guest is dropped
+    /// (and so stopped) when its tenant is deleted or suspended meanwhile,
+    /// and when the returned future is dropped.
+    pub async fn run_guest<F, Fut>(&self, admitted: &Admission, run: F) -> Invocation
+    where
+        F: FnOnce(Arc<Engine>, CpuShare) -> Fut + Send + 'static,
+        Fut: Future<Output = Invocation> + Send + 'static,
+    {
         let cpu = admitted.gates.cpu.clone();
         let engine = self.engine.clone();
-        let limits = planned.limits;
         let started = std::time::Instant::now();
         // The guest runs on the pool's threads; its spans belong to this request's.
         let span = tracing::Span::current();
         let revoked = admitted.gates.revoked.clone();
-        let run = self.pool.run(async move {
-            let run = planned.run(&engine, Some(&cpu)).instrument(span);
+        let stopped = move |why: String| Invocation {
+            result: Err(InvokeError::Host(why)),
+            duration: started.elapsed(),
+            instantiate: std::time::Duration::ZERO,
+            stderr_tail: None,
+            stderr: None,
+            outbound: Vec::new(),
+        };
+        let running = self.pool.run(async move {
             tokio::select! {
-                finished = run => finished,
-                // Dropping the run cancels the guest.
+                finished = run(engine, cpu).instrument(span) => finished,
                 () = revoked.cancelled() => {
-                    let stopped = Invocation {
-                        result: Err(InvokeError::Host(
-                            "the tenant was suspended or deleted while the action ran".into(),
-                        )),
-                        duration: started.elapsed(),
-                        instantiate: std::time::Duration::ZERO,
-                        stderr_tail: None,
-                        stderr: None,
-                        outbound: Vec::new(),
-                    };
-                    (limits, stopped)
+                    stopped("the tenant was suspended or deleted while the action ran".into())
                 }
             }
         });
-        run.await.unwrap_or_else(|e| {
-            let failed = Invocation {
-                result: Err(InvokeError::Host(format!("the guest's task failed: {e}"))),
-                duration: started.elapsed(),
-                instantiate: started.elapsed(),
-                stderr_tail: None,
-                stderr: None,
-                outbound: Vec::new(),
-            };
-            (limits, failed)
-        })
+        running
+            .await
+            .unwrap_or_else(|e| stopped(format!("the guest's task failed: {e}")))
     }
 
     /// Admits one invocation under the tenant's concurrency quota, or `None`

@@ -25,8 +25,6 @@
 //! slots so deploys never wait for it, under the same time and memory bounds
 //! and priority, and its failures count against the tenant like any other.
 
-use crate::app::DeployError;
-use crate::app::ServiceSettings;
 use crate::engine::worker::CompileWorker;
 use crate::engine::{Abi, Engine, LoadError, PreparedModule, Tier};
 use crate::metrics::Metrics;
@@ -35,6 +33,61 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Why a compile was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The module is not a usable action, or its compile failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The tenant's compiles failed too often lately; it must wait.
+    #[error(
+        "this tenant's failed compiles reached the limit of {failures} compiles or {seconds} s of \
+         compiling per {window_s} s; try again in {retry_after_s} s"
+    )]
+    FailuresExceeded {
+        /// Failures allowed per window.
+        failures: u32,
+        /// Seconds of failed compiling allowed per window.
+        seconds: u64,
+        /// The window, in seconds.
+        window_s: u64,
+        /// Seconds until the window ends.
+        retry_after_s: u64,
+    },
+}
+
+/// The operator's compile settings (`--compile-concurrency`,
+/// `--tenant-compile-failures`, …).
+#[derive(Debug, Clone)]
+pub struct CompileSettings {
+    /// Compiles that may run at once; the rest wait.
+    pub concurrency: usize,
+    /// Failed compiles one tenant may cause per window.
+    pub failures: u32,
+    /// Time one tenant's failed compiles may take per window.
+    pub failure_time: Duration,
+    /// The window the failures count in.
+    pub failure_window: Duration,
+    /// Where compiles run: `Some` in bounded worker processes, `None` in this
+    /// process (tests and local tools).
+    pub worker: Option<CompileWorker>,
+    /// Longest a compile may take.
+    pub timeout: Duration,
+}
+
+impl Default for CompileSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            failures: 10,
+            failure_time: Duration::from_secs(120),
+            failure_window: Duration::from_secs(600),
+            worker: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
 
 /// Bounded, fair, rate-limited compiles; see the module docs.
 pub struct CompileQueue {
@@ -78,17 +131,17 @@ struct FailureWindow {
 
 impl CompileQueue {
     /// A queue with the service's compile settings, recording in `metrics`.
-    pub fn new(settings: &ServiceSettings, metrics: Arc<Metrics>) -> Self {
+    pub fn new(settings: &CompileSettings, metrics: Arc<Metrics>) -> Self {
         Self {
-            slots: Arc::new(Semaphore::new(settings.compile_concurrency.max(1))),
+            slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             background: Arc::new(Semaphore::new(1)),
             turns: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
-            max_failures: settings.compile_failures.max(1),
-            max_failure_time: settings.compile_failure_time,
-            window: settings.compile_failure_window,
-            worker: settings.compile_worker.clone(),
-            timeout: settings.compile_timeout,
+            max_failures: settings.failures.max(1),
+            max_failure_time: settings.failure_time,
+            window: settings.failure_window,
+            worker: settings.worker.clone(),
+            timeout: settings.timeout,
             metrics,
         }
     }
@@ -100,7 +153,7 @@ impl CompileQueue {
         engine: &Arc<Engine>,
         tenant: &TenantName,
         bytes: Vec<u8>,
-    ) -> Result<Compiled, DeployError> {
+    ) -> Result<Compiled, CompileError> {
         self.admit(tenant)?;
         let checker = engine.clone();
         let (bytes, checked) = tokio::task::spawn_blocking(move || {
@@ -147,7 +200,7 @@ impl CompileQueue {
         tenant: &TenantName,
         bytes: Vec<u8>,
         abi: Abi,
-    ) -> Result<(PreparedModule, Vec<u8>), DeployError> {
+    ) -> Result<(PreparedModule, Vec<u8>), CompileError> {
         // A tenant whose compiles keep failing gets no more of them, in the
         // background either: its versions stay on baseline code meanwhile.
         self.admit(tenant)?;
@@ -253,7 +306,7 @@ impl CompileQueue {
 
     /// Refuses a tenant whose compiles failed `max_failures` times in the
     /// current window.
-    fn admit(&self, tenant: &TenantName) -> Result<(), DeployError> {
+    fn admit(&self, tenant: &TenantName) -> Result<(), CompileError> {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let Some(window) = failures.get(tenant) else {
             return Ok(());
@@ -264,7 +317,7 @@ impl CompileQueue {
         {
             return Ok(());
         }
-        Err(DeployError::CompileFailuresExceeded {
+        Err(CompileError::FailuresExceeded {
             failures: self.max_failures,
             seconds: self.max_failure_time.as_secs(),
             window_s: self.window.as_secs(),
@@ -315,10 +368,10 @@ mod tests {
 
     fn queue(max_failures: u32, window: Duration) -> CompileQueue {
         CompileQueue::new(
-            &ServiceSettings {
-                compile_failures: max_failures,
-                compile_failure_window: window,
-                ..ServiceSettings::default()
+            &CompileSettings {
+                failures: max_failures,
+                failure_window: window,
+                ..CompileSettings::default()
             },
             Arc::default(),
         )
@@ -338,7 +391,7 @@ mod tests {
         queue.record_failure(&a, Duration::from_millis(1));
         assert!(matches!(
             queue.admit(&a),
-            Err(DeployError::CompileFailuresExceeded { failures: 2, .. })
+            Err(CompileError::FailuresExceeded { failures: 2, .. })
         ));
         assert!(queue.admit(&b).is_ok());
     }
@@ -348,9 +401,9 @@ mod tests {
     #[test]
     fn failed_compile_time_past_the_limit_refuses_the_tenant() {
         let queue = CompileQueue::new(
-            &ServiceSettings {
-                compile_failure_time: Duration::from_secs(60),
-                ..ServiceSettings::default()
+            &CompileSettings {
+                failure_time: Duration::from_secs(60),
+                ..CompileSettings::default()
             },
             Arc::default(),
         );
@@ -360,7 +413,7 @@ mod tests {
         queue.record_failure(&a, Duration::from_secs(30));
         assert!(matches!(
             queue.admit(&a),
-            Err(DeployError::CompileFailuresExceeded { seconds: 60, .. })
+            Err(CompileError::FailuresExceeded { seconds: 60, .. })
         ));
     }
 

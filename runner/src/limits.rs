@@ -8,6 +8,9 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// Secrets one tenant may keep, and so the most one manifest may grant.
+pub const MAX_SECRETS: usize = 100;
+
 /// The limits one invocation of an action runs under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

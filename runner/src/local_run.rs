@@ -1,14 +1,16 @@
 //! One invocation on this machine, outside any server: what `docket invoke`
 //! (a manifest and module on disk) and `docket replay` (a recorded request
-//! against a stored version) run. It takes the webhook's own path
-//! ([`crate::invocation`]) and words the answer the same way; key-value data
-//! lives in memory and is gone afterwards.
+//! against a stored version) run. It takes the server pipeline's own plan,
+//! run and wording steps ([`crate::invocation::plan`],
+//! [`crate::invocation::invocation_answer`]); there is no tenant to
+//! authenticate or admit, and key-value data lives in memory and is gone
+//! afterwards.
 
 use crate::capabilities::kv::MemoryKv;
 use crate::capabilities::outbound::OutboundCall;
 use crate::config::LimitArgs;
 use crate::engine::{ActionRequest, Engine};
-use crate::http::reply::invocation_answer;
+use crate::invocation::invocation_answer;
 use crate::manifest::ActionManifest;
 use anyhow::Context;
 use serde_json::Value;
@@ -55,7 +57,7 @@ pub async fn run_locally(
         request,
     );
     let (ran_under, invocation) = planned.run(&engine, None).await;
-    let (status, body) = invocation_answer(
+    let answer = invocation_answer(
         failure_word,
         manifest.name.as_str(),
         &ran_under,
@@ -63,8 +65,8 @@ pub async fn run_locally(
         invocation.result,
     );
     Ok(LocalAnswer {
-        status: status.as_u16(),
-        body,
+        status: answer.status.as_u16(),
+        body: answer.body,
         duration: invocation.duration,
         stderr_tail: invocation.stderr_tail,
         outbound: invocation.outbound,

@@ -81,7 +81,7 @@ pub const MAX_CONFIG_VALUE_BYTES: usize = 4 * 1024;
 /// Most entries in `allowed-outbound-hosts`.
 pub const MAX_OUTBOUND_HOSTS: usize = 32;
 /// Most entries in `capabilities.secrets`: as many as a tenant may keep.
-pub const MAX_GRANTED_SECRETS: usize = crate::registry::store::MAX_SECRETS;
+pub const MAX_GRANTED_SECRETS: usize = crate::limits::MAX_SECRETS;
 
 /// A parsed, checked action manifest. It serializes (for the snapshots in
 /// `runner/tests/ui/valid/`) with the TOML's key names.

@@ -4,7 +4,6 @@
 
 use super::Quotas;
 use crate::capabilities::outbound::OutboundCall;
-use crate::engine::ActionRequest;
 use crate::manifest::ActionManifest;
 use crate::names::TenantName;
 use serde::{Deserialize, Serialize};
@@ -234,11 +233,17 @@ pub struct RecordedInput {
 }
 
 impl RecordedInput {
-    /// The input of `request`, unless its JSON is larger than a record keeps
-    /// (measured as stored: escapes count).
-    pub fn of(request: &ActionRequest) -> Option<Self> {
-        let params = request
-            .params
+    /// What an action was asked (without its config and secrets, which are
+    /// never passed here), unless its JSON is larger than a record keeps
+    /// (measured as stored: escapes count). A parameter named `apiKey` (any
+    /// case) is left out.
+    pub fn bounded(
+        document_id: &str,
+        document_version_id: &str,
+        username: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Option<Self> {
+        let params = params
             .iter()
             .filter(|(name, _)| {
                 !UNRECORDED_PARAMS
@@ -248,9 +253,9 @@ impl RecordedInput {
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect::<BTreeMap<_, _>>();
         let input = Self {
-            document_id: request.document_id.clone(),
-            document_version_id: request.document_version_id.clone(),
-            username: request.username.clone(),
+            document_id: document_id.to_owned(),
+            document_version_id: document_version_id.to_owned(),
+            username: username.to_owned(),
             params,
         };
         json_fits(&input, MAX_RECORDED_INPUT_BYTES).then_some(input)
@@ -345,8 +350,7 @@ pub struct NewVersion<'a> {
 
 /// Webhook keys one tenant may have live at once.
 pub const MAX_WEBHOOK_KEYS: usize = 20;
-/// Secrets one tenant may keep.
-pub const MAX_SECRETS: usize = 100;
+pub use crate::limits::MAX_SECRETS;
 /// Invocation records kept per tenant by default (`--tenant-max-invocation-records`);
 /// older ones are pruned as new ones arrive.
 pub const INVOCATIONS_KEPT: i64 = 10_000;
@@ -369,44 +373,31 @@ pub fn now_ms() -> i64 {
 mod tests {
     use super::*;
 
-    fn request(params: &[(&str, &str)]) -> ActionRequest {
-        ActionRequest {
-            action: "greet".into(),
-            document_id: "doc".into(),
-            document_version_id: "v1".into(),
-            username: "jane".into(),
-            params: params
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            config: [("folder".to_owned(), "Archive".to_owned())].into(),
-            secrets: [("token".to_owned(), "s3cret".to_owned())].into(),
-            tenant: "acme".into(),
-            request_id: "r1".into(),
-        }
+    fn input(params: &[(&str, &str)]) -> Option<RecordedInput> {
+        let params = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        RecordedInput::bounded("doc", "v1", "jane", &params)
     }
 
-    /// The input keeps what Workfront chose, never config, secrets or an
-    /// `apiKey` parameter (any case), and is measured as stored, escapes
-    /// included.
+    /// The input keeps what Workfront chose, never an `apiKey` parameter
+    /// (any case), and is measured as stored, escapes included.
     #[test]
     fn a_recorded_input_keeps_only_what_the_caller_chose_and_is_bounded() {
-        let input = RecordedInput::of(&request(&[("stage", "legal"), ("ApiKey", "k")])).unwrap();
+        let recorded = input(&[("stage", "legal"), ("ApiKey", "k")]).unwrap();
         assert_eq!(
-            input.params,
+            recorded.params,
             [("stage".to_owned(), "legal".to_owned())].into()
         );
-        let json = serde_json::to_string(&input).unwrap();
-        assert!(
-            !json.contains("s3cret") && !json.contains("Archive"),
-            "{json}"
-        );
+        let json = serde_json::to_string(&recorded).unwrap();
+        assert!(!json.contains("ApiKey"), "{json}");
 
         let plain = "x".repeat(MAX_RECORDED_INPUT_BYTES / 2);
-        assert!(RecordedInput::of(&request(&[("note", &plain)])).is_some());
+        assert!(input(&[("note", &plain)]).is_some());
         // A control character is six bytes of JSON: this is over the cap.
         let escaped = "\u{1}".repeat(MAX_RECORDED_INPUT_BYTES / 2);
-        assert!(RecordedInput::of(&request(&[("note", &escaped)])).is_none());
+        assert!(input(&[("note", &escaped)]).is_none());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! How a webhook invocation is logged, recorded in the run log and counted:
+//! How an invocation is logged, recorded in the run log and counted:
 //! the log line and record of one that finished ([`log_invocation`]), the
 //! record of one whose caller went away ([`CancelledRecord`]), and the
 //! outcome words both use.

@@ -1,10 +1,10 @@
-//! The one path from "run this action on this request" to Workfront's answer,
-//! taken by the webhook ([`crate::http`]) and by `docket invoke` alike, so the
-//! two cannot disagree: the action's limits are clamped to the operator's
-//! current ceilings, one deadline is computed and given both to the engine and
-//! to the capabilities (outbound calls never outlive the action), and the
-//! answer is worded from the limits it really ran under (by
-//! [`crate::http::reply::invocation_answer`], for both).
+//! Planning one run, the step the server's pipeline and `docket invoke` /
+//! `docket replay` share, so they cannot disagree: the action's limits are
+//! clamped to the operator's current ceilings (here, and nowhere else), one
+//! deadline is computed and given both to the engine and to the
+//! capabilities (outbound calls never outlive the action), and the answer
+//! is worded from the limits it really ran under (by
+//! [`super::invocation_answer`], for all of them).
 
 use crate::capabilities::{Capabilities, Grants, HostServices};
 use crate::engine::{ActionRequest, CpuShare, Engine, Invocation, PreparedModule};
@@ -25,8 +25,8 @@ pub struct Planned {
     pub deadline: Instant,
 }
 
-/// Plans one invocation of `module` under its manifest's `limits` and
-/// `grants`; the clock starts now.
+/// Plans one invocation of `module` under its manifest's `limits` (clamped
+/// to `ceilings` here) and `grants`; the clock starts now.
 pub fn plan(
     services: &HostServices,
     ceilings: &Ceilings,
@@ -35,19 +35,32 @@ pub fn plan(
     grants: &Grants,
     request: ActionRequest,
 ) -> Planned {
-    let limits = ceilings.clamp(limits);
-    let deadline = Instant::now() + limits.timeout();
-    let caps = services.for_invocation(grants, &request.tenant, &request.action, deadline);
-    Planned {
-        module,
-        limits,
-        request,
-        caps,
-        deadline,
-    }
+    Planned::new(services, module, ceilings.clamp(limits), grants, request)
 }
 
 impl Planned {
+    /// Plans one invocation under `limits` already clamped to the operator's
+    /// ceilings (the pipeline clamps before it reserves memory, so the wait
+    /// for memory does not count against the action's time); the clock
+    /// starts now.
+    pub fn new(
+        services: &HostServices,
+        module: PreparedModule,
+        limits: Limits,
+        grants: &Grants,
+        request: ActionRequest,
+    ) -> Self {
+        let deadline = Instant::now() + limits.timeout();
+        let caps = services.for_invocation(grants, &request.tenant, &request.action, deadline);
+        Planned {
+            module,
+            limits,
+            request,
+            caps,
+            deadline,
+        }
+    }
+
     /// Runs the invocation on `engine`, taking CPU turns within `share` when
     /// one is given. Returns the limits it ran under, for wording the answer.
     pub async fn run(self, engine: &Engine, share: Option<&CpuShare>) -> (Limits, Invocation) {

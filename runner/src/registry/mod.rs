@@ -46,6 +46,7 @@ pub mod postgres;
 pub mod quotas;
 mod records;
 pub mod secrets;
+mod shared_sql;
 mod sqlite;
 mod storage_quota;
 pub mod store;

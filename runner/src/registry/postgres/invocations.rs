@@ -3,22 +3,11 @@
 //! read newest first with filters.
 
 use super::PgStore;
-use crate::names::TenantName;
-use crate::registry::Registry;
-use crate::registry::columns::{
-    INVOCATION_COLUMNS, InvocationColumns, batch_tenants, number_records, records, reserve_numbers,
-    select_invocations,
-};
-use crate::registry::store::{InvocationQuery, InvocationRecord, NewInvocation};
+use crate::registry::store::NewInvocation;
 use crate::registry::traits::{InvocationLog, StoreFuture};
-use std::collections::BTreeMap;
 
 impl PgStore {
-    /// How many invocation records `tenant` keeps (its quota).
-    fn records_kept(&self, tenant: &str) -> i64 {
-        let quotas = Registry::tenant(self, tenant).map_or(self.defaults, |t| t.quotas);
-        i64::from(quotas.max_invocation_records)
-    }
+    crate::registry::shared_sql::invocation_numbering!();
 }
 
 impl InvocationLog for PgStore {
@@ -31,20 +20,7 @@ impl InvocationLog for PgStore {
             // never wait on each other in a cycle. A tenant deleted
             // meanwhile (or deleted and made again) reserves nothing, and
             // its records are skipped.
-            let tenants = batch_tenants(batch);
-            let mut first = BTreeMap::new();
-            for &(name, id, count) in &tenants {
-                let mut reserve = sqlx::QueryBuilder::new("");
-                reserve_numbers(&mut reserve, name, id, count);
-                let last: Option<i64> = reserve
-                    .build_query_scalar()
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(last) = last {
-                    first.insert((name, id), last - count + 1);
-                }
-            }
-            let numbered = number_records(batch, first);
+            let numbered = Self::number_batch(&mut tx, batch).await?;
             let column = |f: fn(&NewInvocation) -> String| {
                 numbered.iter().map(|(r, _)| f(r)).collect::<Vec<_>>()
             };
@@ -84,9 +60,11 @@ impl InvocationLog for PgStore {
             .bind(&details)
             .execute(&mut *tx)
             .await?;
-            let distinct: Vec<String> = tenants
+            let distinct: Vec<String> = batch
                 .iter()
-                .map(|(name, _, _)| (*name).to_owned())
+                .map(|r| r.tenant.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect();
             // Everything older than each tenant's kept-th newest record goes;
             // OFFSET finds it without collecting the kept records.
@@ -108,47 +86,5 @@ impl InvocationLog for PgStore {
         })
     }
 
-    fn list_invocations<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        query: &'a InvocationQuery,
-    ) -> StoreFuture<'a, Vec<InvocationRecord>> {
-        Box::pin(async move {
-            self.require_tenant(tenant)?;
-            let mut sql = sqlx::QueryBuilder::new("");
-            select_invocations(&mut sql, tenant.as_str(), query);
-            let rows = sql
-                .build_query_as::<InvocationColumns>()
-                .fetch_all(&self.pool)
-                .await?;
-            Ok(records(rows))
-        })
-    }
-
-    fn invocation<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        id: i64,
-    ) -> StoreFuture<'a, Option<InvocationRecord>> {
-        Box::pin(async move {
-            let row = sqlx::query_as::<_, InvocationColumns>(&format!(
-                "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = $1 AND seq = $2"
-            ))
-            .bind(tenant.as_str())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-            Ok(row.map(InvocationRecord::from))
-        })
-    }
-
-    fn prune_invocations(&self, older_than_ms: i64) -> StoreFuture<'_, u64> {
-        Box::pin(async move {
-            let done = sqlx::query("DELETE FROM invocations WHERE at_ms < $1")
-                .bind(older_than_ms)
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected())
-        })
-    }
+    crate::registry::shared_sql::invocation_log_reads!();
 }

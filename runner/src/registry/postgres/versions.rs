@@ -3,18 +3,18 @@
 
 use super::PgStore;
 use crate::names::{ActionName, TenantName};
-use crate::registry::columns::{
-    ActionColumns, StoredVersionColumns, VersionColumns, VersionListColumns, records,
-};
+use crate::registry::columns::{StoredVersionColumns, records};
 use crate::registry::storage_quota::{
     PlannedDeploy, StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes,
 };
-use crate::registry::store::{ActionInfo, NewVersion, StoreError, VersionInfo, now_ms};
+use crate::registry::store::{NewVersion, StoreError, now_ms};
 use crate::registry::traits::{StoreFuture, VersionStore};
-use crate::registry::{ActionVersion, ModuleDigest, Tenant};
-use sqlx::{FromRow, PgConnection, Row};
+use crate::registry::{ModuleDigest, Tenant};
+use sqlx::PgConnection;
 
 impl PgStore {
+    crate::registry::shared_sql::live_version!();
+
     /// Every version the tenant keeps, with its module's size and its row's bytes.
     pub(super) async fn stored_versions(
         conn: &mut PgConnection,
@@ -40,21 +40,11 @@ impl PgStore {
         let secret_bytes = Self::secret_bytes(conn, &planned.tenant.name, None).await?;
         planned.check(&versions, secret_bytes)
     }
-
-    async fn live_version(&self, tenant: &TenantName, action: &str) -> Result<u32, StoreError> {
-        self.require_tenant(tenant)?;
-        let live: Option<i64> =
-            sqlx::query_scalar("SELECT live_version FROM actions WHERE tenant = $1 AND name = $2")
-                .bind(tenant.as_str())
-                .bind(action)
-                .fetch_optional(&self.pool)
-                .await?;
-        live.map(|v| v as u32)
-            .ok_or_else(|| StoreError::UnknownAction(action.to_owned()))
-    }
 }
 
 impl VersionStore for PgStore {
+    crate::registry::shared_sql::version_reads!();
+
     /// Stores the module (if new) and a new version and makes it live in one
     /// transaction under the tenant's lock, with the quotas checked against
     /// the database rather than a snapshot another replica may have outdated.
@@ -171,115 +161,12 @@ impl VersionStore for PgStore {
         })
     }
 
-    fn tenant_keeps_module<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        digest: &'a ModuleDigest,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            Ok(sqlx::query_scalar(
-                "SELECT EXISTS(SELECT 1 FROM versions WHERE tenant = $1 AND module = $2)",
-            )
-            .bind(tenant.as_str())
-            .bind(digest.as_str())
-            .fetch_one(&self.pool)
-            .await?)
-        })
-    }
-
     fn storage_used<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let mut conn = self.pool.acquire().await?;
             let versions = Self::stored_versions(&mut conn, tenant).await?;
             Ok(stored_bytes(versions.iter(), None)
                 + Self::secret_bytes(&mut conn, tenant, None).await?)
-        })
-    }
-
-    fn live_source<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        action: &'a ActionName,
-    ) -> StoreFuture<'a, Option<(String, ModuleDigest)>> {
-        Box::pin(async move {
-            let row = sqlx::query(
-                "SELECT v.manifest, v.module FROM actions a JOIN versions v \
-                 ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
-                 WHERE a.tenant = $1 AND a.name = $2",
-            )
-            .bind(tenant.as_str())
-            .bind(action.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            row.map(|row| {
-                Ok((
-                    row.try_get("manifest")?,
-                    ModuleDigest::from_stored(row.try_get("module")?),
-                ))
-            })
-            .transpose()
-        })
-    }
-
-    fn list_actions<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, Vec<ActionInfo>> {
-        Box::pin(async move {
-            self.require_tenant(tenant)?;
-            let rows = sqlx::query_as::<_, ActionColumns>(
-                "SELECT a.name, a.live_version, v.display_name, \
-                 (SELECT COUNT(*) FROM versions c WHERE c.tenant = a.tenant AND c.action = a.name) AS n \
-                 FROM actions a JOIN versions v \
-                   ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
-                 WHERE a.tenant = $1 ORDER BY a.name",
-            )
-            .bind(tenant.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-            Ok(records(rows))
-        })
-    }
-
-    fn list_versions<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        action: &'a str,
-    ) -> StoreFuture<'a, Vec<VersionInfo>> {
-        Box::pin(async move {
-            let live = self.live_version(tenant, action).await?;
-            let rows = sqlx::query_as::<_, VersionListColumns>(
-                "SELECT v.version, v.module, v.created_ms, m.size, m.abi FROM versions v \
-                 JOIN modules m ON m.digest = v.module \
-                 WHERE v.tenant = $1 AND v.action = $2 ORDER BY v.version DESC",
-            )
-            .bind(tenant.as_str())
-            .bind(action)
-            .fetch_all(&self.pool)
-            .await?;
-            Ok(rows.into_iter().map(|row| row.into_info(live)).collect())
-        })
-    }
-
-    fn version<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        action: &'a str,
-        version: u32,
-    ) -> StoreFuture<'a, ActionVersion> {
-        Box::pin(async move {
-            self.live_version(tenant, action).await?;
-            let row = sqlx::query(
-                "SELECT action, version, module, display_name, limits, config, secrets, grants \
-                 FROM versions WHERE tenant = $1 AND action = $2 AND version = $3",
-            )
-            .bind(tenant.as_str())
-            .bind(action)
-            .bind(i64::from(version))
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::UnknownVersion {
-                action: action.to_owned(),
-                version,
-            })?;
-            VersionColumns::from_row(&row)?.into_version()
         })
     }
 

@@ -1,22 +1,11 @@
 //! The invocation log: batched appends, pruned to each tenant's newest
 //! `maxInvocationRecords` and by age, read newest first with filters.
 
-use crate::names::TenantName;
-use crate::registry::Registry;
-use crate::registry::columns::{
-    INVOCATION_COLUMNS, InvocationColumns, batch_tenants, number_records, records, reserve_numbers,
-    select_invocations,
-};
-use crate::registry::store::{InvocationQuery, InvocationRecord, NewInvocation, Store};
+use crate::registry::store::{NewInvocation, Store};
 use crate::registry::traits::{InvocationLog, StoreFuture};
-use std::collections::BTreeMap;
 
 impl Store {
-    /// How many invocation records `tenant` keeps (its quota).
-    fn records_kept(&self, tenant: &str) -> i64 {
-        let quotas = Registry::tenant(self, tenant).map_or(self.defaults, |t| t.quotas);
-        i64::from(quotas.max_invocation_records)
-    }
+    crate::registry::shared_sql::invocation_numbering!();
 }
 
 impl InvocationLog for Store {
@@ -29,20 +18,7 @@ impl InvocationLog for Store {
     fn record_invocations<'a>(&'a self, batch: &'a [NewInvocation]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            let tenants = batch_tenants(batch);
-            let mut first = BTreeMap::new();
-            for &(name, id, count) in &tenants {
-                let mut reserve = sqlx::QueryBuilder::new("");
-                reserve_numbers(&mut reserve, name, id, count);
-                let last: Option<i64> = reserve
-                    .build_query_scalar()
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(last) = last {
-                    first.insert((name, id), last - count + 1);
-                }
-            }
-            let numbered = number_records(batch, first);
+            let numbered = Self::number_batch(&mut tx, batch).await?;
             let mut rest = numbered.as_slice();
             while !rest.is_empty() {
                 let (chunk, tail) = rest.split_at(statement_rows(rest.len()));
@@ -66,7 +42,9 @@ impl InvocationLog for Store {
                 });
                 insert.build().execute(&mut *tx).await?;
             }
-            for (tenant, _, _) in tenants {
+            let tenants: std::collections::BTreeSet<&str> =
+                batch.iter().map(|r| r.tenant.as_str()).collect();
+            for tenant in tenants {
                 // The newest `kept` rows stay: everything older than the
                 // kept-th newest goes. OFFSET finds it in the index without
                 // building the list of kept rows (1.2 ms → 0.26 ms per batch
@@ -86,49 +64,7 @@ impl InvocationLog for Store {
         })
     }
 
-    fn list_invocations<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        query: &'a InvocationQuery,
-    ) -> StoreFuture<'a, Vec<InvocationRecord>> {
-        Box::pin(async move {
-            self.require_tenant(tenant)?;
-            let mut sql = sqlx::QueryBuilder::new("");
-            select_invocations(&mut sql, tenant.as_str(), query);
-            let rows = sql
-                .build_query_as::<InvocationColumns>()
-                .fetch_all(&self.pool)
-                .await?;
-            Ok(records(rows))
-        })
-    }
-
-    fn invocation<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        id: i64,
-    ) -> StoreFuture<'a, Option<InvocationRecord>> {
-        Box::pin(async move {
-            let row = sqlx::query_as::<_, InvocationColumns>(&format!(
-                "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE tenant = ? AND seq = ?"
-            ))
-            .bind(tenant.as_str())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-            Ok(row.map(InvocationRecord::from))
-        })
-    }
-
-    fn prune_invocations(&self, older_than_ms: i64) -> StoreFuture<'_, u64> {
-        Box::pin(async move {
-            let done = sqlx::query("DELETE FROM invocations WHERE at_ms < ?")
-                .bind(older_than_ms)
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected())
-        })
-    }
+    crate::registry::shared_sql::invocation_log_reads!();
 }
 
 /// Rows per multi-row insert: 512 while at least that many are left, then

@@ -99,19 +99,7 @@ impl KvBackend for Store {
         })
     }
 
-    fn delete<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, bool> {
-        Box::pin(async move {
-            let deleted =
-                sqlx::query("DELETE FROM kv WHERE tenant = ?1 AND scope = ?2 AND key = ?3")
-                    .bind(&ns.tenant)
-                    .bind(&ns.scope)
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(database)?;
-            Ok(deleted.rows_affected() > 0)
-        })
-    }
+    crate::registry::shared_sql::kv_delete!();
 
     fn increment<'a>(
         &'a self,

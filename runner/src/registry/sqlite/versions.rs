@@ -2,17 +2,14 @@
 //! pointer, listings, rollback and deletion.
 
 use crate::names::{ActionName, TenantName};
-use crate::registry::columns::{
-    ActionColumns, StoredVersionColumns, VersionColumns, VersionListColumns, records,
-};
+use crate::registry::columns::{StoredVersionColumns, records};
 use crate::registry::storage_quota::{
     PlannedDeploy, StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes,
 };
-use crate::registry::store::{ActionInfo, NewVersion, Store, StoreError, VersionInfo, now_ms};
+use crate::registry::store::{NewVersion, Store, StoreError, now_ms};
 use crate::registry::traits::{StoreFuture, VersionStore};
-use crate::registry::{ActionVersion, ModuleDigest, Tenant};
+use crate::registry::{ModuleDigest, Tenant};
 use sha2::{Digest, Sha256};
-use sqlx::{FromRow, Row};
 
 /// The bytes of version row `v`'s text columns, as SQL; with
 /// [`VERSION_ROW_OVERHEAD_BYTES`] added, what [`VersionRow::stored_bytes`]
@@ -24,6 +21,8 @@ const VERSION_ROW_BYTES_SQL: &str = "(length(CAST(v.manifest AS BLOB)) \
      + length(CAST(v.grants AS BLOB)))";
 
 impl Store {
+    crate::registry::shared_sql::live_version!();
+
     /// Checks the quotas for a new version and returns the versions of its
     /// action the deploy must prune.
     async fn plan_deploy(&self, planned: PlannedDeploy<'_>) -> Result<Vec<u32>, StoreError> {
@@ -46,21 +45,11 @@ impl Store {
         .await?;
         Ok(records(rows))
     }
-
-    async fn live_version(&self, tenant: &TenantName, action: &str) -> Result<u32, StoreError> {
-        self.require_tenant(tenant)?;
-        let live: Option<i64> =
-            sqlx::query_scalar("SELECT live_version FROM actions WHERE tenant = ? AND name = ?")
-                .bind(tenant.as_str())
-                .bind(action)
-                .fetch_optional(&self.pool)
-                .await?;
-        live.map(|v| v as u32)
-            .ok_or_else(|| StoreError::UnknownAction(action.to_owned()))
-    }
 }
 
 impl VersionStore for Store {
+    crate::registry::shared_sql::version_reads!();
+
     /// Stores a new version and makes it live, atomically, pruning the action's
     /// oldest versions past the tenant's `maxVersions` in the same transaction.
     /// Checks the action-count and storage quotas under the write lock, with the
@@ -195,23 +184,6 @@ impl VersionStore for Store {
         })
     }
 
-    /// Whether any of the tenant's versions uses this module.
-    fn tenant_keeps_module<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        digest: &'a ModuleDigest,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            Ok(sqlx::query_scalar(
-                "SELECT EXISTS(SELECT 1 FROM versions WHERE tenant = ? AND module = ?)",
-            )
-            .bind(tenant.as_str())
-            .bind(digest.as_str())
-            .fetch_one(&self.pool)
-            .await?)
-        })
-    }
-
     /// Stored bytes the tenant controls, as the storage quota counts them: its
     /// distinct modules, its version rows (manifest, config and the rest, plus
     /// [`VERSION_ROW_OVERHEAD_BYTES`] each) and its secrets (name and ciphertext).
@@ -219,98 +191,6 @@ impl VersionStore for Store {
         Box::pin(async move {
             let versions = self.stored_versions(tenant).await?;
             Ok(stored_bytes(versions.iter(), None) + self.secret_bytes(tenant, None).await?)
-        })
-    }
-
-    /// The live version's manifest text and module digest, to skip redeploying
-    /// an unchanged declarative action.
-    fn live_source<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        action: &'a ActionName,
-    ) -> StoreFuture<'a, Option<(String, ModuleDigest)>> {
-        Box::pin(async move {
-            let row = sqlx::query(
-                "SELECT v.manifest, v.module FROM actions a JOIN versions v \
-                 ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
-                 WHERE a.tenant = ? AND a.name = ?",
-            )
-            .bind(tenant.as_str())
-            .bind(action.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            row.map(|row| {
-                Ok((
-                    row.try_get("manifest")?,
-                    ModuleDigest::from_stored(row.try_get("module")?),
-                ))
-            })
-            .transpose()
-        })
-    }
-
-    /// Lists a tenant's actions.
-    fn list_actions<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, Vec<ActionInfo>> {
-        Box::pin(async move {
-            self.require_tenant(tenant)?;
-            let rows = sqlx::query_as::<_, ActionColumns>(
-                "SELECT a.name, a.live_version, v.display_name, \
-                 (SELECT COUNT(*) FROM versions c WHERE c.tenant = a.tenant AND c.action = a.name) AS n \
-                 FROM actions a JOIN versions v \
-                   ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
-                 WHERE a.tenant = ? ORDER BY a.name",
-            )
-            .bind(tenant.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-            Ok(records(rows))
-        })
-    }
-
-    /// Lists every version of an action, newest first.
-    fn list_versions<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        action: &'a str,
-    ) -> StoreFuture<'a, Vec<VersionInfo>> {
-        Box::pin(async move {
-            let live = self.live_version(tenant, action).await?;
-            let rows = sqlx::query_as::<_, VersionListColumns>(
-                "SELECT v.version, v.module, v.created_ms, m.size, m.abi FROM versions v \
-                 JOIN modules m ON m.digest = v.module \
-                 WHERE v.tenant = ? AND v.action = ? ORDER BY v.version DESC",
-            )
-            .bind(tenant.as_str())
-            .bind(action)
-            .fetch_all(&self.pool)
-            .await?;
-            Ok(rows.into_iter().map(|row| row.into_info(live)).collect())
-        })
-    }
-
-    /// One stored version, live or not.
-    fn version<'a>(
-        &'a self,
-        tenant: &'a TenantName,
-        action: &'a str,
-        version: u32,
-    ) -> StoreFuture<'a, ActionVersion> {
-        Box::pin(async move {
-            self.live_version(tenant, action).await?;
-            let row = sqlx::query(
-                "SELECT action, version, module, display_name, limits, config, secrets, grants FROM versions \
-                 WHERE tenant = ? AND action = ? AND version = ?",
-            )
-            .bind(tenant.as_str())
-            .bind(action)
-            .bind(i64::from(version))
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::UnknownVersion {
-                action: action.to_owned(),
-                version,
-            })?;
-            VersionColumns::from_row(&row)?.into_version()
         })
     }
 

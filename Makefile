@@ -121,11 +121,14 @@ lint:
 	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
 
 ## What the black-box tests drive besides Docket: HAProxy (the load-balancer
-## failure drill) and PyYAML (the Kubernetes manifest check). PostgreSQL must
+## failure drill and the TLS proxy), openssl (the TLS proxy's test
+## certificate) and PyYAML (the Kubernetes manifest check). PostgreSQL must
 ## be running on 127.0.0.1:5432 (or DOCKET_TEST_POSTGRES); .ci/run starts it.
 test-tools:
 	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq haproxy)
+	@command -v openssl >/dev/null || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssl)
 	@python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
 
 test: actions guests test-tools

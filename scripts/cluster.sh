@@ -11,6 +11,7 @@
 #                        server on 127.0.0.1:5432, database docket_cluster, created if missing)
 #   DOCKET_SECRETS_KEY   the replicas' shared key (default: kept in data-cluster/secrets.hex)
 #   DOCKET_API_KEY_DEMO  the demo tenant's webhook key (default: generated at the first start)
+#   DOCKET_ADMIN_TOKEN_DEMO  the demo tenant's admin token, for `docket logs` (default: likewise)
 #   DOCKET_ADMIN_TOKEN   the operator's admin token (default: operator routes off)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,21 +100,26 @@ if [ -z "${DOCKET_SECRETS_KEY:-}" ]; then
 fi
 export DOCKET_SECRETS_KEY DOCKET_DATABASE_URL=$DATABASE_URL
 
-## The declarative tenants' webhook keys. Replicas on a shared database take
-## them from DOCKET_API_KEY_<TENANT>, never from a key one replica generated:
-## unless set, each is generated once and kept in data-cluster/api-key-<tenant>.
+## The declarative tenants' webhook keys and admin tokens. Replicas on a
+## shared database take them from DOCKET_API_KEY_<TENANT> and
+## DOCKET_ADMIN_TOKEN_<TENANT>, never from ones a replica generated: unless
+## set, each is generated once and kept in data-cluster/api-key-<tenant> and
+## data-cluster/admin-token-<tenant>.
 KEPT_KEYS=()
 for dir in manifests/*/; do
 	[ -d "$dir" ] || continue
 	tenant=$(basename "$dir")
-	var=DOCKET_API_KEY_$(printf '%s' "$tenant" | tr '[:lower:]-' '[:upper:]_')
-	[ -n "${!var:-}" ] && continue
-	file=$DATA/api-key-$tenant
-	if [ ! -s "$file" ]; then
-		(umask 077 && printf 'dk_%s\n' "$(openssl rand -hex 24)" > "$file.tmp" && mv "$file.tmp" "$file")
-	fi
-	export "$var=$(tr -d '[:space:]' < "$file")"
-	KEPT_KEYS+=("$var:$file")
+	suffix=$(printf '%s' "$tenant" | tr '[:lower:]-' '[:upper:]_')
+	for kept in "DOCKET_API_KEY_$suffix:api-key:dk_" "DOCKET_ADMIN_TOKEN_$suffix:admin-token:dka_"; do
+		IFS=: read -r var name prefix <<< "$kept"
+		[ -n "${!var:-}" ] && continue
+		file=$DATA/$name-$tenant
+		if [ ! -s "$file" ]; then
+			(umask 077 && printf '%s%s\n' "$prefix" "$(openssl rand -hex 24)" > "$file.tmp" && mv "$file.tmp" "$file")
+		fi
+		export "$var=$(tr -d '[:space:]' < "$file")"
+		KEPT_KEYS+=("$var:$file")
+	done
 done
 
 ## Start-up and shutdown. Everything started here is stopped on exit, Ctrl-C
@@ -215,6 +221,10 @@ for kept in "${KEPT_KEYS[@]}"; do
           (kept in $file; delete it to mint a new one, or set $var)"}
 	banner=${banner//"\$$var"/"${!var}"}
 done
+# `docket logs` through HAProxy too (the CLI's default server is 127.0.0.1:8080).
+server_arg=" --server $PUBLIC_URL"
+[ "$PUBLIC_URL" = http://127.0.0.1:8080 ] && server_arg=
+banner=${banner//" --server http://127.0.0.1:${PORTS[0]}"/"$server_arg"}
 say "$banner"
 say ""
 say "logs in $DATA/; Ctrl-C stops HAProxy and the replicas"

@@ -5,16 +5,34 @@ mod common;
 
 use common::{DOC, OPERATOR, Server, VER, message_module};
 use serde_json::Value;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn docket(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_docket"))
-        .args(args)
-        .env("DOCKET_LOG", "warn")
-        .env_remove("DOCKET_TOKEN")
-        .env_remove("DOCKET_SERVER")
-        .output()
-        .unwrap();
+    docket_with_env(args, &[])
+}
+
+/// `docket` with nothing of the caller's environment that would change
+/// what it does, and then `env`.
+fn docket_command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
+    command.args(args).env("DOCKET_LOG", "warn");
+    for name in [
+        "DOCKET_TOKEN",
+        "DOCKET_ADMIN_TOKEN",
+        "DOCKET_SERVER",
+        "DOCKET_API_KEY",
+        "DOCKET_MANIFESTS",
+        "DOCKET_TENANT",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+fn docket_with_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let output = docket_command(args, env).output().unwrap();
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -253,7 +271,7 @@ fn template_builds(toolchains: &std::path::Path) -> Vec<TemplateBuild> {
 #[test]
 fn new_projects_build_and_run() {
     let work = tempfile::tempdir().unwrap();
-    let (ok, stdout, stderr) = docket(&["new", "--lang", "list", "x"]);
+    let (ok, stdout, stderr) = docket(&["new", "--lang", "list"]);
     assert!(ok, "{stderr}");
     for lang in ["assemblyscript", "c", "go", "js", "python", "rust", "zig"] {
         assert!(
@@ -288,23 +306,7 @@ fn new_projects_build_and_run() {
     assert!(built.success());
     invoke_new_project(&c_dir, "c-hello");
 
-    let rust_dir = work.path().join("rust-hello");
-    let (ok, _, stderr) = docket(&["new", "rust-hello", "--dir", rust_dir.to_str().unwrap()]);
-    assert!(ok, "{stderr}");
-    let built = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--offline",
-            "--quiet",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-        ])
-        .current_dir(&rust_dir)
-        .status()
-        .unwrap();
-    assert!(built.success());
-    invoke_new_project(&rust_dir, "rust-hello");
+    // Rust: `the_rust_template_builds_beside_its_manifest_wherever_cargo_builds`.
 
     // The other languages, with the toolchains `make actions` installed.
     let toolchains = common::repo_root().join(".toolchains");
@@ -451,5 +453,436 @@ async fn local_invoke_and_the_server_answer_alike() {
             None => text.to_owned(),
         };
         assert_eq!(without_id(&served), local.trim(), "{name}: {err}");
+    }
+}
+
+/// The Rust template's build puts the module beside the manifest, which names
+/// it there, wherever Cargo builds (here a CARGO_TARGET_DIR elsewhere): the
+/// project invokes, and its manifest and module copied into a tenant's
+/// directory pass `docket check`.
+#[test]
+fn the_rust_template_builds_beside_its_manifest_wherever_cargo_builds() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("rust-hello");
+    let (ok, _, stderr) = docket(&["new", "rust-hello", "--dir", dir.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let manifest = std::fs::read_to_string(dir.join("rust-hello.toml")).unwrap();
+    assert!(
+        manifest.contains("module = \"rust-hello.wasm\""),
+        "{manifest}"
+    );
+    let elsewhere = work.path().join("cargo-target");
+    let output = Command::new("bash")
+        .args(["build.sh", "--offline", "--quiet"])
+        .env("CARGO", env!("CARGO"))
+        .env("CARGO_TARGET_DIR", &elsewhere)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        elsewhere
+            .join("wasm32-wasip1/release/rust-hello.wasm")
+            .is_file()
+    );
+    assert!(!dir.join("target").exists(), "built in CARGO_TARGET_DIR");
+    invoke_new_project(&dir, "rust-hello");
+
+    let manifest_arg = dir.join("rust-hello.toml").display().to_string();
+    let (ok, out, err) = docket(&["check", &manifest_arg]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("ok: action rust-hello (command)"), "{out}");
+
+    let manifests = work.path().join("manifests");
+    std::fs::create_dir_all(manifests.join("acme")).unwrap();
+    for file in ["rust-hello.toml", "rust-hello.wasm"] {
+        std::fs::copy(dir.join(file), manifests.join("acme").join(file)).unwrap();
+    }
+    let (ok, out, err) = docket(&["check", "--manifests", manifests.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("ok: tenant acme: rust-hello (command)"),
+        "{out}"
+    );
+
+    // Every template's README says how to deploy.
+    for lang in ["assemblyscript", "c", "go", "js", "python", "rust", "zig"] {
+        let readme = common::repo_root()
+            .join("templates")
+            .join(lang)
+            .join("README.md");
+        let text = std::fs::read_to_string(&readme).unwrap();
+        assert!(
+            text.contains("docket deploy {{name}}.toml"),
+            "{}: no `docket deploy`",
+            readme.display()
+        );
+    }
+}
+
+/// `invoke` and `check` take `--module FILE`, as `deploy` and `replay` do:
+/// the manifest then needs no `module` key. A manifest whose module is not
+/// built says so.
+#[test]
+fn invoke_and_check_take_the_module_as_a_flag() {
+    let work = tempfile::tempdir().unwrap();
+    let module = work.path().join("build").join("out.wasm");
+    std::fs::create_dir_all(module.parent().unwrap()).unwrap();
+    std::fs::write(&module, message_module("from --module")).unwrap();
+    let manifest = work.path().join("greet.toml");
+    std::fs::write(&manifest, "name = \"greet\"\n").unwrap();
+    let (manifest, module) = (manifest.display().to_string(), module.display().to_string());
+    let ids = ["--document-id", DOC, "--document-version-id", VER];
+
+    let (ok, out, err) = docket(&[&["invoke", &manifest, "--module", &module][..], &ids].concat());
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"HTTP 200 {"message":"from --module","status":"success"}"#
+    );
+    let (ok, out, err) = docket(&["check", &manifest, "--module", &module]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("ok: action greet (command)"), "{out}");
+    let (ok, _, err) = docket(&["check", &manifest]);
+    assert!(!ok, "a manifest without `module` needs --module");
+    assert!(
+        err.starts_with("error: ") && err.contains("module"),
+        "{err}"
+    );
+
+    let unbuilt = work.path().join("unbuilt.toml");
+    std::fs::write(&unbuilt, "name = \"unbuilt\"\nmodule = \"unbuilt.wasm\"\n").unwrap();
+    let unbuilt = unbuilt.display().to_string();
+    let (ok, _, err) = docket(&[&["invoke", &unbuilt][..], &ids].concat());
+    assert!(!ok);
+    assert!(err.contains("not built yet"), "{err}");
+
+    // --module is a build on this machine; a server runs what was deployed.
+    let (ok, _, err) = docket(
+        &[
+            &[
+                "invoke",
+                "acme",
+                "greet",
+                "--module",
+                &module,
+                "--api-key",
+                "k",
+            ][..],
+            &ids,
+        ]
+        .concat(),
+    );
+    assert!(!ok);
+    assert!(err.contains("docket deploy --module"), "{err}");
+}
+
+/// `invoke` with `--api-key` and no `--server` calls the default server,
+/// http://127.0.0.1:8080, as the other commands do; it does not run locally.
+#[test]
+fn invoke_with_an_api_key_calls_the_default_server() {
+    let (_, out, err) = docket(&[
+        "invoke",
+        "no-such-tenant",
+        "greet",
+        "--api-key",
+        "some-key-0123456789",
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ]);
+    assert!(
+        err.contains("cannot reach http://127.0.0.1:8080") || out.starts_with("HTTP "),
+        "{out}{err}"
+    );
+    assert!(!err.contains("reading manifests"), "ran locally: {err}");
+}
+
+/// `docket new --lang list` needs no NAME; `docket new` without one says
+/// what it needs.
+#[test]
+fn new_lang_list_needs_no_name() {
+    let (ok, out, err) = docket(&["new", "--lang", "list"]);
+    assert!(ok, "{err}");
+    assert!(out.lines().any(|l| l == "rust"), "{out}");
+    let (ok, _, err) = docket(&["new", "--help"]);
+    assert!(ok && !err.contains("error"), "{err}");
+    let (ok, _, err) = docket(&["new"]);
+    assert!(!ok);
+    assert!(err.contains("NAME") && err.contains("--lang list"), "{err}");
+}
+
+/// The admin commands read the token from DOCKET_ADMIN_TOKEN, the name the
+/// server reads it from (the older DOCKET_TOKEN still works), and `tenant
+/// delete` wants `--yes` where it cannot ask.
+#[test]
+fn the_admin_token_has_one_name_and_delete_asks_first() {
+    let server = Server::hosted(&[]);
+    let base = server.base.as_str();
+    let (ok, out, err) = docket_with_env(
+        &["tenant", "create", "acme", "--server", base],
+        &[("DOCKET_ADMIN_TOKEN", OPERATOR)],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["name"], "acme");
+    let (ok, _, err) = docket_with_env(
+        &["tenant", "list", "--server", base],
+        &[("DOCKET_TOKEN", OPERATOR)],
+    );
+    assert!(ok, "the older DOCKET_TOKEN: {err}");
+    let (ok, _, err) = docket(&["tenant", "list", "--server", base]);
+    assert!(!ok);
+    assert!(err.contains("DOCKET_ADMIN_TOKEN"), "{err}");
+    let (ok, help, _) = docket(&["tenant", "list", "--help"]);
+    assert!(ok && help.contains("env: DOCKET_ADMIN_TOKEN"), "{help}");
+
+    let listed = |server: &str| {
+        let (ok, out, err) = docket(&["tenant", "list", "--server", server, "--token", OPERATOR]);
+        assert!(ok, "{err}");
+        out
+    };
+    let (ok, _, err) = docket(&[
+        "tenant", "delete", "acme", "--server", base, "--token", OPERATOR,
+    ]);
+    assert!(!ok, "deleted without --yes");
+    assert!(err.contains("--yes"), "{err}");
+    assert!(listed(base).contains("\"acme\""), "still there");
+    let (ok, out, err) = docket(&[
+        "tenant", "delete", "acme", "--yes", "--server", base, "--token", OPERATOR,
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["deleted"], "acme");
+    assert!(!listed(base).contains("\"acme\""), "deleted");
+}
+
+/// `docket logs` shows why an invocation failed (the error Workfront got,
+/// and the end of stderr); `docket invoke --server` prints the request id
+/// `docket replay` takes; and a reader that stops early (`| head`) ends the
+/// CLI quietly with status 0.
+#[test]
+fn logs_say_why_and_invoke_names_the_request() {
+    let server = Server::hosted(&[]);
+    let base = server.base.as_str();
+    let (ok, out, err) = docket(&[
+        "tenant", "create", "acme", "--server", base, "--token", OPERATOR,
+    ]);
+    assert!(ok, "{err}");
+    let created = json_of(&out);
+    let token = created["adminToken"].as_str().unwrap().to_owned();
+    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("fails.wasm"),
+        common::guest("exit_with_stderr"),
+    )
+    .unwrap();
+    let manifest = work.path().join("fails.toml");
+    std::fs::write(&manifest, "name = \"fails\"\nmodule = \"fails.wasm\"\n").unwrap();
+    let as_tenant = [
+        ("DOCKET_ADMIN_TOKEN", token.as_str()),
+        ("DOCKET_SERVER", base),
+    ];
+    let (ok, _, err) = docket_with_env(
+        &["deploy", manifest.to_str().unwrap(), "--tenant", "acme"],
+        &as_tenant,
+    );
+    assert!(ok, "{err}");
+
+    let (ok, out, err) = docket(&[
+        "invoke",
+        "acme",
+        "fails",
+        "--server",
+        base,
+        "--api-key",
+        &key,
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ]);
+    assert!(!ok && out.starts_with("HTTP 500 "), "{out}{err}");
+    let request_id = err
+        .lines()
+        .find_map(|l| l.strip_prefix("request id: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no request id on stderr: {err}"))
+        .to_owned();
+    assert_eq!(request_id.len(), 32, "{err}");
+    assert!(
+        err.contains(&format!("docket replay acme {request_id}")),
+        "{err}"
+    );
+
+    // Records are written in batches, off the request path.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let logs = loop {
+        let (ok, out, err) = docket_with_env(&["logs", "acme"], &as_tenant);
+        assert!(ok, "{err}");
+        if out.contains(&request_id) || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let lines: Vec<&str> = logs.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.ends_with(&request_id))
+        .unwrap_or_else(|| panic!("no line for {request_id}: {logs}"));
+    assert!(lines[at].contains("  fails@1  failure  "), "{logs}");
+    assert_eq!(lines[at + 1], "    error: something went wrong", "{logs}");
+    assert_eq!(lines[at + 2], "    stderr: something went wrong", "{logs}");
+
+    // `docket logs acme | head -0`, and `docket new --lang list` likewise:
+    // the reader is gone before anything is printed.
+    for args in [&["logs", "acme"][..], &["new", "--lang", "list"]] {
+        let mut child = docket_command(args, &as_tenant)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{args:?}: {:?} {stderr}",
+            output.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// The commands that run an action here list the flags an author needs;
+/// the operator's tuning of a server is hidden from their help, still
+/// accepted, and listed by `docket serve --help`.
+#[test]
+fn local_commands_hide_the_server_tuning_flags() {
+    for command in ["invoke", "check", "replay"] {
+        let (ok, help, err) = docket(&[command, "--help"]);
+        assert!(ok, "{err}");
+        for shown in [
+            "--max-timeout-ms",
+            "--max-memory-mb",
+            "--allow-private-outbound",
+        ] {
+            let listed = help.lines().any(|l| l.trim_start().starts_with(shown));
+            assert!(listed, "{command}: {shown} missing: {help}");
+        }
+        for hidden in [
+            "--max-instances",
+            "--wasm-threads",
+            "--tenant-cpu-share",
+            "--compile-concurrency",
+            "--max-br-table-targets",
+            "--kv-max-tenant-mb",
+        ] {
+            let listed = help.lines().any(|l| l.trim_start().starts_with(hidden));
+            assert!(!listed, "{command}: {hidden} listed: {help}");
+        }
+    }
+    let (ok, help, _) = docket(&["serve", "--help"]);
+    assert!(ok && help.contains("--max-instances") && help.contains("--wasm-threads"));
+
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("greet.wasm"), message_module("tuned")).unwrap();
+    let manifest = work.path().join("greet.toml");
+    std::fs::write(&manifest, "name = \"greet\"\nmodule = \"greet.wasm\"\n").unwrap();
+    let (ok, out, err) = docket(&[
+        "invoke",
+        manifest.to_str().unwrap(),
+        "--max-instances",
+        "10",
+        "--wasm-threads",
+        "1",
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("HTTP 200 "), "{out}");
+}
+
+/// A user's mistake is one line, `error: …` with its causes, and no
+/// backtrace even with RUST_BACKTRACE set.
+#[test]
+fn user_errors_are_one_line_without_a_backtrace() {
+    let work = tempfile::tempdir().unwrap();
+    let missing = work.path().join("missing.toml");
+    let (ok, out, err) = docket_with_env(
+        &[
+            "invoke",
+            missing.to_str().unwrap(),
+            "--document-id",
+            DOC,
+            "--document-version-id",
+            VER,
+        ],
+        &[("RUST_BACKTRACE", "1")],
+    );
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("missing.toml"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        !err.contains("backtrace") && !err.contains("Caused by"),
+        "{err}"
+    );
+}
+
+/// `docket serve` refuses a webhook key or admin token under 16 characters
+/// set by the operator, naming the variable and the minimum.
+#[test]
+fn weak_keys_and_tokens_are_refused_at_start() {
+    let manifests = common::Manifests::new();
+    manifests.action("acme", "greet", &message_module("hi"), "");
+    let dir = manifests.path().to_str().unwrap();
+    let cases: [(&[&str], (&str, &str), &str); 3] = [
+        (
+            &["--manifests", dir],
+            ("DOCKET_API_KEY_ACME", "abc"),
+            "DOCKET_API_KEY_ACME is 3 characters long",
+        ),
+        (
+            &["--manifests", dir],
+            ("DOCKET_ADMIN_TOKEN_ACME", "0123456789"),
+            "DOCKET_ADMIN_TOKEN_ACME is 10 characters long",
+        ),
+        (
+            &[],
+            ("DOCKET_ADMIN_TOKEN", "twelve-chars"),
+            "DOCKET_ADMIN_TOKEN) is 12 characters long",
+        ),
+    ];
+    for (args, (var, value), expected) in cases {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = docket_command(&["serve", "--listen", "127.0.0.1:0"], &[(var, value)])
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{var}={value}: docket serve started");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(err.contains(expected), "{var}: {err}");
+        assert!(err.contains("at least 16"), "{var}: {err}");
     }
 }

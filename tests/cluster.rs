@@ -399,6 +399,80 @@ fn a_declarative_tenant_on_a_shared_database_takes_its_key_from_the_environment(
     );
 }
 
+/// The same for a declarative tenant's admin token: a replica on a shared
+/// database never generates one; with `DOCKET_ADMIN_TOKEN_<TENANT>` set it
+/// starts, and that token reads the tenant's run log through any replica.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declarative_tenant_on_a_shared_database_takes_its_admin_token_from_the_environment() {
+    const TOKEN: &str = "demo-admin-token-shared-by-every-replica";
+    let db = Database::create().await;
+    let manifests = common::Manifests::new();
+    manifests.action("demo", "greet", &message_module("hi"), "");
+    let scratch = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+        ])
+        .arg("--manifests")
+        .arg(manifests.path())
+        .arg("--data-dir")
+        .arg(scratch.path())
+        .env("DOCKET_SECRETS_KEY", common::cluster::SECRETS_KEY)
+        .env("DOCKET_API_KEY_DEMO", common::KEY)
+        .env_remove("DOCKET_ADMIN_TOKEN_DEMO")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("admin token from the environment: set DOCKET_ADMIN_TOKEN_DEMO to the same value on every replica"),
+        "{stderr}"
+    );
+    assert!(
+        !scratch.path().join("declarative-keys").exists(),
+        "nothing generated"
+    );
+
+    let syncing = Server::start_with_env(
+        manifests.path(),
+        &["demo"],
+        &["--database-url", &db.url],
+        &[
+            ("DOCKET_SECRETS_KEY", common::cluster::SECRETS_KEY),
+            ("DOCKET_ADMIN_TOKEN_DEMO", TOKEN),
+        ],
+    );
+    let banner = syncing.stdout_lines.join("\n");
+    assert!(
+        banner.contains("admin token: the value of DOCKET_ADMIN_TOKEN_DEMO"),
+        "{banner}"
+    );
+    let other = tempfile::tempdir().unwrap();
+    let replica = Server::replica(&db.url, "127.0.0.1:0", other.path());
+    let (status, body) = syncing.call("demo", "greet", common::KEY).await;
+    assert_eq!(status, 200, "{body}");
+    eventually(
+        "the record, through the other replica",
+        Duration::from_secs(10),
+        || async {
+            let (status, body) = replica
+                .admin("GET", "/tenants/demo/invocations", Some(TOKEN), None)
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["invocations"]
+                .as_array()
+                .filter(|r| !r.is_empty())
+                .cloned()
+        },
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tenant_created_through_one_replica_can_deploy_through_another_at_once() {
     let db = Database::create().await;

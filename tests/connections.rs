@@ -294,7 +294,12 @@ fn a_trickled_request_body_is_answered_408_at_the_body_timeout() {
     let server = Server::start_with(
         manifests.path(),
         &["acme"],
-        &["--body-timeout-ms", "1000", "--admin-token", "operator"],
+        &[
+            "--body-timeout-ms",
+            "1000",
+            "--admin-token",
+            common::OPERATOR,
+        ],
     );
     let stream = TcpStream::connect(address(&server)).unwrap();
     stream.set_nodelay(true).unwrap();

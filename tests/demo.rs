@@ -210,3 +210,186 @@ async fn a_skipped_action_deployed_earlier_is_left_in_place() {
     let (status, body) = second.call("acme", "ready", &key).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// The value after `label: ` on a banner line, if the banner has one.
+fn banner_value(server: &Server, label: &str) -> Option<String> {
+    let prefix = format!("{label}: ");
+    server
+        .stdout_lines
+        .iter()
+        .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
+        .map(str::to_owned)
+}
+
+/// The tenant's run log, polled until it holds `count` records (they are
+/// written in batches, shortly after the call).
+async fn run_log(server: &Server, tenant: &str, token: &str, count: usize) -> serde_json::Value {
+    let path = format!("/tenants/{tenant}/invocations");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = server.admin("GET", &path, Some(token), None).await;
+        assert_eq!(status, 200, "{body}");
+        if body["invocations"].as_array().map_or(0, Vec::len) >= count {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run log did not reach {count} records: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `docket ARGS…` (a line the banner printed, without `docket`).
+fn docket_cli(line: &str) -> (bool, String, String) {
+    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+    let output = Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args(&args)
+        .env_remove("DOCKET_TOKEN")
+        .env_remove("DOCKET_SERVER")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `make run` has no operator token, so a declarative tenant needs its own
+/// admin token to read its run log: like its webhook key, it is generated at
+/// the first start, printed once with a `docket logs` line to paste, and only
+/// its hash is kept under the data directory. It reads the run log and the
+/// keys, is refused what would change the tenant, and the next start keeps it.
+#[tokio::test]
+async fn a_declarative_tenant_gets_an_admin_token_for_its_run_log() {
+    let manifests = Manifests::new();
+    manifests.action("acme", "ready", &message_module("ready to serve"), "");
+    let data = tempfile::tempdir().unwrap();
+    let first = Server::start_in(data.path(), manifests.path(), &["acme"], &[]);
+    let banner = first.stdout_lines.join("\n");
+    let token = banner_value(&first, "admin token")
+        .filter(|t| t.starts_with("dka_"))
+        .unwrap_or_else(|| panic!("no generated admin token in the banner:\n{banner}"));
+    assert!(
+        banner.contains(&format!(
+            "admin token: {token}\n          (generated now and shown only this once"
+        )),
+        "{banner}"
+    );
+    let stored =
+        std::fs::read_to_string(data.path().join("declarative-keys/acme.admin-token.sha256"))
+            .unwrap();
+    assert!(!stored.contains(&token), "only the hash is kept");
+    assert_eq!(
+        stored.trim(),
+        docket::registry::keys::KeyHash::of(&token).to_hex()
+    );
+
+    // The line to paste, as printed, through the real CLI.
+    let line = banner_value(&first, "run log")
+        .unwrap_or_else(|| panic!("no run log line in the banner:\n{banner}"));
+    assert_eq!(
+        line,
+        format!("docket logs acme --server {} --token {token}", first.base)
+    );
+    let (status, body) = first.custom_action("acme", "ready", "").await;
+    assert_eq!(status, 200, "{body}");
+    let log = run_log(&first, "acme", &token, 1).await;
+    assert_eq!(log["invocations"][0]["action"], "ready", "{log}");
+    let (ok, out, err) = docket_cli(&line);
+    assert!(ok, "`{line}` failed:\n{out}\n{err}");
+    assert!(out.contains("ready"), "`{line}` printed:\n{out}\n{err}");
+
+    // Reading is allowed; changing a tenant managed from files is not.
+    let (status, body) = first
+        .admin("GET", "/tenants/acme/keys", Some(&token), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["keys"][0]["id"], "declarative-acme", "{body}");
+    let (status, body) = first
+        .deploy("acme", &token, "name = \"other\"\n", message_module("x"))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = first
+        .admin("POST", "/tenants/acme/admin-token", Some(&token), None)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("DOCKET_ADMIN_TOKEN_ACME"),
+        "{body}"
+    );
+    let (status, body) = first
+        .admin("GET", "/tenants/acme/invocations", Some("dka_wrong"), None)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    drop(first);
+
+    // The next start shows where the token is kept, and it still works.
+    let second = Server::start_in(data.path(), manifests.path(), &["acme"], &[]);
+    let banner = second.stdout_lines.join("\n");
+    assert!(!banner.contains(&token), "shown once only:\n{banner}");
+    let shown = banner_value(&second, "admin token").unwrap();
+    assert!(
+        shown.starts_with("generated at an earlier start")
+            && shown.contains("acme.admin-token.sha256"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("Set DOCKET_ADMIN_TOKEN_ACME to choose a token"),
+        "{banner}"
+    );
+    assert!(
+        banner_value(&second, "run log")
+            .unwrap()
+            .ends_with("--token $DOCKET_ADMIN_TOKEN_ACME"),
+        "{banner}"
+    );
+    run_log(&second, "acme", &token, 1).await;
+}
+
+/// With `DOCKET_ADMIN_TOKEN_<TENANT>` set, that is the tenant's admin token:
+/// the banner names the variable, and nothing is generated or stored.
+#[tokio::test]
+async fn an_admin_token_from_the_environment_is_used_and_none_is_generated() {
+    const TOKEN: &str = "acme-corp-admin-token-from-the-environment";
+    let manifests = Manifests::new();
+    manifests.action("acme-corp", "ready", &message_module("ready to serve"), "");
+    let server = Server::start_with_env(
+        manifests.path(),
+        &["acme-corp"],
+        &[],
+        &[("DOCKET_ADMIN_TOKEN_ACME_CORP", TOKEN)],
+    );
+    let banner = server.stdout_lines.join("\n");
+    assert_eq!(
+        banner_value(&server, "admin token").as_deref(),
+        Some("the value of DOCKET_ADMIN_TOKEN_ACME_CORP"),
+        "{banner}"
+    );
+    assert!(!banner.contains("dka_"), "nothing generated:\n{banner}");
+    assert!(
+        banner_value(&server, "run log")
+            .unwrap()
+            .ends_with("--token $DOCKET_ADMIN_TOKEN_ACME_CORP"),
+        "{banner}"
+    );
+    assert!(
+        !server
+            .data_dir
+            .join("declarative-keys/acme-corp.admin-token.sha256")
+            .exists(),
+        "nothing stored"
+    );
+    let (status, body) = server.custom_action("acme-corp", "ready", "").await;
+    assert_eq!(status, 200, "{body}");
+    run_log(&server, "acme-corp", TOKEN, 1).await;
+    let (status, body) = server
+        .admin("GET", "/tenants/acme-corp/keys", Some(TOKEN), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -16,7 +16,6 @@ const LAYERS: &[(&str, u32)] = &[
     ("telemetry", 0),
     ("wasm_pool", 0),
     ("terminal", 0),
-    ("terminal", 0),
     ("capabilities", 1),
     ("manifest", 2),
     ("engine", 2),

@@ -286,8 +286,8 @@ async fn invocations_past_the_max_age_are_pruned() {
     );
 }
 
-/// `docket logs` prints one line per invocation, oldest first, with a
-/// failure's stderr indented below.
+/// `docket logs` prints one line per invocation, oldest first, with the
+/// error Workfront got and the action's stderr indented below.
 #[tokio::test]
 async fn docket_logs_prints_one_line_per_invocation() {
     let server = Server::hosted(&[]);
@@ -303,7 +303,7 @@ async fn docket_logs_prints_one_line_per_invocation() {
     listed(&server, &token, "/tenants/acme/invocations", 3).await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
         .args(["logs", "acme", "--limit", "2", "--server", &server.base])
-        .env("DOCKET_TOKEN", &token)
+        .env("DOCKET_ADMIN_TOKEN", &token)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -313,7 +313,7 @@ async fn docket_logs_prints_one_line_per_invocation() {
         String::from_utf8_lossy(&output.stderr)
     );
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines.len(), 5, "{stdout}");
     let spin: Vec<&str> = lines[0].split("  ").collect();
     assert_eq!(spin.len(), 6, "{stdout}");
     assert_eq!(
@@ -322,9 +322,14 @@ async fn docket_logs_prints_one_line_per_invocation() {
     );
     assert!(spin[3].ends_with(" ms"), "{stdout}");
     assert_eq!(spin[5].len(), 32, "the request id: {stdout}");
-    assert!(lines[1].contains("  fails@1  failure  "), "{stdout}");
-    assert!(lines[1].contains("  -  "), "no limit hit: {stdout}");
-    assert_eq!(lines[2], "    something went wrong", "{stdout}");
+    assert!(
+        lines[1].starts_with("    error: action \"spin\" was stopped at its time limit"),
+        "{stdout}"
+    );
+    assert!(lines[2].contains("  fails@1  failure  "), "{stdout}");
+    assert!(lines[2].contains("  -  "), "no limit hit: {stdout}");
+    assert_eq!(lines[3], "    error: something went wrong", "{stdout}");
+    assert_eq!(lines[4], "    stderr: something went wrong", "{stdout}");
 }
 
 /// `docket logs --follow` prints a new invocation within a second of it.
@@ -337,7 +342,7 @@ async fn docket_logs_follow_prints_new_invocations() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
         .args(["logs", "acme", "--follow"])
         .env("DOCKET_SERVER", &server.base)
-        .env("DOCKET_TOKEN", &token)
+        .env("DOCKET_ADMIN_TOKEN", &token)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -359,7 +364,13 @@ async fn docket_logs_follow_prints_new_invocations() {
     let (status, _) = server.call("acme", "greet", &key).await;
     assert_eq!(status, 200);
     let called = Instant::now();
-    let line = lines.recv_timeout(Duration::from_secs(1));
+    // The next invocation's line; the indented ones below spin's say why it failed.
+    let line = loop {
+        let line = lines.recv_timeout(Duration::from_secs(1).saturating_sub(called.elapsed()));
+        if !line.as_ref().is_ok_and(|l| l.starts_with("    ")) {
+            break line;
+        }
+    };
     let elapsed = called.elapsed();
     let _ = child.kill();
     let _ = child.wait();

@@ -119,3 +119,55 @@ fn invalid_tenant_directory_name_is_refused() {
     manifests.action("Bad_Tenant", "hello", &guest("hello"), "");
     assert_startup_error(&manifests, "Bad_Tenant", &["invalid tenant name"]);
 }
+
+/// A port that is already taken stops `docket serve` at once, before the
+/// manifests are compiled (the demo's, as `make run` serves them), with a
+/// message naming the address and how to choose another.
+#[test]
+fn a_taken_port_stops_the_start_at_once_naming_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args(["serve", "--listen", &addr.to_string(), "--manifests"])
+        .arg(common::repo_root().join("manifests"))
+        .arg("--skip-missing-modules")
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("DOCKET_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let limit = std::time::Duration::from_secs(3);
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "docket serve on a taken port still running after {limit:?}:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    for fragment in [
+        format!("cannot listen on {addr}"),
+        format!("port {} is already in use", addr.port()),
+        "make run LISTEN=".to_owned(),
+        "--listen".to_owned(),
+    ] {
+        assert!(
+            stderr.contains(&fragment),
+            "stderr should contain {fragment:?}:\n{stderr}"
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("docket listening"), "{stdout}");
+    drop(taken);
+}

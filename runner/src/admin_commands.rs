@@ -4,7 +4,11 @@
 use anyhow::{Context, bail};
 use docket::client::AdminClient;
 use docket::config::{KeysCommand, LogsArgs, TenantCommand};
+use docket::{out, outln};
 use serde_json::{Value, json};
+
+/// Stderr lines `docket logs` shows of an invocation: the last ones.
+const STDERR_LINES_SHOWN: usize = 10;
 
 /// `docket tenant …`: prints the server's answer as JSON.
 pub async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
@@ -15,25 +19,27 @@ pub async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             server,
         } => {
             let body = json!({"name": name, "displayName": display_name});
-            AdminClient::new(&server).post("/tenants", &body).await?
+            AdminClient::new(&server)?.post("/tenants", &body).await?
         }
-        TenantCommand::List { server } => AdminClient::new(&server).get("/tenants").await?,
+        TenantCommand::List { server } => AdminClient::new(&server)?.get("/tenants").await?,
         TenantCommand::Suspend { name, server } => {
             let path = format!("/tenants/{name}");
-            AdminClient::new(&server)
+            AdminClient::new(&server)?
                 .patch(&path, &json!({"suspended": true}))
                 .await?
         }
         TenantCommand::Resume { name, server } => {
             let path = format!("/tenants/{name}");
-            AdminClient::new(&server)
+            AdminClient::new(&server)?
                 .patch(&path, &json!({"suspended": false}))
                 .await?
         }
-        TenantCommand::Delete { name, server } => {
-            AdminClient::new(&server)
-                .delete(&format!("/tenants/{name}"))
-                .await?;
+        TenantCommand::Delete { name, yes, server } => {
+            let client = AdminClient::new(&server)?;
+            if !yes {
+                confirm_delete(&name)?;
+            }
+            client.delete(&format!("/tenants/{name}")).await?;
             json!({"deleted": name})
         }
     };
@@ -46,16 +52,16 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     let body = match command {
         KeysCommand::Create { tenant, server } => {
             let path = format!("/tenants/{tenant}/keys");
-            AdminClient::new(&server).post(&path, &json!({})).await?
+            AdminClient::new(&server)?.post(&path, &json!({})).await?
         }
         KeysCommand::List { tenant, server } => {
-            AdminClient::new(&server)
+            AdminClient::new(&server)?
                 .get(&format!("/tenants/{tenant}/keys"))
                 .await?
         }
         KeysCommand::Revoke { id, tenant, server } => {
             let path = format!("/tenants/{tenant}/keys/{id}");
-            AdminClient::new(&server).delete(&path).await?;
+            AdminClient::new(&server)?.delete(&path).await?;
             json!({"revoked": id})
         }
     };
@@ -63,9 +69,27 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Deleting a tenant cannot be undone: asks on a terminal, and refuses
+/// without `--yes` anywhere else.
+fn confirm_delete(name: &str) -> anyhow::Result<()> {
+    let question = format!(
+        "Delete tenant {name} and everything it owns (actions, versions, keys, secrets, \
+         key-value data, run log)? This cannot be undone."
+    );
+    match docket::terminal::confirm(&question).context("reading the answer")? {
+        Some(true) => Ok(()),
+        Some(false) => bail!("tenant {name} not deleted"),
+        None => bail!(
+            "deleting tenant {name} removes its actions, versions, keys, secrets, key-value \
+             data and run log for good: pass --yes to confirm (stdin is not a terminal, so \
+             there is no one to ask)"
+        ),
+    }
+}
+
 /// Prints a JSON value, pretty.
 pub fn print_json(value: &Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );
@@ -74,7 +98,7 @@ pub fn print_json(value: &Value) {
 /// `docket logs`: the newest `--limit` invocations, oldest first; with
 /// `--follow`, then every new one as it is recorded, until Ctrl-C.
 pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
-    let client = AdminClient::new(&args.server);
+    let client = AdminClient::new(&args.server)?;
     let mut filters = form_urlencoded::Serializer::new(String::new());
     if let Some(action) = &args.action {
         filters.append_pair("action", action);
@@ -91,7 +115,7 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
         .as_array()
         .context("the server's answer has no invocations")?;
     for record in records.iter().rev() {
-        print!("{}", invocation_line(record));
+        out!("{}", invocation_line(record));
     }
     if !args.follow {
         return Ok(());
@@ -104,7 +128,7 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             event = events.next() => match event? {
-                Some(record) => print!("{}", invocation_line(&record)),
+                Some(record) => out!("{}", invocation_line(&record)),
                 None => bail!("the server ended the stream"),
             },
             _ = tokio::signal::ctrl_c() => return Ok(()),
@@ -113,8 +137,10 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
 }
 
 /// One invocation as `docket logs` prints it: time, action@version,
-/// outcome, duration, the limit hit (or `-`) and the request id, then its
-/// outbound requests (`→ METHOD host status ms`) and its stderr, indented.
+/// outcome, duration, the limit hit (or `-`) and the request id, then,
+/// indented, the error Workfront was answered (`error: …`), the outbound
+/// requests (`→ METHOD host status ms`) and the last lines of its stderr
+/// (`stderr: …`).
 fn invocation_line(record: &Value) -> String {
     let text = |name: &str| record[name].as_str().unwrap_or("-");
     let mut line = format!(
@@ -127,12 +153,24 @@ fn invocation_line(record: &Value) -> String {
         text("limitHit"),
         text("requestId"),
     );
+    if let Some(error) = record["answer"]["body"]["error"].as_str() {
+        line.push_str(&format!("    error: {error}\n"));
+    }
     for call in record["outbound"].as_array().into_iter().flatten() {
         line.push_str(&outbound_line(call));
     }
     if let Some(stderr) = record["stderr"].as_str() {
-        for stderr_line in stderr.lines() {
-            line.push_str(&format!("    {stderr_line}\n"));
+        let lines: Vec<&str> = stderr.lines().collect();
+        let shown = lines.len().min(STDERR_LINES_SHOWN);
+        if lines.len() > shown {
+            line.push_str(&format!(
+                "    stderr: … {} earlier lines (the whole record: GET …/invocations/{})\n",
+                lines.len() - shown,
+                record["id"].as_str().unwrap_or("-"),
+            ));
+        }
+        for stderr_line in &lines[lines.len() - shown..] {
+            line.push_str(&format!("    stderr: {stderr_line}\n"));
         }
     }
     line

@@ -12,13 +12,14 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
-    /// A client for `server`.
-    pub fn new(server: &ServerArgs) -> Self {
-        Self {
+    /// A client for `server`; fails when no token was given
+    /// ([`ServerArgs::bearer_token`]).
+    pub fn new(server: &ServerArgs) -> anyhow::Result<Self> {
+        Ok(Self {
             base: server.server.trim_end_matches('/').to_owned(),
-            token: server.token.clone(),
+            token: server.bearer_token()?,
             http: reqwest::Client::new(),
-        }
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -163,14 +164,26 @@ impl Events {
     }
 }
 
-/// Calls a tenant's `customAction` webhook as Workfront would; returns status and body.
+/// What a webhook call got back.
+#[derive(Debug)]
+pub struct WebhookAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Value,
+    /// The `X-Request-Id` header: the id `docket replay` and the run log know
+    /// the invocation by (absent on answers given before a run).
+    pub request_id: Option<String>,
+}
+
+/// Calls a tenant's `customAction` webhook as Workfront would.
 pub async fn call_webhook(
     server: &str,
     tenant: &str,
     api_key: &str,
     username: &str,
     query: &[(String, String)],
-) -> anyhow::Result<(u16, Value)> {
+) -> anyhow::Result<WebhookAnswer> {
     let url = format!("{}/t/{tenant}/customAction", server.trim_end_matches('/'));
     let response = reqwest::Client::new()
         .get(url)
@@ -181,9 +194,18 @@ pub async fn call_webhook(
         .await
         .with_context(|| format!("cannot reach {server}"))?;
     let status = response.status().as_u16();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = response
         .json()
         .await
         .context("the server's answer is not JSON")?;
-    Ok((status, body))
+    Ok(WebhookAnswer {
+        status,
+        body,
+        request_id,
+    })
 }

@@ -4,14 +4,21 @@
 //! * `serve`: `docket serve`'s own flags ([`ServeArgs`], [`QuotaArgs`], [`ConnectionArgs`],
 //!   [`LogFormat`]).
 //! * `limits`: ceilings and engine sizing shared by `serve`, `invoke` and `check` ([`LimitArgs`]).
+//! * `credentials`: the shortest webhook key or admin token the operator may set
+//!   ([`MIN_CREDENTIAL_CHARS`]).
 
 mod commands;
+mod credentials;
 mod limits;
 mod serve;
 
 pub use commands::{
-    CheckArgs, Cli, Command, DeployArgs, InvokeArgs, KeysCommand, LogsArgs, NewArgs, ReplayArgs,
-    ServerArgs, TenantCommand,
+    CheckArgs, Cli, Command, DEFAULT_SERVER, DeployArgs, InvokeArgs, KeysCommand, LogsArgs,
+    NewArgs, ReplayArgs, ServerArgs, TenantCommand,
+};
+pub use credentials::{
+    MIN_CREDENTIAL_CHARS, WeakCredential, check_credential, check_credentials,
+    check_credentials_in_env,
 };
 pub use limits::LimitArgs;
 pub use serve::{ConnectionArgs, LogFormat, QuotaArgs, ServeArgs};

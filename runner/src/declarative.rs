@@ -11,6 +11,12 @@
 //! `make run` uses), a manifest whose module file does not exist yet is skipped
 //! with a warning instead, and its action left as it is in the store, so the
 //! demo serves the examples that are built. `docket check` never skips.
+//!
+//! Each tenant gets one webhook key and one admin token, without an admin
+//! call: from `DOCKET_API_KEY_<TENANT>` and `DOCKET_ADMIN_TOKEN_<TENANT>`, or
+//! else generated at the first start with only their hashes kept under
+//! `--data-dir` ([`keys::declarative_credential`]). The admin token is how a
+//! tenant served by `make run`, which has no operator token, reads its run log.
 
 use crate::app::{App, DeployError};
 use crate::engine::Abi;
@@ -18,7 +24,8 @@ use crate::manifest::{self, ActionManifest, ManifestFileError, TenantSettings};
 use crate::names::{ActionName, TenantName};
 use crate::registry::ModuleDigest;
 use crate::registry::StoreError;
-use crate::registry::keys::{self, KeySource};
+use crate::registry::keys::DeclarativeCredential::{self, AdminToken, WebhookKey};
+use crate::registry::keys::{self, KeyHash, KeySource};
 use std::path::{Path, PathBuf};
 
 /// Why the declarative tenants could not be loaded. Each variant names the file.
@@ -47,23 +54,27 @@ pub enum DeclarativeError {
         /// What is wrong with it.
         source: DeployError,
     },
-    /// The tenant's webhook key could not be read or stored.
-    #[error("tenant {tenant}: webhook key: {source}")]
+    /// The tenant's webhook key or admin token could not be read or stored.
+    #[error("tenant {tenant}: {what}: {source}")]
     Key {
         /// The tenant.
         tenant: TenantName,
+        /// `webhook key` or `admin token`.
+        what: &'static str,
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Replicas share the tenant, so its key cannot be one each replica
-    /// generates under its own data directory.
+    /// Replicas share the tenant, so its webhook key and admin token cannot
+    /// be ones each replica generates under its own data directory.
     #[error(
-        "tenant {tenant}: replicas on a shared database need the declarative tenant's webhook key \
+        "tenant {tenant}: replicas on a shared database need the declarative tenant's {what} \
          from the environment: set {var} to the same value on every replica that loads --manifests"
     )]
     SharedKeyRequired {
         /// The tenant.
         tenant: TenantName,
+        /// `webhook key` or `admin token`.
+        what: &'static str,
         /// The variable to set.
         var: String,
     },
@@ -98,6 +109,8 @@ pub struct LoadedTenant {
     pub name: TenantName,
     /// Where its webhook key came from.
     pub key: KeySource,
+    /// Where its admin token (run log, replay, keys listing) came from.
+    pub admin_token: KeySource,
     /// Its actions with their ABI, in manifest file order.
     pub actions: Vec<(ActionName, Abi)>,
     /// Its manifests skipped because their module file does not exist, in
@@ -190,21 +203,9 @@ pub async fn sync_with(
         skipped,
     } in checked
     {
-        let env_key = std::env::var(name.api_key_env_var())
-            .ok()
-            .filter(|k| !k.is_empty());
-        if env_key.is_none() && app.store.cluster_health().is_some() {
-            return Err(DeclarativeError::SharedKeyRequired {
-                var: name.api_key_env_var(),
-                tenant: name,
-            });
-        }
-        let (hash, key) = keys::declarative_key(data_dir, &name, env_key).map_err(|source| {
-            DeclarativeError::Key {
-                tenant: name.clone(),
-                source,
-            }
-        })?;
+        let shared = app.store.cluster_health().is_some();
+        let (hash, key) = credential(WebhookKey, data_dir, &name, shared)?;
+        let (admin_hash, admin_token) = credential(AdminToken, data_dir, &name, shared)?;
         let store_err = |source| DeclarativeError::Store {
             tenant: name.clone(),
             source,
@@ -215,6 +216,7 @@ pub async fn sync_with(
                 settings.display_name.as_deref(),
                 &settings.failure_word,
                 &hash,
+                &admin_hash,
             )
             .await
             .map_err(store_err)?;
@@ -250,6 +252,7 @@ pub async fn sync_with(
         loaded.push(LoadedTenant {
             name,
             key,
+            admin_token,
             actions: summary,
             skipped,
         });
@@ -268,6 +271,34 @@ pub async fn sync_with(
         }
     }
     Ok(loaded)
+}
+
+/// A declarative tenant's webhook key or admin token: from its environment
+/// variable, else (on a store of its own, never on a shared database, where
+/// each replica would make a different one) the hash an earlier start kept
+/// under `data_dir`, else a new one generated now.
+fn credential(
+    kind: DeclarativeCredential,
+    data_dir: &Path,
+    tenant: &TenantName,
+    shared: bool,
+) -> Result<(KeyHash, KeySource), DeclarativeError> {
+    let var = kind.env_var(tenant);
+    let env_value = std::env::var(&var).ok().filter(|v| !v.is_empty());
+    if env_value.is_none() && shared {
+        return Err(DeclarativeError::SharedKeyRequired {
+            tenant: tenant.clone(),
+            what: kind.noun(),
+            var,
+        });
+    }
+    keys::declarative_credential(kind, data_dir, tenant, env_value).map_err(|source| {
+        DeclarativeError::Key {
+            tenant: tenant.clone(),
+            what: kind.noun(),
+            source,
+        }
+    })
 }
 
 /// Checks one manifest and its module: reads the module and compiles it (or,

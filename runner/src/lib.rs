@@ -5,23 +5,26 @@
 //!
 //! # Layout
 //!
-//! The layers, each depending only on those below it (the full map, with what
-//! each module may import, is `docs/architecture.md#modules-and-layering`):
+//! The layers, each importing only those below it (the full map is
+//! `docs/architecture.md#modules-and-layering`; `tests/layers.rs` enforces
+//! it):
 //!
 //! ```text
-//! http (routes, accept loop, admin extractors, the one place errors become responses)
-//!   └─ invocation (the one path to a run) ─ app (shared state, tenant gates, deployments)
-//!        ├─ engine (wasmtime, ABIs, limits, compile worker, CPU turns)
-//!        ├─ capabilities (one module per capability)
-//!        └─ registry (storage traits per concern; SQLite in registry::sqlite,
-//!                     PostgreSQL in registry::postgres)
+//! http (routes, accept loop, admin extractors; answers become responses)
+//!   └─ invocation (the one pipeline: authenticate, admit, load, plan, run, word, record)
+//!        └─ app (shared state, tenant gates and lifetimes, module cache, deployments)
+//!             ├─ registry (storage traits per concern; SQLite in registry::sqlite,
+//!             │            PostgreSQL in registry::postgres) · compiles (fair compile capacity)
+//!             ├─ engine (wasmtime, ABIs, limits, compile worker, CPU turns) · manifest
+//!             └─ capabilities (one module per capability)
 //! ```
 //!
 //! * [`http`]: the axum routes Workfront calls (`/t/{tenant}/serviceInfo`,
 //!   `/t/{tenant}/customAction`), the admin API, Docket's own accept loop, and
 //!   the one place errors become responses.
-//! * [`invocation`]: the one path from a request for an action to its run,
-//!   for the webhook and `docket invoke` alike.
+//! * [`invocation`]: the one pipeline from a Workfront call to its answer:
+//!   authenticate, resolve the endpoint, admit, load, plan, run, word the
+//!   answer, record. `docket invoke` shares its plan, run and wording steps.
 //! * [`app`]: the shared state joining the layers below: engine, store,
 //!   compiled modules, per-tenant gates, and deployments (deploy, rollback,
 //!   delete, with pruning in one place).
@@ -42,9 +45,11 @@
 //! * [`declarative`]: `serve --manifests DIR`, manifests synced into the store.
 //! * [`client`]: the CLI's client of the admin and webhook APIs.
 //! * [`config`]: command-line and environment settings.
+//! * [`terminal`]: the CLI's output (quiet on a closed pipe) and its y/N prompt.
 //! * [`scaffold`]: `docket new`, projects from the embedded templates.
 //! * [`local_run`]: one invocation on this machine, outside any server
-//!   (`docket invoke`, `docket replay`), through [`invocation`].
+//!   (`docket invoke`, `docket replay`), through [`invocation`]'s plan, run
+//!   and wording steps.
 //! * [`migrate`]: `docket migrate`, an embedded (SQLite) install moved into
 //!   PostgreSQL.
 
@@ -66,4 +71,5 @@ pub mod names;
 pub mod registry;
 pub mod scaffold;
 pub mod telemetry;
+pub mod terminal;
 pub mod wasm_pool;

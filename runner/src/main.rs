@@ -6,7 +6,6 @@ mod replay;
 
 use admin_commands::print_json;
 use anyhow::{Context, bail};
-use clap::Parser;
 use docket::app::App;
 use docket::client::{AdminClient, call_webhook};
 use docket::config::{
@@ -16,6 +15,7 @@ use docket::declarative::{self, LoadedTenant};
 use docket::engine::{ActionRequest, Engine};
 use docket::local_run::run_locally;
 use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
+use docket::outln;
 use docket::registry::Quotas;
 use docket::registry::Storage;
 use docket::registry::keys::KeySource;
@@ -24,11 +24,24 @@ use docket::registry::secrets::{KeyFile, SecretBox};
 use docket::registry::store::Store;
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Runs the command; an error is printed as `error: <message>: <causes>`,
+/// for a person to read, without a backtrace (even with RUST_BACKTRACE set).
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse_args();
     // The worker needs no runtime or logging, and must confine itself first.
     if let Command::CompileWorker { job } = &cli.command {
         std::process::exit(docket::engine::worker::run(job));
@@ -61,8 +74,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    docket::config::check_credentials_in_env(
+        args.admin_token.as_deref(),
+        args.manifests.is_some(),
+    )?;
     // Before anything opens files, so every part of the server sees the raised limit.
     let fd_limit = docket::http::serve::raise_fd_limit();
+    // The address first: a port already taken fails now, not after the
+    // manifests are compiled. Connections are refused until `listen` below.
+    let socket =
+        docket::http::serve::reserve(args.listen).map_err(|err| listen_error(args.listen, err))?;
+    let local = socket.local_addr()?;
     secure_data_dir(&args.data_dir)?;
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let quotas = args.quotas.quotas(&args.limits);
@@ -106,6 +128,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.metrics_on = !args.no_metrics;
     settings.invocation_max_age = args.invocation_max_age();
     let app = Arc::new(App::new(engine, store, services, settings));
+    if let Some(addr) = args.metrics_listen {
+        docket::http::serve_metrics(addr, app.clone())
+            .await
+            .with_context(|| format!("binding --metrics-listen {addr}"))?;
+    }
     let mut tenants = Vec::new();
     if let Some(dir) = &args.manifests {
         tenants = declarative::sync_with(&app, dir, &args.data_dir, args.missing_modules()).await?;
@@ -117,19 +144,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if app.operator_token.is_none() {
         tracing::info!("DOCKET_ADMIN_TOKEN is not set: the operator's admin routes are off");
     }
-    let listener = docket::http::serve::bind(args.listen)
-        .with_context(|| format!("binding {}", args.listen))?;
-    let local = listener.local_addr()?;
-    let base = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", display_addr(local)));
-    if let Some(addr) = args.metrics_listen {
-        docket::http::serve_metrics(addr, app.clone())
-            .await
-            .with_context(|| format!("binding --metrics-listen {addr}"))?;
-    }
-    print_banner(&base, &tenants);
+    let listener =
+        docket::http::serve::listen(socket).map_err(|err| listen_error(args.listen, err))?;
+    let local_url = format!("http://{}", display_addr(local));
+    print_banner(&local_url, args.public_url.as_deref(), &tenants);
     // Only now: optimized compiles queued by the start would take a core
     // from loading the live versions and binding, and so delay readiness.
     app.start_background_compiles();
@@ -223,8 +241,60 @@ fn action_list(tenant: &LoadedTenant) -> String {
     names.join(", ")
 }
 
-fn print_banner(base: &str, tenants: &[LoadedTenant]) {
-    println!("docket listening on {base}");
+/// Why `docket serve` could not listen on `addr`, with what to do about it.
+fn listen_error(addr: SocketAddr, err: std::io::Error) -> anyhow::Error {
+    let other = SocketAddr::new(addr.ip(), if addr.port() == 9090 { 9091 } else { 9090 });
+    let elsewhere = format!(
+        "listen elsewhere with `make run LISTEN={other}` or `docket serve --listen {other}`"
+    );
+    if err.kind() == std::io::ErrorKind::AddrInUse {
+        anyhow::anyhow!(
+            "cannot listen on {addr}: port {} is already in use (another docket, such as an \
+             earlier `make run`, may still be running); stop it, or {elsewhere}",
+            addr.port()
+        )
+    } else {
+        anyhow::anyhow!("cannot listen on {addr}: {err}; {elsewhere}")
+    }
+}
+
+/// Prints where one of a declarative tenant's credentials came from, as
+/// `  {label}: …`; returns what to paste for it in a command line.
+fn print_credential(label: &str, source: &KeySource, var: &str, noun: &str) -> String {
+    match source {
+        KeySource::Environment(set) => {
+            println!("  {label}: the value of {set}");
+            format!("${set}")
+        }
+        KeySource::Generated(secret) => {
+            println!("  {label}: {secret}");
+            println!("          (generated now and shown only this once; only its hash is stored)");
+            secret.clone()
+        }
+        KeySource::Stored(path) => {
+            println!(
+                "  {label}: generated at an earlier start and shown then; only its hash is kept in {}.",
+                path.display()
+            );
+            println!(
+                "          Set {var} to choose {noun}, or delete that file to mint a new one."
+            );
+            format!("${var}")
+        }
+    }
+}
+
+/// The start-up banner: where Docket listens (and, with `--public-url`, where
+/// Workfront reaches it), then each declarative tenant's Base API URL,
+/// webhook key, admin token and lines to paste.
+fn print_banner(local_url: &str, public_url: Option<&str>, tenants: &[LoadedTenant]) {
+    match public_url {
+        Some(public) => {
+            println!("docket listening on {local_url}; Workfront reaches it at {public}")
+        }
+        None => println!("docket listening on {local_url}"),
+    }
+    let base = public_url.unwrap_or(local_url);
     for tenant in tenants {
         println!();
         if tenant.actions.is_empty() {
@@ -250,30 +320,18 @@ fn print_banner(base: &str, tenants: &[LoadedTenant]) {
             );
         }
         println!("  Base API URL: {base}/t/{}", tenant.name);
-        let key = match &tenant.key {
-            KeySource::Environment(var) => {
-                println!("  apiKey: the value of {var}");
-                format!("${var}")
-            }
-            KeySource::Generated(key) => {
-                println!("  apiKey: {key}");
-                println!(
-                    "          (generated now and shown only this once; only its hash is stored)"
-                );
-                key.clone()
-            }
-            KeySource::Stored(path) => {
-                println!(
-                    "  apiKey: generated at an earlier start and shown then; only its hash is kept in {}.",
-                    path.display()
-                );
-                println!(
-                    "          Set {} to choose a key, or delete that file to mint a new one.",
-                    tenant.name.api_key_env_var()
-                );
-                format!("${}", tenant.name.api_key_env_var())
-            }
-        };
+        let key = print_credential(
+            "apiKey",
+            &tenant.key,
+            &tenant.name.api_key_env_var(),
+            "a key",
+        );
+        let token = print_credential(
+            "admin token",
+            &tenant.admin_token,
+            &tenant.name.admin_token_env_var(),
+            "a token",
+        );
         println!("  serviceInfo: curl {base}/t/{}/serviceInfo", tenant.name);
         if let Some((action, _)) = tenant.actions.first() {
             println!(
@@ -282,6 +340,16 @@ fn print_banner(base: &str, tenants: &[LoadedTenant]) {
                 tenant.name
             );
         }
+        // The CLI's default server is http://127.0.0.1:8080.
+        let server = if local_url == "http://127.0.0.1:8080" {
+            String::new()
+        } else {
+            format!(" --server {local_url}")
+        };
+        println!(
+            "  run log: docket logs {}{server} --token {token}",
+            tenant.name
+        );
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -310,10 +378,18 @@ async fn shutdown_signal() {
 }
 
 async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
-    let (status, body) = match &args.server {
+    let (status, body) = match args.remote_server() {
         Some(server) => {
+            if args.module.is_some() {
+                bail!(
+                    "--module runs a build on this machine, and --server or --api-key (or \
+                     DOCKET_SERVER, DOCKET_API_KEY) calls a server: `docket deploy --module` \
+                     puts a build on a server"
+                );
+            }
             let action = args.action.as_deref().context(
-                "with --server, give the tenant and the action: docket invoke TENANT ACTION",
+                "calling a server (--server or --api-key given, or DOCKET_SERVER or DOCKET_API_KEY \
+                 set) needs the tenant and the action: docket invoke TENANT ACTION",
             )?;
             let api_key = args.api_key.as_deref().context(
                 "with --server, give the tenant's webhook key with --api-key or DOCKET_API_KEY",
@@ -327,11 +403,19 @@ async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
                 ),
             ];
             query.extend(args.params.iter().cloned());
-            call_webhook(server, &args.target, api_key, &args.username, &query).await?
+            let answer =
+                call_webhook(server, &args.target, api_key, &args.username, &query).await?;
+            if let Some(id) = &answer.request_id {
+                eprintln!(
+                    "request id: {id}  (`docket replay {} {id}` reruns it on this machine)",
+                    args.target
+                );
+            }
+            (answer.status, answer.body)
         }
         None => invoke_locally(&args).await?,
     };
-    println!("HTTP {status} {body}");
+    outln!("HTTP {status} {body}");
     if status != 200 {
         std::process::exit(1);
     }
@@ -357,12 +441,46 @@ fn local_manifest(args: &InvokeArgs) -> anyhow::Result<PathBuf> {
     bail!("no manifest for action {action:?} in {}", dir.display())
 }
 
+/// The manifest at `path` and the module to run under it, with its path:
+/// `module` when given (the manifest then needs no `module` key), else the
+/// file its `module` key names, relative to the manifest.
+fn manifest_and_module(
+    path: &Path,
+    module: Option<&Path>,
+    ceilings: &docket::limits::Ceilings,
+) -> anyhow::Result<(ActionManifest, PathBuf, Vec<u8>)> {
+    let manifest = match module {
+        Some(_) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            ActionManifest::parse(&text, ceilings).map_err(|error| {
+                docket::manifest::ManifestFileError::Invalid {
+                    path: path.to_owned(),
+                    error,
+                }
+            })?
+        }
+        None => ActionManifest::load(path, ceilings)?,
+    };
+    let module_path = match module {
+        Some(module) => module.to_owned(),
+        None => manifest.module.clone().unwrap_or_default(),
+    };
+    let bytes = std::fs::read(&module_path).with_context(|| {
+        let hint = if module_path.exists() {
+            ""
+        } else {
+            " (not built yet? build the project, or give --module FILE)"
+        };
+        format!("reading module {}{hint}", module_path.display())
+    })?;
+    Ok((manifest, module_path, bytes))
+}
+
 async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
     let path = local_manifest(args)?;
-    let manifest = ActionManifest::load(&path, &args.limits.ceilings())?;
-    let module_path = manifest.module.clone().unwrap_or_default();
-    let bytes = std::fs::read(&module_path)
-        .with_context(|| format!("reading module {}", module_path.display()))?;
+    let (manifest, module_path, bytes) =
+        manifest_and_module(&path, args.module.as_deref(), &args.limits.ceilings())?;
     let request = ActionRequest {
         action: manifest.name.to_string(),
         document_id: args.document_id.clone(),
@@ -397,34 +515,36 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
 
 fn new_action(args: NewArgs) -> anyhow::Result<()> {
     if args.lang == "list" {
-        println!("{}", docket::scaffold::available().join("\n"));
+        outln!("{}", docket::scaffold::available().join("\n"));
         return Ok(());
     }
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&args.name));
-    let files = docket::scaffold::create(&args.lang, &args.name, &dir)?;
-    println!(
-        "created {} ({} action) in {}:",
-        args.name,
+    let Some(name) = args.name.as_deref() else {
+        bail!(
+            "give the action's name: docket new [--lang LANG] NAME \
+             (`docket new --lang list` lists the languages)"
+        );
+    };
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(name));
+    let files = docket::scaffold::create(&args.lang, name, &dir)?;
+    outln!(
+        "created {name} ({} action) in {}:",
         args.lang,
         dir.display()
     );
     for file in files.iter().filter(|f| !f.starts_with("docket")) {
-        println!("  {}", file.display());
+        outln!("  {}", file.display());
     }
-    println!("  docket/  (the {} helper)", args.lang);
-    println!(
-        "next: see {}/README.md to build it, then `docket invoke {}/{}.toml --document-id 5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10 --document-version-id 7a6b5c4d3e2f10fedcba98765432100a --username jane.doe`",
+    outln!("  docket/  (the {} helper)", args.lang);
+    outln!(
+        "next: see {}/README.md to build it, then `docket invoke {}/{name}.toml --document-id 5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10 --document-version-id 7a6b5c4d3e2f10fedcba98765432100a --username jane.doe`",
         dir.display(),
         dir.display(),
-        args.name
     );
     Ok(())
 }
 
 async fn check(args: CheckArgs) -> anyhow::Result<()> {
+    docket::config::check_credentials_in_env(None, args.manifest.is_none())?;
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let scratch = tempfile::tempdir()?;
     let store = Store::open(
@@ -436,14 +556,36 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let store: Arc<dyn Storage> = Arc::new(store);
     let services = args.limits.host_services(store.clone())?;
     let app = App::new(engine, store, services, args.limits.service(None));
-    let tenants = declarative::sync(&app, &args.manifests, scratch.path()).await?;
+    if let Some(path) = &args.manifest {
+        // One action: the checks of a deploy, its compile included.
+        let (manifest, module_path, bytes) =
+            manifest_and_module(path, args.module.as_deref(), &args.limits.ceilings())?;
+        let tenant = docket::names::TenantName::new("local")?;
+        let abi = app
+            .precompile(&tenant, bytes)
+            .await
+            .with_context(|| format!("{}: module {}", path.display(), module_path.display()))?;
+        outln!(
+            "ok: action {} ({abi}): {}, module {}",
+            manifest.name,
+            path.display(),
+            module_path.display()
+        );
+        return Ok(());
+    }
+    let manifests = args
+        .manifests
+        .as_deref()
+        .context("give a manifest file or --manifests DIR")?;
+    let tenants = declarative::sync(&app, manifests, scratch.path()).await?;
     for tenant in &tenants {
-        println!("ok: tenant {}: {}", tenant.name, action_list(tenant));
+        outln!("ok: tenant {}: {}", tenant.name, action_list(tenant));
     }
     Ok(())
 }
 
 async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let client = AdminClient::new(&args.server)?;
     let text = std::fs::read_to_string(&args.manifest)
         .with_context(|| format!("reading {}", args.manifest.display()))?;
     let module_path = match &args.module {
@@ -456,7 +598,6 @@ async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     };
     let module = std::fs::read(&module_path)
         .with_context(|| format!("reading module {}", module_path.display()))?;
-    let client = AdminClient::new(&args.server);
     let deployed = client.deploy(&args.tenant, text, module).await?;
     print_json(&deployed);
     Ok(())

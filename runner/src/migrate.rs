@@ -107,21 +107,21 @@ pub async fn run(from: &Path, to: &str) -> anyhow::Result<()> {
     target::require_all_same(&checked)?;
     tx.commit().await.context("committing the migration")?;
 
-    println!("verified: counts and digests match");
-    println!(
+    crate::outln!("verified: counts and digests match");
+    crate::outln!(
         "compiled artifacts: not migrated; replicas compile each module once and share it through the database"
     );
     match key {
-        KeySource::Environment => println!(
+        KeySource::Environment => crate::outln!(
             "secrets: moved sealed; DOCKET_SECRETS_KEY was used (it is set in this environment): \
              run every replica with that same DOCKET_SECRETS_KEY"
         ),
-        KeySource::File(path) => println!(
+        KeySource::File(path) => crate::outln!(
             "secrets: moved sealed with the key in {path}; set DOCKET_SECRETS_KEY to the 64 hex digits of {path} \
              (e.g. `xxd -p -c 64 {path}`) on every replica",
             path = path.display()
         ),
-        KeySource::Missing => println!(
+        KeySource::Missing => crate::outln!(
             "secrets: none sealed; run every replica with the same DOCKET_SECRETS_KEY (e.g. from `openssl rand -hex 32`)"
         ),
     }
@@ -277,13 +277,15 @@ fn check_secrets(from: &Path, secrets: &[SecretRow]) -> anyhow::Result<KeySource
 }
 
 fn print_table(from: &Path, checked: &[target::Checked]) {
-    println!("migrating {} into PostgreSQL", from.display());
-    println!("  {:<12} {:>8} {:>10}", "table", "sqlite", "postgres");
+    crate::outln!("migrating {} into PostgreSQL", from.display());
+    crate::outln!("  {:<12} {:>8} {:>10}", "table", "sqlite", "postgres");
     for line in checked {
         let mark = if line.same { "" } else { "  DIFFERS" };
-        println!(
+        crate::outln!(
             "  {:<12} {:>8} {:>10}{mark}",
-            line.table, line.sqlite, line.postgres
+            line.table,
+            line.sqlite,
+            line.postgres
         );
     }
 }

@@ -64,6 +64,14 @@ impl TenantName {
             self.0.to_ascii_uppercase().replace('-', "_")
         )
     }
+
+    /// The environment variable that carries this tenant's declarative admin token.
+    pub fn admin_token_env_var(&self) -> String {
+        format!(
+            "DOCKET_ADMIN_TOKEN_{}",
+            self.0.to_ascii_uppercase().replace('-', "_")
+        )
+    }
 }
 
 impl ActionName {
@@ -186,6 +194,7 @@ mod tests {
     fn api_key_env_var_upper_cases_and_replaces_dashes() {
         let name = TenantName::new("acme-corp").unwrap();
         assert_eq!(name.api_key_env_var(), "DOCKET_API_KEY_ACME_CORP");
+        assert_eq!(name.admin_token_env_var(), "DOCKET_ADMIN_TOKEN_ACME_CORP");
     }
 
     #[test]

@@ -11,11 +11,12 @@ use docket::engine::ActionRequest;
 use docket::local_run::run_locally;
 use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
 use docket::registry::{RecordedInput, SecretValues};
+use docket::{out, outln};
 use serde_json::Value;
 
 /// See the module docs.
 pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    let client = AdminClient::new(&args.server);
+    let client = AdminClient::new(&args.server)?;
     let tenant = &args.tenant;
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("requestId", &args.request_id)
@@ -99,12 +100,12 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         .unwrap_or(DEFAULT_FAILURE_WORD);
     let local = run_locally(&args.limits, &manifest, &module, request, word).await?;
 
-    println!(
+    outln!(
         "{tenant}/{action} request {} at {}",
         args.request_id,
         record["time"].as_str().unwrap_or("-")
     );
-    println!(
+    outln!(
         "  input     documentId={} documentVersionId={} username={:?} params={}",
         input.document_id,
         input.document_version_id,
@@ -113,46 +114,44 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     );
     let recorded_status = record["answer"]["status"].as_u64();
     let recorded_body = record["answer"].get("body").cloned().unwrap_or(Value::Null);
-    println!(
+    outln!(
         "  recorded  version {version}  HTTP {}  {} ms  {}",
         recorded_status.map_or("-".into(), |s| s.to_string()),
         record["ms"],
         recorded_body
     );
     for call in record["outbound"].as_array().into_iter().flatten() {
-        print!("  {}", outbound_line(call));
+        out!("  {}", outbound_line(call));
     }
-    println!(
+    outln!(
         "  replayed  {ran}  HTTP {}  {} ms  {}",
         local.status,
         local.duration.as_millis(),
         local.body
     );
     for call in &local.outbound {
-        print!("  {}", outbound_line(&serde_json::to_value(call)?));
+        out!("  {}", outbound_line(&serde_json::to_value(call)?));
     }
     if let Some(line) = &local.stderr_tail {
-        println!("  stderr (last line): {line}");
+        outln!("  stderr (last line): {line}");
     }
     let same_status = recorded_status == Some(u64::from(local.status));
     let same = match record["answer"].get("body") {
         Some(_) => same_status && recorded_body == local.body,
         None if recorded_status.is_some() => {
-            println!(
-                "(the recorded body was over 4 KiB and not kept: only the status is compared)"
-            );
+            outln!("(the recorded body was over 4 KiB and not kept: only the status is compared)");
             same_status
         }
         None => {
-            println!("(the invocation was cut off before it answered: nothing to compare)");
+            outln!("(the invocation was cut off before it answered: nothing to compare)");
             false
         }
     };
     if same {
-        println!("same answer");
+        outln!("same answer");
         Ok(())
     } else {
-        println!("the answers differ");
+        outln!("the answers differ");
         std::process::exit(1);
     }
 }

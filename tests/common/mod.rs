@@ -221,6 +221,33 @@ impl Server {
         server
     }
 
+    /// As [`Server::start_with`], with extra environment variables for the server.
+    pub fn start_with_env(
+        manifests: &Path,
+        tenants: &[&str],
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--manifests".to_owned(), manifests.display().to_string()];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        let mut server = Self::launch_with_env(data_dir.path(), tenants, &args, env);
+        server._owned_data_dir = Some(data_dir);
+        server
+    }
+
+    /// `docket serve --manifests DIR` over an existing data directory (for
+    /// restarts), without the operator token, with extra environment variables.
+    pub fn start_in(
+        data_dir: &Path,
+        manifests: &Path,
+        tenants: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let args = vec!["--manifests".to_owned(), manifests.display().to_string()];
+        Self::launch_with_env(data_dir, tenants, &args, env)
+    }
+
     /// A hosted server (no manifests) with the operator token, its data in a temp dir.
     pub fn hosted(extra_args: &[&str]) -> Self {
         let data_dir = tempfile::tempdir().unwrap();
@@ -334,7 +361,11 @@ impl Server {
         let base = loop {
             match rx.recv_timeout(Duration::from_secs(120)) {
                 Ok(line) => {
-                    let listening = line.strip_prefix("docket listening on ").map(str::to_owned);
+                    // `docket listening on URL`, then with --public-url
+                    // `; Workfront reaches it at PUBLIC`: the tests use URL.
+                    let listening = line
+                        .strip_prefix("docket listening on ")
+                        .map(|rest| rest.split("; ").next().unwrap_or(rest).to_owned());
                     stdout_lines.push(line);
                     if let Some(base) = listening {
                         break base;

@@ -1,8 +1,13 @@
 //! The subcommands and their arguments, apart from the serve flags.
 
 use super::{LimitArgs, ServeArgs};
-use clap::{Args, Parser, Subcommand};
+use anyhow::bail;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// The server the CLI talks to unless `--server` or `DOCKET_SERVER` says
+/// otherwise: `docket serve`'s default address.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
 /// Docket: Workfront custom document actions as sandboxed WebAssembly.
 #[derive(Debug, Parser)]
@@ -11,6 +16,38 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the command line as [`Parser::parse`] does (exiting with clap's
+    /// message on a bad one), but with the operator's tuning flags hidden
+    /// from the help of the commands that run an action on this machine
+    /// (`invoke`, `check`, `replay`): they still accept them.
+    pub fn parse_args() -> Self {
+        let mut command = Self::command_for_help();
+        let mut matches = command.get_matches_mut();
+        Self::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit())
+    }
+
+    /// The clap command [`Cli::parse_args`] parses with.
+    pub fn command_for_help() -> clap::Command {
+        let hidden = LimitArgs::server_tuning_ids();
+        ["invoke", "check", "replay"]
+            .into_iter()
+            .fold(Self::command(), |command, name| {
+                command.mut_subcommand(name, |sub| {
+                    hidden
+                        .iter()
+                        .fold(sub, |sub, id| sub.mut_arg(id, |arg| arg.hide(true)))
+                        .after_help(
+                            "The operator's tuning flags of `docket serve` (--max-instances, \
+                             --wasm-threads, --outbound-*, --max-functions, …) are accepted \
+                             too, to run under a server's settings; `docket serve --help` \
+                             describes them.",
+                        )
+                })
+            })
+    }
 }
 
 /// Docket's subcommands.
@@ -56,8 +93,9 @@ pub struct NewArgs {
     /// The template's language (`docket new --lang list` lists them).
     #[arg(long, default_value = "rust")]
     pub lang: String,
-    /// The action's name: the `name` Workfront sends, and the project directory.
-    pub name: String,
+    /// The action's name: the `name` Workfront sends, and the project
+    /// directory (required, except with `--lang list`).
+    pub name: Option<String>,
     /// Where to create the project (default: ./NAME).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -79,11 +117,29 @@ pub struct MigrateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// The Docket server's base URL.
-    #[arg(long, env = "DOCKET_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "DOCKET_SERVER", default_value = DEFAULT_SERVER)]
     pub server: String,
-    /// Bearer token: the operator's (DOCKET_ADMIN_TOKEN) or a tenant admin's.
-    #[arg(long, env = "DOCKET_TOKEN")]
-    pub token: String,
+    /// The admin API's bearer token: the operator's (the token the server was
+    /// started with, `DOCKET_ADMIN_TOKEN`) or a tenant admin's (`dka_…`).
+    /// The older `DOCKET_TOKEN` is read when `DOCKET_ADMIN_TOKEN` is not set.
+    #[arg(long, env = "DOCKET_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl ServerArgs {
+    /// The bearer token: `--token`, else `DOCKET_ADMIN_TOKEN`, else the older
+    /// `DOCKET_TOKEN`.
+    pub fn bearer_token(&self) -> anyhow::Result<String> {
+        let from_env = || std::env::var("DOCKET_TOKEN").ok();
+        let given = self.token.clone().filter(|token| !token.is_empty());
+        match given.or_else(from_env) {
+            Some(token) if !token.is_empty() => Ok(token),
+            _ => bail!(
+                "no admin token: give --token or set DOCKET_ADMIN_TOKEN (the operator's token, \
+                 or a tenant admin's `dka_…` token)"
+            ),
+        }
+    }
 }
 
 /// `docket deploy`.
@@ -185,10 +241,13 @@ pub enum TenantCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Delete a tenant and everything it owns.
+    /// Delete a tenant and everything it owns (asks first; `--yes` does not).
     Delete {
         /// The tenant.
         name: String,
+        /// Delete without asking. Needed when stdin is not a terminal.
+        #[arg(long, short = 'y')]
+        yes: bool,
         /// Server and operator token.
         #[command(flatten)]
         server: ServerArgs,
@@ -232,7 +291,9 @@ pub enum KeysCommand {
 /// `docket invoke`.
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
-    /// A manifest file to run locally, or a tenant name (with ACTION).
+    /// A manifest file to run locally, or a tenant name (with ACTION): its
+    /// manifest in `--manifests`, or, with `--api-key` or `--server`, its
+    /// webhook on a server.
     pub target: String,
     /// The action, when TARGET is a tenant.
     pub action: Option<String>,
@@ -252,12 +313,18 @@ pub struct InvokeArgs {
     /// server, the action sees only the names its manifest grants.
     #[arg(long = "secret", value_parser = parse_key_value)]
     pub secrets: Vec<(String, String)>,
-    /// Call this server's webhook instead of running locally (needs --api-key).
+    /// Call this server's webhook instead of running locally (needs
+    /// --api-key). With only --api-key: http://127.0.0.1:8080, as for the
+    /// other commands.
     #[arg(long, env = "DOCKET_SERVER")]
     pub server: Option<String>,
-    /// The tenant's webhook apiKey, with --server.
+    /// The tenant's webhook apiKey: calls the tenant's webhook on a server
+    /// (--server) instead of running locally.
     #[arg(long, env = "DOCKET_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Run this module (a `.wasm` file) instead of the one the manifest names.
+    #[arg(long)]
+    pub module: Option<PathBuf>,
     /// Where to find TENANT/ACTION manifests when running locally.
     #[arg(long, env = "DOCKET_MANIFESTS", default_value = "manifests")]
     pub manifests: PathBuf,
@@ -266,12 +333,31 @@ pub struct InvokeArgs {
     pub limits: LimitArgs,
 }
 
+impl InvokeArgs {
+    /// The server whose webhook to call, when the action is to run there:
+    /// `--server`, or the default server when only `--api-key` is given.
+    pub fn remote_server(&self) -> Option<&str> {
+        match (&self.server, &self.api_key) {
+            (Some(server), _) => Some(server),
+            (None, Some(_)) => Some(DEFAULT_SERVER),
+            (None, None) => None,
+        }
+    }
+}
+
 /// `docket check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Directory of declarative tenants.
-    #[arg(long, env = "DOCKET_MANIFESTS")]
-    pub manifests: PathBuf,
+    /// One action's manifest file to check (with its module), instead of a
+    /// directory of tenants.
+    pub manifest: Option<PathBuf>,
+    /// With MANIFEST: check this module (a `.wasm` file) instead of the one
+    /// the manifest names.
+    #[arg(long, requires = "manifest")]
+    pub module: Option<PathBuf>,
+    /// Directory of declarative tenants: `<dir>/<tenant>/<action>.toml`.
+    #[arg(long, env = "DOCKET_MANIFESTS", required_unless_present = "manifest")]
+    pub manifests: Option<PathBuf>,
     /// Engine and limit settings.
     #[command(flatten)]
     pub limits: LimitArgs,

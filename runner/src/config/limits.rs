@@ -119,6 +119,29 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
+    /// The flags a run on this machine (`invoke`, `check`, `replay`) shows in
+    /// its help: those that decide whether a manifest or module is accepted,
+    /// and whether its outbound requests may reach this machine's network.
+    const SHOWN_FOR_LOCAL_RUNS: [&str; 5] = [
+        "max_timeout_ms",
+        "max_memory_mb",
+        "max_output_kb",
+        "max_module_mb",
+        "allow_private_outbound",
+    ];
+
+    /// The ids of the other flags: the operator's tuning of a server (pool
+    /// and thread sizes, compile capacity, static-check bounds, per-tenant
+    /// budgets), hidden from the help of `invoke`, `check` and `replay` but
+    /// still accepted there.
+    pub fn server_tuning_ids() -> Vec<String> {
+        Self::augment_args(clap::Command::new("limits"))
+            .get_arguments()
+            .map(|arg| arg.get_id().as_str().to_owned())
+            .filter(|id| !Self::SHOWN_FOR_LOCAL_RUNS.contains(&id.as_str()))
+            .collect()
+    }
+
     /// The operator's ceilings.
     pub fn ceilings(&self) -> Ceilings {
         Ceilings {

@@ -318,10 +318,24 @@ pub async fn create_key(
 /// `POST /admin/v1/tenants/{tenant}/admin-token`: replaces the tenant's
 /// admin token with a new one, shown once. The old token stops working at
 /// once, and run log streams opened with it close within a second.
+///
+/// Refused for a tenant managed from manifests: its token comes from
+/// `DOCKET_ADMIN_TOKEN_<TENANT>` or the hash file under `--data-dir`, and a
+/// token rotated here would be replaced by that one again at the next start,
+/// bringing back the token that was rotated away.
 pub async fn rotate_admin_token(
     State(app): State<Arc<App>>,
     TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
+    if found.declarative {
+        return Err(AdminError::Conflict(format!(
+            "tenant {name:?} is managed from manifests (--manifests): its admin token comes from \
+             {var}, or else from the hash kept in <data-dir>/declarative-keys/{name}.admin-token.sha256; \
+             set {var} to a new value, or delete that file, and restart to replace it",
+            name = found.name.as_str(),
+            var = found.name.admin_token_env_var(),
+        )));
+    }
     let token = app.store.rotate_admin_token(&found.name).await?;
     app.reconcile_tenants();
     Ok((StatusCode::CREATED, Json(json!({ "adminToken": token }))).into_response())

@@ -67,6 +67,14 @@ pub const LISTEN_BACKLOG: u32 = 1024;
 
 /// Binds `addr` for [`serve`] with a [`LISTEN_BACKLOG`]-deep backlog.
 pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    listen(reserve(addr)?)
+}
+
+/// Binds `addr` without listening yet: an address already taken fails here
+/// (`AddrInUse`), while connections are refused rather than queued until
+/// [`listen`]. `docket serve` reserves its address before the slow part of
+/// its start (syncing manifests, loading modules) and listens after it.
+pub fn reserve(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -76,6 +84,12 @@ pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     #[cfg(unix)]
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
+    Ok(socket)
+}
+
+/// Starts listening on a socket from [`reserve`], with a
+/// [`LISTEN_BACKLOG`]-deep backlog.
+pub fn listen(socket: tokio::net::TcpSocket) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 

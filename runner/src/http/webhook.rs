@@ -68,7 +68,9 @@ pub async fn custom_action(
         tenant: &tenant,
         credential: Credential::ApiKey(match headers.get("apiKey") {
             None => Presented::Missing,
-            Some(value) => value.to_str().map_or(Presented::Unreadable, Presented::Value),
+            Some(value) => value
+                .to_str()
+                .map_or(Presented::Unreadable, Presented::Value),
         }),
         username: header_str(&headers, "username"),
         endpoint: Endpoint::CustomAction {

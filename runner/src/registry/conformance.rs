@@ -4,6 +4,7 @@
 //! A backend joins by one `conformance!` invocation that says how to open a
 //! fresh, empty instance; each case then gets its own.
 
+use super::keys::{self, KeyHash};
 use super::records::NewVersion;
 use super::{ModuleDigest, QuotaOverrides, Storage, StoreError};
 use crate::capabilities::kv::{ENTRY_OVERHEAD_BYTES, KvBackend, KvBucket, KvLimits, KvScope};
@@ -106,6 +107,75 @@ pub(super) async fn tenants_are_unique_and_snapshots_follow_writes(store: &dyn S
         id,
         "a tenant made again under the same name is another tenant"
     );
+}
+
+/// A declarative tenant has exactly the webhook key and admin token its
+/// latest sync gave it: a token or key made through the store in between,
+/// and the previous sync's, are gone. A tenant made through the admin API is
+/// never turned into a declarative one.
+pub(super) async fn declarative_tenants_keep_exactly_the_synced_key_and_token(store: &dyn Storage) {
+    let demo = tenant("demo");
+    let (key, first) = (KeyHash::of("webhook-key"), KeyHash::of("admin-token-1"));
+    store
+        .sync_declarative_tenant(&demo, Some("Demo"), "failure", &key, &first)
+        .await
+        .unwrap();
+    let synced = store.tenant("demo").unwrap();
+    assert!(synced.declarative);
+    assert_eq!(synced.webhook_keys, std::slice::from_ref(&key));
+    assert_eq!(synced.admin_tokens, std::slice::from_ref(&first));
+
+    // What the store would do for the admin API in between (the routes
+    // refuse these for a declarative tenant): an extra key, a new token.
+    store.create_webhook_key(&demo).await.unwrap();
+    let minted = store.rotate_admin_token(&demo).await.unwrap();
+    let changed = store.tenant("demo").unwrap();
+    assert!(keys::matches_any(&changed.admin_tokens, &minted));
+    assert_eq!(changed.webhook_keys.len(), 2);
+
+    // The next start: exactly its key and its (new) token, nothing else.
+    let second = KeyHash::of("admin-token-2");
+    store
+        .sync_declarative_tenant(&demo, None, "error", &key, &second)
+        .await
+        .unwrap();
+    let resynced = store.tenant("demo").unwrap();
+    assert_eq!(resynced.webhook_keys, std::slice::from_ref(&key));
+    assert_eq!(resynced.admin_tokens, std::slice::from_ref(&second));
+    assert!(!keys::matches_any(&resynced.admin_tokens, &minted));
+    assert_eq!(resynced.id, synced.id, "a sync keeps the tenant");
+    assert_eq!(resynced.failure_word, "error");
+    let listed = store.list_webhook_keys(&demo).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, "declarative-demo");
+
+    // Another declarative tenant, named so that naive ids would collide.
+    let other = tenant("admin-demo");
+    let (other_key, other_token) = (KeyHash::of("k2"), KeyHash::of("t2"));
+    store
+        .sync_declarative_tenant(&other, None, "failure", &other_key, &other_token)
+        .await
+        .unwrap();
+    let other_snapshot = store.tenant("admin-demo").unwrap();
+    assert_eq!(other_snapshot.webhook_keys, [other_key]);
+    assert_eq!(other_snapshot.admin_tokens, [other_token]);
+    let demo_snapshot = store.tenant("demo").unwrap();
+    assert_eq!(demo_snapshot.webhook_keys, std::slice::from_ref(&key));
+    assert_eq!(demo_snapshot.admin_tokens, [second]);
+
+    let [acme] = created(store, ["acme"]).await;
+    let before = store.tenant("acme").unwrap();
+    let refused = store
+        .sync_declarative_tenant(&acme, None, "failure", &key, &first)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Declarative(_))),
+        "{refused:?}"
+    );
+    let after = store.tenant("acme").unwrap();
+    assert!(!after.declarative);
+    assert_eq!(after.admin_tokens, before.admin_tokens);
+    assert_eq!(after.webhook_keys, before.webhook_keys);
 }
 
 /// Each deploy is a new live version; rollback moves the live pointer only to
@@ -369,6 +439,7 @@ macro_rules! conformance {
     ($open:expr) => {
         conformance!(@cases $open;
             tenants_are_unique_and_snapshots_follow_writes,
+            declarative_tenants_keep_exactly_the_synced_key_and_token,
             deploys_are_versions_and_rollback_moves_the_live_pointer,
             quotas_refuse_deploys_and_leave_nothing_behind,
             deploys_prune_versions_past_the_quota,

@@ -73,15 +73,65 @@ pub fn matches_any(hashes: &[KeyHash], presented: &str) -> bool {
         .into()
 }
 
-/// Where a declarative tenant's key came from, for the start-up banner.
+/// Where a declarative tenant's webhook key or admin token came from, for the
+/// start-up banner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
-    /// `DOCKET_API_KEY_<TENANT>` was set.
+    /// `DOCKET_API_KEY_<TENANT>` (or `DOCKET_ADMIN_TOKEN_<TENANT>`) was set;
+    /// holds the variable's name.
     Environment(String),
     /// Generated now; the only time the plain key exists. Print it once.
     Generated(String),
-    /// Generated at an earlier start; only its hash is kept.
+    /// Generated at an earlier start; only its hash is kept, in this file.
     Stored(PathBuf),
+}
+
+/// The two credentials a declarative tenant gets without an admin call, each
+/// from its own environment variable or else generated once under `--data-dir`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclarativeCredential {
+    /// The webhook key Workfront sends as `apiKey`: `DOCKET_API_KEY_<TENANT>`,
+    /// else `<data-dir>/declarative-keys/<tenant>.sha256`.
+    WebhookKey,
+    /// The tenant's admin token (run log, replay, keys listing):
+    /// `DOCKET_ADMIN_TOKEN_<TENANT>`, else
+    /// `<data-dir>/declarative-keys/<tenant>.admin-token.sha256`.
+    AdminToken,
+}
+
+impl DeclarativeCredential {
+    /// What it is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::WebhookKey => "webhook key",
+            Self::AdminToken => "admin token",
+        }
+    }
+
+    /// The environment variable that sets it for `tenant`.
+    pub fn env_var(self, tenant: &TenantName) -> String {
+        match self {
+            Self::WebhookKey => tenant.api_key_env_var(),
+            Self::AdminToken => tenant.admin_token_env_var(),
+        }
+    }
+
+    /// Where its hash is kept when it was generated. Tenant names have no
+    /// dot, so the two files of one tenant never collide with another's.
+    pub fn hash_file(self, data_dir: &Path, tenant: &TenantName) -> PathBuf {
+        let name = match self {
+            Self::WebhookKey => format!("{tenant}.sha256"),
+            Self::AdminToken => format!("{tenant}.admin-token.sha256"),
+        };
+        data_dir.join("declarative-keys").join(name)
+    }
+
+    fn generate(self) -> String {
+        match self {
+            Self::WebhookKey => generate_key(),
+            Self::AdminToken => generate_admin_token(),
+        }
+    }
 }
 
 /// The webhook key of a declarative tenant (`docs/architecture.md#declarative-tenants`): from the environment when
@@ -92,13 +142,30 @@ pub fn declarative_key(
     tenant: &TenantName,
     env_value: Option<String>,
 ) -> std::io::Result<(KeyHash, KeySource)> {
-    let env_var = tenant.api_key_env_var();
+    declarative_credential(
+        DeclarativeCredential::WebhookKey,
+        data_dir,
+        tenant,
+        env_value,
+    )
+}
+
+/// A declarative tenant's webhook key or admin token, as [`declarative_key`]
+/// describes: from the environment when set, else the hash an earlier start
+/// stored under `data_dir`, else a new one whose hash is stored now.
+pub fn declarative_credential(
+    kind: DeclarativeCredential,
+    data_dir: &Path,
+    tenant: &TenantName,
+    env_value: Option<String>,
+) -> std::io::Result<(KeyHash, KeySource)> {
     if let Some(key) = env_value.filter(|k| !k.is_empty()) {
-        return Ok((KeyHash::of(&key), KeySource::Environment(env_var)));
+        return Ok((
+            KeyHash::of(&key),
+            KeySource::Environment(kind.env_var(tenant)),
+        ));
     }
-    let path = data_dir
-        .join("declarative-keys")
-        .join(format!("{tenant}.sha256"));
+    let path = kind.hash_file(data_dir, tenant);
     if let Ok(text) = std::fs::read_to_string(&path) {
         if let Some(hash) = KeyHash::from_hex(&text) {
             return Ok((hash, KeySource::Stored(path)));
@@ -106,15 +173,31 @@ pub fn declarative_key(
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
-                "{}: not a key hash; delete it to mint a new key",
-                path.display()
+                "{}: not a {} hash; delete it to mint a new one",
+                path.display(),
+                kind.noun()
             ),
         ));
     }
-    let key = generate_key();
+    let key = kind.generate();
     let hash = KeyHash::of(&key);
     write_atomically(&path, hash.to_hex().as_bytes())?;
     Ok((hash, KeySource::Generated(key)))
+}
+
+/// The credential rows a declarative tenant has, as `(id, kind, hash)`: its
+/// webhook key and its admin token. The ids are fixed, so a listing shows the
+/// same key id at every start, and collide with no other tenant's (tenant
+/// names have no dot) nor with generated ids.
+pub fn declarative_credentials<'a>(
+    tenant: &TenantName,
+    webhook_key: &'a KeyHash,
+    admin_token: &'a KeyHash,
+) -> [(String, &'static str, &'a KeyHash); 2] {
+    [
+        (format!("declarative-{tenant}"), "webhook", webhook_key),
+        (format!("declarative.admin.{tenant}"), "admin", admin_token),
+    ]
 }
 
 /// Writes a file so that a crash leaves either the old content or the new, never half.
@@ -168,6 +251,34 @@ mod tests {
         assert!(
             !stored.unwrap().contains(&key),
             "the plain key must not be stored"
+        );
+    }
+
+    #[test]
+    fn declarative_admin_token_is_kept_apart_from_the_webhook_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let tenant = TenantName::new("demo").unwrap();
+        let (key_hash, _) = declarative_key(dir.path(), &tenant, None).unwrap();
+        let kind = DeclarativeCredential::AdminToken;
+        let (hash, source) = declarative_credential(kind, dir.path(), &tenant, None).unwrap();
+        let KeySource::Generated(token) = source else {
+            panic!("expected a new token, got {source:?}")
+        };
+        assert!(token.starts_with("dka_"), "{token}");
+        assert_eq!(hash, KeyHash::of(&token));
+        assert_ne!(hash, key_hash);
+        let (again, source) = declarative_credential(kind, dir.path(), &tenant, None).unwrap();
+        assert_eq!(again, hash);
+        assert_eq!(
+            source,
+            KeySource::Stored(dir.path().join("declarative-keys/demo.admin-token.sha256"))
+        );
+        let (from_env, source) =
+            declarative_credential(kind, dir.path(), &tenant, Some("t".into())).unwrap();
+        assert_eq!(from_env, KeyHash::of("t"));
+        assert_eq!(
+            source,
+            KeySource::Environment("DOCKET_ADMIN_TOKEN_DEMO".into())
         );
     }
 

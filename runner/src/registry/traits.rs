@@ -62,14 +62,18 @@ pub trait TenantStore: Send + Sync {
     fn catch_up<'a>(&'a self, _name: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(async { Ok(false) })
     }
-    /// Creates or updates a tenant managed from `--manifests`, with its one
-    /// webhook key hash; [`StoreError::Declarative`] for an admin-API tenant.
+    /// Creates or updates a tenant managed from `--manifests`. Afterwards it
+    /// has exactly one webhook key (`webhook_key`) and exactly one admin
+    /// token (`admin_token`), both given as hashes: every other key and token
+    /// of the tenant is deleted. [`StoreError::Declarative`] for an
+    /// admin-API tenant.
     fn sync_declarative_tenant<'a>(
         &'a self,
         name: &'a TenantName,
         display_name: Option<&'a str>,
         failure_word: &'a str,
         webhook_key: &'a KeyHash,
+        admin_token: &'a KeyHash,
     ) -> StoreFuture<'a, ()>;
 }
 

@@ -1,7 +1,7 @@
 //! The {{name}} action: greets the Workfront user who ran it.
 //!
-//! Build: `cargo build --release --target wasm32-wasip1`; try it with
-//! `docket invoke {{name}}.toml --document-id … --document-version-id … --username jane.doe`.
+//! Build: `bash build.sh` (writes `{{name}}.wasm` beside the manifest); try it
+//! with `docket invoke {{name}}.toml --document-id … --document-version-id … --username jane.doe`.
 
 use docket_sdk::{Failure, Outcome, Request};
 

@@ -5,7 +5,7 @@ use super::PgStore;
 use super::credentials::insert_credential;
 use crate::names::TenantName;
 use crate::registry::columns::{OverrideColumns, override_values};
-use crate::registry::keys::{self, KeyHash};
+use crate::registry::keys::{self, KeyHash, declarative_credentials};
 use crate::registry::store::{NewTenant, StoreError, TenantInfo, new_id, now_ms, rfc3339};
 use crate::registry::traits::{StoreFuture, TenantStore};
 use crate::registry::{QuotaOverrides, Tenant, TenantId};
@@ -235,6 +235,7 @@ impl TenantStore for PgStore {
         display_name: Option<&'a str>,
         failure_word: &'a str,
         webhook_key: &'a KeyHash,
+        admin_token: &'a KeyHash,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let mut tx = self.begin_write(name.as_str()).await?;
@@ -261,20 +262,25 @@ impl TenantStore for PgStore {
             .bind(TenantId::generate().as_str())
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM credentials WHERE tenant = $1 AND kind = 'webhook'")
+            // Exactly the key and token the start gave: any other (an admin
+            // token minted before declarative tenants had their own) goes.
+            sqlx::query("DELETE FROM credentials WHERE tenant = $1")
                 .bind(name.as_str())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO credentials (id, tenant, kind, hash, hint, created_ms) \
-                 VALUES ($1, $2, 'webhook', $3, 'declarative', $4)",
-            )
-            .bind(format!("declarative-{name}"))
-            .bind(name.as_str())
-            .bind(webhook_key.to_hex())
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
+            for (id, kind, hash) in declarative_credentials(name, webhook_key, admin_token) {
+                sqlx::query(
+                    "INSERT INTO credentials (id, tenant, kind, hash, hint, created_ms) \
+                     VALUES ($1, $2, $3, $4, 'declarative', $5)",
+                )
+                .bind(id)
+                .bind(name.as_str())
+                .bind(kind)
+                .bind(hash.to_hex())
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            }
             self.commit_change(tx, name).await
         })
     }

@@ -4,7 +4,7 @@
 use super::credentials::insert_credential;
 use super::overrides_from_row;
 use crate::names::TenantName;
-use crate::registry::keys::{self, KeyHash};
+use crate::registry::keys::{self, KeyHash, declarative_credentials};
 use crate::registry::store::{NewTenant, Store, StoreError, TenantInfo, new_id, now_ms, rfc3339};
 use crate::registry::traits::{StoreFuture, TenantStore};
 use crate::registry::{QuotaOverrides, Registry, Tenant, TenantId};
@@ -181,6 +181,7 @@ impl TenantStore for Store {
         display_name: Option<&'a str>,
         failure_word: &'a str,
         webhook_key: &'a KeyHash,
+        admin_token: &'a KeyHash,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let _write = self.writes.lock().await;
@@ -205,20 +206,25 @@ impl TenantStore for Store {
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM credentials WHERE tenant = ? AND kind = 'webhook'")
+            // Exactly the key and token the start gave: any other (an admin
+            // token minted before declarative tenants had their own) goes.
+            sqlx::query("DELETE FROM credentials WHERE tenant = ?")
                 .bind(name.as_str())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO credentials (id, tenant, kind, hash, hint, created_ms) \
-                 VALUES (?, ?, 'webhook', ?, 'declarative', ?)",
-            )
-            .bind(format!("declarative-{name}"))
-            .bind(name.as_str())
-            .bind(webhook_key.to_hex())
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
+            for (id, kind, hash) in declarative_credentials(name, webhook_key, admin_token) {
+                sqlx::query(
+                    "INSERT INTO credentials (id, tenant, kind, hash, hint, created_ms) \
+                     VALUES (?, ?, ?, ?, 'declarative', ?)",
+                )
+                .bind(id)
+                .bind(name.as_str())
+                .bind(kind)
+                .bind(hash.to_hex())
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             self.refresh(name).await
         })

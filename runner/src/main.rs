@@ -21,7 +21,7 @@ use docket::registry::Storage;
 use docket::registry::keys::KeySource;
 use docket::registry::postgres::PgStore;
 use docket::registry::secrets::{KeyFile, SecretBox};
-use docket::registry::store::Store;
+use docket::registry::store::SqliteStore;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -110,7 +110,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 tracing::warn!("{warning}");
             }
             let secrets = SecretBox::load(secrets_key.as_deref(), &key_file.path)?;
-            let store = Store::open(&args.data_dir, quotas, secrets)
+            let store = SqliteStore::open(&args.data_dir, quotas, secrets)
                 .await
                 .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
             Arc::new(store)
@@ -547,7 +547,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     docket::config::check_credentials_in_env(None, args.manifest.is_none())?;
     let engine = Arc::new(Engine::new(args.limits.engine()).context("creating the engine")?);
     let scratch = tempfile::tempdir()?;
-    let store = Store::open(
+    let store = SqliteStore::open(
         scratch.path(),
         Quotas::default(),
         SecretBox::new(rand::random()),

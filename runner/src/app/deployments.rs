@@ -209,7 +209,7 @@ mod tests {
     use crate::engine::{Engine, EngineSettings};
     use crate::registry::Quotas;
     use crate::registry::secrets::SecretBox;
-    use crate::registry::store::Store;
+    use crate::registry::store::SqliteStore;
     use std::sync::Arc;
 
     /// A command module that differs by `tag`, so each gets its own digest.
@@ -225,7 +225,7 @@ mod tests {
     #[tokio::test]
     async fn rollback_drops_the_module_no_longer_live() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
+        let store = SqliteStore::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
             .await
             .unwrap();
         let store: Arc<dyn crate::registry::Storage> = Arc::new(store);

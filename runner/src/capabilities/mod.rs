@@ -1,7 +1,7 @@
 //! What an action may reach beyond computing: outbound HTTP to allow-listed
 //! hosts and a key-value store. Each is granted per action in its manifest
 //! (`[capabilities]`) and denied otherwise, with a message naming the key to set.
-//! Config and secrets travel in the request itself (see `engine::invocation`).
+//! Config and secrets travel in the request itself (see `engine::request`).
 //!
 //! # Layout
 //!
@@ -17,11 +17,11 @@
 //!
 //! The engine depends on these modules; they know nothing of the engine.
 
-pub mod config;
 pub mod host_call;
 pub mod hosts;
 pub mod kv;
 pub mod outbound;
+pub mod wasi_config;
 
 use hosts::HostPattern;
 use kv::{KvBackend, KvBucket, KvLimits, KvScope};

@@ -1,8 +1,8 @@
 //! The command ABI: a WASI preview 1 command reads one JSON request on stdin and
 //! writes one JSON response on stdout.
 
-use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::limiter::GuestLimiter;
+use super::request::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::{Engine, GuestIo, LoadError, classify, crash};
 use crate::capabilities::Capabilities;
 use crate::capabilities::host_call::{self, MAX_CALL_BYTES};

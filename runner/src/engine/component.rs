@@ -1,15 +1,15 @@
 //! The component ABI: a component of world `docket:action/action` exporting
 //! `run: func(req: request) -> result<option<string>, failure>`.
 
-use super::answer::{BoundedText, WithOutputLimit};
-use super::invocation::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::limiter::{GuestLimiter, LimitHit};
+use super::output_guard::{BoundedText, WithOutputLimit};
+use super::request::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::{Engine, GuestIo, LoadError, classify};
-use crate::capabilities::config::{ConfigVariables, ConfigView};
 use crate::capabilities::kv::KvBucket;
 use crate::capabilities::kv::component::KvView;
 use crate::capabilities::outbound::component::OutboundHttp;
-use crate::capabilities::{Capabilities, config, kv, outbound};
+use crate::capabilities::wasi_config::{ConfigVariables, ConfigView};
+use crate::capabilities::{Capabilities, kv, outbound, wasi_config};
 use crate::limits::Limits;
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,7 +69,7 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Compo
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     outbound::component::add_to_linker(&mut linker)?;
-    config::add_to_linker(&mut linker)?;
+    wasi_config::add_to_linker(&mut linker)?;
     kv::component::add_to_linker(&mut linker, |state: &mut ComponentState| KvView {
         bucket: state.kv.as_ref(),
         table: &mut state.table,

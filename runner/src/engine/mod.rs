@@ -12,7 +12,6 @@
 //! One background thread ticks the epoch for all stores ([`EpochTicker`]): a
 //! per-request timer would cost a thread or task per call for nothing.
 
-mod answer;
 mod command;
 mod component;
 pub mod cpu;
@@ -20,29 +19,30 @@ mod crash;
 mod epoch;
 mod error;
 mod inspect;
-mod invocation;
 mod limiter;
+mod output_guard;
 mod pipe;
+mod request;
 mod settings;
 mod tier;
-mod tier_engine;
+mod tier_engines;
 pub mod worker;
 
 pub use cpu::CpuShare;
 pub use epoch::EPOCH_TICK;
 pub use error::{Abi, LoadError};
-pub use invocation::{ActionRequest, FailureKind, Invocation, InvokeError, Outcome};
 pub use limiter::LimitHit;
+pub use request::{ActionRequest, FailureKind, Invocation, InvokeError, Outcome};
 pub use settings::EngineSettings;
 pub use tier::{CompileTiers, Tier};
-pub use tier_engine::{compiler_config, precompile};
+pub use tier_engines::{compiler_config, precompile};
 
 use crate::capabilities::Capabilities;
 use crate::limits::Limits;
 use epoch::EpochTicker;
 use std::sync::Arc;
 use std::time::Instant;
-use tier_engine::TierEngine;
+use tier_engines::TierEngine;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 /// A compiled, pre-instantiated action module, ready to run many times.

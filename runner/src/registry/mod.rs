@@ -15,7 +15,7 @@
 //!   [`store`], PostgreSQL in [`postgres`]).
 //! * `records.rs` and `error.rs`: what those traits take and return
 //!   ([`NewVersion`], [`VersionInfo`], …, [`StoreError`]); no backend's types.
-//! * [`store`]: [`store::Store`], the embedded backend (SQLite plus files),
+//! * [`store`]: [`store::SqliteStore`], the embedded backend (SQLite plus files),
 //!   the default. Only `main.rs` names it, to open it; everything else holds
 //!   an `Arc<dyn Storage>`.
 //! * `sqlite/`: its implementation of each trait in the module of its concern

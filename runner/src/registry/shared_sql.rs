@@ -21,7 +21,7 @@ pub(crate) trait Dialect {
     fn sql(text: &'static str) -> Cow<'static, str>;
 }
 
-impl Dialect for super::store::Store {
+impl Dialect for super::store::SqliteStore {
     type Database = sqlx::Sqlite;
     fn sql(text: &'static str) -> Cow<'static, str> {
         Cow::Borrowed(text)

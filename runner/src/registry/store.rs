@@ -8,10 +8,10 @@
 //! file. Writes are serialized by a mutex; reads on the request path use the
 //! in-memory snapshots ([`Registry`]), refreshed after every committed write.
 //!
-//! `Store` implements every storage trait in [`traits`](super::traits) for
+//! `SqliteStore` implements every storage trait in [`traits`](super::traits) for
 //! the embedded backend, each in its module under `registry/sqlite/`; its
 //! files are in `registry/blobs.rs`. Callers hold it as an
-//! `Arc<dyn Storage>`: apart from [`Store::open`], it has no public methods
+//! `Arc<dyn Storage>`: apart from [`SqliteStore::open`], it has no public methods
 //! of its own.
 
 use super::blobs::Blobs;
@@ -31,7 +31,7 @@ pub use super::records::{
 pub use super::storage_quota::VERSION_ROW_OVERHEAD_BYTES;
 
 /// The store. See the module docs.
-pub struct Store {
+pub struct SqliteStore {
     /// Every record: tenants, credentials, secrets, versions, invocations, key-value.
     pub(super) pool: SqlitePool,
     /// Module and artifact files.
@@ -46,7 +46,7 @@ pub struct Store {
     pub(super) writes: tokio::sync::Mutex<()>,
 }
 
-impl Registry for Store {
+impl Registry for SqliteStore {
     fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
         let snapshots = self.snapshots.read().unwrap_or_else(|e| e.into_inner());
         snapshots.get(name).cloned()

@@ -6,7 +6,7 @@
 //! only Docket's own records (such as [`NewVersion`]) and [`StoreError`],
 //! whose backend failures are messages. The request path never calls these; it
 //! reads the in-memory snapshots of [`Registry`], which every write refreshes.
-//! The embedded implementation is [`Store`](super::store::Store) (SQLite plus
+//! The embedded implementation is [`SqliteStore`](super::store::SqliteStore) (SQLite plus
 //! files), the one replicas share is [`PgStore`](super::postgres::PgStore)
 //! (PostgreSQL); the shared tests in `conformance.rs` hold every
 //! implementation to the same behaviour
@@ -241,7 +241,7 @@ pub trait InvocationLog: Send + Sync {
     }
 }
 
-/// Everything a storage backend provides: what [`Store`](super::store::Store)
+/// Everything a storage backend provides: what [`SqliteStore`](super::store::SqliteStore)
 /// and [`PgStore`](super::postgres::PgStore) each implement.
 pub trait Storage:
     Registry

@@ -4,7 +4,7 @@ use crate::names::TenantName;
 use crate::registry::columns::{CredentialColumns, records};
 use crate::registry::keys::{self, KeyHash};
 use crate::registry::store::{
-    CredentialInfo, MAX_WEBHOOK_KEYS, Store, StoreError, hint, new_id, now_ms, rfc3339,
+    CredentialInfo, MAX_WEBHOOK_KEYS, SqliteStore, StoreError, hint, new_id, now_ms, rfc3339,
 };
 use crate::registry::traits::{CredentialStore, StoreFuture};
 
@@ -29,7 +29,7 @@ pub(super) async fn insert_credential(
     Ok(())
 }
 
-impl CredentialStore for Store {
+impl CredentialStore for SqliteStore {
     /// Creates a webhook key; the plain key is returned once.
     fn create_webhook_key<'a>(
         &'a self,

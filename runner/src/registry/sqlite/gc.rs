@@ -1,9 +1,9 @@
 //! Garbage collection: module rows and files no version refers to any more.
 
 use crate::registry::ModuleDigest;
-use crate::registry::store::{Store, StoreError};
+use crate::registry::store::{SqliteStore, StoreError};
 
-impl Store {
+impl SqliteStore {
     /// Deletes modules no version refers to any more, files first: a crash in
     /// between leaves a row whose file a later deploy of the same bytes rewrites.
     pub(super) async fn collect_garbage(&self) -> Result<(), StoreError> {

@@ -1,14 +1,14 @@
 //! The invocation log: batched appends, pruned to each tenant's newest
 //! `maxInvocationRecords` and by age, read newest first with filters.
 
-use crate::registry::store::{NewInvocation, Store};
+use crate::registry::store::{NewInvocation, SqliteStore};
 use crate::registry::traits::{InvocationLog, StoreFuture};
 
-impl Store {
+impl SqliteStore {
     crate::registry::shared_sql::invocation_numbering!();
 }
 
-impl InvocationLog for Store {
+impl InvocationLog for SqliteStore {
     /// Appends invocation records in one transaction, in multi-row
     /// statements of up to 512 rows rather than one statement per record
     /// (each statement is a round trip to SQLite's worker thread): a full

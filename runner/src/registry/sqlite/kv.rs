@@ -10,7 +10,7 @@ use crate::capabilities::kv::{
     ENTRY_OVERHEAD_BYTES, KvBackend, KvError, KvFuture, Namespace, not_an_integer, quota_exceeded,
     stored_integer, would_overflow,
 };
-use crate::registry::store::{Store, now_ms};
+use crate::registry::store::{SqliteStore, now_ms};
 use std::sync::LazyLock;
 
 fn database(err: sqlx::Error) -> KvError {
@@ -58,7 +58,7 @@ fn quota(max_tenant_bytes: u64) -> i64 {
     i64::try_from(max_tenant_bytes).unwrap_or(i64::MAX)
 }
 
-impl KvBackend for Store {
+impl KvBackend for SqliteStore {
     fn get<'a>(&'a self, ns: &'a Namespace, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
             sqlx::query_scalar(

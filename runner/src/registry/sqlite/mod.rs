@@ -15,7 +15,7 @@ use super::blobs::Blobs;
 use super::columns::{OverrideColumns, VersionColumns};
 use super::keys::KeyHash;
 use super::secrets::SecretBox;
-use super::store::{Store, StoreError};
+use super::store::{SqliteStore, StoreError};
 use super::{QuotaOverrides, Quotas, SecretValues, Tenant, TenantId};
 use crate::names::TenantName;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the store under `data_dir` and loads every
     /// tenant's snapshot.
     pub async fn open(

@@ -2,11 +2,11 @@
 //! artifacts; the bytes themselves are files ([`Blobs`](crate::registry::blobs::Blobs)).
 
 use crate::registry::ModuleDigest;
-use crate::registry::store::Store;
+use crate::registry::store::SqliteStore;
 use crate::registry::traits::{BlobStore, StoreFuture};
 use sha2::{Digest, Sha256};
 
-impl BlobStore for Store {
+impl BlobStore for SqliteStore {
     /// The ABI recorded for a module, if stored.
     fn module_abi<'a>(&'a self, digest: &'a ModuleDigest) -> StoreFuture<'a, Option<String>> {
         Box::pin(async move {

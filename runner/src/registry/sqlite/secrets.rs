@@ -3,11 +3,11 @@
 use crate::names::TenantName;
 use crate::registry::columns::{SecretColumns, records};
 use crate::registry::storage_quota::{check_secret_fits, stored_bytes};
-use crate::registry::store::{MAX_SECRETS, SecretInfo, Store, StoreError, now_ms};
+use crate::registry::store::{MAX_SECRETS, SecretInfo, SqliteStore, StoreError, now_ms};
 use crate::registry::traits::{SecretStore, StoreFuture};
 use sqlx::Row;
 
-impl Store {
+impl SqliteStore {
     /// Bytes of the tenant's secrets (name and ciphertext), but `except`'s.
     pub(super) async fn secret_bytes(
         &self,
@@ -26,7 +26,7 @@ impl Store {
     }
 }
 
-impl SecretStore for Store {
+impl SecretStore for SqliteStore {
     /// Sets (or replaces) a secret, encrypted at rest.
     fn put_secret<'a>(
         &'a self,

@@ -5,13 +5,15 @@ use super::credentials::insert_credential;
 use super::overrides_from_row;
 use crate::names::TenantName;
 use crate::registry::keys::{self, KeyHash, declarative_credentials};
-use crate::registry::store::{NewTenant, Store, StoreError, TenantInfo, new_id, now_ms, rfc3339};
+use crate::registry::store::{
+    NewTenant, SqliteStore, StoreError, TenantInfo, new_id, now_ms, rfc3339,
+};
 use crate::registry::traits::{StoreFuture, TenantStore};
 use crate::registry::{QuotaOverrides, Registry, Tenant, TenantId};
 use sqlx::Row;
 use std::sync::Arc;
 
-impl Store {
+impl SqliteStore {
     pub(super) fn require_tenant(&self, name: &TenantName) -> Result<Arc<Tenant>, StoreError> {
         self.tenant(name.as_str())
             .ok_or_else(|| StoreError::UnknownTenant(name.to_string()))
@@ -20,7 +22,7 @@ impl Store {
     // ---- declarative tenants -------------------------------------------------
 }
 
-impl TenantStore for Store {
+impl TenantStore for SqliteStore {
     /// Every tenant's snapshot.
     fn tenants(&self) -> Vec<Arc<Tenant>> {
         let snapshots = self.snapshots.read().unwrap_or_else(|e| e.into_inner());

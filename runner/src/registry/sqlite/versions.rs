@@ -6,7 +6,7 @@ use crate::registry::columns::{StoredVersionColumns, records};
 use crate::registry::storage_quota::{
     PlannedDeploy, StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes,
 };
-use crate::registry::store::{NewVersion, Store, StoreError, now_ms};
+use crate::registry::store::{NewVersion, SqliteStore, StoreError, now_ms};
 use crate::registry::traits::{StoreFuture, VersionStore};
 use crate::registry::{ModuleDigest, Tenant};
 use sha2::{Digest, Sha256};
@@ -20,7 +20,7 @@ const VERSION_ROW_BYTES_SQL: &str = "(length(CAST(v.manifest AS BLOB)) \
      + length(CAST(v.config AS BLOB)) + length(CAST(v.secrets AS BLOB)) \
      + length(CAST(v.grants AS BLOB)))";
 
-impl Store {
+impl SqliteStore {
     crate::registry::shared_sql::live_version!();
 
     /// Checks the quotas for a new version and returns the versions of its
@@ -47,7 +47,7 @@ impl Store {
     }
 }
 
-impl VersionStore for Store {
+impl VersionStore for SqliteStore {
     crate::registry::shared_sql::version_reads!();
 
     /// Stores a new version and makes it live, atomically, pruning the action's

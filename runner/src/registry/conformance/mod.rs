@@ -474,12 +474,12 @@ mod sqlite {
     use crate::registry::Quotas;
     use crate::registry::Storage;
     use crate::registry::secrets::SecretBox;
-    use crate::registry::store::Store;
+    use crate::registry::store::SqliteStore;
     use std::sync::Arc;
 
     async fn open() -> (tempfile::TempDir, Arc<dyn Storage>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
+        let store = SqliteStore::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
             .await
             .unwrap();
         (dir, Arc::new(store))

@@ -2,7 +2,7 @@
 //! prepared modules that joins them by content digest, per-tenant concurrency
 //! gates and the invocation log writer. Deploy, rollback and delete, the only
 //! changes of live versions, are in `app/deployments.rs`; the log writer is
-//! in `app/invocation_log.rs`.
+//! in `app/run_log_writer.rs`.
 
 use crate::capabilities::HostServices;
 use crate::compiles::{CompileError, CompileQueue, CompileSettings};
@@ -20,15 +20,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+mod background_compiles;
 mod deployments;
-mod invocation_log;
 mod lifetimes;
 mod modules;
-mod tiering;
+mod run_log_writer;
 
 pub use lifetimes::{Holder, TenantLease};
 
-use invocation_log::{INVOCATION_QUEUE, LogMessage, write_invocations};
+use run_log_writer::{INVOCATION_QUEUE, LogMessage, write_invocations};
 
 /// Why a deploy was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -224,7 +224,7 @@ pub struct App {
     /// Who may compile when: bounded, fair between tenants, failures rate-limited.
     compiles: CompileQueue,
     /// Versions serving on baseline code, waiting for their optimized compile.
-    optimizing: tiering::Optimizing,
+    optimizing: background_compiles::Optimizing,
     /// What each tenant's running invocations share: the concurrency quota,
     /// the CPU share and the memory budget. Keyed by the tenant's immutable
     /// id, so a tenant made again under a deleted one's name starts afresh.
@@ -393,7 +393,7 @@ impl App {
                 .map(crate::registry::keys::KeyHash::of),
             modules: RwLock::new(HashMap::new()),
             compiles: CompileQueue::new(&settings.compile_settings(), metrics.clone()),
-            optimizing: tiering::Optimizing::default(),
+            optimizing: background_compiles::Optimizing::default(),
             metrics,
             gates: Mutex::new(HashMap::new()),
             lifetimes: lifetimes::Lifetimes::default(),

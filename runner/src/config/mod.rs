@@ -9,7 +9,7 @@
 
 mod commands;
 mod credentials;
-mod limits;
+mod limit_flags;
 mod serve;
 
 pub use commands::{
@@ -20,5 +20,5 @@ pub use credentials::{
     MIN_CREDENTIAL_CHARS, WeakCredential, check_credential, check_credentials,
     check_credentials_in_env,
 };
-pub use limits::LimitArgs;
+pub use limit_flags::LimitArgs;
 pub use serve::{ConnectionArgs, LogFormat, QuotaArgs, ServeArgs};

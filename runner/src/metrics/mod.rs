@@ -15,7 +15,7 @@
 //! across an await.
 
 mod labels;
-mod tiers;
+mod tier_metrics;
 
 use labels::{
     ChangeLabels, CompileLabels, InvocationLabels, KindLabels, KvLabels, OutcomeLabels,
@@ -31,7 +31,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use labels::Series;
-pub use tiers::TierMetrics;
+pub use tier_metrics::TierMetrics;
 
 /// Distinct (tenant, action) pairs given their own series unless the
 /// operator says otherwise (`--metrics-max-series`).

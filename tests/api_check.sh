@@ -124,22 +124,30 @@ parameters = { tenant = "rotated" }
 include-name = "DELETE /tenants/{tenant}"
 headers = { Authorization = "Bearer $OPERATOR" }
 parameters = { tenant = "doomed" }
+
+# A deploy's schema-valid data is a manifest and arbitrary bytes: the bytes
+# the tester makes are never a usable WebAssembly action, which the spec
+# documents as 400 (and an oversized one as 413). Its examples phase sends
+# the manifest example the spec gives.
+[[operations]]
+include-name = "POST /tenants/{tenant}/actions"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "413"]
 $([ "$DEPLOYED" = 1 ] && printf '%s\n' '' '[[operations]]' 'include-path-regex = "/actions/\\{action\\}/(versions|rollback)$"' 'parameters = { tenant = "acme", action = "archive" }')
 $([ "$DEPLOYED" = 1 ] && printf '%s\n' '' '[[operations]]' 'include-path-regex = "/versions/\\{version\\}(/module)?$"' 'parameters = { tenant = "acme", action = "archive", version = 1 }')
 
 EOF
 
 echo "api-check: schemathesis $ST_VERSION against $BASE (seed $SEED, at most $EXAMPLES examples per operation)"
-CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection
+# Every check schemathesis has, on every operation (the never-ending stream
+# route is left out: a tester's request to it does not end).
+CHECKS=all
 st_run() {
     # From the scratch directory, so hypothesis's files stay out of the tree.
     (cd "$WORK" && "$VENV/bin/st" --config-file "$WORK/schemathesis.toml" --no-color run "$BASE/openapi.json" \
         --suppress-health-check all --no-shrink --output-truncate false "$@")
 }
 status=0
-st_run --checks "$CHECKS,positive_data_acceptance" --exclude-name 'POST /tenants/{tenant}/actions' \
-    --exclude-path-regex '/stream$' || status=$?
-st_run --checks "$CHECKS" --include-name 'POST /tenants/{tenant}/actions' || status=$?
+st_run --checks "$CHECKS" --exclude-path-regex '/stream$' || status=$?
 if [ "$status" != 0 ]; then
     echo "api-check: failed; the server's log:" >&2
     tail -n 40 "$WORK/server.log" >&2

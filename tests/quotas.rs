@@ -299,3 +299,28 @@ async fn pruned_versions_make_room_under_the_storage_quota() {
     let (_, answer) = server.call("acme", "greet", &key).await;
     assert!(answer["message"].as_str().unwrap().starts_with("v3"));
 }
+
+/// What the admin API's schema allows, the server accepts, and what it
+/// refuses is invalid input (400) naming the rule: a secret value is limited
+/// in characters, as the schema's `maxLength` is (so 65,536 characters of
+/// multi-byte UTF-8 fit); `maxModuleBytes` is at least 1.
+#[tokio::test]
+async fn the_schema_limits_are_the_servers() {
+    let server = Server::hosted(&[]);
+    let (token, _) = server.create_tenant("acme", json!({})).await;
+    let path = "/tenants/acme/secrets/long";
+    let at_limit = Some(json!({ "value": "é".repeat(65_536) }));
+    let (status, body) = server.admin("PUT", path, Some(&token), at_limit).await;
+    assert_eq!(status, 204, "{body}");
+    let over = Some(json!({ "value": "x".repeat(65_537) }));
+    let (status, body) = server.admin("PUT", path, Some(&token), over).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("65536 characters"));
+
+    let zero = Some(json!({ "quotas": { "maxModuleBytes": 0 } }));
+    let (status, body) = server
+        .admin("PATCH", "/tenants/acme", Some(common::OPERATOR), zero)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("maxModuleBytes"));
+}

@@ -378,10 +378,10 @@ pub async fn put_secret(
 ) -> AdminResult {
     let TenantAdmin(found) = admin?;
     secrets::check_secret_name(&name).map_err(AdminError::BadRequest)?;
-    if body.value.len() > secrets::MAX_SECRET_BYTES {
-        return Err(AdminError::TooLarge(format!(
-            "secret values are limited to {} bytes",
-            secrets::MAX_SECRET_BYTES
+    if body.value.chars().count() > secrets::MAX_SECRET_CHARS {
+        return Err(AdminError::BadRequest(format!(
+            "invalid value: secret values are limited to {} characters",
+            secrets::MAX_SECRET_CHARS
         )));
     }
     app.store

@@ -90,10 +90,16 @@ impl QuotaOverrides {
     }
 
     /// Refuses overrides no tenant could live with: keeping zero versions would
-    /// prune the live one.
+    /// prune the live one, and a module of zero bytes is no module (to stop a
+    /// tenant's deploys, suspend it).
     pub fn check(&self) -> Result<(), String> {
         if self.max_versions == Some(0) {
             return Err("maxVersions must be at least 1 (the live version is always kept)".into());
+        }
+        if self.max_module_bytes == Some(0) {
+            return Err(
+                "maxModuleBytes must be at least 1 (to stop a tenant's deploys, suspend it)".into(),
+            );
         }
         Ok(())
     }

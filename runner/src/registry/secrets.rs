@@ -16,8 +16,9 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use std::path::Path;
 
-/// Largest secret value accepted, in bytes.
-pub const MAX_SECRET_BYTES: usize = 64 * 1024;
+/// Longest secret value accepted, in characters (so at most four times as
+/// many bytes of UTF-8): the `maxLength` the admin API's schema states.
+pub const MAX_SECRET_CHARS: usize = 64 * 1024;
 
 /// Why the secrets key could not be loaded.
 #[derive(Debug, thiserror::Error)]

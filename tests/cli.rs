@@ -5,6 +5,7 @@ mod common;
 
 use common::{DOC, OPERATOR, Server, VER, message_module};
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,10 +14,14 @@ fn docket(args: &[&str]) -> (bool, String, String) {
 }
 
 /// `docket` with nothing of the caller's environment that would change
-/// what it does, and then `env`.
+/// what it does, and then `env`. Local runs cache compiled modules under
+/// the target directory, not in the user's own cache.
 fn docket_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
-    command.args(args).env("DOCKET_LOG", "warn");
+    command.args(args).env("DOCKET_LOG", "warn").env(
+        "DOCKET_CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-artifacts"),
+    );
     for name in [
         "DOCKET_TOKEN",
         "DOCKET_ADMIN_TOKEN",
@@ -135,6 +140,215 @@ fn invoke_runs_a_manifest_locally() {
     assert_eq!(
         out.trim(),
         r#"HTTP 200 {"message":"local run","status":"success"}"#
+    );
+}
+
+/// A manifest of `greet.wasm` answering `message`, in `dir`.
+fn greet_manifest(dir: &Path, message: &str) -> PathBuf {
+    std::fs::write(dir.join("greet.wasm"), message_module(message)).unwrap();
+    let manifest = dir.join("greet.toml");
+    std::fs::write(&manifest, "name = \"greet\"\nmodule = \"greet.wasm\"\n").unwrap();
+    manifest
+}
+
+/// `docket invoke MANIFEST` with the artifact cache in `cache` and a debug
+/// log line saying where the module came from (`from="compiled"` or
+/// `from="artifact"`); returns (success, stdout, stderr).
+fn invoke_with_cache(manifest: &Path, cache: &Path, extra: &[&str]) -> (bool, String, String) {
+    let manifest = manifest.to_str().unwrap();
+    let mut args = vec![
+        "invoke",
+        manifest,
+        "--document-id",
+        DOC,
+        "--document-version-id",
+        VER,
+    ];
+    args.extend(extra);
+    let cache = cache.to_str().unwrap();
+    let env = [("DOCKET_CACHE_DIR", cache), ("DOCKET_LOG", "docket=debug")];
+    docket_with_env(&args, &env)
+}
+
+/// The artifacts in a cache: `<module sha256>/<fingerprint>.cwasm`.
+fn cached_artifacts(cache: &Path) -> Vec<PathBuf> {
+    let Ok(modules) = std::fs::read_dir(cache) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for module in modules {
+        for file in std::fs::read_dir(module.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            if path.extension().is_some_and(|e| e == "cwasm") {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The lines of `stderr` that are warnings.
+fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The first `docket invoke` of a build compiles it and caches the artifact
+/// under the module's SHA-256 with the artifact's own SHA-256 beside it,
+/// private to the user; the next run gets the same answer from the artifact
+/// without compiling.
+#[test]
+fn invoke_caches_the_compiled_module_and_the_next_run_loads_it() {
+    use sha2::{Digest, Sha256};
+    let work = tempfile::tempdir().unwrap();
+    let manifest = greet_manifest(work.path(), "cached");
+    let cache = work.path().join("cache");
+    let expected = r#"HTTP 200 {"message":"cached","status":"success"}"#;
+
+    let (ok, out, err) = invoke_with_cache(&manifest, &cache, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), expected);
+    assert!(err.contains(r#"from="compiled""#), "{err}");
+    assert!(warnings(&err).is_empty(), "{err}");
+    let artifacts = cached_artifacts(&cache);
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    let artifact = &artifacts[0];
+    let module_dir = artifact.parent().unwrap();
+    let module = std::fs::read(work.path().join("greet.wasm")).unwrap();
+    assert_eq!(
+        module_dir.file_name().unwrap().to_str().unwrap(),
+        hex::encode(Sha256::digest(&module))
+    );
+    let recorded = std::fs::read_to_string(artifact.with_extension("sha256")).unwrap();
+    let bytes = std::fs::read(artifact).unwrap();
+    assert_eq!(recorded.trim(), hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(mode(artifact), 0o600);
+    assert_eq!(mode(&artifact.with_extension("sha256")), 0o600);
+    assert_eq!(mode(module_dir), 0o700);
+    assert_eq!(mode(&cache), 0o700);
+
+    let (ok, out, err) = invoke_with_cache(&manifest, &cache, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), expected, "the same answer from the artifact");
+    assert!(err.contains(r#"from="artifact""#), "{err}");
+    assert!(!err.contains(r#"from="compiled""#), "{err}");
+    assert!(warnings(&err).is_empty(), "{err}");
+    assert_eq!(cached_artifacts(&cache), artifacts);
+}
+
+/// An artifact whose bytes changed since Docket wrote them is never
+/// deserialized: its hash gives it away, the run warns naming it, compiles,
+/// answers as before and caches a good artifact again.
+#[test]
+fn a_corrupted_cached_artifact_is_caught_by_its_hash_and_recompiled() {
+    let work = tempfile::tempdir().unwrap();
+    let manifest = greet_manifest(work.path(), "still right");
+    let cache = work.path().join("cache");
+    let expected = r#"HTTP 200 {"message":"still right","status":"success"}"#;
+    let (ok, _, err) = invoke_with_cache(&manifest, &cache, &[]);
+    assert!(ok, "{err}");
+    let artifact = cached_artifacts(&cache).pop().expect("an artifact cached");
+
+    // Same length, different bytes in the middle of the compiled code.
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let middle = bytes.len() / 2;
+    for byte in &mut bytes[middle..middle + 64] {
+        *byte ^= 0xff;
+    }
+    std::fs::write(&artifact, &bytes).unwrap();
+
+    let (ok, out, err) = invoke_with_cache(&manifest, &cache, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), expected);
+    let warned = warnings(&err);
+    assert_eq!(warned.len(), 1, "one warning: {err}");
+    assert!(
+        warned[0].contains(artifact.to_str().unwrap()) && warned[0].contains("SHA-256"),
+        "{err}"
+    );
+    assert!(err.contains(r#"from="compiled""#), "{err}");
+    assert!(!err.contains(r#"from="artifact""#), "{err}");
+
+    let (ok, out, err) = invoke_with_cache(&manifest, &cache, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), expected);
+    assert!(err.contains(r#"from="artifact""#), "rewritten: {err}");
+    assert!(warnings(&err).is_empty(), "{err}");
+}
+
+/// `--no-cache` compiles without writing the cache, and without reading a
+/// filled one; `replay` takes the flag too.
+#[test]
+fn no_cache_neither_writes_nor_reads_the_cache() {
+    let work = tempfile::tempdir().unwrap();
+    let manifest = greet_manifest(work.path(), "uncached");
+    let cache = work.path().join("cache");
+    let (ok, out, err) = invoke_with_cache(&manifest, &cache, &["--no-cache"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"HTTP 200 {"message":"uncached","status":"success"}"#
+    );
+    assert!(err.contains(r#"from="compiled""#), "{err}");
+    assert!(!cache.exists(), "--no-cache wrote {}", cache.display());
+
+    let (ok, _, err) = invoke_with_cache(&manifest, &cache, &[]);
+    assert!(ok, "{err}");
+    let filled = cached_artifacts(&cache);
+    assert_eq!(filled.len(), 1);
+    let (ok, _, err) = invoke_with_cache(&manifest, &cache, &["--no-cache"]);
+    assert!(ok, "{err}");
+    assert!(err.contains(r#"from="compiled""#), "{err}");
+    assert!(!err.contains(r#"from="artifact""#), "{err}");
+
+    let (ok, help, err) = docket(&["replay", "--help"]);
+    assert!(ok, "{err}");
+    assert!(help.contains("--no-cache"), "{help}");
+}
+
+/// A cache that cannot be written, or that other users could write to, costs
+/// the compile and one warning naming it, never the run.
+#[test]
+fn an_unusable_cache_never_fails_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = tempfile::tempdir().unwrap();
+    let manifest = greet_manifest(work.path(), "regardless");
+    let expected = r#"HTTP 200 {"message":"regardless","status":"success"}"#;
+
+    // Under a regular file: no directory can be made there, even by root.
+    let file = work.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let cache = file.join("cache");
+    let (ok, out, err) = invoke_with_cache(&manifest, &cache, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), expected);
+    let warned = warnings(&err);
+    assert_eq!(warned.len(), 1, "{err}");
+    assert!(warned[0].contains(cache.to_str().unwrap()), "{err}");
+
+    // Writable by everyone: artifacts there may not be Docket's.
+    let shared = work.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (ok, out, err) = invoke_with_cache(&manifest, &shared, &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), expected);
+    let warned = warnings(&err);
+    assert_eq!(warned.len(), 1, "{err}");
+    assert!(
+        warned[0].contains(shared.to_str().unwrap()) && warned[0].contains("other users"),
+        "{err}"
+    );
+    assert!(
+        cached_artifacts(&shared).is_empty(),
+        "nothing written there"
     );
 }
 
@@ -885,4 +1099,95 @@ fn weak_keys_and_tokens_are_refused_at_start() {
         assert!(err.contains(expected), "{var}: {err}");
         assert!(err.contains("at least 16"), "{var}: {err}");
     }
+}
+
+/// The README's "Command line" block is what the binary accepts: every
+/// command it lists exists, and every flag it names is in that command's
+/// `--help` (or, for the server-tuning flags the local commands hide, in
+/// `serve --help`), so the docs cannot drift from the binary unnoticed.
+#[test]
+fn the_readme_command_line_block_matches_the_binary() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let section = readme
+        .split("## Command line")
+        .nth(1)
+        .expect("README has a Command line section");
+    let block = section
+        .split("```text")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section opens with a text block");
+    let help = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docket {args:?} --help failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let serve_help = help(&["serve"]);
+    let mut command: Vec<String> = Vec::new();
+    let mut checked = 0;
+    // A flag as a whole word of the help (`--limit` is not `--limit-x`).
+    let has_flag = |text: &str, flag: &str| {
+        text.match_indices(flag).any(|(at, _)| {
+            let after = text[at + flag.len()..].chars().next();
+            !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    };
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let code = line.split(" # ").next().unwrap_or(line);
+        if let Some(rest) = code.strip_prefix("docket ") {
+            let mut words = rest.split_whitespace();
+            command = vec![words.next().unwrap().to_owned()];
+            if command[0] == "tenant" || command[0] == "keys" {
+                // `tenant create <name> | list | …`: each subcommand exists.
+                for sub in rest.split('|') {
+                    let sub = sub
+                        .split_whitespace()
+                        .find(|w| !w.starts_with(['<', '[', '-']));
+                    let sub = sub.filter(|s| *s != command[0].as_str());
+                    if let Some(sub) = sub {
+                        help(&[command[0].as_str(), sub]);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            !command.is_empty(),
+            "a flag line before any command: {line}"
+        );
+        let text = if command[0] == "tenant" || command[0] == "keys" {
+            // Their flags are the subcommands'; `create` has them all.
+            help(&[
+                command[0].as_str(),
+                if command[0] == "tenant" {
+                    "delete"
+                } else {
+                    "list"
+                },
+            ])
+        } else {
+            help(&[command[0].as_str()])
+        };
+        for flag in code
+            .split(|c: char| c.is_whitespace() || c == '[' || c == ']')
+            .filter(|w| w.starts_with("--"))
+        {
+            let flag = flag.trim_end_matches(['.', ',']);
+            let known = has_flag(&text, flag) || has_flag(&serve_help, flag);
+            assert!(
+                known,
+                "README lists `docket {} {flag}`; the binary does not know it",
+                command[0]
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 40,
+        "only {checked} flags checked: is the block still there?"
+    );
 }

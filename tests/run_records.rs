@@ -270,7 +270,12 @@ async fn replay(server: &Server, token: &str, args: &[&str]) -> (bool, String) {
         .arg("replay")
         .args(args)
         .args(["--server", &server.base, "--allow-private-outbound"])
-        .env("DOCKET_TOKEN", token);
+        .env("DOCKET_TOKEN", token)
+        // Compiled modules cached under the target directory, not the user's.
+        .env(
+            "DOCKET_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/replay-artifacts"),
+        );
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap();

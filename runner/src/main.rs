@@ -13,7 +13,7 @@ use docket::config::{
 };
 use docket::declarative::{self, LoadedTenant};
 use docket::engine::{ActionRequest, Engine};
-use docket::local_run::run_locally;
+use docket::local_run::{ArtifactCache, run_locally};
 use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
 use docket::outln;
 use docket::registry::Quotas;
@@ -497,12 +497,14 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         },
         request_id: "local".into(),
     };
+    let cache = ArtifactCache::from_args(&args.cache);
     let answer = run_locally(
         &args.limits,
         &manifest,
         &bytes,
         request,
         DEFAULT_FAILURE_WORD,
+        cache.as_ref(),
     )
     .await
     .with_context(|| format!("running module {}", module_path.display()))?;

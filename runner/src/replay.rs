@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use docket::client::AdminClient;
 use docket::config::ReplayArgs;
 use docket::engine::ActionRequest;
-use docket::local_run::run_locally;
+use docket::local_run::{ArtifactCache, run_locally};
 use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
 use docket::registry::{RecordedInput, SecretValues};
 use docket::{out, outln};
@@ -98,7 +98,16 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let word = settings["failureWord"]
         .as_str()
         .unwrap_or(DEFAULT_FAILURE_WORD);
-    let local = run_locally(&args.limits, &manifest, &module, request, word).await?;
+    let cache = ArtifactCache::from_args(&args.cache);
+    let local = run_locally(
+        &args.limits,
+        &manifest,
+        &module,
+        request,
+        word,
+        cache.as_ref(),
+    )
+    .await?;
 
     outln!(
         "{tenant}/{action} request {} at {}",

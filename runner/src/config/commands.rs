@@ -203,6 +203,19 @@ pub struct ReplayArgs {
     /// Engine and limit settings of the local run.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// The compiled-artifact cache of the local run.
+    #[command(flatten)]
+    pub cache: ArtifactCacheArgs,
+}
+
+/// The compiled-artifact cache of `invoke` and `replay`'s local runs.
+#[derive(Debug, Clone, Args)]
+pub struct ArtifactCacheArgs {
+    /// Compile the module afresh, neither reading nor writing the cache of
+    /// compiled modules ($DOCKET_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/docket/artifacts, else ~/.cache/docket/artifacts).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// `docket tenant …`.
@@ -331,6 +344,9 @@ pub struct InvokeArgs {
     /// Engine and limit settings.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// The compiled-artifact cache of a local run.
+    #[command(flatten)]
+    pub cache: ArtifactCacheArgs,
 }
 
 impl InvokeArgs {

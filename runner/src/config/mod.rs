@@ -13,8 +13,8 @@ mod limit_flags;
 mod serve;
 
 pub use commands::{
-    CheckArgs, Cli, Command, DEFAULT_SERVER, DeployArgs, InvokeArgs, KeysCommand, LogsArgs,
-    NewArgs, ReplayArgs, ServerArgs, TenantCommand,
+    ArtifactCacheArgs, CheckArgs, Cli, Command, DEFAULT_SERVER, DeployArgs, InvokeArgs,
+    KeysCommand, LogsArgs, NewArgs, ReplayArgs, ServerArgs, TenantCommand,
 };
 pub use credentials::{
     MIN_CREDENTIAL_CHARS, WeakCredential, check_credential, check_credentials,

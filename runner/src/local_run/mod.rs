@@ -4,7 +4,12 @@
 //! run and wording steps ([`crate::invocation::plan`],
 //! [`crate::invocation::invocation_answer`]); there is no tenant to
 //! authenticate or admit, and key-value data lives in memory and is gone
-//! afterwards.
+//! afterwards. Compiled modules are kept in a local [`ArtifactCache`], so
+//! only the first run of a build compiles it.
+
+mod artifact_cache;
+
+pub use artifact_cache::{ArtifactCache, MAX_CACHE_BYTES};
 
 use crate::capabilities::kv::MemoryKv;
 use crate::capabilities::outbound::OutboundCall;
@@ -36,16 +41,29 @@ pub struct LocalAnswer {
 /// `manifest`, with the engine and limits of `limits`. The answer is worded
 /// as a server's: failures under `failure_word` (a tenant's, or
 /// [`DEFAULT_FAILURE_WORD`](crate::manifest::DEFAULT_FAILURE_WORD)), the
-/// request's id in it unless that is `local`.
+/// request's id in it unless that is `local`. With `cache`, the module is
+/// loaded from its cached compiled artifact when there is a good one, and
+/// the artifact is cached when it had to be compiled.
 pub async fn run_locally(
     limits: &LimitArgs,
     manifest: &ActionManifest,
     module: &[u8],
     request: ActionRequest,
     failure_word: &str,
+    cache: Option<&ArtifactCache>,
 ) -> anyhow::Result<LocalAnswer> {
     let engine = Engine::new(limits.engine()).context("creating the engine")?;
-    let module = engine.load(module).context("loading the module")?;
+    let module = match cache {
+        Some(cache) => cache.load(&engine, module),
+        None => {
+            let started = std::time::Instant::now();
+            let loaded = engine.load(module);
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(from = "compiled", cache = "off", ms, "module loaded");
+            loaded
+        }
+    }
+    .context("loading the module")?;
     let services = limits.host_services(Arc::new(MemoryKv::default()))?;
     let request_id = (request.request_id != "local").then(|| request.request_id.clone());
     let planned = crate::invocation::plan(

@@ -6,11 +6,11 @@
 mod common;
 
 use common::cluster::free_port;
-use common::haproxy::haproxy_binary;
+use common::haproxy::spawn_checked;
 use common::{DOC, KEY, Manifests, Server, VER, message_module, repo_root};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Duration;
 
 /// What the shipped configuration says, and what the test puts instead.
 const LISTEN_LINE: &str = "bind :8443 ssl crt ";
@@ -116,42 +116,7 @@ struct Haproxy {
 
 impl Haproxy {
     fn start(dir: &Path, config: &str, port: u16) -> Self {
-        let path = dir.join("haproxy.cfg");
-        std::fs::write(&path, config).unwrap();
-        let binary = haproxy_binary();
-        let checked = Command::new(&binary)
-            .args(["-c", "-f"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            checked.status.success(),
-            "haproxy -c rejects deploy/haproxy-tls.cfg:\n{}{}",
-            String::from_utf8_lossy(&checked.stdout),
-            String::from_utf8_lossy(&checked.stderr)
-        );
-        let log = dir.join("haproxy.log");
-        let output = std::fs::File::create(&log).unwrap();
-        let mut child = Command::new(&binary)
-            .arg("-f")
-            .arg(&path)
-            .arg("-db")
-            .stdin(Stdio::null())
-            .stdout(output.try_clone().unwrap())
-            .stderr(output)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "haproxy did not start:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (child, log) = spawn_checked(dir, config, port, "deploy/haproxy-tls.cfg");
         Self { child, log }
     }
 

@@ -5,7 +5,7 @@
 use super::cluster::{eventually, free_port};
 use super::{DOC, Server, VER, repo_root};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,42 +93,7 @@ impl Haproxy {
             "deploy/haproxy.cfg has a placeholder this test does not fill:\n{config}"
         );
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("haproxy.cfg");
-        std::fs::write(&path, &config).unwrap();
-        let binary = haproxy_binary();
-        let checked = Command::new(&binary)
-            .args(["-c", "-f"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            checked.status.success(),
-            "haproxy -c rejects deploy/haproxy.cfg:\n{}{}",
-            String::from_utf8_lossy(&checked.stdout),
-            String::from_utf8_lossy(&checked.stderr)
-        );
-        let log = dir.path().join("haproxy.log");
-        let output = std::fs::File::create(&log).unwrap();
-        let mut child = Command::new(&binary)
-            .arg("-f")
-            .arg(&path)
-            .arg("-db")
-            .stdin(Stdio::null())
-            .stdout(output.try_clone().unwrap())
-            .stderr(output)
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", listen)).is_err() {
-            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "haproxy did not start:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (child, log) = spawn_checked(dir.path(), &config, listen, "deploy/haproxy.cfg");
         Self {
             child,
             base: format!("http://127.0.0.1:{listen}"),
@@ -408,4 +373,48 @@ pub async fn create_acme(client: &reqwest::Client, base: &str) -> (String, Strin
     assert_eq!(status, 201, "{created}");
     let field = |name: &str| created[name].as_str().unwrap().to_owned();
     (field("adminToken"), field("apiKey"))
+}
+
+/// Writes `config` into `dir`, checks it with `haproxy -c` (failing the test
+/// with HAProxy's words, naming `what` the configuration came from), runs
+/// HAProxy in the foreground on it and waits until it accepts connections on
+/// `listen`: the child and its log file.
+pub fn spawn_checked(dir: &Path, config: &str, listen: u16, what: &str) -> (Child, PathBuf) {
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, config).unwrap();
+    let binary = haproxy_binary();
+    let checked = Command::new(&binary)
+        .args(["-c", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "haproxy -c rejects {what}:\n{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let log = dir.join("haproxy.log");
+    let output = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(&binary)
+        .arg("-f")
+        .arg(&path)
+        .arg("-db")
+        .stdin(Stdio::null())
+        .stdout(output.try_clone().unwrap())
+        .stderr(output)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", listen)).is_err() {
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "haproxy did not start:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, log)
 }

@@ -17,6 +17,7 @@
 //! optimized artifact in the store, where another replica may have saved it.
 
 use super::{App, DeployError};
+use crate::compiles::CompileError;
 use crate::engine::{Abi, PreparedModule, Tier};
 use crate::names::TenantName;
 use crate::registry::ModuleDigest;
@@ -272,9 +273,9 @@ impl App {
         let retry = match &err {
             // The tenant's failed compiles used up its window: not this
             // module's failure; try again when the window ends.
-            DeployError::CompileFailuresExceeded { retry_after_s, .. } => {
-                Some(Duration::from_secs(*retry_after_s))
-            }
+            DeployError::CompileFailures(CompileError::FailuresExceeded {
+                retry_after_s, ..
+            }) => Some(Duration::from_secs(*retry_after_s)),
             _ => {
                 let mut failures = self
                     .optimizing

@@ -47,21 +47,11 @@ pub enum DeployError {
     /// The module is not a usable action.
     #[error("module: {0}")]
     Module(#[from] LoadError),
-    /// The tenant's compiles failed too often lately; it must wait.
-    #[error(
-        "this tenant's failed compiles reached the limit of {failures} compiles or {seconds} s of \
-         compiling per {window_s} s; try again in {retry_after_s} s"
-    )]
-    CompileFailuresExceeded {
-        /// Failures allowed per window.
-        failures: u32,
-        /// Seconds of failed compiling allowed per window.
-        seconds: u64,
-        /// The window, in seconds.
-        window_s: u64,
-        /// Seconds until the window ends.
-        retry_after_s: u64,
-    },
+    /// The tenant's compiles failed too often lately; it must wait
+    /// ([`CompileError::FailuresExceeded`]; a failed compile itself is a
+    /// [`DeployError::Module`]).
+    #[error(transparent)]
+    CompileFailures(CompileError),
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -145,17 +135,9 @@ impl From<CompileError> for DeployError {
     fn from(err: CompileError) -> Self {
         match err {
             CompileError::Load(err) => DeployError::Module(err),
-            CompileError::FailuresExceeded {
-                failures,
-                seconds,
-                window_s,
-                retry_after_s,
-            } => DeployError::CompileFailuresExceeded {
-                failures,
-                seconds,
-                window_s,
-                retry_after_s,
-            },
+            refused @ CompileError::FailuresExceeded { .. } => {
+                DeployError::CompileFailures(refused)
+            }
         }
     }
 }

@@ -87,9 +87,7 @@ impl From<DeployError> for AdminError {
                 AdminError::BadRequest(err.to_string())
             }
             DeployError::TooLarge { .. } => AdminError::TooLarge(err.to_string()),
-            DeployError::CompileFailuresExceeded { .. } => {
-                AdminError::TooManyRequests(err.to_string())
-            }
+            DeployError::CompileFailures(_) => AdminError::TooManyRequests(err.to_string()),
             DeployError::Store(store) => store.into(),
         }
     }

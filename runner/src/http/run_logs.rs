@@ -24,17 +24,6 @@ use std::time::Duration;
 const DEFAULT_LIMIT: u32 = 50;
 /// The largest page.
 const MAX_LIMIT: u32 = 1000;
-/// The outcome words the log records (see `InvocationRecord::outcome`).
-const OUTCOMES: [&str; 8] = [
-    "success",
-    "failure",
-    "limit",
-    "trap",
-    "bad-response",
-    "busy",
-    "host-error",
-    "cancelled",
-];
 /// How often a stream asks the store for new records.
 const STREAM_POLL: Duration = Duration::from_millis(250);
 /// Records a stream takes from the store per poll.
@@ -69,9 +58,9 @@ impl RunLogQuery {
             ActionName::new(action.as_str()).map_err(|e| bad("action", e))?;
         }
         if let Some(outcome) = &self.outcome
-            && !OUTCOMES.contains(&outcome.as_str())
+            && !crate::metrics::OUTCOMES.contains(&outcome.as_str())
         {
-            let known = OUTCOMES.join(", ");
+            let known = crate::metrics::OUTCOMES.join(", ");
             return Err(bad("outcome", format!("{outcome:?} is not one of {known}")));
         }
         Ok(InvocationQuery {

@@ -42,8 +42,9 @@ pub const DEFAULT_MAX_SERIES: usize = 1000;
 /// counted under its own name with `action="_other"`.
 pub const DEFAULT_MAX_SERIES_PER_TENANT: usize = 100;
 
-/// Every outcome word an invocation is counted under.
-const OUTCOMES: [&str; 8] = [
+/// Every outcome word an invocation is counted under, as its run record
+/// says it (`InvocationRecord::outcome`).
+pub const OUTCOMES: [&str; 8] = [
     "success",
     "failure",
     "limit",

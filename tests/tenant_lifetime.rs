@@ -428,3 +428,53 @@ async fn tenants_together_stay_within_the_servers_memory_budget() {
     // Once the first is done, the second tenant runs.
     assert_eq!(server.call("beta", "slow", &keys[1]).await.0, 200);
 }
+
+/// A tenant whose failed compiles used up its window, deleted and made again
+/// under the same name at once (before any reconcile tick), starts with a
+/// clean record: the successor's deploy is not refused for the old tenant's
+/// failures. (The old tenant only ever deployed; it never ran anything.)
+#[tokio::test]
+async fn a_recreated_tenant_starts_with_a_clean_compile_record() {
+    let server = Server::hosted(&["--tenant-compile-failures", "2"]);
+    // Valid to the static checks, refused by validation at compile time.
+    let invalid = wat::parse_str("(module (func (export \"_start\") (result i32)))").unwrap();
+    let (token, _) = server.create_tenant("alpha", json!({})).await;
+    for _ in 0..2 {
+        let (status, body) = server
+            .deploy("alpha", &token, "name = \"bad\"\n", invalid.clone())
+            .await;
+        assert_eq!(status, 400, "{body}");
+    }
+    let (status, _) = server
+        .deploy("alpha", &token, "name = \"good\"\n", message_module("ok"))
+        .await;
+    assert_eq!(status, 429, "the old tenant is out of compiles");
+    delete(&server, "alpha").await;
+    let (token, _) = server.create_tenant("alpha", json!({})).await;
+    let (status, body) = server
+        .deploy("alpha", &token, "name = \"good\"\n", message_module("ok"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// An action asking for more memory than the server's whole guest memory
+/// budget is refused naming both (it can never run), not told to try again.
+#[tokio::test]
+async fn an_action_over_the_servers_whole_budget_is_refused_at_once() {
+    let server = Server::hosted(&["--guest-memory-budget-mb", "50"]);
+    let (token, key) = server.create_tenant("alpha", json!({})).await;
+    let manifest = "name = \"big\"\n[limits]\nmemory-mb = 60\n";
+    let (status, body) = server
+        .deploy("alpha", &token, manifest, message_module("x"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.call("alpha", "big", &key).await;
+    assert_eq!(status, 429, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("is more than the server's guest memory budget")
+            && error.contains("60 MiB")
+            && error.contains("50 MiB"),
+        "{error}"
+    );
+}

@@ -41,6 +41,7 @@ impl App {
         manifest_text: &str,
         module: Vec<u8>,
     ) -> Result<Deployed, DeployError> {
+        self.register_incarnation(tenant);
         let size = module.len() as u64;
         if size > tenant.quotas.max_module_bytes {
             return Err(DeployError::TooLarge {
@@ -162,7 +163,11 @@ impl App {
 
     /// Deletes a tenant with all its actions and versions.
     pub async fn delete_tenant(&self, tenant: &TenantName) -> Result<(), StoreError> {
-        self.change_live(self.store.delete_tenant(tenant)).await
+        let deleted = self.change_live(self.store.delete_tenant(tenant)).await;
+        // At once rather than at the next tick: a tenant made again under
+        // this name a moment later starts from nothing.
+        self.reconcile_tenants();
+        deleted
     }
 
     /// Runs a store write that changes live versions, then brings what depends

@@ -95,19 +95,26 @@ struct Known {
     incarnations: HashMap<TenantName, (TenantId, CancellationToken)>,
     /// Leases not yet dropped or revoked.
     leases: Vec<Registered>,
+    /// Names whose incarnation was found replaced outside a reconcile (a
+    /// tenant deleted and made again between two of them), for the next
+    /// reconcile to report.
+    ended: Vec<TenantName>,
 }
 
 impl Lifetimes {
-    /// The token of `tenant`'s incarnation, made on first use; already
-    /// cancelled if the snapshot is of a suspended tenant, so nothing
-    /// long-lived starts for it.
-    pub(super) fn token(&self, tenant: &Tenant) -> CancellationToken {
+    /// The token of `tenant`'s incarnation, made on first use. `current` is
+    /// the store's snapshot of that name now: a `tenant` snapshot that is no
+    /// longer current (deleted, or made again since it was read), or one of
+    /// a suspended tenant, gets a token already cancelled, so nothing
+    /// long-lived starts for it and it cannot end its successor.
+    pub(super) fn token(&self, tenant: &Tenant, current: Option<&Tenant>) -> CancellationToken {
         let mut known = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        Self::token_in(&mut known, tenant)
+        Self::token_in(&mut known, tenant, current)
     }
 
-    fn token_in(known: &mut Known, tenant: &Tenant) -> CancellationToken {
-        if tenant.suspended {
+    fn token_in(known: &mut Known, tenant: &Tenant, current: Option<&Tenant>) -> CancellationToken {
+        let is_current = current.is_some_and(|now| now.id == tenant.id);
+        if tenant.suspended || !is_current {
             let revoked = CancellationToken::new();
             revoked.cancel();
             return revoked;
@@ -116,19 +123,30 @@ impl Lifetimes {
             .incarnations
             .entry(tenant.name.clone())
             .or_insert_with(|| (tenant.id.clone(), CancellationToken::new()));
-        if entry.0 != tenant.id || entry.1.is_cancelled() {
-            // A predecessor the reconcile has not ended yet (end it now), or
-            // the same tenant resumed after a suspension.
+        if entry.0 != tenant.id {
+            // A predecessor the reconcile has not ended yet: end it now, and
+            // have the next reconcile report the name, so the caches keyed
+            // by name forget it.
             entry.1.cancel();
+            *entry = (tenant.id.clone(), CancellationToken::new());
+            known.ended.push(tenant.name.clone());
+        } else if entry.1.is_cancelled() {
+            // The same tenant, resumed after a suspension.
             *entry = (tenant.id.clone(), CancellationToken::new());
         }
         entry.1.clone()
     }
 
-    /// Registers a lease of `tenant` held by `holder`.
-    pub(super) fn lease(&self, tenant: &Tenant, holder: Holder) -> TenantLease {
+    /// Registers a lease of `tenant` held by `holder` (`current` as for
+    /// [`Lifetimes::token`]).
+    pub(super) fn lease(
+        &self,
+        tenant: &Tenant,
+        current: Option<&Tenant>,
+        holder: Holder,
+    ) -> TenantLease {
         let mut known = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let token = Self::token_in(&mut known, tenant).child_token();
+        let token = Self::token_in(&mut known, tenant, current).child_token();
         if let Holder::AdminToken(hash) = &holder
             && !tenant.admin_tokens.contains(hash)
         {
@@ -154,7 +172,7 @@ impl Lifetimes {
         current: impl Fn(&TenantName) -> Option<Arc<Tenant>>,
     ) -> Vec<TenantName> {
         let mut known = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut ended = Vec::new();
+        let mut ended = std::mem::take(&mut known.ended);
         known.incarnations.retain(|name, (id, token)| {
             let now = current(name);
             let replaced = now.as_ref().is_none_or(|t| t.id != *id);
@@ -220,13 +238,13 @@ mod tests {
     fn a_recreated_tenant_ends_the_old_incarnation() {
         let lifetimes = Lifetimes::default();
         let old = tenant("alpha", "t1");
-        let lease = lifetimes.lease(&old, Holder::Operator);
-        let gate = lifetimes.token(&old);
+        let lease = lifetimes.lease(&old, Some(&old), Holder::Operator);
+        let gate = lifetimes.token(&old, Some(&old));
         let new = tenant("alpha", "t1");
         let ended = lifetimes.reconcile(|_| Some(new.clone()));
         assert_eq!(ended, std::slice::from_ref(&old.name));
         assert!(lease.is_revoked() && gate.is_cancelled());
-        let fresh = lifetimes.lease(&new, Holder::Operator);
+        let fresh = lifetimes.lease(&new, Some(&new), Holder::Operator);
         assert!(!fresh.is_revoked());
         assert!(lifetimes.reconcile(|_| Some(new.clone())).is_empty());
         assert!(!fresh.is_revoked());
@@ -238,14 +256,14 @@ mod tests {
     fn suspension_revokes_and_resumption_starts_afresh() {
         let lifetimes = Lifetimes::default();
         let active = tenant("alpha", "t1");
-        let lease = lifetimes.lease(&active, Holder::Operator);
+        let lease = lifetimes.lease(&active, Some(&active), Holder::Operator);
         let mut suspended = (*active).clone();
         suspended.suspended = true;
         let suspended = Arc::new(suspended);
         assert!(lifetimes.reconcile(|_| Some(suspended.clone())).is_empty());
         assert!(lease.is_revoked());
-        assert!(lifetimes.token(&suspended).is_cancelled());
-        assert!(!lifetimes.token(&active).is_cancelled());
+        assert!(lifetimes.token(&suspended, Some(&suspended)).is_cancelled());
+        assert!(!lifetimes.token(&active, Some(&active)).is_cancelled());
     }
 
     /// A lease held with an admin token ends when the token is rotated away;
@@ -254,9 +272,10 @@ mod tests {
     fn rotating_the_admin_token_revokes_its_leases_only() {
         let lifetimes = Lifetimes::default();
         let before = tenant("alpha", "t1");
-        let by_token = lifetimes.lease(&before, Holder::AdminToken(KeyHash::of("t1")));
-        let by_operator = lifetimes.lease(&before, Holder::Operator);
-        let dropped = lifetimes.lease(&before, Holder::Operator);
+        let current = Some(&*before);
+        let by_token = lifetimes.lease(&before, current, Holder::AdminToken(KeyHash::of("t1")));
+        let by_operator = lifetimes.lease(&before, current, Holder::Operator);
+        let dropped = lifetimes.lease(&before, current, Holder::Operator);
         drop(dropped);
         let mut rotated = (*before).clone();
         rotated.admin_tokens = vec![KeyHash::of("t2")];
@@ -265,8 +284,34 @@ mod tests {
         assert!(by_token.is_revoked());
         assert!(!by_operator.is_revoked());
         assert_eq!(lifetimes.leases(), 1);
-        let stale = lifetimes.lease(&rotated, Holder::AdminToken(KeyHash::of("t1")));
+        let stale = lifetimes.lease(
+            &rotated,
+            Some(&rotated),
+            Holder::AdminToken(KeyHash::of("t1")),
+        );
         assert!(stale.is_revoked(), "a token already gone gets no lease");
+    }
+
+    /// A stale snapshot (the tenant was made again since it was read) gets
+    /// a revoked token and leaves the successor alone; a successor seen
+    /// before the reconcile ends its predecessor, whose name the next
+    /// reconcile reports.
+    #[test]
+    fn stale_snapshots_never_end_a_successor() {
+        let lifetimes = Lifetimes::default();
+        let old = tenant("alpha", "t1");
+        let old_gate = lifetimes.token(&old, Some(&old));
+        let new = tenant("alpha", "t1");
+        let new_gate = lifetimes.token(&new, Some(&new));
+        assert!(old_gate.is_cancelled(), "the predecessor is ended at once");
+        let stale = lifetimes.lease(&old, Some(&new), Holder::Operator);
+        assert!(stale.is_revoked());
+        assert!(!new_gate.is_cancelled(), "a stale snapshot ends nothing");
+        assert_eq!(
+            lifetimes.reconcile(|_| Some(new.clone())),
+            std::slice::from_ref(&old.name)
+        );
+        assert!(!new_gate.is_cancelled());
     }
 
     /// A deleted tenant's name is reported and its leases end.
@@ -274,7 +319,7 @@ mod tests {
     fn deletion_ends_everything() {
         let lifetimes = Lifetimes::default();
         let gone = tenant("alpha", "t1");
-        let lease = lifetimes.lease(&gone, Holder::Operator);
+        let lease = lifetimes.lease(&gone, Some(&gone), Holder::Operator);
         assert_eq!(
             lifetimes.reconcile(|_| None),
             std::slice::from_ref(&gone.name)

@@ -265,6 +265,16 @@ pub enum MemoryRefused {
         /// The tenant's budget.
         budget: u64,
     },
+    /// More than the server's whole budget: it can never run.
+    #[error(
+        "the action's memory-mb ({need} MiB) is more than the server's guest memory budget ({budget} MiB)"
+    )]
+    ServerOverBudget {
+        /// The action's `memory-mb`.
+        need: u64,
+        /// The service-wide budget (`--guest-memory-budget-mb`).
+        budget: u64,
+    },
     /// The server's guest memory budget stayed taken by every tenant's
     /// running invocations together.
     #[error(
@@ -308,6 +318,12 @@ impl Admission {
             return Err(MemoryRefused::OverBudget {
                 need: memory_mb,
                 budget,
+            });
+        }
+        if memory_mb > self.memory.budget_mb {
+            return Err(MemoryRefused::ServerOverBudget {
+                need: memory_mb,
+                budget: self.memory.budget_mb,
             });
         }
         let deadline = tokio::time::Instant::now() + MEMORY_WAIT;
@@ -380,11 +396,15 @@ impl App {
             gates: Mutex::new(HashMap::new()),
             lifetimes: lifetimes::Lifetimes::default(),
             cpu_share: settings.tenant_cpu_share,
-            memory: Arc::new(GuestMemory {
-                free: Arc::new(tokio::sync::Semaphore::new(
-                    usize::try_from(settings.guest_memory_budget_mb).unwrap_or(usize::MAX),
-                )),
-                budget_mb: settings.guest_memory_budget_mb,
+            memory: Arc::new({
+                // A semaphore holds at most MAX_PERMITS (2^61 MiB: no machine).
+                let budget_mb = settings
+                    .guest_memory_budget_mb
+                    .min(tokio::sync::Semaphore::MAX_PERMITS as u64);
+                GuestMemory {
+                    free: Arc::new(tokio::sync::Semaphore::new(budget_mb as usize)),
+                    budget_mb,
+                }
             }),
             pool: WasmPool::new(settings.wasm_threads).expect("starting the WebAssembly threads"),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
@@ -426,7 +446,9 @@ impl App {
                 cpu,
                 memory: Arc::new(tokio::sync::Semaphore::new(budget as usize)),
                 memory_mb: budget,
-                revoked: self.lifetimes.token(tenant),
+                revoked: self
+                    .lifetimes
+                    .token(tenant, self.store.tenant(tenant.name.as_str()).as_deref()),
             })
         };
         let entry = gates
@@ -447,7 +469,19 @@ impl App {
     /// `holder`: revoked within a second when the tenant is deleted, made
     /// again or suspended, or the holder's admin token is rotated away.
     pub fn lease(&self, tenant: &Tenant, holder: Holder) -> TenantLease {
-        self.lifetimes.lease(tenant, holder)
+        let current = self.store.tenant(tenant.name.as_str());
+        self.lifetimes.lease(tenant, current.as_deref(), holder)
+    }
+
+    /// Registers `tenant`'s incarnation, so that its deletion is reported
+    /// to the caches keyed by name even if it never ran anything (a tenant
+    /// that only deployed has compile records).
+    pub(super) fn register_incarnation(&self, tenant: &Tenant) {
+        let current = self.store.tenant(tenant.name.as_str());
+        self.lifetimes.token(tenant, current.as_deref());
+        // A predecessor of the same name found just now is forgotten before
+        // this deploy is admitted (its failed compiles are not this tenant's).
+        self.reconcile_tenants();
     }
 
     /// Checks every tenant's long-lived state against the snapshots: what

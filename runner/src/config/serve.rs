@@ -71,7 +71,8 @@ pub struct ServeArgs {
     /// together may hold at once, in MiB, beside each tenant's own budget
     /// (`--tenant-max-memory-mb`); past it invocations wait up to a second,
     /// then get 429. Default: half the machine's memory.
-    #[arg(long, env = "DOCKET_GUEST_MEMORY_BUDGET_MB")]
+    #[arg(long, env = "DOCKET_GUEST_MEMORY_BUDGET_MB",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub guest_memory_budget_mb: Option<u64>,
     /// Record no metrics at all (`/metrics` answers 404); they are on by default.
     #[arg(long, env = "DOCKET_NO_METRICS")]

@@ -231,12 +231,13 @@ impl Follow {
             if self.app.shutting_down() || self.lease.is_revoked() {
                 return None;
             }
-            match self
-                .app
-                .store
-                .list_invocations(&self.tenant, &self.query)
-                .await
-            {
+            // Raced against the lease, so a stalled database cannot keep a
+            // revoked stream open.
+            let polled = tokio::select! {
+                polled = self.app.store.list_invocations(&self.tenant, &self.query) => polled,
+                () = self.lease.revoked() => return None,
+            };
+            match polled {
                 Ok(records) => self.pending.extend(records),
                 Err(StoreError::UnknownTenant(_)) => return None,
                 // A passing database failure: try again at the next poll.

@@ -26,6 +26,18 @@ pub enum SecretKeyError {
     /// `DOCKET_SECRETS_KEY` is not 64 hex digits.
     #[error("DOCKET_SECRETS_KEY must be 64 hexadecimal digits (32 bytes)")]
     BadKey,
+    /// The key file belongs to another user: whoever planted it could open
+    /// every secret sealed with it.
+    #[error(
+        "secrets key file {path} belongs to another user (uid {owner}); refusing a key someone \
+         else could have chosen: remove it, or point --secrets-key-file at your own"
+    )]
+    NotOwned {
+        /// The key file.
+        path: String,
+        /// Its owner's uid.
+        owner: u32,
+    },
     /// The key file could not be read or written.
     #[error("secrets key file {path}: {source}")]
     File {
@@ -153,6 +165,7 @@ impl SecretBox {
         };
         match std::fs::read(&path) {
             Ok(bytes) => {
+                check_key_file(&path)?;
                 let key: [u8; 32] = bytes.try_into().map_err(|_| SecretKeyError::BadKey)?;
                 Ok(Self::new(key))
             }
@@ -210,6 +223,34 @@ impl SecretBox {
 
 fn associated_data(tenant: &str, name: &str) -> Vec<u8> {
     format!("docket-secret\0{tenant}\0{name}").into_bytes()
+}
+
+/// An existing key file must be this user's; one others may read is
+/// tightened to 0600, with a warning.
+#[cfg(unix)]
+fn check_key_file(path: &Path) -> Result<(), SecretKeyError> {
+    use std::os::unix::fs::MetadataExt;
+    let file_err = |source| SecretKeyError::File {
+        path: path.display().to_string(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(file_err)?;
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        return Err(SecretKeyError::NotOwned {
+            path: path.display().to_string(),
+            owner: meta.uid(),
+        });
+    }
+    if meta.mode() & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), "the secrets key file was readable by others; made it 0600");
+        restrict_permissions(path).map_err(file_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_key_file(_path: &Path) -> Result<(), SecretKeyError> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -271,6 +312,29 @@ mod tests {
         assert!(explicit.warning.is_some());
         let elsewhere = KeyFile::locate(Some(&root.path().join("k")), &data);
         assert_eq!(elsewhere.warning, None);
+    }
+
+    /// A key file someone else owns is refused (whoever planted it could
+    /// open every secret sealed with it); one others may read is tightened.
+    /// Changing a file's owner needs root, as CI runs; skipped otherwise.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_of_another_user_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k");
+        std::fs::write(&file, [1u8; 32]).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(SecretBox::load(None, &file).is_ok());
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&file, Some(12345), None).unwrap();
+            assert!(matches!(
+                SecretBox::load(None, &file),
+                Err(SecretKeyError::NotOwned { owner: 12345, .. })
+            ));
+        }
     }
 
     #[test]

@@ -60,9 +60,10 @@ impl InvocationLog for PgStore {
             .bind(&details)
             .execute(&mut *tx)
             .await?;
-            let distinct: Vec<String> = batch
+            // Only the tenants whose counter row this transaction holds.
+            let distinct: Vec<String> = numbered
                 .iter()
-                .map(|r| r.tenant.clone())
+                .map(|(r, _)| r.tenant.clone())
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();

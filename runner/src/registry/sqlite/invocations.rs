@@ -42,8 +42,9 @@ impl InvocationLog for SqliteStore {
                 });
                 insert.build().execute(&mut *tx).await?;
             }
+            // Only the tenants whose counter this transaction holds.
             let tenants: std::collections::BTreeSet<&str> =
-                batch.iter().map(|r| r.tenant.as_str()).collect();
+                numbered.iter().map(|(r, _)| r.tenant.as_str()).collect();
             for tenant in tenants {
                 // The newest `kept` rows stay: everything older than the
                 // kept-th newest goes. OFFSET finds it in the index without

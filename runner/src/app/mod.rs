@@ -2,10 +2,12 @@
 //! prepared modules that joins them by content digest, per-tenant concurrency
 //! gates and the invocation log writer. Deploy, rollback and delete, the only
 //! changes of live versions, are in `app/deployments.rs`; the log writer is
-//! in `app/run_log_writer.rs`.
+//! in `app/run_log_writer.rs`; the tenant gates and admission in
+//! `app/gates.rs`; tenant lifetimes in `app/lifetimes.rs`; the operator's
+//! settings in `app/settings.rs`.
 
 use crate::capabilities::HostServices;
-use crate::compiles::{CompileError, CompileQueue, CompileSettings};
+use crate::compiles::{CompileError, CompileQueue};
 use crate::engine::{
     Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule, Tier,
 };
@@ -15,16 +17,22 @@ use crate::names::TenantName;
 use crate::registry::{ModuleDigest, NewInvocation, Storage, StoreError, Tenant, TenantId};
 use crate::wasm_pool::WasmPool;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 mod background_compiles;
 mod deployments;
+mod gates;
 mod lifetimes;
 mod modules;
 mod run_log_writer;
+mod settings;
+
+pub use gates::{Admission, InFlight, MemoryRefused, MemoryReservation};
+use gates::{GuestMemory, TenantGates};
+pub use settings::{ServiceSettings, default_guest_memory_budget_mb, default_wasm_threads};
 
 pub use lifetimes::{Holder, TenantLease};
 
@@ -77,60 +85,6 @@ pub struct Deployed {
     pub baseline_unavailable: Option<String>,
 }
 
-/// Service-wide settings chosen by the operator.
-#[derive(Debug, Clone)]
-pub struct ServiceSettings {
-    /// The operator's limit ceilings for manifests.
-    pub ceilings: Ceilings,
-    /// The operator token (`DOCKET_ADMIN_TOKEN`); `None` turns operator routes off.
-    pub operator_token: Option<String>,
-    /// Longest a compile may take before the deploy is refused.
-    pub compile_timeout: std::time::Duration,
-    /// Compiles that may run at once; the rest wait, so uploads cannot take every core.
-    pub compile_concurrency: usize,
-    /// Where compiles run: `Some` in bounded worker processes (what `docket
-    /// serve` uses), `None` in this process (tests and local tools).
-    pub compile_worker: Option<crate::engine::worker::CompileWorker>,
-    /// Failed compiles one tenant may cause per [`ServiceSettings::compile_failure_window`];
-    /// past it the tenant's deploys are refused until the window ends.
-    pub compile_failures: u32,
-    /// Time one tenant's failed compiles may take per window; a compile
-    /// stopped at the timeout counts in full, so a tenant cannot hold a
-    /// compile slot with modules that never finish.
-    pub compile_failure_time: std::time::Duration,
-    /// The window `compile_failures` and `compile_failure_time` count in.
-    pub compile_failure_window: std::time::Duration,
-    /// Threads that run WebAssembly, apart from the HTTP threads.
-    pub wasm_threads: usize,
-    /// Invocations of one tenant that may compute at once (see `engine::cpu`).
-    pub tenant_cpu_share: usize,
-    /// Distinct (tenant, action) pairs the metrics label by name (`--metrics-max-series`).
-    pub metrics_max_series: usize,
-    /// How many of those one tenant may name (`--metrics-max-series-per-tenant`).
-    pub metrics_max_series_per_tenant: usize,
-    /// Guest memory all tenants' running invocations may hold at once, in
-    /// MiB (`--guest-memory-budget-mb`), beside each tenant's own budget.
-    pub guest_memory_budget_mb: u64,
-    /// Whether metrics are recorded at all (`--no-metrics` turns them off).
-    pub metrics_on: bool,
-    /// How long invocation records are kept (`--invocation-max-age-days`).
-    pub invocation_max_age: std::time::Duration,
-}
-
-impl ServiceSettings {
-    /// What the compile queue needs of these settings.
-    pub fn compile_settings(&self) -> CompileSettings {
-        CompileSettings {
-            concurrency: self.compile_concurrency,
-            failures: self.compile_failures,
-            failure_time: self.compile_failure_time,
-            failure_window: self.compile_failure_window,
-            worker: self.compile_worker.clone(),
-            timeout: self.compile_timeout,
-        }
-    }
-}
-
 impl From<CompileError> for DeployError {
     fn from(err: CompileError) -> Self {
         match err {
@@ -138,49 +92,6 @@ impl From<CompileError> for DeployError {
             refused @ CompileError::FailuresExceeded { .. } => {
                 DeployError::CompileFailures(refused)
             }
-        }
-    }
-}
-
-/// The default service-wide guest memory budget: half the machine's memory
-/// (`MemTotal` in `/proc/meminfo`), or 4 GiB where that cannot be read. The
-/// other half is left to the host: compiled code, the compile worker, the
-/// database and the kernel's caches.
-pub fn default_guest_memory_budget_mb() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|info| {
-            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib / 1024 / 2)
-        })
-        .filter(|mb| *mb > 0)
-        .unwrap_or(4096)
-}
-
-/// One WebAssembly thread per core.
-pub fn default_wasm_threads() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
-impl Default for ServiceSettings {
-    fn default() -> Self {
-        Self {
-            ceilings: Ceilings::default(),
-            operator_token: None,
-            compile_timeout: std::time::Duration::from_secs(60),
-            compile_concurrency: 2,
-            compile_worker: None,
-            compile_failures: 10,
-            compile_failure_time: std::time::Duration::from_secs(120),
-            compile_failure_window: std::time::Duration::from_secs(600),
-            wasm_threads: default_wasm_threads(),
-            tenant_cpu_share: default_wasm_threads(),
-            metrics_max_series: crate::metrics::DEFAULT_MAX_SERIES,
-            metrics_max_series_per_tenant: crate::metrics::DEFAULT_MAX_SERIES_PER_TENANT,
-            guest_memory_budget_mb: default_guest_memory_budget_mb(),
-            metrics_on: true,
-            invocation_max_age: std::time::Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -226,135 +137,6 @@ pub struct App {
     invocations: mpsc::Sender<LogMessage>,
 }
 
-/// What one tenant's running invocations share, made on first use.
-struct TenantGates {
-    /// Invocations in flight, for the concurrency quota.
-    in_flight: Arc<AtomicU32>,
-    /// Turns on the CPU.
-    cpu: CpuShare,
-    /// The memory budget in MiB: each running invocation holds its `memory-mb`.
-    memory: Arc<tokio::sync::Semaphore>,
-    /// The budget `memory` was made with, to notice a changed quota.
-    memory_mb: u64,
-    /// Cancelled when the tenant is deleted, made again or suspended: its
-    /// running guests stop.
-    revoked: tokio_util::sync::CancellationToken,
-}
-
-/// How long an invocation waits for its tenant's memory budget before 429.
-const MEMORY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Why an invocation could not have the memory its limits ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum MemoryRefused {
-    /// More than the whole budget: it can never run.
-    #[error(
-        "the action's memory-mb ({need} MiB) is more than the tenant's memory budget ({budget} MiB)"
-    )]
-    OverBudget {
-        /// The action's `memory-mb`.
-        need: u64,
-        /// The tenant's budget.
-        budget: u64,
-    },
-    /// The budget stayed taken by the tenant's other running invocations.
-    #[error(
-        "this tenant's running actions are using its memory budget ({budget} MiB); try again shortly"
-    )]
-    Busy {
-        /// The tenant's budget.
-        budget: u64,
-    },
-    /// More than the server's whole budget: it can never run.
-    #[error(
-        "the action's memory-mb ({need} MiB) is more than the server's guest memory budget ({budget} MiB)"
-    )]
-    ServerOverBudget {
-        /// The action's `memory-mb`.
-        need: u64,
-        /// The service-wide budget (`--guest-memory-budget-mb`).
-        budget: u64,
-    },
-    /// The server's guest memory budget stayed taken by every tenant's
-    /// running invocations together.
-    #[error(
-        "the server's running actions are using its guest memory budget ({budget} MiB); try again shortly"
-    )]
-    ServerBusy {
-        /// The service-wide budget (`--guest-memory-budget-mb`).
-        budget: u64,
-    },
-}
-
-/// The service-wide guest memory budget, in MiB.
-struct GuestMemory {
-    free: Arc<tokio::sync::Semaphore>,
-    budget_mb: u64,
-}
-
-/// Guest memory reserved for one invocation, from its tenant's budget and
-/// the service's; given back on drop.
-pub struct MemoryReservation {
-    _tenant: tokio::sync::OwnedSemaphorePermit,
-    _server: tokio::sync::OwnedSemaphorePermit,
-}
-
-/// One admitted invocation: its unit of the tenant's concurrency quota
-/// (released on drop) and the tenant's gates for what follows.
-pub struct Admission {
-    _in_flight: InFlight,
-    gates: Arc<TenantGates>,
-    memory: Arc<GuestMemory>,
-}
-
-impl Admission {
-    /// Reserves `memory_mb` of the tenant's memory budget and of the
-    /// server's for this invocation, waiting up to a second in all for
-    /// running ones to finish.
-    pub async fn reserve_memory(&self, memory_mb: u64) -> Result<MemoryReservation, MemoryRefused> {
-        let budget = self.gates.memory_mb;
-        let need = u32::try_from(memory_mb).unwrap_or(u32::MAX);
-        if memory_mb > budget {
-            return Err(MemoryRefused::OverBudget {
-                need: memory_mb,
-                budget,
-            });
-        }
-        if memory_mb > self.memory.budget_mb {
-            return Err(MemoryRefused::ServerOverBudget {
-                need: memory_mb,
-                budget: self.memory.budget_mb,
-            });
-        }
-        let deadline = tokio::time::Instant::now() + MEMORY_WAIT;
-        let waiting = self.gates.memory.clone().acquire_many_owned(need);
-        let tenant = match tokio::time::timeout_at(deadline, waiting).await {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(MemoryRefused::Busy { budget }),
-        };
-        let server_budget = self.memory.budget_mb;
-        let waiting = self.memory.free.clone().acquire_many_owned(need);
-        match tokio::time::timeout_at(deadline, waiting).await {
-            Ok(Ok(server)) => Ok(MemoryReservation {
-                _tenant: tenant,
-                _server: server,
-            }),
-            _ => Err(MemoryRefused::ServerBusy {
-                budget: server_budget,
-            }),
-        }
-    }
-}
-
-/// Holds one unit of a tenant's concurrency quota; released on drop.
-pub struct InFlight(Arc<AtomicU32>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 impl App {
     /// A service over an engine and a store. Spawns the invocation log writer,
     /// so it must be called inside a Tokio runtime.
@@ -396,16 +178,7 @@ impl App {
             gates: Mutex::new(HashMap::new()),
             lifetimes: lifetimes::Lifetimes::default(),
             cpu_share: settings.tenant_cpu_share,
-            memory: Arc::new({
-                // A semaphore holds at most MAX_PERMITS (2^61 MiB: no machine).
-                let budget_mb = settings
-                    .guest_memory_budget_mb
-                    .min(tokio::sync::Semaphore::MAX_PERMITS as u64);
-                GuestMemory {
-                    free: Arc::new(tokio::sync::Semaphore::new(budget_mb as usize)),
-                    budget_mb,
-                }
-            }),
+            memory: Arc::new(GuestMemory::new(settings.guest_memory_budget_mb)),
             pool: WasmPool::new(settings.wasm_threads).expect("starting the WebAssembly threads"),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             invocations: sender,
@@ -435,34 +208,6 @@ impl App {
                 app.warm().await;
             }
         });
-    }
-
-    fn gates(&self, tenant: &Tenant) -> Arc<TenantGates> {
-        let budget = tenant.quotas.max_memory_mb;
-        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh = |in_flight: Arc<AtomicU32>, cpu: CpuShare| {
-            Arc::new(TenantGates {
-                in_flight,
-                cpu,
-                memory: Arc::new(tokio::sync::Semaphore::new(budget as usize)),
-                memory_mb: budget,
-                revoked: self
-                    .lifetimes
-                    .token(tenant, self.store.tenant(tenant.name.as_str()).as_deref()),
-            })
-        };
-        let entry = gates
-            .entry(tenant.id.clone())
-            .or_insert_with(|| fresh(Arc::default(), CpuShare::new(self.cpu_share)));
-        if entry.revoked.is_cancelled() {
-            // Resumed after a suspension that stopped everything it ran.
-            *entry = fresh(Arc::default(), CpuShare::new(self.cpu_share));
-        } else if entry.memory_mb != budget {
-            // A changed budget applies to invocations from now on; running
-            // ones release into the old one.
-            *entry = fresh(entry.in_flight.clone(), entry.cpu.clone());
-        }
-        entry.clone()
     }
 
     /// Registers a long-lived thing of `tenant` (a run log stream), held by
@@ -568,26 +313,6 @@ impl App {
         running
             .await
             .unwrap_or_else(|e| stopped(format!("the guest's task failed: {e}")))
-    }
-
-    /// Admits one invocation under the tenant's concurrency quota, or `None`
-    /// when it is used up. The admission carries the tenant's gates, so the
-    /// request path looks them up once.
-    pub fn try_enter(&self, tenant: &Tenant) -> Option<Admission> {
-        let gates = self.gates(tenant);
-        let counter = gates.in_flight.clone();
-        // In a cluster, this replica's share of the tenant's quota.
-        let limit = self.store.concurrency_share(tenant.quotas.max_concurrency);
-        counter
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < limit).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Admission {
-                _in_flight: InFlight(counter),
-                gates,
-                memory: self.memory.clone(),
-            })
     }
 
     /// Queues an invocation record for the log; drops it (with a warning) rather

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::sse::Events;
 use common::{Server, guest, message_module};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -151,53 +152,9 @@ async fn another_tenant_cannot_list_get_or_stream() {
     assert!(field(&theirs, "id").is_empty());
 }
 
-/// An open server-sent event stream: its events as (id, record).
-struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    async fn open(server: &Server, token: &str, query: &str, last: Option<&str>) -> Self {
-        let url = format!(
-            "{}/admin/v1/tenants/acme/invocations/stream{query}",
-            server.base
-        );
-        let mut request = reqwest::Client::new().get(url).bearer_auth(token);
-        if let Some(last) = last {
-            request = request.header("Last-Event-ID", last);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        let content_type = response.headers()["content-type"].to_str().unwrap();
-        assert_eq!(content_type, "text/event-stream");
-        Self {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event within `limit`, skipping keep-alive comments.
-    async fn next(&mut self, limit: Duration) -> Option<(String, Value)> {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            while let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let value = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name))
-                        .map(|v| v.trim_start().to_owned())
-                };
-                if let (Some(id), Some(data)) = (value("id:"), value("data:")) {
-                    return Some((id, serde_json::from_str(&data).unwrap()));
-                }
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await;
-            let bytes = chunk.ok()?.unwrap()?;
-            self.buffer.push_str(&String::from_utf8_lossy(&bytes));
-        }
-    }
+/// Opens acme's stream (see [`Events::open`]).
+async fn open(server: &Server, token: &str, query: &str, last: Option<&str>) -> Events {
+    Events::open(&server.base, "acme", token, query, last).await
 }
 
 /// A new invocation reaches an open stream within a second; filters apply;
@@ -209,8 +166,8 @@ async fn stream_delivers_new_invocations_and_resumes() {
     server.call("acme", "greet", &key).await;
     listed(&server, &token, "/tenants/acme/invocations", 1).await;
 
-    let mut events = Events::open(&server, &token, "", None).await;
-    let mut spins = Events::open(&server, &token, "?action=spin", None).await;
+    let mut events = open(&server, &token, "", None).await;
+    let mut spins = open(&server, &token, "?action=spin", None).await;
     let quiet = events.next(Duration::from_millis(600)).await;
     assert!(quiet.is_none(), "older records are not replayed: {quiet:?}");
     let (status, _) = server.call("acme", "greet", &key).await;
@@ -235,12 +192,12 @@ async fn stream_delivers_new_invocations_and_resumes() {
         .expect("the spin too");
     assert_eq!(record["action"], "spin");
 
-    let mut resumed = Events::open(&server, &token, "", Some(&id)).await;
+    let mut resumed = open(&server, &token, "", Some(&id)).await;
     let (_, record) = resumed.next(Duration::from_secs(2)).await.expect("resumed");
     assert_eq!(record["action"], "spin", "the one after Last-Event-ID");
 
     // At most four streams per tenant; a closed one gives its place back.
-    let fourth = Events::open(&server, &token, "", None).await;
+    let fourth = open(&server, &token, "", None).await;
     let url = format!("{}/admin/v1/tenants/acme/invocations/stream", server.base);
     let fifth = reqwest::Client::new()
         .get(&url)
@@ -383,7 +340,7 @@ async fn docket_logs_follow_prints_new_invocations() {
 async fn an_open_stream_does_not_hold_the_shutdown() {
     let mut server = Server::hosted(&[]);
     let (token, _) = acme(&server).await;
-    let _events = Events::open(&server, &token, "", None).await;
+    let _events = open(&server, &token, "", None).await;
     let signalled = Instant::now();
     server.signal("TERM");
     // The shutdown grace is 30 s; the stream ends at its next poll instead.
@@ -428,15 +385,7 @@ async fn a_secret_appears_in_no_log_record_or_metric() {
     let (_, secrets) = server
         .admin("GET", "/tenants/acme/secrets", Some(&token), None)
         .await;
-    let metrics = reqwest::Client::new()
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(common::OPERATOR)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.scrape_metrics().await;
     assert!(metrics.contains("docket_invocations_total"), "{metrics}");
     for (what, text) in [
         ("the server's log", server.stderr()),

@@ -11,6 +11,7 @@ mod common;
 
 use common::cluster::Database;
 use common::haproxy::slow_message_module;
+use common::sse::{Events, Next};
 use common::{OPERATOR, Server, message_module};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -18,64 +19,17 @@ use std::time::{Duration, Instant};
 /// How soon a revoked stream must close.
 const WITHIN: Duration = Duration::from_secs(1);
 
-/// What an open stream did next.
-#[derive(Debug)]
-enum Next {
-    /// An invocation record arrived.
-    Event(Value),
-    /// The server closed the stream.
-    Closed,
-    /// Nothing within the wait.
-    Quiet,
-}
-
 /// An open run log stream of one tenant.
-struct Stream {
-    response: reqwest::Response,
-    buffer: String,
-}
+struct Stream(Events);
 
 impl Stream {
     async fn open(server: &Server, tenant: &str, token: &str) -> Self {
-        let url = format!(
-            "{}/admin/v1/tenants/{tenant}/invocations/stream",
-            server.base
-        );
-        let response = reqwest::Client::new()
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        Self {
-            response,
-            buffer: String::new(),
-        }
+        Self(Events::open(&server.base, tenant, token, "", None).await)
     }
 
     /// The next event, the end of the stream, or quiet after `wait`.
     async fn next(&mut self, wait: Duration) -> Next {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            while let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let value = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name))
-                        .map(|v| v.trim_start().to_owned())
-                };
-                if let (Some(_id), Some(data)) = (value("id:"), value("data:")) {
-                    return Next::Event(serde_json::from_str(&data).unwrap());
-                }
-            }
-            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
-                Err(_) => return Next::Quiet,
-                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
-                Ok(Ok(None) | Err(_)) => return Next::Closed,
-            }
-        }
+        self.0.next_or_end(wait).await
     }
 
     /// Waits for the stream to close, failing on any event; returns how long
@@ -254,7 +208,7 @@ async fn suspension_and_rotation_close_streams(watched: &Server, changed: &Serve
         token = rotated["adminToken"].as_str().unwrap().to_owned();
         assert_eq!(changed.call("alpha", "greet", &key).await.0, 200);
         match by_operator.next(Duration::from_secs(2)).await {
-            Next::Event(record) => assert_eq!(record["action"], "greet"),
+            Next::Event(_, record) => assert_eq!(record["action"], "greet"),
             other => panic!("round {round}: the operator's stream: {other:?}"),
         }
         // This round's record is written before the next round's streams open.
@@ -371,13 +325,7 @@ async fn one_tenant_cannot_take_every_named_metric_series() {
     }
     let (_, key) = tenant_with_greet(&server, "quiet", "q").await;
     assert_eq!(server.call("quiet", "greet", &key).await.0, 200);
-    let response = reqwest::Client::new()
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(OPERATOR)
-        .send()
-        .await
-        .unwrap();
-    let text = response.text().await.unwrap();
+    let text = server.scrape_metrics().await;
     let line = |labels: &str| {
         text.lines()
             .find(|l| l.starts_with(&format!("docket_invocations_total{{{labels}")))

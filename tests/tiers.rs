@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{OPERATOR, Server, padded_message_module};
+use common::{Server, padded_message_module};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -19,22 +19,11 @@ const TIERED: &[&str] = &["--compile-tiers", "baseline,optimized"];
 
 /// `docket_modules_cached{tier=…}` from the operator's scrape: (baseline, optimized).
 async fn cached_by_tier(server: &Server) -> (u64, u64) {
-    let text = scrape(server).await;
+    let text = server.scrape_metrics().await;
     (
         sample(&text, r#"docket_modules_cached{tier="baseline"}"#),
         sample(&text, r#"docket_modules_cached{tier="optimized"}"#),
     )
-}
-
-async fn scrape(server: &Server) -> String {
-    let response = reqwest::Client::new()
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(OPERATOR)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
 }
 
 /// The sum of every sample of `series`: a name with or without some of its
@@ -173,7 +162,7 @@ async fn optimized_code_takes_over_under_load_without_a_failed_request() {
         answers.len(),
         answers.len() - at_switch
     );
-    let text = scrape(&server).await;
+    let text = server.scrape_metrics().await;
     assert_eq!(sample(&text, "docket_tier_switch_seconds_count"), 1);
 }
 
@@ -193,7 +182,7 @@ async fn a_restart_serves_the_best_artifact_without_compiling_in_the_foreground(
     let data = server.crash().unwrap();
 
     let restarted = Server::hosted_in(data.path(), TIERED);
-    let text = scrape(&restarted).await;
+    let text = restarted.scrape_metrics().await;
     assert_eq!(
         sample(&text, r#"docket_modules_loaded_total{source="artifact"}"#),
         1,
@@ -212,7 +201,7 @@ async fn a_restart_serves_the_best_artifact_without_compiling_in_the_foreground(
     // Now the optimized artifact is stored: a restart serves it at once.
     let again = Server::hosted_in(data.path(), TIERED);
     assert_eq!(cached_by_tier(&again).await, (0, 1));
-    let text = scrape(&again).await;
+    let text = again.scrape_metrics().await;
     assert_eq!(sample(&text, "docket_compile_duration_seconds_count"), 0);
     let (status, _) = again.call("acme", "tiered", &key).await;
     assert_eq!(status, 200);
@@ -286,7 +275,7 @@ async fn the_operator_chooses_the_compile_policy() {
         // background compile of this small module ends well within this.
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(cached_by_tier(&server).await, cached, "{policy}");
-        let text = scrape(&server).await;
+        let text = server.scrape_metrics().await;
         let compiles = format!(r#"docket_compile_duration_seconds_count{{tier="{tier}"}}"#);
         assert_eq!(sample(&text, &compiles), 1, "{text}");
         assert_eq!(

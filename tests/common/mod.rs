@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod haproxy;
 pub mod modules;
+pub mod sse;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -455,6 +456,20 @@ impl Server {
             body["adminToken"].as_str().unwrap().to_owned(),
             body["apiKey"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// `GET /metrics` with the operator token, which must answer 200: the
+    /// exposition text.
+    pub async fn scrape_metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(OPERATOR)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
     }
 
     /// Calls an action with an explicit key.

@@ -38,11 +38,7 @@ fn docket_command(args: &[&str], env: &[(&str, &str)]) -> Command {
 
 fn docket_with_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let output = docket_command(args, env).output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::outcome(output)
 }
 
 fn json_of(stdout: &str) -> Value {

@@ -36,11 +36,7 @@ fn docket(args: &[&str]) -> (bool, String, String) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::outcome(output)
 }
 
 /// With the flag the server starts, serves the action that is built, names the
@@ -250,11 +246,7 @@ fn docket_cli(line: &str) -> (bool, String, String) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::outcome(output)
 }
 
 /// `make run` has no operator token, so a declarative tenant needs its own

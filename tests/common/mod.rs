@@ -171,6 +171,15 @@ pub struct Finished {
     pub stderr: String,
 }
 
+/// A finished command as the CLI tests read it: (succeeded, stdout, stderr).
+pub fn outcome(output: std::process::Output) -> (bool, String, String) {
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 fn docket() -> Command {
     Command::new(env!("CARGO_BIN_EXE_docket"))
 }

@@ -71,7 +71,9 @@ impl From<StoreError> for AdminError {
             | StoreError::UnknownAction(_)
             | StoreError::UnknownVersion { .. }
             | StoreError::UnknownKey(_)
-            | StoreError::UnknownSecret(_) => AdminError::NotFound(err.to_string()),
+            | StoreError::UnknownSecret(_)
+            | StoreError::OAuthOff => AdminError::NotFound(err.to_string()),
+            StoreError::Invalid(_) => AdminError::BadRequest(err.to_string()),
             StoreError::Unavailable(_) => AdminError::Unavailable(err.to_string()),
             StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Io(_) => {
                 AdminError::Internal(err.to_string())

@@ -33,6 +33,12 @@ pub enum StoreError {
     /// The tenant is managed from manifests, not the admin API (or the reverse).
     #[error("{0}")]
     Declarative(String),
+    /// The tenant has not turned OAuth2 mode on.
+    #[error("OAuth2 mode is off for this tenant; configure it first (PUT …/oauth)")]
+    OAuthOff,
+    /// A value the operation needs is missing or wrong.
+    #[error("{0}")]
+    Invalid(String),
     /// A quota would be exceeded.
     #[error("quota exceeded: {0}")]
     Quota(String),

@@ -42,6 +42,8 @@ mod columns;
 mod conformance;
 mod error;
 pub mod keys;
+pub mod oauth;
+mod oauth_sql;
 pub mod postgres;
 pub mod quotas;
 mod records;

@@ -14,6 +14,7 @@
 
 use super::error::StoreError;
 use super::keys::KeyHash;
+use super::oauth::OAuthStore;
 use super::records::{
     ActionInfo, CredentialInfo, InvocationQuery, InvocationRecord, NewInvocation, NewTenant,
     NewVersion, SecretInfo, TenantInfo, VersionInfo,
@@ -252,6 +253,7 @@ pub trait Storage:
     + BlobStore
     + InvocationLog
     + KvBackend
+    + OAuthStore
 {
 }
 
@@ -264,5 +266,6 @@ impl<T> Storage for T where
         + BlobStore
         + InvocationLog
         + KvBackend
+        + OAuthStore
 {
 }

@@ -13,12 +13,17 @@ use crate::names::{ActionName, TenantName};
 
 mod invocations;
 mod kv;
+mod oauth;
 use invocations::{
     invocation_log_filters_pages_and_stays_with_its_tenant,
     invocation_log_is_newest_first_and_pruned, invocation_log_is_pruned_by_age,
     invocation_records_never_cross_into_a_new_tenant_of_the_same_name,
 };
 use kv::kv_counts_bytes_and_keeps_integers_exact;
+use oauth::{
+    oauth_clients_are_configured_rotated_and_disabled, oauth_one_time_values_are_spent_once,
+    oauth_tokens_rotate_and_families_are_revoked,
+};
 
 fn tenant(name: &str) -> TenantName {
     TenantName::new(name).unwrap()
@@ -399,6 +404,9 @@ macro_rules! conformance {
             invocation_log_is_pruned_by_age,
             invocation_records_never_cross_into_a_new_tenant_of_the_same_name,
             blobs_are_content_addressed_and_collected,
+            oauth_clients_are_configured_rotated_and_disabled,
+            oauth_one_time_values_are_spent_once,
+            oauth_tokens_rotate_and_families_are_revoked,
         );
 
         #[tokio::test]

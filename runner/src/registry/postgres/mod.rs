@@ -17,6 +17,7 @@ mod artifacts;
 mod credentials;
 mod invocations;
 mod kv;
+mod oauth;
 mod secrets;
 mod sync;
 mod tenants;

@@ -7,6 +7,7 @@ mod gc;
 mod invocations;
 mod kv;
 mod modules;
+mod oauth;
 mod secrets;
 mod tenants;
 mod versions;

@@ -1,0 +1,12 @@
+//! OAuth2 mode's records: the SQL both backends share (`registry/oauth_sql.rs`).
+
+use super::PgStore;
+use crate::registry::oauth::OAuthStore;
+
+impl PgStore {
+    crate::registry::oauth_sql::oauth_token_pair!();
+}
+
+impl OAuthStore for PgStore {
+    crate::registry::oauth_sql::oauth_store!();
+}

@@ -1,0 +1,12 @@
+//! OAuth2 mode's records: the SQL both backends share (`registry/oauth_sql.rs`).
+
+use crate::registry::oauth::OAuthStore;
+use crate::registry::store::SqliteStore;
+
+impl SqliteStore {
+    crate::registry::oauth_sql::oauth_token_pair!();
+}
+
+impl OAuthStore for SqliteStore {
+    crate::registry::oauth_sql::oauth_store!();
+}

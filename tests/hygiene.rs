@@ -13,6 +13,7 @@ fn request() -> ActionRequest {
         document_id: common::DOC.into(),
         document_version_id: common::VER.into(),
         username: "jane.doe".into(),
+        username_verified: false,
         params: Default::default(),
         config: Default::default(),
         secrets: Default::default(),

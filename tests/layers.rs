@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("app", 4),
     ("invocation", 5),
     ("declarative", 5),
+    ("oauth", 5),
     ("http", 6),
     ("migrate", 6),
     ("scaffold", 6),

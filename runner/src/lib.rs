@@ -68,6 +68,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod migrate;
 pub mod names;
+pub mod oauth;
 pub mod registry;
 pub mod scaffold;
 pub mod telemetry;

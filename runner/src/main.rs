@@ -127,6 +127,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     settings.metrics_on = !args.no_metrics;
     settings.invocation_max_age = args.invocation_max_age();
+    settings.public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", display_addr(local)));
     let app = Arc::new(App::new(engine, store, services, settings));
     if let Some(addr) = args.metrics_listen {
         docket::http::serve_metrics(addr, app.clone())
@@ -353,6 +357,7 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         document_id: args.document_id.clone(),
         document_version_id: args.document_version_id.clone(),
         username: args.username.clone(),
+        username_verified: args.username_verified,
         params: args.params.iter().cloned().collect(),
         config: manifest.config.clone(),
         secrets: docket::registry::SecretValues(args.secrets.iter().cloned().collect())

@@ -87,6 +87,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         document_id: input.document_id.clone(),
         document_version_id: input.document_version_id.clone(),
         username: input.username.clone(),
+        username_verified: input.username_verified,
         params: input.params.clone(),
         config: manifest.config.clone(),
         secrets: given.granted(&manifest.secrets),

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod haproxy;
 pub mod modules;
+pub mod oidc;
 pub mod sse;
 
 use serde_json::Value;
@@ -145,6 +146,7 @@ pub fn action_request(tenant: &str, action: &str) -> docket::engine::ActionReque
         document_id: DOC.into(),
         document_version_id: VER.into(),
         username: String::new(),
+        username_verified: false,
         params: Default::default(),
         config: Default::default(),
         secrets: Default::default(),

@@ -135,6 +135,9 @@ pub struct App {
     shutting_down: std::sync::atomic::AtomicBool,
     /// Feeds the invocation log writer, off the request path.
     invocations: mpsc::Sender<LogMessage>,
+    /// Where browsers and Workfront reach this server, without a trailing
+    /// slash (OAuth2 mode's URLs are made from it).
+    pub public_url: String,
 }
 
 impl App {
@@ -182,6 +185,7 @@ impl App {
             pool: WasmPool::new(settings.wasm_threads).expect("starting the WebAssembly threads"),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             invocations: sender,
+            public_url: settings.public_url.trim_end_matches('/').to_owned(),
         }
     }
 

@@ -41,6 +41,9 @@ pub struct ServiceSettings {
     pub metrics_on: bool,
     /// How long invocation records are kept (`--invocation-max-age-days`).
     pub invocation_max_age: std::time::Duration,
+    /// Where browsers and Workfront reach this server (`--public-url`, or
+    /// http:// and the listen address): OAuth2 mode's URLs are made from it.
+    pub public_url: String,
 }
 
 impl ServiceSettings {
@@ -96,6 +99,7 @@ impl Default for ServiceSettings {
             guest_memory_budget_mb: default_guest_memory_budget_mb(),
             metrics_on: true,
             invocation_max_age: std::time::Duration::from_secs(30 * 86_400),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }

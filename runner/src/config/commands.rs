@@ -319,6 +319,10 @@ pub struct InvokeArgs {
     /// The Workfront user to act as.
     #[arg(long, default_value = "")]
     pub username: String,
+    /// Run as if the user were verified by OAuth2 sign-in (the action sees
+    /// `usernameVerified: true`); local runs only.
+    #[arg(long, conflicts_with = "api_key")]
+    pub username_verified: bool,
     /// An extra query parameter, `key=value`; repeatable.
     #[arg(long = "param", value_parser = parse_key_value)]
     pub params: Vec<(String, String)>,

@@ -41,6 +41,14 @@ pub(crate) struct ComponentState {
     outbound: OutboundHttp,
     /// `wasi:keyvalue`: the invocation's namespace, when granted.
     kv: Option<KvBucket>,
+    /// What `docket:action/caller` answers.
+    username_verified: bool,
+}
+
+impl bindings::docket::action::caller::Host for ComponentState {
+    fn username_verified(&mut self) -> bool {
+        self.username_verified
+    }
 }
 
 impl WasiView for ComponentState {
@@ -70,6 +78,10 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Compo
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     outbound::component::add_to_linker(&mut linker)?;
     wasi_config::add_to_linker(&mut linker)?;
+    bindings::docket::action::caller::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+        &mut linker,
+        |state| state,
+    )?;
     kv::component::add_to_linker(&mut linker, |state: &mut ComponentState| KvView {
         bucket: state.kv.as_ref(),
         table: &mut state.table,
@@ -108,8 +120,10 @@ pub(crate) fn prepare(
     })
 }
 
-/// The WASI 0.2 packages the linker provides (each denying what is not granted).
-const PROVIDED_PACKAGES: [&str; 9] = [
+/// The packages the linker provides: WASI 0.2 (each denying what is not
+/// granted) and Docket's own `docket:action/caller`.
+const PROVIDED_PACKAGES: [&str; 10] = [
+    "docket:action/",
     "wasi:config/",
     "wasi:keyvalue/",
     "wasi:cli/",
@@ -152,6 +166,7 @@ pub(crate) async fn run(
         table: ResourceTable::new(),
         limiter: GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements),
         config,
+        username_verified: request.username_verified,
     };
     let mut store = engine.new_store(pre.instance_pre().engine(), state, limits, deadline, |s| {
         &mut s.limiter

@@ -18,8 +18,12 @@ pub struct ActionRequest {
     pub document_id: String,
     /// The Workfront document version id.
     pub document_version_id: String,
-    /// The `username` header, empty when absent.
+    /// The user: in OAuth2 mode the one the access token was issued to, in
+    /// ApiKey mode the `username` header (empty when absent).
     pub username: String,
+    /// Whether `username` was proven by the user's sign-in at the tenant's
+    /// identity provider (OAuth2 mode), rather than only claimed.
+    pub username_verified: bool,
     /// Query parameters other than `name`, `documentId` and `documentVersionId`.
     pub params: BTreeMap<String, String>,
     /// The manifest's `[config]` table.

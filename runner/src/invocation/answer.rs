@@ -42,6 +42,10 @@ pub enum Refusal {
     /// A missing or wrong `apiKey`; says nothing about the tenant's keys.
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// An access token could not be checked (the store failed); retried,
+    /// it may pass.
+    #[error("the access token cannot be checked right now; try again shortly")]
+    CredentialsUnavailable,
     /// The operator suspended the tenant.
     #[error("this tenant is suspended")]
     Suspended,
@@ -89,6 +93,7 @@ impl Refusal {
             Refusal::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::TooManyRunning(_) | Refusal::MemoryBudget(_) => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Unavailable { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Refusal::CredentialsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -45,8 +45,12 @@ pub const REQUIRED_PARAMS: [&str; 3] = ["name", "documentId", "documentVersionId
 /// How the caller proves who it is.
 #[derive(Debug, Clone, Copy)]
 pub enum Credential<'a> {
-    /// ApiKey mode: the `apiKey` header as presented.
+    /// ApiKey mode: the `apiKey` header as presented; the user is whoever
+    /// the `username` header names, unverified.
     ApiKey(Presented<'a>),
+    /// OAuth2 mode: the access token of `Authorization: Bearer`, which names
+    /// the user it was issued to (verified at the tenant's identity provider).
+    Bearer(Presented<'a>),
 }
 
 /// A credential header as it arrived.
@@ -78,8 +82,8 @@ pub struct Call<'a> {
     pub tenant: &'a str,
     /// How the caller authenticates.
     pub credential: Credential<'a>,
-    /// The user Workfront says it acts for (ApiKey mode: the `username`
-    /// header, unverified).
+    /// The user Workfront says it acts for (the `username` header): used in
+    /// ApiKey mode, unverified; in OAuth2 mode the token's user wins.
     pub username: Option<&'a str>,
     /// The endpoint and its inputs.
     pub endpoint: Endpoint,
@@ -94,6 +98,7 @@ pub struct Call<'a> {
 struct Caller {
     tenant: Arc<Tenant>,
     username: String,
+    username_verified: bool,
 }
 
 /// What a resolved custom action runs.
@@ -112,7 +117,7 @@ struct Target {
     fields(tenant = call.tenant, request_id, action, version, outcome)
 )]
 pub async fn invoke(app: &App, call: Call<'_>) -> Result<Answer, Refused> {
-    let caller = authenticate(app, &call)?;
+    let caller = authenticate(app, &call).await?;
     if let Some(headers) = call.trace_context {
         // Only an authenticated caller's trace becomes this span's parent,
         // and before any child span starts.
@@ -133,12 +138,27 @@ pub async fn invoke(app: &App, call: Call<'_>) -> Result<Answer, Refused> {
 
 /// The tenant, and the caller proven to be allowed to call it. Until then
 /// nothing of the tenant, not even its failure word, is shown.
-fn authenticate(app: &App, call: &Call<'_>) -> Result<Caller, Refused> {
+async fn authenticate(app: &App, call: &Call<'_>) -> Result<Caller, Refused> {
     let anonymous = |refusal| Refused::anonymous(refusal);
     let Some(tenant) = app.tenant(call.tenant) else {
         return Err(anonymous(Refusal::UnknownTenant(call.tenant.to_owned())));
     };
     match call.credential {
+        Credential::Bearer(Presented::Missing | Presented::Unreadable) => {
+            return Err(anonymous(Refusal::Unauthenticated(
+                "malformed Authorization header; Workfront sends Bearer <access token>",
+            )));
+        }
+        Credential::Bearer(Presented::Value(token)) => {
+            let username = verify_access_token(app, &tenant, token)
+                .await
+                .map_err(anonymous)?;
+            return Ok(Caller {
+                tenant,
+                username,
+                username_verified: true,
+            });
+        }
         Credential::ApiKey(Presented::Missing) => {
             return Err(anonymous(Refusal::Unauthenticated("missing apiKey header")));
         }
@@ -154,7 +174,30 @@ fn authenticate(app: &App, call: &Call<'_>) -> Result<Caller, Refused> {
     Ok(Caller {
         tenant,
         username: call.username.unwrap_or_default().to_owned(),
+        username_verified: false,
     })
+}
+
+/// The user an access token of `tenant` was issued to, or why it is refused
+/// (the 403 that makes Workfront refresh it).
+async fn verify_access_token(app: &App, tenant: &Tenant, token: &str) -> Result<String, Refusal> {
+    let grant = app
+        .store
+        .bearer(&tenant.name, token)
+        .await
+        .map_err(|err| {
+            tracing::error!(tenant = %tenant.name, error = %err, "an access token could not be checked");
+            Refusal::CredentialsUnavailable
+        })?;
+    let Some(grant) = grant.filter(|g| g.tenant_id == tenant.id) else {
+        return Err(Refusal::Unauthenticated("invalid or revoked access token"));
+    };
+    if grant.expires_ms <= crate::registry::store::now_ms() {
+        return Err(Refusal::Unauthenticated(
+            "the access token has expired; refresh it",
+        ));
+    }
+    Ok(grant.username)
 }
 
 /// The live version a `customAction` call names, and the request it gets.
@@ -188,6 +231,7 @@ fn resolve_custom_action(
         document_id,
         document_version_id,
         username: caller.username.clone(),
+        username_verified: caller.username_verified,
         params,
         config: action.config.clone(),
         secrets: tenant.secrets.granted(&action.secrets),
@@ -242,7 +286,7 @@ async fn run(
         RecordedInput::bounded(
             &request.document_id,
             &request.document_version_id,
-            &request.username,
+            (&request.username, request.username_verified),
             &request.params,
         )
     };

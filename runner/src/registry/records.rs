@@ -226,8 +226,13 @@ pub struct RecordedInput {
     pub document_id: String,
     /// The Workfront document version id.
     pub document_version_id: String,
-    /// The `username` header, empty when absent.
+    /// The user (the token's in OAuth2 mode, the `username` header in
+    /// ApiKey mode), empty when absent.
     pub username: String,
+    /// Whether the user was verified (OAuth2 mode); absent in records made
+    /// before OAuth2 mode existed.
+    #[serde(default)]
+    pub username_verified: bool,
     /// The other query parameters.
     pub params: BTreeMap<String, String>,
 }
@@ -240,7 +245,7 @@ impl RecordedInput {
     pub fn bounded(
         document_id: &str,
         document_version_id: &str,
-        username: &str,
+        (username, username_verified): (&str, bool),
         params: &BTreeMap<String, String>,
     ) -> Option<Self> {
         let params = params
@@ -256,6 +261,7 @@ impl RecordedInput {
             document_id: document_id.to_owned(),
             document_version_id: document_version_id.to_owned(),
             username: username.to_owned(),
+            username_verified,
             params,
         };
         json_fits(&input, MAX_RECORDED_INPUT_BYTES).then_some(input)
@@ -378,7 +384,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        RecordedInput::bounded("doc", "v1", "jane", &params)
+        RecordedInput::bounded("doc", "v1", ("jane", false), &params)
     }
 
     /// The input keeps what Workfront chose, never an `apiKey` parameter

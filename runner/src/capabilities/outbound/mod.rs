@@ -199,6 +199,43 @@ impl OutboundClient {
     pub fn settings(&self) -> &OutboundSettings {
         &self.settings
     }
+
+    /// The guarded client itself, for Docket's own requests to servers a
+    /// tenant names (OAuth2 mode's identity provider): names resolve through
+    /// the SSRF guard, no redirect is followed, no proxy is read. The caller
+    /// checks IP-literal URLs with [`OutboundClient::destination_allowed`]
+    /// and bounds each request's time.
+    pub fn guarded(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Whether a URL may be requested for a tenant: `https`, or `http` only
+    /// where private destinations are allowed (a test or lab set-up), and
+    /// never an IP literal the SSRF guard would refuse.
+    pub fn destination_allowed(&self, url: &url::Url) -> Result<(), String> {
+        let allow_private = self.settings.allow_private;
+        match url.scheme() {
+            "https" => {}
+            "http" if allow_private => {}
+            other => {
+                return Err(format!(
+                    "{url} must use https (not {other}); http is allowed only with --allow-private-outbound"
+                ));
+            }
+        }
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+            Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+            Some(url::Host::Domain(_)) => None,
+            None => return Err(format!("{url} has no host")),
+        };
+        match ip {
+            Some(ip) if !allow_private && !is_public(ip) => Err(format!(
+                "{url} is a private address; Docket does not call those unless the operator allows it (--allow-private-outbound)"
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl OutboundGrant {

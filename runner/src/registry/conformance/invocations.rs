@@ -34,6 +34,7 @@ fn full_detail(request_id: &str) -> InvocationDetail {
             document_id: "doc".into(),
             document_version_id: "v1".into(),
             username: "jane".into(),
+            username_verified: true,
             params: [("folder".to_owned(), "Ünïcode".to_owned())].into(),
         }),
     }

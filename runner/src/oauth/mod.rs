@@ -1,0 +1,685 @@
+//! OAuth2 mode (docs/architecture.md#oauth2-mode): per tenant, Docket is the
+//! OAuth2 provider Workfront's Custom Integration talks to, and federates
+//! the user's sign-in to the tenant's OpenID Connect identity provider.
+//!
+//! ```text
+//! Workfront ─▶ authorize ──(hand-off page)──▶ IdP sign-in ─▶ callback ─▶ consent
+//!     ◀── redirect_uri?code&state ◀────────────────────────────────────────┘
+//! Workfront ─▶ token (code | refresh_token) ─▶ access + refresh token
+//! Workfront ─▶ customAction, Authorization: Bearer ─▶ the token's user, verified
+//! ```
+//!
+//! Each step spends a one-time value kept by [`OAuthStore`] (the IdP
+//! `state`, the consent form's id, the authorization code), so the flow
+//! works across replicas and nothing can be replayed; a cookie binds a
+//! sign-in to the browser that started it. The HTTP layer (`http/oauth.rs`)
+//! only parses requests and renders what these functions return.
+
+pub mod idp;
+
+use crate::app::App;
+use crate::names::TenantName;
+use crate::registry::keys::KeyHash;
+use crate::registry::oauth::{
+    NewGrant, OAuthClient, PendingKind, Refreshed, Taken, TokenPair, new_opaque,
+};
+use crate::registry::{StoreError, Tenant};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// How long a sign-in may take from Workfront's hand-off to consent.
+const SIGN_IN_TTL_MS: i64 = 10 * 60 * 1000;
+/// How long an authorization code is good for (Workfront exchanges it at once).
+const CODE_TTL_MS: i64 = 2 * 60 * 1000;
+/// Longest `state` Docket carries back to Workfront.
+const MAX_STATE_LEN: usize = 2048;
+
+/// The name of the cookie that binds a sign-in to its browser.
+pub const BINDING_COOKIE: &str = "docket_oauth";
+
+/// The URLs a tenant's OAuth2 mode is reached at.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthUrls {
+    /// Workfront's **Authentication URL**.
+    pub authentication_url: String,
+    /// Workfront's **Token Endpoint URL**.
+    pub token_endpoint_url: String,
+    /// The redirect URI to register at the identity provider.
+    pub identity_provider_redirect_uri: String,
+}
+
+impl OAuthUrls {
+    /// The URLs of `tenant` on this server.
+    pub fn of(app: &App, tenant: &str) -> Self {
+        let base = format!("{}/t/{tenant}/oauth", app.public_url);
+        Self {
+            authentication_url: format!("{base}/authorize"),
+            token_endpoint_url: format!("{base}/token"),
+            identity_provider_redirect_uri: format!("{base}/callback"),
+        }
+    }
+}
+
+/// Why a browser step of the flow stopped, worded for the user's page.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// No such tenant, or it has not turned OAuth2 mode on.
+    #[error("this sign-in link is not set up: there is no OAuth2 integration at this address")]
+    NotSetUp,
+    /// The operator suspended the tenant.
+    #[error("this integration is suspended; ask your Workfront administrator")]
+    Suspended,
+    /// A request that is not what Workfront sends.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The one-time value is unknown, expired, altered or spent.
+    #[error("{0}")]
+    Expired(&'static str),
+    /// The sign-in was started in another browser.
+    #[error(
+        "this sign-in was started in another browser (or its cookie was blocked); start again from Workfront in this browser"
+    )]
+    OtherBrowser,
+    /// The identity provider failed.
+    #[error("{0}")]
+    Idp(#[from] idp::IdpError),
+    /// The store failed.
+    #[error("Docket could not keep this sign-in: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl FlowError {
+    /// The HTTP status of the error page.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            FlowError::NotSetUp => StatusCode::NOT_FOUND,
+            FlowError::Suspended => StatusCode::FORBIDDEN,
+            FlowError::BadRequest(_) | FlowError::Expired(_) | FlowError::OtherBrowser => {
+                StatusCode::BAD_REQUEST
+            }
+            FlowError::Idp(idp::IdpError::Misconfigured(_) | idp::IdpError::Unreachable(_)) => {
+                StatusCode::BAD_GATEWAY
+            }
+            FlowError::Idp(idp::IdpError::Unverified(_)) => StatusCode::FORBIDDEN,
+            FlowError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            FlowError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// What Workfront asked for, carried through the sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WorkfrontRequest {
+    redirect_uri: String,
+    state: String,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+/// A sign-in sent to the identity provider.
+#[derive(Debug, Serialize, Deserialize)]
+struct SignInData {
+    workfront: WorkfrontRequest,
+    nonce: String,
+    pkce_verifier: String,
+    browser: String,
+}
+
+/// A signed-in user at the consent page.
+#[derive(Debug, Serialize, Deserialize)]
+struct ConsentData {
+    workfront: WorkfrontRequest,
+    username: String,
+    subject: String,
+    browser: String,
+}
+
+/// An authorization code's grant.
+#[derive(Debug, Serialize, Deserialize)]
+struct CodeData {
+    workfront: WorkfrontRequest,
+    username: String,
+    subject: String,
+}
+
+/// The hand-off: where the browser goes next, and the cookie binding it.
+#[derive(Debug)]
+pub struct HandOff {
+    /// The identity provider's authorization URL.
+    pub idp_url: String,
+    /// The host shown on the hand-off page.
+    pub idp_host: String,
+    /// The binding cookie's value.
+    pub browser: String,
+    /// Whom the page is for.
+    pub integration: String,
+}
+
+/// The consent page's content.
+#[derive(Debug)]
+pub struct ConsentPage {
+    /// The form's one-time id (its CSRF token).
+    pub consent: String,
+    /// The signed-in user.
+    pub username: String,
+    /// The tenant's display name.
+    pub integration: String,
+    /// Where the browser goes back to (Workfront's host).
+    pub workfront_host: String,
+}
+
+/// What the callback leads to.
+#[derive(Debug)]
+pub enum AfterIdp {
+    /// The user signed in: ask for consent.
+    Consent(ConsentPage),
+    /// The identity provider refused: back to Workfront with the error.
+    BackToWorkfront(String),
+}
+
+/// The tenant and its OAuth2 client, for a browser step.
+async fn client_of(app: &App, tenant: &str) -> Result<(Arc<Tenant>, OAuthClient), FlowError> {
+    let found = app.tenant(tenant).ok_or(FlowError::NotSetUp)?;
+    if found.suspended {
+        return Err(FlowError::Suspended);
+    }
+    let client = app
+        .store
+        .oauth_client(&found.name)
+        .await?
+        .ok_or(FlowError::NotSetUp)?;
+    Ok((found, client))
+}
+
+fn integration_name(tenant: &Tenant) -> String {
+    tenant
+        .display_name
+        .clone()
+        .unwrap_or_else(|| tenant.name.to_string())
+}
+
+/// `GET …/oauth/authorize`: checks what Workfront sent and prepares the
+/// sign-in at the identity provider.
+pub async fn authorize(
+    app: &App,
+    tenant: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<HandOff, FlowError> {
+    let (tenant, client) = client_of(app, tenant).await?;
+    let settings = &client.settings;
+    let state = params
+        .get("state")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            FlowError::BadRequest(
+                "the sign-in link has no `state`; start the connection from Workfront".into(),
+            )
+        })?;
+    if state.len() > MAX_STATE_LEN {
+        return Err(FlowError::BadRequest(format!(
+            "`state` is longer than {MAX_STATE_LEN} characters"
+        )));
+    }
+    if let Some(id) = params.get("client_id")
+        && id != &client.client_id
+    {
+        return Err(FlowError::BadRequest(format!(
+            "unknown client_id {id:?}: the Client ID in Workfront's integration must be {:?}",
+            client.client_id
+        )));
+    }
+    if let Some(uri) = params.get("redirect_uri")
+        && uri != &settings.redirect_uri
+    {
+        return Err(FlowError::BadRequest(format!(
+            "redirect_uri {uri:?} is not the Workfront Redirect URI this integration has registered; Docket redirects nowhere else"
+        )));
+    }
+    if let Some(kind) = params.get("response_type")
+        && kind != "code"
+    {
+        return Err(FlowError::BadRequest(format!(
+            "response_type {kind:?} is not supported; Workfront uses `code`"
+        )));
+    }
+    let code_challenge_method = params.get("code_challenge_method").cloned();
+    if let Some(method) = &code_challenge_method
+        && method != "S256"
+        && method != "plain"
+    {
+        return Err(FlowError::BadRequest(format!(
+            "code_challenge_method {method:?} is not supported (S256 or plain)"
+        )));
+    }
+    let urls = OAuthUrls::of(app, tenant.name.as_str());
+    let request = idp::begin(
+        &app.services.outbound,
+        settings,
+        &urls.identity_provider_redirect_uri,
+    )
+    .await?;
+    let browser = new_opaque("");
+    let data = SignInData {
+        workfront: WorkfrontRequest {
+            redirect_uri: settings.redirect_uri.clone(),
+            state: state.clone(),
+            code_challenge: params.get("code_challenge").cloned(),
+            code_challenge_method,
+        },
+        nonce: request.nonce,
+        pkce_verifier: request.pkce_verifier,
+        browser: KeyHash::of(&browser).to_hex(),
+    };
+    put(
+        app,
+        &tenant.name,
+        PendingKind::SignIn,
+        &request.state,
+        &data,
+        SIGN_IN_TTL_MS,
+    )
+    .await?;
+    let idp_host = url::Url::parse(&request.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(HandOff {
+        idp_url: request.url,
+        idp_host,
+        browser,
+        integration: integration_name(&tenant),
+    })
+}
+
+/// `GET …/oauth/callback`: the identity provider sent the browser back.
+pub async fn idp_returned(
+    app: &App,
+    tenant: &str,
+    params: &BTreeMap<String, String>,
+    browser: Option<&str>,
+) -> Result<AfterIdp, FlowError> {
+    let (tenant, client) = client_of(app, tenant).await?;
+    let state = params
+        .get("state")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            FlowError::BadRequest("the identity provider's answer has no `state`".into())
+        })?;
+    let data: SignInData = take(
+        app,
+        &tenant.name,
+        PendingKind::SignIn,
+        state,
+        "this sign-in is unknown, expired, already finished, or its state was altered; start again from Workfront",
+    )
+    .await?;
+    check_browser(&data.browser, browser)?;
+    if let Some(error) = params.get("error") {
+        tracing::info!(tenant = %tenant.name, error, description = params.get("error_description").map(String::as_str), "the identity provider refused a sign-in");
+        return Ok(AfterIdp::BackToWorkfront(workfront_redirect(
+            &data.workfront,
+            &[("error", "access_denied")],
+        )));
+    }
+    let code = params
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            FlowError::BadRequest(
+                "the identity provider's answer has neither `code` nor `error`".into(),
+            )
+        })?;
+    let urls = OAuthUrls::of(app, tenant.name.as_str());
+    let user = idp::finish(
+        &app.services.outbound,
+        &client.settings,
+        &urls.identity_provider_redirect_uri,
+        code,
+        &data.nonce,
+        &data.pkce_verifier,
+    )
+    .await
+    .inspect_err(|err| tracing::warn!(tenant = %tenant.name, error = %err, "a sign-in at the identity provider failed"))?;
+    let consent = new_opaque("");
+    let workfront_host = url::Url::parse(&data.workfront.redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let next = ConsentData {
+        workfront: data.workfront,
+        username: user.username.clone(),
+        subject: user.subject,
+        browser: data.browser,
+    };
+    put(
+        app,
+        &tenant.name,
+        PendingKind::Consent,
+        &consent,
+        &next,
+        SIGN_IN_TTL_MS,
+    )
+    .await?;
+    Ok(AfterIdp::Consent(ConsentPage {
+        consent,
+        username: user.username,
+        integration: integration_name(&tenant),
+        workfront_host,
+    }))
+}
+
+/// `POST …/oauth/consent`: the user allowed or denied; returns where the
+/// browser goes back to in Workfront.
+pub async fn consent(
+    app: &App,
+    tenant: &str,
+    consent: &str,
+    allow: bool,
+    browser: Option<&str>,
+) -> Result<String, FlowError> {
+    let (tenant, _client) = client_of(app, tenant).await?;
+    let data: ConsentData = take(
+        app,
+        &tenant.name,
+        PendingKind::Consent,
+        consent,
+        "this consent form is unknown, expired or was already answered; start again from Workfront",
+    )
+    .await?;
+    check_browser(&data.browser, browser)?;
+    if !allow {
+        return Ok(workfront_redirect(
+            &data.workfront,
+            &[("error", "access_denied")],
+        ));
+    }
+    let code = new_opaque("dac_");
+    let grant = CodeData {
+        workfront: data.workfront.clone(),
+        username: data.username,
+        subject: data.subject,
+    };
+    put(
+        app,
+        &tenant.name,
+        PendingKind::Code,
+        &code,
+        &grant,
+        CODE_TTL_MS,
+    )
+    .await?;
+    tracing::info!(tenant = %tenant.name, user = %grant.username, "a user connected Workfront through OAuth2");
+    Ok(workfront_redirect(&data.workfront, &[("code", &code)]))
+}
+
+/// Why the token endpoint refused, as RFC 6749 §5.2 words it.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Client authentication failed (401).
+    #[error("{0}")]
+    InvalidClient(String),
+    /// The code or refresh token is not good (400).
+    #[error("{0}")]
+    InvalidGrant(String),
+    /// A parameter is missing or wrong (400).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Not `authorization_code` or `refresh_token` (400).
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    /// The tenant is suspended (400).
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    /// The store failed (500 / 503).
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl TokenError {
+    /// The `error` code of the JSON answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::InvalidClient(_) => "invalid_client",
+            TokenError::InvalidGrant(_) => "invalid_grant",
+            TokenError::InvalidRequest(_) => "invalid_request",
+            TokenError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            TokenError::UnauthorizedClient(_) => "unauthorized_client",
+            TokenError::Store(StoreError::Unavailable(_)) => "temporarily_unavailable",
+            TokenError::Store(_) => "server_error",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            TokenError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            TokenError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            TokenError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// The client credentials a token request carried (form, query or HTTP Basic).
+#[derive(Debug, Default)]
+pub struct ClientCredentials {
+    /// `client_id`.
+    pub id: Option<String>,
+    /// `client_secret`.
+    pub secret: Option<String>,
+}
+
+/// `POST …/oauth/token`: `authorization_code` or `refresh_token`.
+pub async fn token(
+    app: &App,
+    tenant: &str,
+    params: &BTreeMap<String, String>,
+    credentials: ClientCredentials,
+) -> Result<TokenPair, TokenError> {
+    let wrong_client = || {
+        TokenError::InvalidClient("wrong client_id or client_secret for this integration".into())
+    };
+    let found = app.tenant(tenant).ok_or_else(wrong_client)?;
+    let client = app
+        .store
+        .oauth_client(&found.name)
+        .await?
+        .ok_or_else(wrong_client)?;
+    let (Some(id), Some(secret)) = (credentials.id, credentials.secret) else {
+        return Err(TokenError::InvalidClient(
+            "client_id and client_secret are required (form fields or HTTP Basic)".into(),
+        ));
+    };
+    let id_matches: bool = id.as_bytes().ct_eq(client.client_id.as_bytes()).into();
+    if !id_matches || !crate::registry::keys::matches_any(&[client.secret_hash.clone()], &secret) {
+        return Err(wrong_client());
+    }
+    if found.suspended {
+        return Err(TokenError::UnauthorizedClient(
+            "this tenant is suspended".into(),
+        ));
+    }
+    let settings = &client.settings;
+    let required = |name: &str| {
+        params
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| TokenError::InvalidRequest(format!("`{name}` is required")))
+    };
+    match required("grant_type")?.as_str() {
+        "authorization_code" => {
+            let code = required("code")?;
+            let grant: CodeData = match found_pending(app, &found.name, PendingKind::Code, code)
+                .await?
+            {
+                Taken::Fresh(data) => serde_json::from_str(&data).map_err(|e| {
+                    TokenError::Store(StoreError::Database(format!("a malformed grant: {e}")))
+                })?,
+                Taken::Spent => {
+                    let revoked = app
+                        .store
+                        .revoke_family(&found.name, &KeyHash::of(code).to_hex())
+                        .await?;
+                    tracing::warn!(tenant = %found.name, revoked, "an authorization code was presented twice; its tokens are revoked");
+                    return Err(TokenError::InvalidGrant(
+                        "this authorization code was already used; the tokens issued for it are revoked".into(),
+                    ));
+                }
+                Taken::Missing => {
+                    return Err(TokenError::InvalidGrant(
+                        "unknown or expired authorization code".into(),
+                    ));
+                }
+            };
+            if let Some(uri) = params.get("redirect_uri")
+                && uri != &grant.workfront.redirect_uri
+            {
+                return Err(TokenError::InvalidGrant(
+                    "redirect_uri differs from the one the code was issued for".into(),
+                ));
+            }
+            check_pkce(&grant.workfront, params.get("code_verifier"))?;
+            let pair = app
+                .store
+                .issue_tokens(
+                    &found.name,
+                    NewGrant {
+                        tenant_id: &found.id,
+                        username: &grant.username,
+                        subject: &grant.subject,
+                        family: &KeyHash::of(code).to_hex(),
+                        access_seconds: settings.access_token_seconds,
+                        refresh_seconds: settings.refresh_token_seconds,
+                    },
+                )
+                .await?;
+            Ok(pair)
+        }
+        "refresh_token" => {
+            let refresh = required("refresh_token")?;
+            match app
+                .store
+                .refresh_tokens(
+                    &found.name,
+                    &found.id,
+                    refresh,
+                    settings.access_token_seconds,
+                    settings.refresh_token_seconds,
+                )
+                .await?
+            {
+                Refreshed::Rotated(pair) => Ok(pair),
+                Refreshed::Reused => {
+                    tracing::warn!(tenant = %found.name, "a spent refresh token was presented; its grant is revoked");
+                    Err(TokenError::InvalidGrant(
+                        "this refresh token was already used; every token of its grant is revoked, so the user must connect again".into(),
+                    ))
+                }
+                Refreshed::Invalid => Err(TokenError::InvalidGrant(
+                    "unknown, expired or revoked refresh token".into(),
+                )),
+            }
+        }
+        other => Err(TokenError::UnsupportedGrantType(format!(
+            "grant_type {other:?} is not supported (authorization_code or refresh_token)"
+        ))),
+    }
+}
+
+fn check_pkce(request: &WorkfrontRequest, verifier: Option<&String>) -> Result<(), TokenError> {
+    let Some(challenge) = &request.code_challenge else {
+        return Ok(());
+    };
+    let verifier = verifier.ok_or_else(|| {
+        TokenError::InvalidGrant(
+            "this code was issued with PKCE: `code_verifier` is required".into(),
+        )
+    })?;
+    let expected = match request.code_challenge_method.as_deref() {
+        Some("S256") => openidconnect::PkceCodeChallenge::from_code_verifier_sha256(
+            &openidconnect::PkceCodeVerifier::new(verifier.clone()),
+        )
+        .as_str()
+        .to_owned(),
+        _ => verifier.clone(),
+    };
+    if bool::from(expected.as_bytes().ct_eq(challenge.as_bytes())) {
+        Ok(())
+    } else {
+        Err(TokenError::InvalidGrant(
+            "code_verifier does not match the code challenge".into(),
+        ))
+    }
+}
+
+fn check_browser(expected: &str, presented: Option<&str>) -> Result<(), FlowError> {
+    let presented = presented
+        .map(|b| KeyHash::of(b).to_hex())
+        .unwrap_or_default();
+    if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(FlowError::OtherBrowser)
+    }
+}
+
+/// Workfront's redirect URI with `extra` and Workfront's own `state`.
+fn workfront_redirect(request: &WorkfrontRequest, extra: &[(&str, &str)]) -> String {
+    match url::Url::parse(&request.redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (key, value) in extra {
+                    query.append_pair(key, value);
+                }
+                query.append_pair("state", &request.state);
+            }
+            url.to_string()
+        }
+        // Checked when it was configured; never reached.
+        Err(_) => request.redirect_uri.clone(),
+    }
+}
+
+async fn put<T: Serialize>(
+    app: &App,
+    tenant: &TenantName,
+    kind: PendingKind,
+    value: &str,
+    data: &T,
+    ttl_ms: i64,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(data).expect("flow records serialize");
+    app.store
+        .put_pending(tenant, kind, value, &text, ttl_ms)
+        .await
+}
+
+async fn found_pending(
+    app: &App,
+    tenant: &TenantName,
+    kind: PendingKind,
+    value: &str,
+) -> Result<Taken, StoreError> {
+    app.store.take_pending(tenant, kind, value).await
+}
+
+async fn take<T: for<'de> Deserialize<'de>>(
+    app: &App,
+    tenant: &TenantName,
+    kind: PendingKind,
+    value: &str,
+    gone: &'static str,
+) -> Result<T, FlowError> {
+    match found_pending(app, tenant, kind, value).await? {
+        Taken::Fresh(data) => serde_json::from_str(&data).map_err(|e| {
+            FlowError::Store(StoreError::Database(format!("a malformed sign-in: {e}")))
+        }),
+        Taken::Spent | Taken::Missing => Err(FlowError::Expired(gone)),
+    }
+}

@@ -130,6 +130,7 @@ test-tools:
 	@command -v openssl >/dev/null || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssl)
 	@python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
+	@[ -d tests/oidc/node_modules ] || npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 
 test: actions guests test-tools
 	$(CARGO) test -j$(JOBS) --workspace

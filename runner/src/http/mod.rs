@@ -5,8 +5,11 @@
 
 pub mod admin;
 pub mod admin_error;
+pub mod admin_oauth;
 pub mod api_types;
 pub mod auth;
+mod oauth;
+mod oauth_pages;
 pub mod reply;
 pub mod run_logs;
 pub mod serve;
@@ -20,6 +23,9 @@ use axum::routing::{delete, get, post};
 use std::sync::Arc;
 
 pub use reply::WEBHOOK_VERSION;
+
+/// Largest form OAuth2 mode's endpoints read (a code, a token, a few names).
+const OAUTH_FORM_LIMIT: usize = 16 * 1024;
 
 /// Extra room over the largest module for the manifest and multipart framing.
 const UPLOAD_OVERHEAD: usize = 1024 * 1024;
@@ -74,6 +80,24 @@ pub fn router(app: Arc<App>) -> Router {
             "/tenants/{tenant}/admin-token",
             post(admin::rotate_admin_token),
         )
+        .route(
+            "/tenants/{tenant}/oauth",
+            get(admin_oauth::show)
+                .put(admin_oauth::configure)
+                .delete(admin_oauth::disable),
+        )
+        .route(
+            "/tenants/{tenant}/oauth/client-secret",
+            post(admin_oauth::rotate_secret),
+        )
+        .route(
+            "/tenants/{tenant}/oauth/users",
+            get(admin_oauth::users).delete(admin_oauth::revoke_all),
+        )
+        .route(
+            "/tenants/{tenant}/oauth/users/{username}",
+            delete(admin_oauth::revoke_user),
+        )
         .route("/tenants/{tenant}/secrets", get(admin::list_secrets))
         .route(
             "/tenants/{tenant}/secrets/{name}",
@@ -90,6 +114,16 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/t/{tenant}/serviceInfo", get(webhook::service_info))
         .route("/t/{tenant}/customAction", get(webhook::custom_action))
+        .route("/t/{tenant}/oauth/authorize", get(oauth::authorize))
+        .route("/t/{tenant}/oauth/callback", get(oauth::callback))
+        .route(
+            "/t/{tenant}/oauth/consent",
+            post(oauth::consent).layer(DefaultBodyLimit::max(OAUTH_FORM_LIMIT)),
+        )
+        .route(
+            "/t/{tenant}/oauth/token",
+            post(oauth::token).layer(DefaultBodyLimit::max(OAUTH_FORM_LIMIT)),
+        )
         .route(
             "/t/{tenant}/{endpoint}",
             axum::routing::any(webhook::other_endpoint),

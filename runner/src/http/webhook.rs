@@ -66,12 +66,7 @@ pub async fn custom_action(
     let request_id = new_request_id();
     let call = Call {
         tenant: &tenant,
-        credential: Credential::ApiKey(match headers.get("apiKey") {
-            None => Presented::Missing,
-            Some(value) => value
-                .to_str()
-                .map_or(Presented::Unreadable, Presented::Value),
-        }),
+        credential: credential(&headers),
         username: header_str(&headers, "username"),
         endpoint: Endpoint::CustomAction {
             params: parse_query(query.as_deref().unwrap_or("")),
@@ -86,7 +81,32 @@ pub async fn custom_action(
     with_request_id(response, &request_id)
 }
 
-/// The tenant, if it exists and is not suspended.
+/// How the caller authenticates: OAuth2 mode's `Authorization: Bearer`
+/// when sent, else ApiKey mode's `apiKey` header.
+fn credential(headers: &HeaderMap) -> Credential<'_> {
+    fn presented(value: Option<&axum::http::HeaderValue>) -> Presented<'_> {
+        match value {
+            None => Presented::Missing,
+            Some(value) => value
+                .to_str()
+                .map_or(Presented::Unreadable, Presented::Value),
+        }
+    }
+    match headers.get(axum::http::header::AUTHORIZATION) {
+        Some(value) => Credential::Bearer(match value.to_str() {
+            Ok(text) => text
+                .strip_prefix("Bearer ")
+                .map(str::trim)
+                .filter(|token| !token.is_empty())
+                .map_or(Presented::Unreadable, Presented::Value),
+            Err(_) => Presented::Unreadable,
+        }),
+        None => Credential::ApiKey(presented(headers.get("apiKey"))),
+    }
+}
+
+/// The tenant, if it exists and is not suspended. Said without the tenant's
+/// failure word: `serviceInfo` authenticates no one.
 fn active_tenant(app: &App, name: &str) -> Result<Arc<Tenant>, WebhookError> {
     let Some(tenant) = app.tenant(name) else {
         return Err(WebhookError::anonymous(Refusal::UnknownTenant(
@@ -94,30 +114,29 @@ fn active_tenant(app: &App, name: &str) -> Result<Arc<Tenant>, WebhookError> {
         )));
     };
     if tenant.suspended {
-        return Err(WebhookError::in_word(
-            &tenant.failure_word,
-            Refusal::Suspended,
-        ));
+        return Err(WebhookError::anonymous(Refusal::Suspended));
     }
     Ok(tenant)
 }
 
 /// Any other endpoint under a tenant: 501 for the Workfront endpoints Docket does
-/// not implement, 404 for names Workfront does not define either.
+/// not implement, 404 for names Workfront does not define either; in the
+/// tenant's failure word only for a caller that authenticated.
 pub async fn other_endpoint(
     State(app): State<Arc<App>>,
     Path((tenant, endpoint)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> WebhookError {
-    let tenant = match active_tenant(&app, &tenant) {
-        Ok(tenant) => tenant,
-        Err(refused) => return refused,
-    };
+    if let Err(refused) = active_tenant(&app, &tenant) {
+        return refused;
+    }
+    let word = invocation::failure_word_for(&app, &tenant, credential(&headers)).await;
     let refusal = if UNIMPLEMENTED_ENDPOINTS.contains(&endpoint.as_str()) {
         Refusal::NotImplemented(endpoint)
     } else {
         Refusal::UnknownEndpoint(endpoint)
     };
-    WebhookError::in_word(&tenant.failure_word, refusal)
+    WebhookError::in_word(&word, refusal)
 }
 
 /// A webhook route called with a method Workfront never uses.

@@ -136,6 +136,25 @@ pub async fn invoke(app: &App, call: Call<'_>) -> Result<Answer, Refused> {
     run(app, &caller, target, call.request_id).await
 }
 
+/// The failure word a refusal to this caller is said in: the tenant's once
+/// the caller authenticated, the default one before.
+pub async fn failure_word_for(app: &App, tenant: &str, credential: Credential<'_>) -> String {
+    let call = Call {
+        tenant,
+        credential,
+        username: None,
+        endpoint: Endpoint::CustomAction {
+            params: BTreeMap::new(),
+        },
+        request_id: "",
+        trace_context: None,
+    };
+    match authenticate(app, &call).await {
+        Ok(caller) => caller.tenant.failure_word.clone(),
+        Err(refused) => refused.word,
+    }
+}
+
 /// The tenant, and the caller proven to be allowed to call it. Until then
 /// nothing of the tenant, not even its failure word, is shown.
 async fn authenticate(app: &App, call: &Call<'_>) -> Result<Caller, Refused> {

@@ -92,7 +92,7 @@ pub async fn finish(
     pkce_verifier: &str,
 ) -> Result<SignedIn, IdpError> {
     let client = client(outbound, settings, callback).await?;
-    let http = |request| send(outbound, request);
+    let http = Guarded::of(outbound);
     let exchange = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(|e| IdpError::Misconfigured(e.to_string()))?
@@ -153,7 +153,7 @@ async fn client(
     outbound
         .destination_allowed(issuer.url())
         .map_err(IdpError::Misconfigured)?;
-    let http = |request| send(outbound, request);
+    let http = Guarded::of(outbound);
     let discover = CoreProviderMetadata::discover_async(issuer, &http);
     let metadata = tokio::time::timeout(IDP_TIMEOUT, discover)
         .await
@@ -173,6 +173,37 @@ async fn client(
     .set_redirect_uri(redirect))
 }
 
+/// The relying party's HTTP client: [`send`] for every request. Owns what
+/// it uses, so the futures that borrow it are `Send` for any lifetime.
+struct Guarded {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Guarded {
+    fn of(outbound: &OutboundClient) -> Self {
+        Self {
+            client: outbound.guarded().clone(),
+            allow_private: outbound.settings().allow_private,
+        }
+    }
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Guarded {
+    type Error = GuardError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, GuardError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(send(self, request))
+    }
+}
+
 /// A request refused by the guard, or failed on its way.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -181,15 +212,15 @@ struct GuardError(String);
 /// Sends one of the relying party's requests (discovery, keys, code
 /// exchange): each URL checked like an action's outbound request first.
 async fn send(
-    outbound: &OutboundClient,
+    http: &Guarded,
     request: openidconnect::HttpRequest,
 ) -> Result<openidconnect::HttpResponse, GuardError> {
     use openidconnect::AsyncHttpClient;
     let url = url::Url::parse(&request.uri().to_string())
         .map_err(|e| GuardError(format!("{}: {e}", request.uri())))?;
-    outbound.destination_allowed(&url).map_err(GuardError)?;
-    outbound
-        .guarded()
+    crate::capabilities::outbound::destination_allowed(http.allow_private, &url)
+        .map_err(GuardError)?;
+    http.client
         .call(request)
         .await
         .map_err(|e| GuardError(chain(&e)))

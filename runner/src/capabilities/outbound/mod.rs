@@ -213,28 +213,32 @@ impl OutboundClient {
     /// where private destinations are allowed (a test or lab set-up), and
     /// never an IP literal the SSRF guard would refuse.
     pub fn destination_allowed(&self, url: &url::Url) -> Result<(), String> {
-        let allow_private = self.settings.allow_private;
-        match url.scheme() {
-            "https" => {}
-            "http" if allow_private => {}
-            other => {
-                return Err(format!(
-                    "{url} must use https (not {other}); http is allowed only with --allow-private-outbound"
-                ));
-            }
+        destination_allowed(self.settings.allow_private, url)
+    }
+}
+
+/// [`OutboundClient::destination_allowed`] for a client with these settings.
+pub fn destination_allowed(allow_private: bool, url: &url::Url) -> Result<(), String> {
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_private => {}
+        other => {
+            return Err(format!(
+                "{url} must use https (not {other}); http is allowed only with --allow-private-outbound"
+            ));
         }
-        let ip = match url.host() {
-            Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
-            Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
-            Some(url::Host::Domain(_)) => None,
-            None => return Err(format!("{url} has no host")),
-        };
-        match ip {
-            Some(ip) if !allow_private && !is_public(ip) => Err(format!(
-                "{url} is a private address; Docket does not call those unless the operator allows it (--allow-private-outbound)"
-            )),
-            _ => Ok(()),
-        }
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+        Some(url::Host::Domain(_)) => None,
+        None => return Err(format!("{url} has no host")),
+    };
+    match ip {
+        Some(ip) if !allow_private && !is_public(ip) => Err(format!(
+            "{url} is a private address; Docket does not call those unless the operator allows it (--allow-private-outbound)"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -85,7 +85,7 @@ pub(in crate::registry::conformance) async fn oauth_clients_are_configured_rotat
     let rotated = store.rotate_oauth_secret(&acme).await.unwrap();
     let client = store.oauth_client(&acme).await.unwrap().unwrap();
     assert!(!crate::registry::keys::matches_any(
-        &[client.secret_hash.clone()],
+        std::slice::from_ref(&client.secret_hash),
         &client_secret
     ));
     assert!(crate::registry::keys::matches_any(

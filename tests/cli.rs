@@ -1137,7 +1137,7 @@ fn the_readme_command_line_block_matches_the_binary() {
         if let Some(rest) = code.strip_prefix("docket ") {
             let mut words = rest.split_whitespace();
             command = vec![words.next().unwrap().to_owned()];
-            if command[0] == "tenant" || command[0] == "keys" {
+            if ["tenant", "keys", "oauth"].contains(&command[0].as_str()) {
                 // `tenant create <name> | list | …`: each subcommand exists.
                 for sub in rest.split('|') {
                     let sub = sub
@@ -1155,14 +1155,14 @@ fn the_readme_command_line_block_matches_the_binary() {
             !command.is_empty(),
             "a flag line before any command: {line}"
         );
-        let text = if command[0] == "tenant" || command[0] == "keys" {
-            // Their flags are the subcommands'; `create` has them all.
+        let text = if ["tenant", "keys", "oauth"].contains(&command[0].as_str()) {
+            // Their flags are the subcommands'; this one has them all.
             help(&[
                 command[0].as_str(),
-                if command[0] == "tenant" {
-                    "delete"
-                } else {
-                    "list"
+                match command[0].as_str() {
+                    "tenant" => "delete",
+                    "keys" => "list",
+                    _ => "configure",
                 },
             ])
         } else {

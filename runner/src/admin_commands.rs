@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 use docket::client::AdminClient;
-use docket::config::{KeysCommand, LogsArgs, TenantCommand};
+use docket::config::{KeysCommand, LogsArgs, OAuthCommand, TenantCommand};
 use docket::{out, outln};
 use serde_json::{Value, json};
 
@@ -63,6 +63,83 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             let path = format!("/tenants/{tenant}/keys/{id}");
             AdminClient::new(&server)?.delete(&path).await?;
             json!({"revoked": id})
+        }
+    };
+    print_json(&body);
+    Ok(())
+}
+
+/// `docket oauth …`: prints the server's answer as JSON.
+pub async fn oauth(command: OAuthCommand) -> anyhow::Result<()> {
+    let path = |tenant: &str, rest: &str| format!("/tenants/{tenant}/oauth{rest}");
+    let body = match command {
+        OAuthCommand::Show(t) => {
+            AdminClient::new(&t.server)?
+                .get(&path(&t.tenant, ""))
+                .await?
+        }
+        OAuthCommand::Configure {
+            workfront_redirect_uri,
+            issuer,
+            client_id,
+            client_secret,
+            username_claim,
+            access_token_seconds,
+            refresh_token_seconds,
+            target: t,
+        } => {
+            let mut body = json!({
+                "workfrontRedirectUri": workfront_redirect_uri,
+                "issuer": issuer,
+                "clientId": client_id,
+            });
+            let optional = [
+                ("clientSecret", client_secret.map(Value::from)),
+                ("usernameClaim", username_claim.map(Value::from)),
+                ("accessTokenSeconds", access_token_seconds.map(Value::from)),
+                (
+                    "refreshTokenSeconds",
+                    refresh_token_seconds.map(Value::from),
+                ),
+            ];
+            for (name, value) in optional {
+                if let Some(value) = value {
+                    body[name] = value;
+                }
+            }
+            AdminClient::new(&t.server)?
+                .put(&path(&t.tenant, ""), &body)
+                .await?
+        }
+        OAuthCommand::RotateSecret(t) => {
+            AdminClient::new(&t.server)?
+                .post(&path(&t.tenant, "/client-secret"), &json!({}))
+                .await?
+        }
+        OAuthCommand::Disable(t) => {
+            AdminClient::new(&t.server)?
+                .delete(&path(&t.tenant, ""))
+                .await?;
+            json!({ "disabled": t.tenant })
+        }
+        OAuthCommand::Users(t) => {
+            AdminClient::new(&t.server)?
+                .get(&path(&t.tenant, "/users"))
+                .await?
+        }
+        OAuthCommand::Revoke {
+            username,
+            target: t,
+        } => {
+            let user: String = form_urlencoded::byte_serialize(username.as_bytes()).collect();
+            AdminClient::new(&t.server)?
+                .delete(&path(&t.tenant, &format!("/users/{user}")))
+                .await?
+        }
+        OAuthCommand::RevokeAll(t) => {
+            AdminClient::new(&t.server)?
+                .delete(&path(&t.tenant, "/users"))
+                .await?
         }
     };
     print_json(&body);

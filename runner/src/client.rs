@@ -64,6 +64,11 @@ impl AdminClient {
         self.send(self.http.post(self.url(path)).json(body)).await
     }
 
+    /// PUT JSON to a path under `/admin/v1`.
+    pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.put(self.url(path)).json(body)).await
+    }
+
     /// PATCH JSON to a path under `/admin/v1`.
     pub async fn patch(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(self.http.patch(self.url(path)).json(body)).await

@@ -64,6 +64,7 @@ fn run() -> anyhow::Result<()> {
             Command::Deploy(args) => deploy(args).await,
             Command::Tenant(command) => admin_commands::tenant(command).await,
             Command::Keys(command) => admin_commands::keys(command).await,
+            Command::Oauth(command) => admin_commands::oauth(command).await,
             Command::Logs(args) => admin_commands::logs(args).await,
             Command::Replay(args) => replay::replay(args).await,
             Command::New(args) => new_action(args),

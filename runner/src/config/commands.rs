@@ -67,6 +67,10 @@ pub enum Command {
     /// Manage a tenant's webhook apiKeys on a server.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage a tenant's Workfront OAuth2 mode: its identity provider, the
+    /// Client Secret, connected users.
+    #[command(subcommand)]
+    Oauth(OAuthCommand),
     /// Show a tenant's invocations, oldest first; `--follow` streams new ones.
     Logs(LogsArgs),
     /// Rerun a recorded invocation on this machine, against the version that
@@ -299,6 +303,69 @@ pub enum KeysCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+}
+
+/// The tenant and server every `docket oauth` command names.
+#[derive(Debug, Args)]
+pub struct TenantServerArgs {
+    /// The tenant.
+    #[arg(long, env = "DOCKET_TENANT")]
+    pub tenant: String,
+    /// Server and token.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `docket oauth …`.
+#[derive(Debug, Subcommand)]
+pub enum OAuthCommand {
+    /// Show the OAuth2 settings and the URLs to paste into Workfront.
+    Show(TenantServerArgs),
+    /// Turn OAuth2 mode on (prints the Client ID and Client Secret for
+    /// Workfront, the secret once), or change its settings.
+    Configure {
+        /// The Workfront Redirect URI shown in Workfront's Custom Integration form.
+        #[arg(long)]
+        workfront_redirect_uri: String,
+        /// The identity provider's OpenID Connect issuer URL.
+        #[arg(long)]
+        issuer: String,
+        /// Docket's client id at the identity provider.
+        #[arg(long)]
+        client_id: String,
+        /// Docket's client secret at the identity provider (needed the first
+        /// time; left out, the stored one stays).
+        #[arg(long, env = "DOCKET_IDP_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// The ID-token claim that names users: email, preferred_username or sub.
+        #[arg(long)]
+        username_claim: Option<String>,
+        /// Access-token lifetime in seconds (default 3600).
+        #[arg(long)]
+        access_token_seconds: Option<u32>,
+        /// Refresh-token lifetime in seconds (default 30 days).
+        #[arg(long)]
+        refresh_token_seconds: Option<u32>,
+        /// The tenant and server.
+        #[command(flatten)]
+        target: TenantServerArgs,
+    },
+    /// A new Client Secret for Workfront (printed once; the old one stops).
+    RotateSecret(TenantServerArgs),
+    /// Turn OAuth2 mode off: every user's tokens stop working.
+    Disable(TenantServerArgs),
+    /// Users with live tokens.
+    Users(TenantServerArgs),
+    /// Revoke one user's tokens (Workfront asks them to connect again).
+    Revoke {
+        /// The user, as `docket oauth users` lists them.
+        username: String,
+        /// The tenant and server.
+        #[command(flatten)]
+        target: TenantServerArgs,
+    },
+    /// Revoke every user's tokens.
+    RevokeAll(TenantServerArgs),
 }
 
 /// `docket invoke`.

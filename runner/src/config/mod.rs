@@ -14,7 +14,7 @@ mod serve;
 
 pub use commands::{
     ArtifactCacheArgs, CheckArgs, Cli, Command, DEFAULT_SERVER, DeployArgs, InvokeArgs,
-    KeysCommand, LogsArgs, NewArgs, ReplayArgs, ServerArgs, TenantCommand,
+    KeysCommand, LogsArgs, NewArgs, OAuthCommand, ReplayArgs, ServerArgs, TenantCommand,
 };
 pub use credentials::{
     MIN_CREDENTIAL_CHARS, WeakCredential, check_credential, check_credentials,

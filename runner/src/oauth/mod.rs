@@ -496,7 +496,9 @@ pub async fn token(
         ));
     };
     let id_matches: bool = id.as_bytes().ct_eq(client.client_id.as_bytes()).into();
-    if !id_matches || !crate::registry::keys::matches_any(&[client.secret_hash.clone()], &secret) {
+    if !id_matches
+        || !crate::registry::keys::matches_any(std::slice::from_ref(&client.secret_hash), &secret)
+    {
         return Err(wrong_client());
     }
     if found.suspended {

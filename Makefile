@@ -130,7 +130,10 @@ test-tools:
 	@command -v openssl >/dev/null || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssl)
 	@python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
-	@[ -d tests/oidc/node_modules ] || npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	@[ tests/oidc/node_modules/.package-lock.json -nt tests/oidc/package-lock.json ] || \
+		npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	@command -v chromium >/dev/null || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
 test: actions guests test-tools
 	$(CARGO) test -j$(JOBS) --workspace

@@ -80,7 +80,7 @@ main{max-width:34rem;margin:3rem auto;padding:2rem;background:#fff;border-radius
 h1{font-size:1.5rem;margin-top:0}\
 .button,button{display:inline-block;font:inherit;font-weight:600;padding:.6rem 1.2rem;border-radius:6px;border:2px solid #0b5cad;background:#0b5cad;color:#fff;text-decoration:none;cursor:pointer}\
 button.secondary{background:#fff;color:#0b5cad}\
-.button:focus,button:focus{outline:3px solid #f5a623;outline-offset:2px}\
+.button:focus,button:focus{outline:3px solid #1b1e23;outline-offset:2px}\
 .choices{display:flex;gap:1rem;flex-wrap:wrap}\
 .note{color:#4a5260;font-size:.9rem}\
 footer{text-align:center;color:#4a5260;font-size:.8rem}\

@@ -32,7 +32,11 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let server = Server::hosted(&["--allow-private-outbound"]);
+    setup_on(Server::hosted(&["--allow-private-outbound"])).await
+}
+
+/// A tenant `acme` with review-gate and OAuth2 mode on `server`.
+async fn setup_on(server: Server) -> Setup {
     let idp = Idp::start(&[IdpClient {
         client_id: "docket".into(),
         client_secret: IDP_CLIENT_SECRET.into(),
@@ -660,5 +664,61 @@ async fn the_sign_in_pages_work_in_a_real_browser_and_pass_axe() {
         "screenshots in {}; minor and moderate axe findings: {}",
         out.display(),
         report["violations"]
+    );
+}
+
+/// Two replicas on one PostgreSQL database: a user signs in through one,
+/// Workfront exchanges the code and calls through the other, and a
+/// revocation on the first holds on the second at once.
+#[tokio::test]
+async fn a_token_minted_by_one_replica_works_on_every_other_at_once() {
+    let db = common::cluster::Database::create().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let extra = ["--allow-private-outbound"];
+    let first = Server::replica_with(&db.url, "127.0.0.1:0", dirs[0].path(), &extra);
+    let second = Server::replica_with(&db.url, "127.0.0.1:0", dirs[1].path(), &extra);
+    let s = setup_on(first).await;
+    let code = connect(&s, "ada@example.com").await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/t/acme/oauth/token", second.base))
+        .basic_auth(&s.client_id, Some(&s.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the code is good on the other replica"
+    );
+    let tokens: Value = response.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let path = format!(
+        "/t/acme/customAction?name=review-gate&documentId={DOC}&documentVersionId={VER}&stage=legal"
+    );
+    let bearer = format!("Bearer {access}");
+    let (status, body) = common::cluster::eventually(
+        "the deploy reaches the second replica",
+        std::time::Duration::from_secs(10),
+        || async {
+            let answer = second.get(&path, &[("Authorization", &bearer)]).await;
+            (answer.0 == 200).then_some(answer)
+        },
+    )
+    .await
+    .0;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = s
+        .server
+        .admin("DELETE", "/tenants/acme/oauth/users", Some(&s.admin), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = second.get(&path, &[("Authorization", &bearer)]).await;
+    assert_eq!(
+        status, 403,
+        "revoked on one replica, refused on the other at once: {body}"
     );
 }

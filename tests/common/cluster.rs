@@ -111,7 +111,12 @@ impl Server {
     /// `docket serve --database-url URL` on `listen`, with the operator
     /// token and the cluster's secrets key; `data_dir` is its scratch space.
     pub fn replica(url: &str, listen: &str, data_dir: &Path) -> Self {
-        let args = [
+        Self::replica_with(url, listen, data_dir, &[])
+    }
+
+    /// [`Server::replica`] with more flags.
+    pub fn replica_with(url: &str, listen: &str, data_dir: &Path, extra: &[&str]) -> Self {
+        let mut args = [
             "--admin-token",
             OPERATOR,
             "--database-url",
@@ -119,7 +124,9 @@ impl Server {
             "--listen",
             listen,
         ]
-        .map(str::to_owned);
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(extra.iter().map(|a| a.to_string()));
         Self::launch_with_env(data_dir, &[], &args, &[("DOCKET_SECRETS_KEY", SECRETS_KEY)])
     }
 

@@ -4,6 +4,7 @@
 //
 //     function greet(req: Request): Outcome {
 //       if (req.username == "") return forbidden("sign in to Workfront first");
+//       // req.usernameVerified: true only when the user was proven by OAuth2 sign-in
 //       const stage = req.param("stage");          // query parameter, or null
 //       const folder = req.configValue("folder");  // manifest [config], or null
 //       return success("hello " + req.username);   // or notFound(…), failed(…)
@@ -53,8 +54,15 @@ export class Request {
   action: string = "";
   documentId: string = "";
   documentVersionId: string = "";
-  /** The `username` header; "" when Workfront sent none. */
+  /** The Workfront user; "" when Workfront sent none. */
   username: string = "";
+  /**
+   * True when `username` was proven by the user's sign-in at the tenant's
+   * identity provider (Workfront's OAuth2 mode); false when it is only what the
+   * caller sent (ApiKey mode: anyone holding the tenant's key can send any
+   * username) or absent. An action that decides by user should require it.
+   */
+  usernameVerified: bool = false;
   tenant: string = "";
   requestId: string = "";
   /** Every other query parameter of the call. */
@@ -298,7 +306,8 @@ function writeStdout(data: ArrayBuffer): void {
 }
 
 // A JSON reader for the request object: the top-level string fields, the
-// string maps params, config and secrets; other fields are checked and skipped.
+// boolean usernameVerified, the string maps params, config and secrets; other
+// fields are checked and skipped.
 class Parser {
   pos: i32 = 0;
   error: string = "";
@@ -327,6 +336,10 @@ class Parser {
           if (key == "params") req.params = map;
           else if (key == "config") req.config = map;
           else req.secrets = map;
+        } else if (key == "usernameVerified") {
+          if (this.word("true")) req.usernameVerified = true;
+          else if (this.word("false")) req.usernameVerified = false;
+          else return this.fail('"usernameVerified" is not true or false');
         } else if (
           key == "action" || key == "documentId" || key == "documentVersionId" ||
           key == "username" || key == "tenant" || key == "requestId"

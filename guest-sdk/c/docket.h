@@ -9,6 +9,7 @@
  *         docket_request req;
  *         if (!docket_read_request(&req)) return 1;            // answers "failed" itself
  *         const char *user = docket_get(&req, "username");     // top-level string field
+ *         int verified = docket_username_verified(&req);       // 1: proven by OAuth2 sign-in
  *         const char *stage = docket_param(&req, "stage");     // from "params", or NULL
  *         const char *folder = docket_config(&req, "folder");  // from "config", or NULL
  *         if (!user || !*user) return docket_forbidden("sign in first");
@@ -301,8 +302,16 @@ static inline const char *docket__find(const docket_request *req, const char *se
     return NULL;
 }
 
-/* A top-level field: "action", "documentId", "documentVersionId", "username", "tenant", "requestId". */
+/* A top-level field: "action", "documentId", "documentVersionId", "username", "tenant", "requestId"
+ * ("usernameVerified" is there too, as the text "true" or "false"; use docket_username_verified). */
 static inline const char *docket_get(const docket_request *req, const char *key) { return docket__find(req, NULL, key); }
+/* 1 when "username" was proven by the user's sign-in at the tenant's identity provider
+ * (OAuth2 mode), 0 when it is only what the caller sent (ApiKey mode: anyone holding the
+ * tenant's key can send any username) or the field is absent. Check it before deciding by user. */
+static inline int docket_username_verified(const docket_request *req) {
+    const char *verified = docket__find(req, NULL, "usernameVerified");
+    return verified && strcmp(verified, "true") == 0;
+}
 /* A query parameter from "params", or NULL. */
 static inline const char *docket_param(const docket_request *req, const char *key) { return docket__find(req, "params", key); }
 /* A value from the manifest's [config], or NULL. */

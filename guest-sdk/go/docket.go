@@ -29,11 +29,18 @@ import (
 )
 
 // Request is what Docket sends for one invocation (see guest-sdk/CONTRACT.md).
+//
+// UsernameVerified is true when Username was proven by the user's sign-in at
+// the tenant's identity provider (OAuth2 mode); false when it is only what the
+// caller sent (ApiKey mode: anyone holding the tenant's key can send any
+// username), or when Docket did not say. An action that decides by user should
+// require it.
 type Request struct {
 	Action            string            `json:"action"`            // the action name Workfront sent
 	DocumentID        string            `json:"documentId"`        // the Workfront document id
 	DocumentVersionID string            `json:"documentVersionId"` // the Workfront document version id
 	Username          string            `json:"username"`          // "" when Workfront sent none
+	UsernameVerified  bool              `json:"usernameVerified"`  // true only when proven by OAuth2 sign-in
 	Params            map[string]string `json:"params"`            // other query parameters; never nil
 	Config            map[string]string `json:"config"`            // the manifest's [config]; never nil
 	Secrets           map[string]string `json:"secrets"`           // granted secrets; nil unless granted

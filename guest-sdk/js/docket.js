@@ -4,8 +4,11 @@
 //   export const run = action((req) => success('done'));
 //
 // where `req` has action, documentId, documentVersionId, username, tenant,
-// requestId (strings), params and config (objects of strings) and secrets (the
-// tenant secrets the manifest grants, an object of strings; {} when none), and
+// requestId (strings), usernameVerified (a boolean: true only when the username
+// was proven by the user's sign-in, Workfront's OAuth2 mode; false in ApiKey
+// mode, where anyone holding the tenant's key can send any username), params
+// and config (objects of strings) and secrets (the tenant secrets the manifest
+// grants, an object of strings; {} when none), and
 // the handler returns (or throws) success(message?), forbidden(message),
 // notFound(message) or failed(message). A plain string return is a success with
 // that message; returning nothing is a plain success. The handler may be async.
@@ -14,6 +17,7 @@
 // uncaught exception: the action crashes, Workfront gets a 500 "crashed: ...",
 // and the exception's message goes to Docket's log.
 import { getAll } from 'wasi:config/store@0.2.0-rc.1';
+import { usernameVerified } from 'docket:action/caller';
 
 class Outcome {
   constructor(tag, val) {
@@ -45,6 +49,7 @@ export function action(handler) {
       documentId: raw.documentId,
       documentVersionId: raw.documentVersionId,
       username: raw.username,
+      usernameVerified: usernameVerified() === true,
       params: table(raw.params),
       config,
       secrets: secrets(config),

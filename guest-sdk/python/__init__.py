@@ -10,6 +10,10 @@ An action is one function from a `Request` to an outcome::
             return forbidden("sign in to Workfront first")
         return success(f"Hello {req.username}, document {req.document_id}")
 
+`req.username_verified` is True only when the username was proven by the
+user's sign-in (Workfront's OAuth2 mode); in ApiKey mode anyone holding the
+tenant's key can send any username.
+
 `@action` exports the function as the world's `run` (it defines `WitWorld` in
 the decorated function's module, which is what componentize-py looks for).
 
@@ -36,6 +40,10 @@ try:  # componentize-py names the module after the interface, qualified when nam
     from wit_world.imports import wasi_config_store as config_store
 except ImportError:
     from wit_world.imports import store as config_store
+try:
+    from wit_world.imports import caller
+except ImportError:
+    from wit_world.imports import docket_action_caller as caller
 
 __all__ = ["Request", "Outcome", "action", "success", "forbidden", "not_found", "failed"]
 
@@ -59,6 +67,11 @@ class Request:
     tenant: str
     request_id: str
     """Docket's id for this invocation; quote it in log lines (print to stderr)."""
+    username_verified: bool = False
+    """True when `username` was proven by the user's sign-in at the tenant's
+    identity provider (Workfront's OAuth2 mode); False when it is only what the
+    caller sent (ApiKey mode: anyone holding the tenant's key can send any
+    username). An action that decides by user should require it."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,7 @@ def _request(req: "wit_world.Request") -> Request:
         secrets=secrets,
         tenant=req.tenant,
         request_id=req.request_id,
+        username_verified=bool(caller.username_verified()),
     )
 
 

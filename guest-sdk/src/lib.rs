@@ -49,8 +49,16 @@ pub struct Request {
     /// The Workfront document version id.
     pub document_version_id: String,
     /// The Workfront user who triggered the action; empty when Workfront sent none.
+    /// Whether it can be trusted is [`username_verified`](Self::username_verified).
     #[serde(default)]
     pub username: String,
+    /// `true` when `username` was proven by the user's sign-in at the tenant's
+    /// identity provider (Workfront's OAuth2 mode); `false` when it is only what
+    /// the caller sent (ApiKey mode: anyone holding the tenant's key can send any
+    /// username), and with a Docket that predates it. An action that decides by
+    /// user should require it.
+    #[serde(default)]
+    pub username_verified: bool,
     /// Extra query parameters of the call.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
@@ -203,6 +211,7 @@ pub mod __component {
             document_id: request.document_id,
             document_version_id: request.document_version_id,
             username: request.username,
+            username_verified: docket::action::caller::username_verified(),
             params: request.params.into_iter().collect(),
             config,
             secrets,
@@ -262,5 +271,20 @@ mod tests {
         assert_eq!(req.document_id, "d");
         assert_eq!(req.param("k"), Some("x"));
         assert_eq!(req.username, "");
+        assert!(!req.username_verified, "absent usernameVerified is false");
+    }
+
+    #[test]
+    fn username_verified_comes_from_the_request() {
+        let base = r#"{"action":"a","documentId":"d","documentVersionId":"v","username":"jane""#;
+        for (json, verified) in [
+            (format!("{base},\"usernameVerified\":true}}"), true),
+            (format!("{base},\"usernameVerified\":false}}"), false),
+            (format!("{base}}}"), false),
+        ] {
+            let req: Request = serde_json::from_str(&json).unwrap();
+            assert_eq!(req.username_verified, verified, "{json}");
+            assert_eq!(req.username, "jane");
+        }
     }
 }

@@ -9,6 +9,7 @@
 //!
 //!     fn run(req: docket.Request, arena: std.mem.Allocator) !docket.Outcome {
 //!         if (req.username.len == 0) return .{ .forbidden = "sign in first" };
+//!         // req.usernameVerified: true only when the user was proven by OAuth2 sign-in
 //!         const stage = req.param("stage") orelse "draft";    // query parameter, or null
 //!         const folder = req.setting("folder") orelse "Inbox"; // manifest [config], or null
 //!         return docket.success(arena, "{s} filed in {s}/{s}", .{ req.documentId, folder, stage });
@@ -41,8 +42,13 @@ pub const Request = struct {
     documentId: []const u8,
     /// The Workfront document version id (required).
     documentVersionId: []const u8,
-    /// The `username` header; "" when absent.
+    /// The Workfront user; "" when absent.
     username: []const u8 = "",
+    /// True when `username` was proven by the user's sign-in at the tenant's
+    /// identity provider (Workfront's OAuth2 mode); false when it is only what
+    /// the caller sent (ApiKey mode: anyone holding the tenant's key can send
+    /// any username) or absent. An action that decides by user should require it.
+    usernameVerified: bool = false,
     /// Every other query parameter of the call.
     params: Strings = .{},
     /// The manifest's `[config]` table; numbers and booleans arrive as strings.
@@ -344,6 +350,15 @@ test "strings are unescaped on input and escaped on output" {
     const json = try render(.{ .not_found = req.documentId });
     defer std.testing.allocator.free(json);
     try std.testing.expectEqualStrings("{\"status\":\"failure\",\"kind\":\"not-found\",\"error\":\"a\\\"b\\\\c\\n\u{e9}\u{1F600}\"}\n", json);
+}
+
+test "usernameVerified is read, and false when absent" {
+    var arena_state = std.heap.ArenaAllocator.init(std.testing.allocator);
+    defer arena_state.deinit();
+    const arena = arena_state.allocator();
+    try std.testing.expect(parse(arena, "{\"documentId\":\"d\",\"documentVersionId\":\"v\",\"usernameVerified\":true}").ok.usernameVerified);
+    try std.testing.expect(!parse(arena, "{\"documentId\":\"d\",\"documentVersionId\":\"v\",\"usernameVerified\":false}").ok.usernameVerified);
+    try std.testing.expect(!parse(arena, "{\"documentId\":\"d\",\"documentVersionId\":\"v\"}").ok.usernameVerified);
 }
 
 test "odd input is a clean failure" {

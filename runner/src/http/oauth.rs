@@ -4,13 +4,13 @@
 //! [`crate::oauth`]; this module parses and renders.
 
 use super::oauth_pages::{self, Page};
+use super::webhook::parse_query;
 use crate::app::App;
 use crate::oauth::{self, AfterIdp, BINDING_COOKIE, ClientCredentials, TokenError};
 use axum::Json;
 use axum::extract::{Path, RawForm, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// `GET /t/{tenant}/oauth/authorize`: Workfront's Authentication URL. Shows
@@ -21,7 +21,7 @@ pub async fn authorize(
     Path(tenant): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = parse(query.as_deref().unwrap_or(""));
+    let params = parse_query(query.as_deref().unwrap_or(""));
     match oauth::authorize(&app, &tenant, &params).await {
         Ok(hand_off) => {
             let cookie = binding_cookie(&app, &tenant, &hand_off.browser, 600);
@@ -44,7 +44,7 @@ pub async fn callback(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = parse(query.as_deref().unwrap_or(""));
+    let params = parse_query(query.as_deref().unwrap_or(""));
     let browser = cookie(&headers, BINDING_COOKIE);
     match oauth::idp_returned(&app, &tenant, &params, browser.as_deref()).await {
         Ok(AfterIdp::Consent(consent)) => page(
@@ -64,7 +64,7 @@ pub async fn consent(
     headers: HeaderMap,
     RawForm(form): RawForm,
 ) -> Response {
-    let fields = parse(&String::from_utf8_lossy(&form));
+    let fields = parse_query(&String::from_utf8_lossy(&form));
     let Some(consent) = fields.get("consent").filter(|c| !c.is_empty()) else {
         return error_page(&oauth::FlowError::BadRequest(
             "the consent form was sent without its token; start again from Workfront".into(),
@@ -104,9 +104,9 @@ pub async fn token(
     RawQuery(query): RawQuery,
     RawForm(form): RawForm,
 ) -> Response {
-    let mut params = parse(query.as_deref().unwrap_or(""));
+    let mut params = parse_query(query.as_deref().unwrap_or(""));
     // Form fields win over query parameters of the same name.
-    params.extend(parse(&String::from_utf8_lossy(&form)));
+    params.extend(parse_query(&String::from_utf8_lossy(&form)));
     let mut credentials = ClientCredentials {
         id: params.get("client_id").cloned(),
         secret: params.get("client_secret").cloned(),
@@ -244,16 +244,6 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
             .unwrap_or_default()
     };
     Some((unescape(id), unescape(secret)))
-}
-
-fn parse(text: &str) -> BTreeMap<String, String> {
-    let mut params = BTreeMap::new();
-    for (key, value) in form_urlencoded::parse(text.as_bytes()) {
-        params
-            .entry(key.into_owned())
-            .or_insert_with(|| value.into_owned());
-    }
-    params
 }
 
 #[cfg(test)]

@@ -148,8 +148,9 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Parses the query string leniently; for a repeated key the first value wins.
-fn parse_query(query: &str) -> BTreeMap<String, String> {
+/// Parses a query string (or a form body) leniently; for a repeated key
+/// the first value wins.
+pub(super) fn parse_query(query: &str) -> BTreeMap<String, String> {
     let mut params = BTreeMap::new();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         params

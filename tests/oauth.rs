@@ -410,6 +410,40 @@ async fn the_browser_steps_refuse_what_workfront_would_never_send() {
     assert!(page.body.contains("is not the Workfront Redirect URI"));
     assert_eq!(page.hops.len(), 1, "no redirect: {:?}", page.hops);
 
+    // A code_challenge that is not RFC 7636's shape: refused.
+    let page = browser
+        .get(&format!(
+            "{}&code_challenge=short",
+            authorize_url(&s, "wf-pkce")
+        ))
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("code_challenge"), "{}", page.body);
+
+    // A gateway's own Authorization scheme does not hide a good apiKey.
+    let path = format!(
+        "/t/acme/customAction?name=review-gate&documentId={DOC}&documentVersionId={VER}&stage=legal"
+    );
+    let (status, body) = s
+        .server
+        .get(
+            &path,
+            &[
+                ("Authorization", "Basic Z3c6Z3c="),
+                ("apiKey", &s.api_key),
+                ("username", "ada@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("requires a user verified"),
+        "{body}"
+    );
+
     // No state: refused.
     let page = browser.get(&format!("{base}/t/acme/oauth/authorize")).await;
     assert_eq!(page.status, 400);
@@ -529,6 +563,73 @@ async fn oauth_settings_are_checked_and_the_client_secret_rotates() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "HTTP Basic with the new secret");
+
+    // Credentials sent twice (Basic and form) are refused; a tenant without
+    // OAuth2 mode answers exactly like a wrong secret.
+    let response = reqwest::Client::new()
+        .post(format!("{}/t/acme/oauth/token", s.server.base))
+        .basic_auth(&s.client_id, Some(new_secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "x"),
+            ("client_secret", new_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    s.server.create_tenant("plain", json!({})).await;
+    let mut answers = Vec::new();
+    for tenant in ["plain", "acme", "nobody"] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/t/{tenant}/oauth/token", s.server.base))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "x"),
+                ("client_id", "a"),
+                ("client_secret", "b"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        answers.push(response.text().await.unwrap());
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+
+    // An identity provider's answer is read up to 256 KiB, never further.
+    let huge = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let huge_url = format!("http://{}", huge.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = huge.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..64 {
+                if socket.write_all(&chunk).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let (status, body) = put(json!({
+        "workfrontRedirectUri": WORKFRONT, "issuer": huge_url, "clientId": "docket"
+    }))
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 256 KiB"),
+        "{body}"
+    );
 
     // Another tenant's admin token cannot read or change these settings.
     let (other_admin, _) = s.server.create_tenant("globex", json!({})).await;

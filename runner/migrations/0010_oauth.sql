@@ -33,9 +33,11 @@ CREATE INDEX oauth_pending_by_expiry ON oauth_pending(expires_ms);
 
 -- Access and refresh tokens; a family is one grant and everything refreshed
 -- from it, revoked together. `tenant_uid` ties them to one incarnation.
+-- Tokens go with their tenant's OAuth2 client: turning the mode off (or a
+-- token inserted by a grant racing that) leaves none behind.
 CREATE TABLE oauth_tokens (
     hash        TEXT PRIMARY KEY,
-    tenant      TEXT    NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+    tenant      TEXT    NOT NULL REFERENCES oauth_clients(tenant) ON DELETE CASCADE,
     tenant_uid  TEXT    NOT NULL,
     kind        TEXT    NOT NULL CHECK (kind IN ('access', 'refresh')),
     family      TEXT    NOT NULL,

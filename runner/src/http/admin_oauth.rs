@@ -58,6 +58,14 @@ pub async fn configure(
                 .into(),
         ));
     }
+    // Another provider, or another claim, names other people: grants made
+    // under the old settings must not carry over.
+    let identity_changed = existing.as_ref().is_some_and(|old| {
+        let old = &old.settings;
+        old.issuer != settings.issuer
+            || old.idp_client_id != settings.idp_client_id
+            || old.username_claim != settings.username_claim
+    });
     // The identity provider must answer now, not at a user's first sign-in.
     let mut probe = settings.clone();
     if probe.idp_client_secret.is_none() {
@@ -79,7 +87,13 @@ pub async fn configure(
             body["clientSecret"] = json!(client_secret);
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
-        Configured::Updated => Ok(Json(body).into_response()),
+        Configured::Updated => {
+            if identity_changed {
+                let revoked = app.store.revoke_user_tokens(&found.name, None).await?;
+                body["revokedGrants"] = json!(revoked);
+            }
+            Ok(Json(body).into_response())
+        }
     }
 }
 

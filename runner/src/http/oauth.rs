@@ -112,6 +112,13 @@ pub async fn token(
         secret: params.get("client_secret").cloned(),
     };
     if let Some((id, secret)) = basic(&headers) {
+        // RFC 6749 §2.3: one way of authenticating, never two.
+        if credentials.secret.is_some() {
+            return no_store(token_error(&TokenError::InvalidRequest(
+                "client credentials were sent both as HTTP Basic and as parameters; send them once"
+                    .into(),
+            )));
+        }
         credentials = ClientCredentials {
             id: Some(id),
             secret: Some(secret),
@@ -149,8 +156,8 @@ fn token_error(err: &TokenError) -> Response {
 }
 
 fn error_page(err: &oauth::FlowError) -> Response {
-    if matches!(err, oauth::FlowError::Store(_)) {
-        tracing::error!(error = %err, "an OAuth2 sign-in step failed");
+    if let Some(detail) = err.detail() {
+        tracing::warn!(error = %detail, "an OAuth2 sign-in step failed");
     }
     page(err.status(), oauth_pages::error(&err.to_string()))
 }
@@ -171,6 +178,10 @@ fn page(status: StatusCode, html: Page) -> Response {
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
@@ -230,7 +241,11 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// HTTP Basic client credentials, form-decoded as RFC 6749 §2.3.1 asks.
 fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?.trim();
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let encoded = encoded.trim();
     use base64::Engine;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)

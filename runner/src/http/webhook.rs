@@ -92,15 +92,17 @@ fn credential(headers: &HeaderMap) -> Credential<'_> {
                 .map_or(Presented::Unreadable, Presented::Value),
         }
     }
-    match headers.get(axum::http::header::AUTHORIZATION) {
-        Some(value) => Credential::Bearer(match value.to_str() {
-            Ok(text) => text
-                .strip_prefix("Bearer ")
-                .map(str::trim)
-                .filter(|token| !token.is_empty())
-                .map_or(Presented::Unreadable, Presented::Value),
-            Err(_) => Presented::Unreadable,
-        }),
+    // Another scheme (a gateway's Basic, say) is not Workfront's: the
+    // apiKey header decides then.
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|value| value.to_str().ok().and_then(|text| text.split_once(' ')))
+        .filter(|scheme| scheme.is_none_or(|(name, _)| name.eq_ignore_ascii_case("bearer")));
+    match bearer {
+        Some(Some((_, token))) if !token.trim().is_empty() => {
+            Credential::Bearer(Presented::Value(token.trim()))
+        }
+        Some(_) => Credential::Bearer(Presented::Unreadable),
         None => Credential::ApiKey(presented(headers.get("apiKey"))),
     }
 }

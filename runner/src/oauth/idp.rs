@@ -16,6 +16,15 @@ use std::time::Duration;
 
 /// Longest one request to the identity provider may take.
 const IDP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest answer Docket reads from an identity provider (a discovery
+/// document, its keys, a token response are a few KiB).
+const MAX_IDP_RESPONSE_BYTES: usize = 256 * 1024;
+/// How long a provider's discovery document (with its keys) is reused for
+/// starting sign-ins, so anonymous hand-offs do not each cost the provider
+/// two requests; finishing a sign-in always fetches it afresh (keys rotate).
+const DISCOVERY_TTL: Duration = Duration::from_secs(300);
+/// Issuers whose discovery documents are kept at once.
+const MAX_CACHED_ISSUERS: usize = 1024;
 
 /// Why a sign-in at the identity provider failed, worded for the user's page
 /// (and the log).
@@ -62,7 +71,7 @@ pub async fn begin(
     settings: &OAuthSettings,
     callback: &str,
 ) -> Result<SignInRequest, IdpError> {
-    let client = client(outbound, settings, callback).await?;
+    let client = client(outbound, settings, callback, Discovery::Cached).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
         .authorize_url(
@@ -91,7 +100,7 @@ pub async fn finish(
     nonce: &str,
     pkce_verifier: &str,
 ) -> Result<SignedIn, IdpError> {
-    let client = client(outbound, settings, callback).await?;
+    let client = client(outbound, settings, callback, Discovery::Fresh).await?;
     let http = Guarded::of(outbound);
     let exchange = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -112,9 +121,13 @@ pub async fn finish(
     let subject = claims.subject().as_str().to_owned();
     let username = match settings.username_claim.as_str() {
         "email" => {
-            if claims.email_verified() == Some(false) {
+            // An address the provider does not vouch for may be one the user
+            // typed in (Entra ID sends none): name users by `sub` there.
+            if claims.email_verified() != Some(true) {
                 return Err(IdpError::Unverified(
-                    "the identity provider says this user's email address is not verified".into(),
+                    "the identity provider does not say this user's email address is verified \
+                     (email_verified); the integration's administrator can name users by `sub` instead"
+                        .into(),
                 ));
             }
             claims.email().map(|e| e.as_str().to_owned())
@@ -141,24 +154,63 @@ type Client = CoreClient<
     openidconnect::EndpointMaybeSet,
 >;
 
-/// The provider's client, from its discovery document (fetched each time:
-/// sign-ins are rare, and a provider's keys rotate).
+/// Whether a recent discovery document will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Discovery {
+    Cached,
+    Fresh,
+}
+
+type DiscoveryCache =
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, CoreProviderMetadata)>>;
+
+/// Discovery documents by issuer: public data, the same for every tenant
+/// naming that issuer.
+static DISCOVERED: std::sync::LazyLock<DiscoveryCache> = std::sync::LazyLock::new(Default::default);
+
+/// The provider's client, from its discovery document.
 async fn client(
     outbound: &OutboundClient,
     settings: &OAuthSettings,
     callback: &str,
+    discovery: Discovery,
 ) -> Result<Client, IdpError> {
     let issuer = IssuerUrl::new(settings.issuer.clone())
         .map_err(|e| IdpError::Misconfigured(format!("issuer {:?}: {e}", settings.issuer)))?;
     outbound
         .destination_allowed(issuer.url())
         .map_err(IdpError::Misconfigured)?;
-    let http = Guarded::of(outbound);
-    let discover = CoreProviderMetadata::discover_async(issuer, &http);
-    let metadata = tokio::time::timeout(IDP_TIMEOUT, discover)
-        .await
-        .map_err(|_| IdpError::Unreachable("its discovery document did not come in time".into()))?
-        .map_err(|e| IdpError::Unreachable(format!("discovery failed: {}", chain(&e))))?;
+    let cached = (discovery == Discovery::Cached)
+        .then(|| {
+            let cache = DISCOVERED.lock().unwrap_or_else(|e| e.into_inner());
+            cache
+                .get(&settings.issuer)
+                .filter(|(at, _)| at.elapsed() < DISCOVERY_TTL)
+                .map(|(_, metadata)| metadata.clone())
+        })
+        .flatten();
+    let metadata = match cached {
+        Some(metadata) => metadata,
+        None => {
+            let http = Guarded::of(outbound);
+            let discover = CoreProviderMetadata::discover_async(issuer, &http);
+            let metadata = tokio::time::timeout(IDP_TIMEOUT, discover)
+                .await
+                .map_err(|_| {
+                    IdpError::Unreachable("its discovery document did not come in time".into())
+                })?
+                .map_err(|e| IdpError::Unreachable(format!("discovery failed: {}", chain(&e))))?;
+            let mut cache = DISCOVERED.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= MAX_CACHED_ISSUERS {
+                cache.clear();
+            }
+            cache.insert(
+                settings.issuer.clone(),
+                (std::time::Instant::now(), metadata.clone()),
+            );
+            metadata
+        }
+    };
     // The browser goes to the authorization endpoint: it must be https too.
     outbound
         .destination_allowed(metadata.authorization_endpoint().url())
@@ -211,19 +263,45 @@ struct GuardError(String);
 
 /// Sends one of the relying party's requests (discovery, keys, code
 /// exchange): each URL checked like an action's outbound request first.
+/// The answer is read up to [`MAX_IDP_RESPONSE_BYTES`], never further.
 async fn send(
     http: &Guarded,
     request: openidconnect::HttpRequest,
 ) -> Result<openidconnect::HttpResponse, GuardError> {
-    use openidconnect::AsyncHttpClient;
     let url = url::Url::parse(&request.uri().to_string())
         .map_err(|e| GuardError(format!("{}: {e}", request.uri())))?;
     crate::capabilities::outbound::destination_allowed(http.allow_private, &url)
         .map_err(GuardError)?;
-    http.client
-        .call(request)
+    let request = reqwest::Request::try_from(request).map_err(|e| GuardError(chain(&e)))?;
+    let mut response = http
+        .client
+        .execute(request)
         .await
-        .map_err(|e| GuardError(chain(&e)))
+        .map_err(|e| GuardError(chain(&e)))?;
+    let too_large = || {
+        GuardError(format!(
+            "{url} answered more than {} KiB",
+            MAX_IDP_RESPONSE_BYTES / 1024
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_IDP_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut answer = http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        answer = answer.header(name, value);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| GuardError(chain(&e)))? {
+        if body.len() + chunk.len() > MAX_IDP_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    answer.body(body).map_err(|e| GuardError(chain(&e)))
 }
 
 /// An error with its causes, on one line.

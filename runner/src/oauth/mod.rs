@@ -33,8 +33,11 @@ use subtle::ConstantTimeEq;
 const SIGN_IN_TTL_MS: i64 = 10 * 60 * 1000;
 /// How long an authorization code is good for (Workfront exchanges it at once).
 const CODE_TTL_MS: i64 = 2 * 60 * 1000;
-/// Longest `state` Docket carries back to Workfront.
+/// Longest `state` Docket carries back to Workfront, in bytes.
 const MAX_STATE_LEN: usize = 2048;
+/// Sign-ins one tenant may have in progress at once (each lives at most
+/// [`SIGN_IN_TTL_MS`]): anonymous hand-offs cannot fill the database.
+const MAX_SIGN_INS_IN_PROGRESS: u64 = 10_000;
 
 /// The name of the cookie that binds a sign-in to its browser.
 pub const BINDING_COOKIE: &str = "docket_oauth";
@@ -83,15 +86,40 @@ pub enum FlowError {
         "this sign-in was started in another browser (or its cookie was blocked); start again from Workfront in this browser"
     )]
     OtherBrowser,
-    /// The identity provider failed.
-    #[error("{0}")]
+    /// The identity provider failed (the detail goes to the log).
+    #[error("{}", idp_wording(.0))]
     Idp(#[from] idp::IdpError),
-    /// The store failed.
-    #[error("Docket could not keep this sign-in: {0}")]
+    /// The store failed (the detail goes to the log).
+    #[error("Docket could not keep this sign-in just now; try again in a minute")]
     Store(#[from] StoreError),
+    /// Too many sign-ins of this integration are in progress.
+    #[error("too many sign-ins to this integration are in progress; try again in a few minutes")]
+    Busy,
+}
+
+/// What the user's page says of an identity provider's failure: whose
+/// problem it is, never the internals.
+fn idp_wording(err: &idp::IdpError) -> &'static str {
+    match err {
+        idp::IdpError::Misconfigured(_) | idp::IdpError::Unreachable(_) => {
+            "your organization's sign-in service could not be reached or is not set up correctly; tell your Workfront administrator"
+        }
+        idp::IdpError::Unverified(_) => {
+            "your organization's sign-in service did not confirm who you are, so Docket cannot connect you; tell your Workfront administrator"
+        }
+    }
 }
 
 impl FlowError {
+    /// The detail for the log, beyond what the page says.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            FlowError::Idp(err) => Some(err.to_string()),
+            FlowError::Store(err) => Some(err.to_string()),
+            _ => None,
+        }
+    }
+
     /// The HTTP status of the error page.
     pub fn status(&self) -> http::StatusCode {
         use http::StatusCode;
@@ -105,7 +133,9 @@ impl FlowError {
                 StatusCode::BAD_GATEWAY
             }
             FlowError::Idp(idp::IdpError::Unverified(_)) => StatusCode::FORBIDDEN,
-            FlowError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            FlowError::Store(StoreError::Unavailable(_)) | FlowError::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             FlowError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -219,41 +249,61 @@ pub async fn authorize(
                 "the sign-in link has no `state`; start the connection from Workfront".into(),
             )
         })?;
+    // Fixed wording: nothing the request carries is shown back, and the
+    // integration's own Client ID is not revealed.
+    let refuse = |why: &str| Err(FlowError::BadRequest(why.to_owned()));
     if state.len() > MAX_STATE_LEN {
-        return Err(FlowError::BadRequest(format!(
-            "`state` is longer than {MAX_STATE_LEN} characters"
-        )));
+        return refuse("the sign-in link's `state` is too long");
     }
-    if let Some(id) = params.get("client_id")
-        && id != &client.client_id
+    if params
+        .get("client_id")
+        .is_some_and(|id| id != &client.client_id)
     {
-        return Err(FlowError::BadRequest(format!(
-            "unknown client_id {id:?}: the Client ID in Workfront's integration must be {:?}",
-            client.client_id
-        )));
+        return refuse(
+            "the sign-in link names another client_id than this integration's; check the Client ID in Workfront's integration",
+        );
     }
-    if let Some(uri) = params.get("redirect_uri")
-        && uri != &settings.redirect_uri
+    if params
+        .get("redirect_uri")
+        .is_some_and(|uri| uri != &settings.redirect_uri)
     {
-        return Err(FlowError::BadRequest(format!(
-            "redirect_uri {uri:?} is not the Workfront Redirect URI this integration has registered; Docket redirects nowhere else"
-        )));
+        return refuse(
+            "the sign-in link's redirect_uri is not the Workfront Redirect URI this integration has registered; Docket redirects nowhere else",
+        );
     }
-    if let Some(kind) = params.get("response_type")
-        && kind != "code"
+    if params
+        .get("response_type")
+        .is_some_and(|kind| kind != "code")
     {
-        return Err(FlowError::BadRequest(format!(
-            "response_type {kind:?} is not supported; Workfront uses `code`"
-        )));
+        return refuse("the sign-in link's response_type is not supported; Workfront uses `code`");
     }
+    let code_challenge = params.get("code_challenge").cloned();
     let code_challenge_method = params.get("code_challenge_method").cloned();
-    if let Some(method) = &code_challenge_method
-        && method != "S256"
-        && method != "plain"
+    if code_challenge_method
+        .as_deref()
+        .is_some_and(|m| m != "S256" && m != "plain")
     {
-        return Err(FlowError::BadRequest(format!(
-            "code_challenge_method {method:?} is not supported (S256 or plain)"
-        )));
+        return refuse("the sign-in link's code_challenge_method is not supported (S256 or plain)");
+    }
+    if code_challenge_method.is_some() && code_challenge.is_none() {
+        return refuse("the sign-in link has a code_challenge_method but no code_challenge");
+    }
+    // RFC 7636 §4.2: 43 to 128 unreserved characters.
+    let challenge_ok = code_challenge.as_deref().is_none_or(|c| {
+        (43..=128).contains(&c.len())
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    });
+    if !challenge_ok {
+        return refuse("the sign-in link's code_challenge is not 43 to 128 unreserved characters");
+    }
+    if app
+        .store
+        .live_pending(&tenant.name, PendingKind::SignIn)
+        .await?
+        >= MAX_SIGN_INS_IN_PROGRESS
+    {
+        return Err(FlowError::Busy);
     }
     let urls = OAuthUrls::of(app, tenant.name.as_str());
     let request = idp::begin(
@@ -267,7 +317,7 @@ pub async fn authorize(
         workfront: WorkfrontRequest {
             redirect_uri: settings.redirect_uri.clone(),
             state: state.clone(),
-            code_challenge: params.get("code_challenge").cloned(),
+            code_challenge,
             code_challenge_method,
         },
         nonce: request.nonce,
@@ -481,8 +531,15 @@ pub async fn token(
     params: &BTreeMap<String, String>,
     credentials: ClientCredentials,
 ) -> Result<TokenPair, TokenError> {
+    // One answer for every client failure, so it tells nothing of whether
+    // the tenant exists or has OAuth2 mode on.
     let wrong_client = || {
-        TokenError::InvalidClient("wrong client_id or client_secret for this integration".into())
+        TokenError::InvalidClient(
+            "client authentication failed: give this integration's client_id and client_secret (form fields or HTTP Basic)".into(),
+        )
+    };
+    let (Some(id), Some(secret)) = (credentials.id, credentials.secret) else {
+        return Err(wrong_client());
     };
     let found = app.tenant(tenant).ok_or_else(wrong_client)?;
     let client = app
@@ -490,11 +547,6 @@ pub async fn token(
         .oauth_client(&found.name)
         .await?
         .ok_or_else(wrong_client)?;
-    let (Some(id), Some(secret)) = (credentials.id, credentials.secret) else {
-        return Err(TokenError::InvalidClient(
-            "client_id and client_secret are required (form fields or HTTP Basic)".into(),
-        ));
-    };
     let id_matches: bool = id.as_bytes().ct_eq(client.client_id.as_bytes()).into();
     if !id_matches
         || !crate::registry::keys::matches_any(std::slice::from_ref(&client.secret_hash), &secret)

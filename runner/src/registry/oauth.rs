@@ -200,6 +200,13 @@ pub trait OAuthStore: Send + Sync {
         data: &'a str,
         ttl_ms: i64,
     ) -> StoreFuture<'a, ()>;
+    /// How many one-time values of `kind` the tenant has that are neither
+    /// spent nor expired.
+    fn live_pending<'a>(
+        &'a self,
+        tenant: &'a TenantName,
+        kind: PendingKind,
+    ) -> StoreFuture<'a, u64>;
     /// Spends a one-time value: exactly one caller, on any replica, gets
     /// [`Taken::Fresh`].
     fn take_pending<'a>(

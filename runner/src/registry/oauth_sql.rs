@@ -235,10 +235,13 @@ macro_rules! oauth_store {
             Box::pin(async move {
                 self.require_tenant(tenant)?;
                 let now = $crate::registry::records::now_ms();
+                // Spent codes stay a while, to tell a replay from a stranger;
+                // anything else goes once it expires.
                 let text = <Self as $crate::registry::shared_sql::Dialect>::sql(
-                    "DELETE FROM oauth_pending WHERE expires_ms < ?",
+                    "DELETE FROM oauth_pending WHERE (kind <> 'code' AND expires_ms < ?) OR expires_ms < ?",
                 );
                 sqlx::query(&text)
+                    .bind(now)
                     .bind(now - $crate::registry::oauth_sql::KEEP_SPENT_MS)
                     .execute(&self.pool)
                     .await?;
@@ -254,6 +257,26 @@ macro_rules! oauth_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            })
+        }
+
+        fn live_pending<'a>(
+            &'a self,
+            tenant: &'a $crate::names::TenantName,
+            kind: $crate::registry::oauth::PendingKind,
+        ) -> $crate::registry::StoreFuture<'a, u64> {
+            Box::pin(async move {
+                let text = <Self as $crate::registry::shared_sql::Dialect>::sql(concat!(
+                    "SELECT COUNT(*) FROM oauth_pending WHERE tenant = ? AND kind = ? ",
+                    "AND used_ms IS NULL AND expires_ms > ?"
+                ));
+                let count: i64 = sqlx::query_scalar(&text)
+                    .bind(tenant.as_str())
+                    .bind(kind.as_str())
+                    .bind($crate::registry::records::now_ms())
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(count as u64)
             })
         }
 
@@ -364,15 +387,8 @@ macro_rules! oauth_store {
                 let Some(family) = reused else {
                     return Ok(Refreshed::Invalid);
                 };
-                let text = <Self as $crate::registry::shared_sql::Dialect>::sql(
-                    "DELETE FROM oauth_tokens WHERE tenant = ? AND family = ?",
-                );
-                sqlx::query(&text)
-                    .bind(tenant.as_str())
-                    .bind(&family)
-                    .execute(&mut *tx)
-                    .await?;
                 tx.commit().await?;
+                self.revoke_family(tenant, &family).await?;
                 Ok(Refreshed::Reused)
             })
         }
@@ -411,12 +427,20 @@ macro_rules! oauth_store {
                 let text = <Self as $crate::registry::shared_sql::Dialect>::sql(
                     "DELETE FROM oauth_tokens WHERE tenant = ? AND family = ?",
                 );
-                let done = sqlx::query(&text)
-                    .bind(tenant.as_str())
-                    .bind(family)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected())
+                // Twice, as separate statements: under PostgreSQL's READ
+                // COMMITTED a DELETE that waited for a refresh in flight
+                // (holding the family's spent token) cannot see the pair that
+                // refresh inserted; the second statement's snapshot does.
+                let mut revoked = 0;
+                for _ in 0..2 {
+                    let done = sqlx::query(&text)
+                        .bind(tenant.as_str())
+                        .bind(family)
+                        .execute(&self.pool)
+                        .await?;
+                    revoked += done.rows_affected();
+                }
+                Ok(revoked)
             })
         }
 
@@ -477,13 +501,16 @@ macro_rules! oauth_store {
                     query = query.bind(username);
                 }
                 let families = query.fetch_one(&mut *tx).await?;
-                let text = <Self as $crate::registry::shared_sql::Dialect>::sql(delete);
-                let mut query = sqlx::query(&text).bind(tenant.as_str());
-                if let Some(username) = username {
-                    query = query.bind(username);
-                }
-                query.execute(&mut *tx).await?;
                 tx.commit().await?;
+                // Twice, for the reason `revoke_family` gives.
+                let text = <Self as $crate::registry::shared_sql::Dialect>::sql(delete);
+                for _ in 0..2 {
+                    let mut query = sqlx::query(&text).bind(tenant.as_str());
+                    if let Some(username) = username {
+                        query = query.bind(username);
+                    }
+                    query.execute(&self.pool).await?;
+                }
                 Ok(families as u64)
             })
         }

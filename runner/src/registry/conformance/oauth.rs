@@ -106,6 +106,19 @@ pub(in crate::registry::conformance) async fn oauth_clients_are_configured_rotat
         store.disable_oauth(&acme).await,
         Err(StoreError::OAuthOff)
     ));
+    let id = tenant_id(store, "acme").await;
+    let orphan = NewGrant {
+        tenant_id: &id,
+        username: "ada",
+        subject: "ada",
+        family: "f2",
+        access_seconds: 60,
+        refresh_seconds: 60,
+    };
+    assert!(
+        store.issue_tokens(&acme, orphan).await.is_err(),
+        "no token outlives (or races) turning OAuth2 mode off"
+    );
     assert!(matches!(
         store.rotate_oauth_secret(&acme).await,
         Err(StoreError::OAuthOff)
@@ -150,6 +163,40 @@ pub(in crate::registry::conformance) async fn oauth_one_time_values_are_spent_on
             .unwrap(),
         Taken::Spent
     );
+    for value in ["s1", "s2"] {
+        store
+            .put_pending(&acme, PendingKind::SignIn, value, "{}", 60_000)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .live_pending(&acme, PendingKind::SignIn)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .take_pending(&acme, PendingKind::SignIn, "s1")
+            .await
+            .unwrap(),
+        Taken::Fresh("{}".into())
+    );
+    assert_eq!(
+        store
+            .live_pending(&acme, PendingKind::SignIn)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .live_pending(&globex, PendingKind::SignIn)
+            .await
+            .unwrap(),
+        0
+    );
     store
         .put_pending(&acme, PendingKind::Code, "old", "{}", -1)
         .await
@@ -171,6 +218,12 @@ pub(in crate::registry::conformance) async fn oauth_tokens_rotate_and_families_a
     store: &dyn Storage,
 ) {
     let [acme, globex] = created(store, ["acme", "globex"]).await;
+    for name in [&acme, &globex] {
+        store
+            .configure_oauth(name, &settings(Some("s")))
+            .await
+            .unwrap();
+    }
     let id = tenant_id(store, "acme").await;
     let first = grant(store, "acme", "ada@example.com", "fam-a").await;
     let other = grant(store, "acme", "bob@example.com", "fam-b").await;
@@ -289,6 +342,10 @@ pub(in crate::registry::conformance) async fn oauth_tokens_rotate_and_families_a
     store.delete_tenant(&acme).await.unwrap();
     store
         .create_tenant(&acme, None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    store
+        .configure_oauth(&acme, &settings(Some("s")))
         .await
         .unwrap();
     assert!(

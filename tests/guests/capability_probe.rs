@@ -4,12 +4,23 @@
 //! `url=…` sends a request (`method`, `body`, `header=name:value`, `repeat=N` to
 //! send it N times) and reports the status and body; `count=KEY` increments KEY;
 //! `read=KEY` reads it; `secret=NAME` reports that granted secret (and the
-//! `folder` config value).
+//! `folder` config value); `leftovers=1` reports what this instance saw of
+//! earlier calls (a static counter and a heap value both bumped per call),
+//! and `identity=1` the user and whether Docket verified them.
 
 use docket_sdk::{Failure, HttpRequest, Outcome, Request, kv, send};
 
 /// The answer to a capability probe, or `None` when the request asks for none.
 pub fn probe(req: &Request) -> Option<Outcome> {
+    if req.param("leftovers").is_some() {
+        return Some(Ok(Some(leftovers())));
+    }
+    if req.param("identity").is_some() {
+        return Some(Ok(Some(format!(
+            "user {:?} verified {}",
+            req.username, req.username_verified
+        ))));
+    }
     if let Some(name) = req.param("secret") {
         return Some(Ok(Some(match req.secret(name) {
             Some(value) => format!(
@@ -60,3 +71,16 @@ pub fn probe(req: &Request) -> Option<Outcome> {
     }
     None
 }
+
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static HEAP: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Bumps a static and a heap value; in a fresh instance both start empty.
+fn leftovers() -> String {
+    let before = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut heap = HEAP.lock().unwrap_or_else(|e| e.into_inner());
+    let seen = heap.len();
+    heap.push(before);
+    format!("earlier calls seen: static {before}, heap {seen}")
+}
+

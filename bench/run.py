@@ -101,6 +101,13 @@ def rss_kib(pid, field="VmRSS"):
                 return int(line.split()[1])
     return 0
 
+def cpu_seconds(pid):
+    """User plus system CPU the process (all its threads) has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def docket(data_dir, manifests=None, extra=()):
     args = [os.path.join(RELEASE, "docket"), "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
             "--admin-token", OPERATOR, "--tenant-max-concurrency", str(WAITERS * 2),
@@ -190,9 +197,10 @@ def wrk(url, headers, connections, seconds, delay_ms=None):
         m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    total = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50_ms": pct(50), "p99_ms": pct(99),
+    return {"rps": rps, "requests": int(total.group(1)) if total else 0, "p50_ms": pct(50), "p99_ms": pct(99),
             "non_2xx": int(errors.group(1)) if errors else 0, "socket_errors": sock.group(1) if sock else ""}
 
 
@@ -215,17 +223,22 @@ def throughput(results):
             f.write(f'name = "{name}"\nmodule = "{module}"\n{extra}')
     server, base = docket(os.path.join(data, "state"), os.path.dirname(manifests))
     headers = {"apiKey": API_KEY, "username": "jane.doe"}
-    targets = [("baseline", base_url + action_path("bench", "x"), {})]
+    targets = [("baseline", base_url + action_path("bench", "x"), {}, baseline.pid)]
     for name in guests:
         extra = "&stage=legal" if name == "realistic-component" else ""
         status, body = call(base, "bench", name, API_KEY, extra)
         assert status == 200, (name, status, body)
-        targets.append((name, base + action_path("bench", name, extra), headers))
+        targets.append((name, base + action_path("bench", name, extra), headers, server.pid))
     settle_tiers(base)
     rows = {}
-    for name, url, hdrs in targets:
+    for name, url, hdrs, pid in targets:
         wrk(url, hdrs, CONNECTIONS, 1)  # warm-up
+        cpu_before = cpu_seconds(pid)
         peak = wrk(url, hdrs, CONNECTIONS, DURATION)
+        # The server's own CPU per answered request, from /proc: what a
+        # request costs, apart from how many cores the load could use.
+        peak["server_cpu_us_per_request"] = round(
+            (cpu_seconds(pid) - cpu_before) * 1e6 / max(peak["requests"], 1), 1)
         # Half of peak load, paced per connection with wrk's delay() hook.
         paced_connections = 32
         delay = max(1, round(paced_connections * 1000 / (peak["rps"] / 2)))
@@ -402,10 +415,12 @@ def main():
 
 def print_table(results):
     if "throughput" in results:
-        print(f"{'target':<22}{'req/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}   {'half-load req/s':>16}{'p99 ms':>9}")
+        print(f"{'target':<22}{'req/s':>10}{'ratio':>8}{'cpu us/req':>11}{'p50 ms':>9}{'p99 ms':>9}"
+              f"   {'half-load req/s':>16}{'p99 ms':>9}")
         for name, row in results["throughput"].items():
             peak, half = row["peak"], row["half_load"]
-            print(f"{name:<22}{peak['rps']:>10.0f}{row['ratio_to_baseline']:>8.2f}{peak['p50_ms']:>9.3f}"
+            print(f"{name:<22}{peak['rps']:>10.0f}{row['ratio_to_baseline']:>8.2f}"
+                  f"{peak['server_cpu_us_per_request']:>11.1f}{peak['p50_ms']:>9.3f}"
                   f"{peak['p99_ms']:>9.3f}   {half['rps']:>16.0f}{half['p99_ms']:>9.3f}")
     for section in ("cold", "languages", "concurrency", "cluster", "observability"):
         if section in results:

@@ -126,6 +126,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(budget) = args.guest_memory_budget_mb {
         settings.guest_memory_budget_mb = budget;
     }
+    settings.max_loaded_modules_mb = args.max_loaded_modules_mb;
     settings.metrics_on = !args.no_metrics;
     settings.invocation_max_age = args.invocation_max_age();
     settings.public_url = args
@@ -142,8 +143,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.manifests {
         tenants = declarative::sync_with(&app, dir, &args.data_dir, args.missing_modules()).await?;
     }
+    let warming = std::time::Instant::now();
     let warmed = app.warm().await;
-    tracing::info!(modules = warmed, "live versions loaded");
+    tracing::info!(
+        modules = warmed,
+        ms = warming.elapsed().as_millis() as u64,
+        "live versions called lately loaded; the others load on their first call"
+    );
     app.follow_changes();
     app.watch_tenants();
     if app.operator_token.is_none() {

@@ -83,4 +83,3 @@ fn leftovers() -> String {
     heap.push(before);
     format!("earlier calls seen: static {before}, heap {seen}")
 }
-

@@ -248,10 +248,17 @@ impl App {
     /// Gets one module's optimized code and puts it in place; on failure,
     /// queues it again later (see [`MAX_ATTEMPTS`]).
     async fn optimize(&self, job: Job) {
-        let still_baseline = self
-            .module(&job.tenant, &job.digest)
-            .is_some_and(|m| m.tier() == Tier::Baseline);
-        if !still_baseline {
+        // Compiled when its baseline code is loaded, and also when it was
+        // evicted meanwhile but is still live, so its next load finds the
+        // optimized artifact; not when no live version uses it any more.
+        let wanted = match self.modules.peek(&job.key()) {
+            Some(module) => module.tier() == Tier::Baseline,
+            None => self
+                .store
+                .tenant(job.tenant.as_str())
+                .is_some_and(|t| t.actions.values().any(|a| a.module == job.digest)),
+        };
+        if !wanted {
             return;
         }
         let err = match self.optimized_code(&job).await {
@@ -312,7 +319,7 @@ impl App {
     /// earlier run) saved, else compiled in the background and saved.
     async fn optimized_code(&self, job: &Job) -> Result<PreparedModule, DeployError> {
         if let Some(module) = self
-            .load_artifact(&job.digest, job.abi, Tier::Optimized)
+            .load_artifact(&job.digest, Some(job.abi), Tier::Optimized)
             .await?
         {
             return Ok(module);

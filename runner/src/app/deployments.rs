@@ -187,7 +187,8 @@ impl App {
 
     /// Drops compiled modules no live version uses any more, so memory follows
     /// what is live, not what was ever uploaded. A rollback reloads from the
-    /// cached artifact in milliseconds.
+    /// cached artifact in milliseconds. (Modules still live are bounded by
+    /// `--max-loaded-modules-mb`: `app/module_cache.rs`.)
     pub(super) fn prune_modules(&self) {
         let live: HashSet<(TenantName, ModuleDigest)> = self
             .store
@@ -199,8 +200,8 @@ impl App {
                     .map(|a| (t.name.clone(), a.module.clone()))
             })
             .collect();
-        let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        modules.retain(|key, _| live.contains(key));
+        let usage = self.modules.retain(|key| live.contains(key));
+        self.loaded_modules_changed(usage);
     }
 }
 

@@ -8,9 +8,7 @@
 
 use crate::capabilities::HostServices;
 use crate::compiles::{CompileError, CompileQueue};
-use crate::engine::{
-    Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, PreparedModule, Tier,
-};
+use crate::engine::{Abi, CpuShare, Engine, Invocation, InvokeError, LoadError, Tier};
 use crate::limits::Ceilings;
 use crate::metrics::Metrics;
 use crate::names::TenantName;
@@ -18,7 +16,7 @@ use crate::registry::{ModuleDigest, NewInvocation, Storage, StoreError, Tenant, 
 use crate::wasm_pool::WasmPool;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -26,13 +24,17 @@ mod background_compiles;
 mod deployments;
 mod gates;
 mod lifetimes;
+mod module_cache;
 mod modules;
 mod run_log_writer;
 mod settings;
 
 pub use gates::{Admission, InFlight, MemoryRefused, MemoryReservation};
 use gates::{GuestMemory, TenantGates};
-pub use settings::{ServiceSettings, default_guest_memory_budget_mb, default_wasm_threads};
+pub use settings::{
+    DEFAULT_MAX_LOADED_MODULES_MB, ServiceSettings, default_guest_memory_budget_mb,
+    default_wasm_threads,
+};
 
 pub use lifetimes::{Holder, TenantLease};
 
@@ -110,10 +112,13 @@ pub struct App {
     pub operator_token: Option<crate::registry::keys::KeyHash>,
     /// What `/metrics` shows; capabilities and compiles report here too.
     pub metrics: Arc<Metrics>,
-    /// Compiled modules by tenant and digest: compiled once per tenant, however
+    /// Loaded modules by tenant and digest: compiled once per tenant, however
     /// many of its versions point at it. Never shared between tenants, so the
-    /// time a deploy takes says nothing about what other tenants run.
-    modules: RwLock<HashMap<(TenantName, ModuleDigest), PreparedModule>>,
+    /// time a deploy takes says nothing about what other tenants run. Bounded
+    /// by `--max-loaded-modules-mb`, least recently used evicted first.
+    modules: module_cache::ModuleCache,
+    /// Loads in progress, so concurrent calls of a module load it once.
+    loading: Mutex<HashMap<module_cache::Key, modules::Loading>>,
     /// Who may compile when: bounded, fair between tenants, failures rate-limited.
     compiles: CompileQueue,
     /// Versions serving on baseline code, waiting for their optimized compile.
@@ -161,6 +166,9 @@ impl App {
             services.kv,
             metrics.clone(),
         ));
+        metrics
+            .module_cache
+            .set_limit(settings.max_loaded_modules_mb.saturating_mul(1024 * 1024));
         let (sender, receiver) = mpsc::channel(INVOCATION_QUEUE);
         let max_age = settings.invocation_max_age;
         tokio::spawn(write_invocations(store.clone(), receiver, max_age));
@@ -174,7 +182,10 @@ impl App {
                 .as_deref()
                 .filter(|t| !t.is_empty())
                 .map(crate::registry::keys::KeyHash::of),
-            modules: RwLock::new(HashMap::new()),
+            modules: module_cache::ModuleCache::new(
+                settings.max_loaded_modules_mb.saturating_mul(1024 * 1024),
+            ),
+            loading: Mutex::new(HashMap::new()),
             compiles: CompileQueue::new(&settings.compile_settings(), metrics.clone()),
             optimizing: background_compiles::Optimizing::default(),
             metrics,
@@ -194,24 +205,54 @@ impl App {
         self.store.tenant(name)
     }
 
-    /// Follows other replicas' changes: loads the modules of versions they make
-    /// live, so the first request here does not wait for the load, and drops
-    /// those no live version uses any more. Does nothing for a store no other
-    /// process writes to.
+    /// Follows other replicas' changes: drops the modules no live version
+    /// uses any more, and when another replica makes a new version of an
+    /// action whose live module is loaded here (it is called here), loads the
+    /// new version's, so the next call here does not wait for the load.
+    /// Other new versions are loaded by their first call. Does nothing for a
+    /// store no other process writes to.
     pub fn follow_changes(self: &Arc<Self>) {
         let Some(mut changes) = self.store.changes() else {
             return;
         };
         let app = Arc::downgrade(self);
+        let mut live = self.live_modules();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
                 let Some(app) = app.upgrade() else {
                     return;
                 };
+                let now = app.live_modules();
+                let follow: Vec<(TenantName, ModuleDigest)> = now
+                    .iter()
+                    .filter(|((tenant, action), digest)| {
+                        live.get(&(tenant.clone(), action.clone()))
+                            .is_some_and(|old| old != *digest && app.module_loaded(tenant, old))
+                    })
+                    .map(|((tenant, _), digest)| (tenant.clone(), digest.clone()))
+                    .collect();
+                live = now;
                 app.prune_modules();
-                app.warm().await;
+                for (tenant, digest) in follow {
+                    if let Err(err) = app.ensure_module(&tenant, &digest).await {
+                        tracing::error!(tenant = %tenant, module = %digest, error = %err, "live version cannot be loaded");
+                    }
+                }
             }
         });
+    }
+
+    /// Each live action's module, by tenant and action.
+    fn live_modules(&self) -> HashMap<(TenantName, crate::names::ActionName), ModuleDigest> {
+        self.store
+            .tenants()
+            .iter()
+            .flat_map(|t| {
+                t.actions
+                    .values()
+                    .map(|a| ((t.name.clone(), a.name.clone()), a.module.clone()))
+            })
+            .collect()
     }
 
     /// Registers a long-lived thing of `tenant` (a run log stream), held by

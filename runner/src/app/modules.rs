@@ -1,64 +1,85 @@
-//! The compiled-module cache: prepared modules by tenant and content digest,
-//! loaded from the best compiled artifact the store has, else compiled.
+//! Loading modules: prepared modules by tenant and content digest, loaded
+//! from the best compiled artifact the store has, else compiled, into the
+//! bounded cache of loaded modules (`app/module_cache.rs`). A start loads
+//! only the versions called lately ([`App::warm`]); every other one is
+//! loaded by its first call, one load per module at a time.
 
+use super::module_cache::{Key, Usage};
 use super::{App, DeployError};
 use crate::compiles::Compiled;
-use crate::engine::{Abi, LoadError, PreparedModule, Tier};
+use crate::engine::{Abi, Engine, LoadError, PreparedModule, Tier};
 use crate::metrics::ModuleSource;
 use crate::names::TenantName;
-use crate::registry::ModuleDigest;
+use crate::registry::{CheckedArtifact, ModuleDigest};
 use futures_util::StreamExt;
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// A load in progress: every caller of the same module waits on it.
+pub(super) type Loading = Arc<tokio::sync::OnceCell<PreparedModule>>;
+
+/// A start warms the versions called within this window, newest first…
+const WARM_WINDOW_MS: i64 = 7 * 86_400_000;
+/// …at most this many of them (and only as many as the bound holds).
+const WARM_MAX_VERSIONS: u32 = 100_000;
 
 impl App {
-    /// The tenant's prepared module for a digest, if it is loaded.
+    /// The tenant's prepared module for a digest, if it is loaded; the
+    /// lookup counts as a use of it.
     pub fn module(&self, tenant: &TenantName, digest: &ModuleDigest) -> Option<PreparedModule> {
-        let modules = self.modules.read().unwrap_or_else(|e| e.into_inner());
-        modules.get(&(tenant.clone(), digest.clone())).cloned()
+        self.modules.get(&(tenant.clone(), digest.clone()))
+    }
+
+    /// Whether the tenant's module for a digest is loaded (not a use).
+    pub(super) fn module_loaded(&self, tenant: &TenantName, digest: &ModuleDigest) -> bool {
+        self.modules.contains(&(tenant.clone(), digest.clone()))
     }
 
     /// Caches a module, but never baseline code over optimized code of the
     /// same bytes (a deploy that reused the cached module while its
-    /// optimized code took over).
+    /// optimized code took over); evicts the least recently used past
+    /// `--max-loaded-modules-mb`.
     pub(super) fn cache(&self, tenant: &TenantName, digest: ModuleDigest, module: PreparedModule) {
-        let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        let key = (tenant.clone(), digest);
-        let optimized_already = modules
-            .get(&key)
-            .is_some_and(|cached| cached.tier() == Tier::Optimized);
-        if !(optimized_already && module.tier() == Tier::Baseline) {
-            modules.insert(key, module);
+        let usage = self.modules.insert((tenant.clone(), digest), module);
+        self.loaded_modules_changed(usage);
+    }
+
+    /// Reports a change of the loaded modules to the metrics.
+    pub(super) fn loaded_modules_changed(&self, usage: Usage) {
+        self.metrics
+            .module_cache
+            .changed(usage.modules, usage.bytes, usage.evicted);
+        if usage.evicted > 0 {
+            tracing::debug!(
+                evicted = usage.evicted,
+                loaded = usage.modules,
+                bytes = usage.bytes,
+                "least recently used modules evicted"
+            );
         }
     }
 
     /// Puts optimized code in place of the baseline code of a cached module.
     /// Invocations already running keep the module they cloned; the next one
-    /// gets the new code. Returns false when the module left the cache (no
-    /// live version uses it any more) or is optimized already.
+    /// gets the new code. Returns false when the module is not loaded (no
+    /// live version uses it any more, or it was evicted) or is optimized
+    /// already.
     pub(super) fn replace_baseline(
         &self,
         tenant: &TenantName,
         digest: &ModuleDigest,
         optimized: PreparedModule,
     ) -> bool {
-        let mut modules = self.modules.write().unwrap_or_else(|e| e.into_inner());
-        match modules.get_mut(&(tenant.clone(), digest.clone())) {
-            Some(cached) if cached.tier() == Tier::Baseline => {
-                *cached = optimized;
-                true
-            }
-            _ => false,
-        }
+        let (replaced, usage) = self
+            .modules
+            .replace_baseline(&(tenant.clone(), digest.clone()), optimized);
+        self.loaded_modules_changed(usage);
+        replaced
     }
 
     /// How many cached modules run baseline code and how many optimized code.
     pub fn modules_by_tier(&self) -> (usize, usize) {
-        let modules = self.modules.read().unwrap_or_else(|e| e.into_inner());
-        let baseline = modules
-            .values()
-            .filter(|m| m.tier() == Tier::Baseline)
-            .count();
-        (baseline, modules.len() - baseline)
+        self.modules.by_tier()
     }
 
     /// Compiles new bytes for `tenant` with the first tier of the operator's
@@ -76,15 +97,83 @@ impl App {
     /// Loads a stored module into the cache: from the best compiled artifact
     /// recorded for this engine (optimized, else baseline), else by compiling
     /// its bytes (and then recording the artifact for the next start). A
-    /// module on baseline code is queued for its optimized compile.
+    /// module on baseline code is queued for its optimized compile. One load
+    /// per module at a time: callers that come meanwhile wait for it.
     pub async fn ensure_module(
         &self,
         tenant: &TenantName,
         digest: &ModuleDigest,
     ) -> Result<PreparedModule, DeployError> {
-        if let Some(module) = self.module(tenant, digest) {
+        self.ensure(tenant, digest, false).await
+    }
+
+    /// [`App::ensure_module`] for a call that found its module not loaded
+    /// (never called since the start, or evicted): counted as a lazy load.
+    pub async fn load_on_call(
+        &self,
+        tenant: &TenantName,
+        digest: &ModuleDigest,
+    ) -> Result<PreparedModule, DeployError> {
+        self.ensure(tenant, digest, true).await
+    }
+
+    async fn ensure(
+        &self,
+        tenant: &TenantName,
+        digest: &ModuleDigest,
+        on_call: bool,
+    ) -> Result<PreparedModule, DeployError> {
+        let key: Key = (tenant.clone(), digest.clone());
+        if let Some(module) = self.modules.get(&key) {
             // Compiled before its bytes were stored (a declarative check):
             // its optimized compile is queued now that it is live.
+            if module.tier() == Tier::Baseline {
+                self.optimize_later(tenant, digest, module.abi());
+            }
+            return Ok(module);
+        }
+        let loading = self.loading_of(&key);
+        let _done = LoadingDone {
+            app: self,
+            key: &key,
+            loading: &loading,
+        };
+        loading
+            .get_or_try_init(|| async {
+                // Loaded by a load that ended between the miss and now.
+                if let Some(module) = self.modules.get(&key) {
+                    return Ok(module);
+                }
+                if on_call {
+                    self.metrics.module_cache.lazy_load();
+                }
+                self.load_module(tenant, digest).await
+            })
+            .await
+            .cloned()
+    }
+
+    /// The load of `key` in progress, or a new one.
+    fn loading_of(&self, key: &Key) -> Loading {
+        self.loading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// Loads a module that is not loaded; see [`App::ensure_module`].
+    async fn load_module(
+        &self,
+        tenant: &TenantName,
+        digest: &ModuleDigest,
+    ) -> Result<PreparedModule, DeployError> {
+        // The artifact says its own ABI: a load from it needs no other
+        // record (and, on a replica whose database is away, no database).
+        if let Some(module) = self.load_best_artifact(digest).await? {
+            self.metrics.module_loaded(ModuleSource::Artifact);
+            self.cache(tenant, digest.clone(), module.clone());
             if module.tier() == Tier::Baseline {
                 self.optimize_later(tenant, digest, module.abi());
             }
@@ -94,14 +183,6 @@ impl App {
             Some("component") => Abi::Component,
             _ => Abi::Command,
         };
-        if let Some(module) = self.load_best_artifact(digest, abi).await? {
-            self.metrics.module_loaded(ModuleSource::Artifact);
-            self.cache(tenant, digest.clone(), module.clone());
-            if module.tier() == Tier::Baseline {
-                self.optimize_later(tenant, digest, abi);
-            }
-            return Ok(module);
-        }
         let bytes = self.store.read_module(digest).await?;
         let compiled = self.compile_new(tenant, bytes).await?;
         let module = compiled.module;
@@ -121,42 +202,63 @@ impl App {
     }
 
     /// The best artifact of `digest` the store has for this engine, loaded:
-    /// optimized code first, then baseline code.
+    /// optimized code first, then baseline code. A store error is returned
+    /// only when no tier's artifact loaded.
     async fn load_best_artifact(
         &self,
         digest: &ModuleDigest,
-        abi: Abi,
     ) -> Result<Option<PreparedModule>, DeployError> {
         let mut tiers = vec![Tier::Optimized];
         if self.engine.first_tier() == Tier::Baseline {
             tiers.push(Tier::Baseline);
         }
+        // A store that fails for one tier (PostgreSQL away, the replica's
+        // disk without that tier's copy) may still have the next on disk.
+        let mut failed = None;
         for tier in tiers {
-            if let Some(module) = self.load_artifact(digest, abi, tier).await? {
-                return Ok(Some(module));
+            match self.load_artifact(digest, None, tier).await {
+                Ok(Some(module)) => return Ok(Some(module)),
+                Ok(None) => {}
+                Err(err) => failed = failed.or(Some(err)),
             }
         }
-        Ok(None)
+        failed.map_or(Ok(None), Err)
     }
 
-    /// The stored artifact of `digest` compiled by `tier`, loaded. An
-    /// artifact that does not load is skipped with a warning.
+    /// The stored artifact of `digest` compiled by `tier`, loaded as `abi`,
+    /// or as the ABI its header says when `abi` is `None`. An artifact that
+    /// does not load is skipped with a warning.
     pub(super) async fn load_artifact(
         &self,
         digest: &ModuleDigest,
-        abi: Abi,
+        abi: Option<Abi>,
         tier: Tier,
     ) -> Result<Option<PreparedModule>, DeployError> {
         let fingerprint = self.engine.artifact_fingerprint(tier);
         let started = std::time::Instant::now();
-        let Some(artifact) = self.store.read_artifact(digest, &fingerprint).await? else {
+        let Some(artifact) = self.store.open_artifact(digest, &fingerprint).await? else {
             return Ok(None);
         };
         let engine = self.engine.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || engine.load_artifact(&artifact, abi, tier))
-                .await
-                .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let loaded = tokio::task::spawn_blocking(move || {
+            let unknown = || LoadError::Invalid("not a compiled module or component".into());
+            match artifact {
+                CheckedArtifact::File(file) => {
+                    let abi = abi
+                        .or_else(|| Engine::artifact_file_abi(&file))
+                        .ok_or_else(unknown)?;
+                    engine.load_artifact_file(file, abi, tier)
+                }
+                CheckedArtifact::Bytes(bytes) => {
+                    let abi = abi
+                        .or_else(|| Engine::artifact_abi(&bytes))
+                        .ok_or_else(unknown)?;
+                    engine.load_artifact(&bytes, abi, tier)
+                }
+            }
+        })
+        .await
+        .map_err(|e| LoadError::Engine(e.to_string()))?;
         match loaded {
             Ok(module) => {
                 let ms = started.elapsed().as_millis() as u64;
@@ -170,40 +272,77 @@ impl App {
         }
     }
 
-    /// Loads every live version's module, so the first request after a start
-    /// does not compile. A module that fails is logged, not fatal: its action
-    /// answers 500 until fixed, and the others serve. Different modules load
-    /// side by side ([`WARM_CONCURRENCY`] at a time), so a start with many
-    /// actions waits for the cores, not for one store round trip after
-    /// another; the actions sharing one module load it one after another,
-    /// so it is compiled (if it must be) once and the others find its
-    /// artifact. Returns how many actions' modules are loaded.
+    /// Loads the live versions called lately (an invocation recorded in the
+    /// last seven days), newest first, while they fit in
+    /// `--max-loaded-modules-mb`, so the first calls after a start do not
+    /// wait for a load; every other live version is loaded by its first
+    /// call. A module that fails is logged, not fatal: its action answers
+    /// 500 until fixed, and the others serve. Different modules load side
+    /// by side ([`WARM_CONCURRENCY`] at a time). Returns how many modules
+    /// are loaded.
     pub async fn warm(&self) -> usize {
-        let mut by_module: HashMap<ModuleDigest, Vec<_>> = HashMap::new();
-        for tenant in self.store.tenants() {
-            for action in tenant.actions.values() {
-                by_module
-                    .entry(action.module.clone())
-                    .or_default()
-                    .push((tenant.clone(), action.clone()));
+        let since = crate::registry::store::now_ms() - WARM_WINDOW_MS;
+        let recent = match self.store.recently_called(since, WARM_MAX_VERSIONS).await {
+            Ok(recent) => recent,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read which actions were called lately; loading each on its first call");
+                return 0;
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut called = Vec::new();
+        for call in recent {
+            let Some(tenant) = self.store.tenant(&call.tenant) else {
+                continue;
+            };
+            let Some(action) = tenant.actions.get(call.action.as_str()) else {
+                continue;
+            };
+            if action.version == call.version
+                && seen.insert((tenant.name.clone(), action.module.clone()))
+            {
+                called.push((tenant.name.clone(), action.clone()));
             }
         }
-        let loads = futures_util::stream::iter(by_module.into_values()).map(|users| async move {
-            let mut loaded = 0;
-            for (tenant, action) in users {
-                match self.ensure_module(&tenant.name, &action.module).await {
-                    Ok(_) => loaded += 1,
-                    Err(err) => {
-                        tracing::error!(tenant = %tenant.name, action = %action.name, error = %err, "live version cannot be loaded")
-                    }
+        let loads = futures_util::stream::iter(called).map(|(tenant, action)| async move {
+            // Newest first: once the bound is reached, the rest wait for a call.
+            if self.modules.full() {
+                return 0;
+            }
+            match self.ensure_module(&tenant, &action.module).await {
+                Ok(_) => 1,
+                Err(err) => {
+                    tracing::error!(tenant = %tenant, action = %action.name, error = %err, "live version cannot be loaded");
+                    0
                 }
             }
-            loaded
         });
         loads
-            .buffer_unordered(WARM_CONCURRENCY)
+            .buffered(WARM_CONCURRENCY)
             .fold(0, |total, loaded| std::future::ready(total + loaded))
             .await
+    }
+}
+
+/// Ends a load's entry once its caller is done with it (loaded, failed or
+/// dropped): the next miss, after an eviction, loads anew. The entry stays
+/// while other callers still wait on it, so they share the load.
+struct LoadingDone<'a> {
+    app: &'a App,
+    key: &'a Key,
+    loading: &'a Loading,
+}
+
+impl Drop for LoadingDone<'_> {
+    fn drop(&mut self) {
+        let mut loading = self.app.loading.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(current) = loading.get(self.key)
+            && Arc::ptr_eq(current, self.loading)
+            // The map's and this caller's: nobody else waits on it.
+            && (self.loading.initialized() || Arc::strong_count(self.loading) <= 2)
+        {
+            loading.remove(self.key);
+        }
     }
 }
 
@@ -211,3 +350,94 @@ impl App {
 /// the store and the cores busy, few enough that a start's memory peak is a
 /// handful of artifacts.
 const WARM_CONCURRENCY: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::ServiceSettings;
+    use crate::capabilities::HostServices;
+    use crate::capabilities::kv::KvLimits;
+    use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
+    use crate::engine::{Engine, EngineSettings};
+    use crate::registry::Quotas;
+    use crate::registry::secrets::SecretBox;
+    use crate::registry::store::SqliteStore;
+
+    fn module(tag: u32) -> Vec<u8> {
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1) (global i32 (i32.const {tag})) (func (export "_start")))"#
+        ))
+        .unwrap()
+    }
+
+    fn counted(app: &App, name: &str) -> String {
+        let text = app.metrics.encode();
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .to_owned()
+    }
+
+    /// Many calls that miss the same module at once load it once, from its
+    /// artifact (no compile), and all get it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_load_a_module_once_from_its_artifact() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
+            .await
+            .unwrap();
+        let store: Arc<dyn crate::registry::Storage> = Arc::new(store);
+        let services = HostServices {
+            outbound: Arc::new(OutboundClient::new(OutboundSettings::default()).unwrap()),
+            kv: store.clone(),
+            kv_limits: KvLimits::default(),
+        };
+        let engine = Arc::new(Engine::new(EngineSettings::default()).unwrap());
+        let settings = ServiceSettings {
+            wasm_threads: 1,
+            ..ServiceSettings::default()
+        };
+        let app = Arc::new(App::new(engine, store.clone(), services, settings));
+        let name = TenantName::new("acme").unwrap();
+        store
+            .create_tenant(&name, None, Default::default())
+            .await
+            .unwrap();
+        let tenant = app.tenant("acme").unwrap();
+        let digest = app
+            .deploy(&tenant, &app.ceilings, "name = \"greet\"\n", module(1))
+            .await
+            .unwrap()
+            .hash;
+        // Evicted (as past the bound).
+        app.loaded_modules_changed(app.modules.retain(|_| false));
+        assert!(!app.module_loaded(&name, &digest));
+
+        let calls: Vec<_> = (0..16)
+            .map(|_| {
+                let (app, name, digest) = (app.clone(), name.clone(), digest.clone());
+                tokio::spawn(async move { app.load_on_call(&name, &digest).await.is_ok() })
+            })
+            .collect();
+        for call in calls {
+            assert!(call.await.unwrap());
+        }
+        assert!(app.module_loaded(&name, &digest));
+        assert_eq!(
+            counted(&app, "docket_module_lazy_loads_total"),
+            "docket_module_lazy_loads_total 1"
+        );
+        assert_eq!(
+            counted(&app, "docket_modules_loaded_total{source=\"artifact\"}"),
+            "docket_modules_loaded_total{source=\"artifact\"} 1"
+        );
+        assert_eq!(
+            counted(&app, "docket_loaded_modules "),
+            "docket_loaded_modules 1"
+        );
+        assert!(
+            app.loading.lock().unwrap().is_empty(),
+            "no load left behind"
+        );
+    }
+}

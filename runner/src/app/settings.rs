@@ -37,6 +37,10 @@ pub struct ServiceSettings {
     /// Guest memory all tenants' running invocations may hold at once, in
     /// MiB (`--guest-memory-budget-mb`), beside each tenant's own budget.
     pub guest_memory_budget_mb: u64,
+    /// The bytes of compiled code loaded modules may take, in MiB
+    /// (`--max-loaded-modules-mb`); past it the least recently used are
+    /// evicted, and loaded again from their artifact at their next call.
+    pub max_loaded_modules_mb: u64,
     /// Whether metrics are recorded at all (`--no-metrics` turns them off).
     pub metrics_on: bool,
     /// How long invocation records are kept (`--invocation-max-age-days`).
@@ -76,6 +80,10 @@ pub fn default_guest_memory_budget_mb() -> u64 {
         .unwrap_or(4096)
 }
 
+/// The default bound on loaded modules' compiled code
+/// (`--max-loaded-modules-mb`): 1 GiB, some 15,000 small actions.
+pub const DEFAULT_MAX_LOADED_MODULES_MB: u64 = 1024;
+
 /// One WebAssembly thread per core.
 pub fn default_wasm_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -97,6 +105,7 @@ impl Default for ServiceSettings {
             metrics_max_series: crate::metrics::DEFAULT_MAX_SERIES,
             metrics_max_series_per_tenant: crate::metrics::DEFAULT_MAX_SERIES_PER_TENANT,
             guest_memory_budget_mb: default_guest_memory_budget_mb(),
+            max_loaded_modules_mb: DEFAULT_MAX_LOADED_MODULES_MB,
             metrics_on: true,
             invocation_max_age: std::time::Duration::from_secs(30 * 86_400),
             public_url: "http://127.0.0.1:8080".to_owned(),

@@ -74,6 +74,14 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCKET_GUEST_MEMORY_BUDGET_MB",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub guest_memory_budget_mb: Option<u64>,
+    /// Compiled code of loaded modules this server keeps in memory, in MiB;
+    /// past it the least recently called are evicted and loaded again from
+    /// their compiled artifact (no compile) at their next call. A start
+    /// loads only the actions called in the last 7 days, up to this bound.
+    #[arg(long, env = "DOCKET_MAX_LOADED_MODULES_MB",
+          default_value_t = crate::app::DEFAULT_MAX_LOADED_MODULES_MB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_loaded_modules_mb: u64,
     /// Record no metrics at all (`/metrics` answers 404); they are on by default.
     #[arg(long, env = "DOCKET_NO_METRICS")]
     pub no_metrics: bool,

@@ -371,8 +371,10 @@ async fn run(
     Ok(answer)
 }
 
-/// The live version's prepared module: from memory, or loaded again after a
-/// load that failed at start (rather than failing forever).
+/// The live version's prepared module: from memory, else loaded now (never
+/// called since the start, evicted past `--max-loaded-modules-mb`, or a load
+/// that failed before), from its compiled artifact or by a compile, once
+/// however many calls wait for it.
 async fn load(
     app: &App,
     tenant: &Tenant,
@@ -384,7 +386,8 @@ async fn load(
         loading.record("source", "memory");
         return Ok(module);
     }
-    app.ensure_module(&tenant.name, &action.module)
+    loading.record("source", "load");
+    app.load_on_call(&tenant.name, &action.module)
         .instrument(loading)
         .await
         .map_err(|err| {

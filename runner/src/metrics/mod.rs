@@ -18,6 +18,7 @@ mod labels;
 mod series_cap;
 
 use series_cap::SeriesCap;
+mod module_cache_metrics;
 mod tier_metrics;
 
 use labels::{
@@ -32,6 +33,7 @@ use prometheus_client::registry::Registry;
 use std::time::Duration;
 
 pub use labels::Series;
+pub use module_cache_metrics::ModuleCacheMetrics;
 pub use tier_metrics::TierMetrics;
 
 /// Distinct (tenant, action) pairs given their own series unless the
@@ -145,6 +147,8 @@ pub struct Metrics {
     pool_memories: Gauge,
     /// The compile tiers' series.
     pub tiers: TierMetrics,
+    /// The loaded modules' series.
+    pub module_cache: ModuleCacheMetrics,
 }
 
 impl Default for Metrics {
@@ -258,6 +262,7 @@ impl Metrics {
             pool_memories.clone(),
         );
         let tiers = TierMetrics::register(&mut registry, on);
+        let module_cache = ModuleCacheMetrics::register(&mut registry, on);
         Self {
             on,
             registry,
@@ -277,6 +282,7 @@ impl Metrics {
             pool_instances,
             pool_memories,
             tiers,
+            module_cache,
         }
     }
 

@@ -60,6 +60,11 @@ impl Blobs {
         std::fs::read(self.artifact_path(digest, engine)).ok()
     }
 
+    /// A compiled artifact's file, open for reading; `None` when there is none.
+    pub fn open_artifact(&self, digest: &ModuleDigest, engine: &str) -> Option<std::fs::File> {
+        std::fs::File::open(self.artifact_path(digest, engine)).ok()
+    }
+
     /// Writes (or replaces) a compiled artifact.
     pub fn write_artifact(
         &self,

@@ -70,9 +70,9 @@ pub use error::StoreError;
 pub use postgres::ClusterHealth;
 pub use quotas::{QuotaOverrides, Quotas};
 pub use records::{
-    ActionInfo, CredentialInfo, InvocationDetail, InvocationQuery, InvocationRecord, NewInvocation,
-    NewTenant, NewVersion, RecordedAnswer, RecordedInput, SecretInfo, TenantInfo, Timing,
-    VersionInfo,
+    ActionInfo, CheckedArtifact, CredentialInfo, InvocationDetail, InvocationQuery,
+    InvocationRecord, NewInvocation, NewTenant, NewVersion, RecentCall, RecordedAnswer,
+    RecordedInput, SecretInfo, TenantInfo, Timing, VersionInfo,
 };
 pub use traits::{
     BlobStore, CredentialStore, InvocationLog, SecretStore, Storage, StoreFuture, TenantStore,

@@ -275,6 +275,33 @@ impl NewInvocation {
     }
 }
 
+/// A version that was called lately: what a start warms first
+/// ([`InvocationLog::recently_called`](super::InvocationLog::recently_called)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentCall {
+    /// The tenant.
+    pub tenant: String,
+    /// The action.
+    pub action: String,
+    /// The version that ran.
+    pub version: u32,
+    /// When its newest recorded invocation started, in milliseconds since the epoch.
+    pub last_ms: i64,
+}
+
+/// A compiled artifact that passed its check (its recorded digest or its
+/// MAC), as [`BlobStore::open_artifact`](super::BlobStore::open_artifact)
+/// gives it.
+#[derive(Debug)]
+pub enum CheckedArtifact {
+    /// The bytes, checked in memory.
+    Bytes(Vec<u8>),
+    /// A file Docket wrote, open, whose bytes were read and checked through
+    /// this very handle (so a later rename over its path changes nothing),
+    /// to be memory-mapped.
+    File(std::fs::File),
+}
+
 /// One row of the invocation log, as listed.
 #[derive(Debug, Clone)]
 pub struct InvocationRecord {

@@ -58,7 +58,8 @@ fn numbered(text: &'static str) -> &'static str {
 }
 
 /// The invocation log's reads and its prune by age: `list_invocations`,
-/// `invocation` and `prune_invocations` of [`InvocationLog`](super::InvocationLog).
+/// `invocation`, `recently_called` and `prune_invocations` of
+/// [`InvocationLog`](super::InvocationLog).
 macro_rules! invocation_log_reads {
     () => {
         fn list_invocations<'a>(
@@ -94,6 +95,37 @@ macro_rules! invocation_log_reads {
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(row.map($crate::registry::InvocationRecord::from))
+            })
+        }
+
+        fn recently_called(
+            &self,
+            since_ms: i64,
+            limit: u32,
+        ) -> $crate::registry::StoreFuture<'_, Vec<$crate::registry::RecentCall>> {
+            Box::pin(async move {
+                // By the `at_ms` index, one row per version.
+                let text = <Self as $crate::registry::shared_sql::Dialect>::sql(concat!(
+                    "SELECT tenant, action, CAST(version AS BIGINT), MAX(at_ms) AS last_ms ",
+                    "FROM invocations WHERE at_ms >= ? GROUP BY tenant, action, version ",
+                    "ORDER BY last_ms DESC, tenant, action, version LIMIT ?"
+                ));
+                let rows = sqlx::query_as::<_, (String, String, i64, i64)>(&text)
+                    .bind(since_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(tenant, action, version, last_ms)| $crate::registry::RecentCall {
+                            tenant,
+                            action,
+                            version: u32::try_from(version).unwrap_or(u32::MAX),
+                            last_ms,
+                        },
+                    )
+                    .collect())
             })
         }
 

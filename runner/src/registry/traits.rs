@@ -16,8 +16,8 @@ use super::error::StoreError;
 use super::keys::KeyHash;
 use super::oauth::OAuthStore;
 use super::records::{
-    ActionInfo, CredentialInfo, InvocationQuery, InvocationRecord, NewInvocation, NewTenant,
-    NewVersion, SecretInfo, TenantInfo, VersionInfo,
+    ActionInfo, CheckedArtifact, CredentialInfo, InvocationQuery, InvocationRecord, NewInvocation,
+    NewTenant, NewVersion, RecentCall, SecretInfo, TenantInfo, VersionInfo,
 };
 use super::{ActionVersion, ModuleDigest, QuotaOverrides, Registry, Tenant};
 use crate::capabilities::kv::KvBackend;
@@ -202,6 +202,21 @@ pub trait BlobStore: Send + Sync {
         engine: &'a str,
         artifact: &'a [u8],
     ) -> StoreFuture<'a, ()>;
+    /// As [`BlobStore::read_artifact`], but as a checked local file when the
+    /// backend keeps the artifact as one, so it can be memory-mapped rather
+    /// than copied; else its bytes.
+    fn open_artifact<'a>(
+        &'a self,
+        digest: &'a ModuleDigest,
+        engine: &'a str,
+    ) -> StoreFuture<'a, Option<CheckedArtifact>> {
+        Box::pin(async move {
+            Ok(self
+                .read_artifact(digest, engine)
+                .await?
+                .map(CheckedArtifact::Bytes))
+        })
+    }
 }
 
 /// The invocation log: appended in batches, pruned to the newest
@@ -226,6 +241,11 @@ pub trait InvocationLog: Send + Sync {
     /// Deletes every tenant's records that started before `older_than_ms`;
     /// returns how many.
     fn prune_invocations(&self, older_than_ms: i64) -> StoreFuture<'_, u64>;
+    /// The versions, of every tenant, with an invocation recorded since
+    /// `since_ms`: each once, with its newest record's time, newest first,
+    /// at most `limit` of them. Whether each is still live is the caller's
+    /// business (what a start warms first).
+    fn recently_called(&self, since_ms: i64, limit: u32) -> StoreFuture<'_, Vec<RecentCall>>;
     /// The newest `limit` invocations of a tenant's actions, newest first.
     fn recent_invocations<'a>(
         &'a self,

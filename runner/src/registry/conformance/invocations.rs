@@ -226,3 +226,52 @@ pub(super) async fn invocation_log_is_pruned_by_age(store: &dyn Storage) {
             .is_empty()
     );
 }
+
+/// `recently_called` names each (tenant, action, version) called since the
+/// cut once, with its newest record's time, newest first across tenants, at
+/// most as many as asked; older records do not count.
+pub(super) async fn recently_called_lists_versions_newest_first_across_tenants(
+    store: &dyn Storage,
+) {
+    created(store, ["acme", "globex"]).await;
+    let at = |tenant: &str, action: &str, version: u32, at_ms: i64| NewInvocation {
+        action: action.into(),
+        version,
+        ..invocation(
+            store,
+            tenant,
+            format!("{tenant}-{action}-{version}-{at_ms}"),
+            at_ms,
+        )
+    };
+    let batch = vec![
+        at("acme", "greet", 1, 500),
+        at("acme", "greet", 1, 2_000),
+        at("acme", "greet", 2, 2_500),
+        at("acme", "archive", 1, 1_500),
+        at("globex", "greet", 1, 3_000),
+        at("globex", "greet", 1, 1_200),
+        at("globex", "old", 1, 900),
+    ];
+    store.record_invocations(&batch).await.unwrap();
+    let named = |calls: Vec<crate::registry::RecentCall>| {
+        calls
+            .into_iter()
+            .map(|c| format!("{}/{}@{}:{}", c.tenant, c.action, c.version, c.last_ms))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        named(store.recently_called(1_000, 10).await.unwrap()),
+        [
+            "globex/greet@1:3000",
+            "acme/greet@2:2500",
+            "acme/greet@1:2000",
+            "acme/archive@1:1500",
+        ]
+    );
+    assert_eq!(
+        named(store.recently_called(1_000, 2).await.unwrap()),
+        ["globex/greet@1:3000", "acme/greet@2:2500"]
+    );
+    assert!(store.recently_called(5_000, 10).await.unwrap().is_empty());
+}

@@ -18,6 +18,7 @@ use invocations::{
     invocation_log_filters_pages_and_stays_with_its_tenant,
     invocation_log_is_newest_first_and_pruned, invocation_log_is_pruned_by_age,
     invocation_records_never_cross_into_a_new_tenant_of_the_same_name,
+    recently_called_lists_versions_newest_first_across_tenants,
 };
 use kv::kv_counts_bytes_and_keeps_integers_exact;
 use oauth::{
@@ -374,6 +375,24 @@ pub(super) async fn blobs_are_content_addressed_and_collected(store: &dyn Storag
         store.read_artifact(&digest, "engine-b").await.unwrap(),
         None
     );
+    // Opened for memory-mapping (a checked file) or read: the same bytes.
+    let opened = match store.open_artifact(&digest, "engine-a").await.unwrap() {
+        Some(super::CheckedArtifact::Bytes(bytes)) => bytes,
+        Some(super::CheckedArtifact::File(mut file)) => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
+            bytes
+        }
+        None => panic!("the saved artifact opens"),
+    };
+    assert_eq!(opened, b"compiled");
+    assert!(
+        store
+            .open_artifact(&digest, "engine-b")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     store.delete_action(&acme, "greet").await.unwrap();
     assert_eq!(
@@ -403,6 +422,7 @@ macro_rules! conformance {
             invocation_log_filters_pages_and_stays_with_its_tenant,
             invocation_log_is_pruned_by_age,
             invocation_records_never_cross_into_a_new_tenant_of_the_same_name,
+            recently_called_lists_versions_newest_first_across_tenants,
             blobs_are_content_addressed_and_collected,
             oauth_clients_are_configured_rotated_and_disabled,
             oauth_one_time_values_are_spent_once,

@@ -171,7 +171,8 @@ impl BlobStore for PgStore {
     }
 
     /// The artifact from this replica's disk, else from the database (then
-    /// cached here); only one whose MAC verifies.
+    /// cached here); only one whose MAC verifies. While the database is known
+    /// to be away, only the disk is read.
     fn read_artifact<'a>(
         &'a self,
         digest: &'a ModuleDigest,
@@ -180,6 +181,11 @@ impl BlobStore for PgStore {
         Box::pin(async move {
             if let Some(bytes) = self.artifacts.read(digest, engine) {
                 return Ok(Some(bytes));
+            }
+            // Known away: say so now rather than after the pool's timeout
+            // (a load then tries the other tier's copy on this disk).
+            if let Some(error) = self.health.report().error {
+                return Err(StoreError::Unavailable(error));
             }
             let row =
                 sqlx::query("SELECT bytes, mac FROM artifacts WHERE module = $1 AND engine = $2")

@@ -474,6 +474,23 @@ async fn the_browser_steps_refuse_what_workfront_would_never_send() {
     assert_eq!(page.status, 400, "{}", page.body);
     assert!(page.body.contains("another browser"), "{}", page.body);
 
+    // Two sign-ins at once in one browser (two tabs): each finishes.
+    let mut backs = Vec::new();
+    for state in ["tab-1", "tab-2"] {
+        let hand_off = browser.get(&authorize_url(&s, state)).await;
+        let at_idp = browser
+            .follow_until(&continue_link(&hand_off), is_callback(&s))
+            .await;
+        backs.push(sign_in_at_idp(&browser, at_idp, "ada@example.com", is_callback(&s)).await);
+    }
+    for (back, state) in backs.iter().zip(["tab-1", "tab-2"]) {
+        let consent = browser.get(&back.url).await;
+        assert_eq!(consent.status, 200, "{}", consent.body);
+        let returned = allowed(&browser, &consent, "allow").await;
+        assert_eq!(query_param(&returned, "state").as_deref(), Some(state));
+        assert!(query_param(&returned, "code").is_some());
+    }
+
     // Denying consent sends Workfront access_denied with its state.
     let consent = signed_in(&s, &browser, "ada@example.com", "wf-3").await;
     let denied = allowed(&browser, &consent, "deny").await;

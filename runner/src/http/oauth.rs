@@ -6,7 +6,7 @@
 use super::oauth_pages::{self, Page};
 use super::webhook::parse_query;
 use crate::app::App;
-use crate::oauth::{self, AfterIdp, BINDING_COOKIE, ClientCredentials, TokenError};
+use crate::oauth::{self, AfterIdp, ClientCredentials, TokenError};
 use axum::Json;
 use axum::extract::{Path, RawForm, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -24,7 +24,7 @@ pub async fn authorize(
     let params = parse_query(query.as_deref().unwrap_or(""));
     match oauth::authorize(&app, &tenant, &params).await {
         Ok(hand_off) => {
-            let cookie = binding_cookie(&app, &tenant, &hand_off.browser, 600);
+            let cookie = binding_cookie(&app, &tenant, &hand_off.cookie, &hand_off.browser, 600);
             let mut response = page(StatusCode::OK, oauth_pages::hand_off(&hand_off));
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -45,8 +45,8 @@ pub async fn callback(
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = parse_query(query.as_deref().unwrap_or(""));
-    let browser = cookie(&headers, BINDING_COOKIE);
-    match oauth::idp_returned(&app, &tenant, &params, browser.as_deref()).await {
+    let cookies = |name: &str| cookie(&headers, name);
+    match oauth::idp_returned(&app, &tenant, &params, &cookies).await {
         Ok(AfterIdp::Consent(consent)) => page(
             StatusCode::OK,
             oauth_pages::consent(&consent, &format!("/t/{tenant}/oauth/consent")),
@@ -79,12 +79,12 @@ pub async fn consent(
             ));
         }
     };
-    let browser = cookie(&headers, BINDING_COOKIE);
-    match oauth::consent(&app, &tenant, consent, allow, browser.as_deref()).await {
-        Ok(url) => {
+    let cookies = |name: &str| cookie(&headers, name);
+    match oauth::consent(&app, &tenant, consent, allow, &cookies).await {
+        Ok((url, spent)) => {
             let mut response = see_other(&url);
-            // The sign-in is over: the binding cookie has done its work.
-            let expired = binding_cookie(&app, &tenant, "", 0);
+            // The sign-in is over: its binding cookie has done its work.
+            let expired = binding_cookie(&app, &tenant, &spent, "", 0);
             if let Ok(value) = HeaderValue::from_str(&expired) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }
@@ -216,14 +216,14 @@ fn see_other(url: &str) -> Response {
 /// The cookie binding a sign-in to its browser: only sent back to this
 /// tenant's OAuth2 paths, never readable by scripts, `Secure` when the
 /// server is reached over https.
-fn binding_cookie(app: &App, tenant: &str, value: &str, max_age: u32) -> String {
+fn binding_cookie(app: &App, tenant: &str, name: &str, value: &str, max_age: u32) -> String {
     let secure = if app.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
     };
     format!(
-        "{BINDING_COOKIE}={value}; Path=/t/{tenant}/oauth; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{name}={value}; Path=/t/{tenant}/oauth; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     )
 }
 
@@ -287,9 +287,12 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,
-            HeaderValue::from_static("a=1; docket_oauth=xyz; b=2"),
+            HeaderValue::from_static("a=1; docket_oauth_0123=xyz; b=2"),
         );
-        assert_eq!(cookie(&headers, BINDING_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(
+            cookie(&headers, "docket_oauth_0123").as_deref(),
+            Some("xyz")
+        );
         assert_eq!(cookie(&headers, "missing"), None);
     }
 }

@@ -39,8 +39,19 @@ const MAX_STATE_LEN: usize = 2048;
 /// [`SIGN_IN_TTL_MS`]): anonymous hand-offs cannot fill the database.
 const MAX_SIGN_INS_IN_PROGRESS: u64 = 10_000;
 
-/// The name of the cookie that binds a sign-in to its browser.
-pub const BINDING_COOKIE: &str = "docket_oauth";
+/// The prefix of the cookies that bind sign-ins to their browser: one per
+/// sign-in, so two at once in one browser (two tabs, a retry) do not undo
+/// each other.
+pub const BINDING_COOKIE: &str = "docket_oauth_";
+
+/// The binding cookie's name for the sign-in the identity provider knows by
+/// `state`.
+pub fn binding_cookie_name(state: &str) -> String {
+    format!("{BINDING_COOKIE}{}", &KeyHash::of(state).to_hex()[..16])
+}
+
+/// Reads a cookie of the request by name.
+pub type Cookies<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
 /// The URLs a tenant's OAuth2 mode is reached at.
 #[derive(Debug, Clone, Serialize)]
@@ -166,6 +177,7 @@ struct ConsentData {
     username: String,
     subject: String,
     browser: String,
+    cookie: String,
 }
 
 /// An authorization code's grant.
@@ -185,6 +197,8 @@ pub struct HandOff {
     pub idp_host: String,
     /// The binding cookie's value.
     pub browser: String,
+    /// The binding cookie's name.
+    pub cookie: String,
     /// Whom the page is for.
     pub integration: String,
 }
@@ -341,6 +355,7 @@ pub async fn authorize(
         idp_url: request.url,
         idp_host,
         browser,
+        cookie: binding_cookie_name(&request.state),
         integration: integration_name(&tenant),
     })
 }
@@ -350,7 +365,7 @@ pub async fn idp_returned(
     app: &App,
     tenant: &str,
     params: &BTreeMap<String, String>,
-    browser: Option<&str>,
+    cookies: Cookies<'_>,
 ) -> Result<AfterIdp, FlowError> {
     let (tenant, client) = client_of(app, tenant).await?;
     let state = params
@@ -367,7 +382,8 @@ pub async fn idp_returned(
         "this sign-in is unknown, expired, already finished, or its state was altered; start again from Workfront",
     )
     .await?;
-    check_browser(&data.browser, browser)?;
+    let cookie = binding_cookie_name(state);
+    check_browser(&data.browser, cookies(&cookie).as_deref())?;
     if let Some(error) = params.get("error") {
         tracing::info!(tenant = %tenant.name, error, description = params.get("error_description").map(String::as_str), "the identity provider refused a sign-in");
         return Ok(AfterIdp::BackToWorkfront(workfront_redirect(
@@ -404,6 +420,7 @@ pub async fn idp_returned(
         username: user.username.clone(),
         subject: user.subject,
         browser: data.browser,
+        cookie,
     };
     put(
         app,
@@ -423,14 +440,14 @@ pub async fn idp_returned(
 }
 
 /// `POST …/oauth/consent`: the user allowed or denied; returns where the
-/// browser goes back to in Workfront.
+/// browser goes back to in Workfront, and the binding cookie now spent.
 pub async fn consent(
     app: &App,
     tenant: &str,
     consent: &str,
     allow: bool,
-    browser: Option<&str>,
-) -> Result<String, FlowError> {
+    cookies: Cookies<'_>,
+) -> Result<(String, String), FlowError> {
     let (tenant, _client) = client_of(app, tenant).await?;
     let data: ConsentData = take(
         app,
@@ -440,12 +457,10 @@ pub async fn consent(
         "this consent form is unknown, expired or was already answered; start again from Workfront",
     )
     .await?;
-    check_browser(&data.browser, browser)?;
+    check_browser(&data.browser, cookies(&data.cookie).as_deref())?;
     if !allow {
-        return Ok(workfront_redirect(
-            &data.workfront,
-            &[("error", "access_denied")],
-        ));
+        let back = workfront_redirect(&data.workfront, &[("error", "access_denied")]);
+        return Ok((back, data.cookie));
     }
     let code = new_opaque("dac_");
     let grant = CodeData {
@@ -463,7 +478,10 @@ pub async fn consent(
     )
     .await?;
     tracing::info!(tenant = %tenant.name, user = %grant.username, "a user connected Workfront through OAuth2");
-    Ok(workfront_redirect(&data.workfront, &[("code", &code)]))
+    Ok((
+        workfront_redirect(&data.workfront, &[("code", &code)]),
+        data.cookie,
+    ))
 }
 
 /// Why the token endpoint refused, as RFC 6749 §5.2 words it.

@@ -1,4 +1,4 @@
-//! Every request gets a fresh instance (DESIGN §2, docs/architecture.md#the-isolation-model):
+//! Every request gets a fresh instance (docs/architecture.md#the-isolation-model):
 //! what a guest left in its globals, statics or heap on one request is gone
 //! on the next, for both ABIs. And what a guest learns of its caller:
 //! `usernameVerified` false in ApiKey mode, true from `docket invoke

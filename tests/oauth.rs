@@ -534,33 +534,29 @@ async fn oauth_settings_are_checked_and_the_client_secret_rotates() {
                 .await
         }
     };
-    let (status, body) = put(json!({
-        "workfrontRedirectUri": "http://workfront.example/cb",
-        "issuer": s._idp.issuer, "clientId": "docket"
-    }))
-    .await;
-    assert_eq!(status, 400);
-    assert!(
-        body["error"].as_str().unwrap().contains("must use https"),
-        "{body}"
-    );
-    let (status, body) = put(json!({
-        "workfrontRedirectUri": WORKFRONT,
-        "issuer": s._idp.issuer, "clientId": "docket", "usernameClaim": "phone"
-    }))
-    .await;
-    assert_eq!(status, 400);
-    assert!(
-        body["error"].as_str().unwrap().contains("usernameClaim"),
-        "{body}"
-    );
-    let (status, body) = put(json!({
-        "workfrontRedirectUri": WORKFRONT,
-        "issuer": "http://127.0.0.1:9/nothing-here", "clientId": "docket"
-    }))
-    .await;
-    assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("issuer"), "{body}");
+    // Each wrong setting is refused, naming what is wrong.
+    let refused = [
+        (
+            json!({"workfrontRedirectUri": "http://workfront.example/cb",
+                   "issuer": s._idp.issuer, "clientId": "docket"}),
+            "must use https",
+        ),
+        (
+            json!({"workfrontRedirectUri": WORKFRONT, "issuer": s._idp.issuer,
+                   "clientId": "docket", "usernameClaim": "phone"}),
+            "usernameClaim",
+        ),
+        (
+            json!({"workfrontRedirectUri": WORKFRONT,
+                   "issuer": "http://127.0.0.1:9/nothing-here", "clientId": "docket"}),
+            "issuer",
+        ),
+    ];
+    for (settings, named) in refused {
+        let (status, body) = put(settings).await;
+        assert_eq!(status, 400);
+        assert!(body["error"].as_str().unwrap().contains(named), "{body}");
+    }
 
     // Rotation: the old secret stops, the new one works.
     let (status, rotated) = admin(&s, "POST", "/oauth/client-secret").await;

@@ -207,50 +207,14 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::app::ServiceSettings;
-    use crate::capabilities::HostServices;
-    use crate::capabilities::kv::KvLimits;
-    use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
-    use crate::engine::{Engine, EngineSettings};
-    use crate::registry::Quotas;
-    use crate::registry::secrets::SecretBox;
-    use crate::registry::store::SqliteStore;
-    use std::sync::Arc;
-
-    /// A command module that differs by `tag`, so each gets its own digest.
-    fn module(tag: u32) -> Vec<u8> {
-        wat::parse_str(format!(
-            r#"(module (memory (export "memory") 1) (global i32 (i32.const {tag})) (func (export "_start")))"#
-        ))
-        .unwrap()
-    }
+    use super::super::test_app::{app_with_acme, module};
 
     /// Issue #13: rollback moved the live pointer without pruning, so the
     /// module it replaced stayed compiled in memory. Not observable over HTTP.
     #[tokio::test]
     async fn rollback_drops_the_module_no_longer_live() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
-            .await
-            .unwrap();
-        let store: Arc<dyn crate::registry::Storage> = Arc::new(store);
-        let services = HostServices {
-            outbound: Arc::new(OutboundClient::new(OutboundSettings::default()).unwrap()),
-            kv: store.clone(),
-            kv_limits: KvLimits::default(),
-        };
-        let engine = Arc::new(Engine::new(EngineSettings::default()).unwrap());
-        let settings = ServiceSettings {
-            wasm_threads: 1,
-            ..ServiceSettings::default()
-        };
-        let app = App::new(engine, store.clone(), services, settings);
-        let name = TenantName::new("acme").unwrap();
-        store
-            .create_tenant(&name, None, Default::default())
-            .await
-            .unwrap();
+        let (app, name) = app_with_acme(dir.path()).await;
         let deploy = async |tag| {
             let tenant = app.tenant("acme").unwrap();
             app.deploy(&tenant, &app.ceilings, "name = \"greet\"\n", module(tag))

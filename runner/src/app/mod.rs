@@ -28,6 +28,8 @@ mod module_cache;
 mod modules;
 mod run_log_writer;
 mod settings;
+#[cfg(test)]
+mod test_app;
 
 pub use gates::{Admission, InFlight, MemoryRefused, MemoryReservation};
 use gates::{GuestMemory, TenantGates};

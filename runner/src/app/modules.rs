@@ -353,22 +353,8 @@ const WARM_CONCURRENCY: usize = 8;
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_app::{app_with_acme, module};
     use super::*;
-    use crate::app::ServiceSettings;
-    use crate::capabilities::HostServices;
-    use crate::capabilities::kv::KvLimits;
-    use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
-    use crate::engine::{Engine, EngineSettings};
-    use crate::registry::Quotas;
-    use crate::registry::secrets::SecretBox;
-    use crate::registry::store::SqliteStore;
-
-    fn module(tag: u32) -> Vec<u8> {
-        wat::parse_str(format!(
-            r#"(module (memory (export "memory") 1) (global i32 (i32.const {tag})) (func (export "_start")))"#
-        ))
-        .unwrap()
-    }
 
     fn counted(app: &App, name: &str) -> String {
         let text = app.metrics.encode();
@@ -383,26 +369,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_misses_load_a_module_once_from_its_artifact() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Quotas::default(), SecretBox::new([7; 32]))
-            .await
-            .unwrap();
-        let store: Arc<dyn crate::registry::Storage> = Arc::new(store);
-        let services = HostServices {
-            outbound: Arc::new(OutboundClient::new(OutboundSettings::default()).unwrap()),
-            kv: store.clone(),
-            kv_limits: KvLimits::default(),
-        };
-        let engine = Arc::new(Engine::new(EngineSettings::default()).unwrap());
-        let settings = ServiceSettings {
-            wasm_threads: 1,
-            ..ServiceSettings::default()
-        };
-        let app = Arc::new(App::new(engine, store.clone(), services, settings));
-        let name = TenantName::new("acme").unwrap();
-        store
-            .create_tenant(&name, None, Default::default())
-            .await
-            .unwrap();
+        let (app, name) = app_with_acme(dir.path()).await;
         let tenant = app.tenant("acme").unwrap();
         let digest = app
             .deploy(&tenant, &app.ceilings, "name = \"greet\"\n", module(1))

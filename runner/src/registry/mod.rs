@@ -44,6 +44,7 @@ mod error;
 pub mod keys;
 pub mod oauth;
 mod oauth_sql;
+mod oauth_tokens_sql;
 pub mod postgres;
 pub mod quotas;
 mod records;

@@ -4,7 +4,7 @@
 //! provider), sign-ins in progress and authorization codes (one-time,
 //! short-lived, hashed), and the access and refresh tokens Workfront holds
 //! for each user (opaque, hashed, grouped in families). Both backends
-//! implement [`OAuthStore`] with the same SQL (`oauth_sql.rs`), so a token
+//! implement [`OAuthStore`] with the same SQL (`oauth_sql.rs`, `oauth_tokens_sql.rs`), so a token
 //! minted on one replica is good on every other at once.
 
 use super::StoreFuture;

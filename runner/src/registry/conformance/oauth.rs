@@ -2,6 +2,7 @@
 //! token families behave the same on every backend.
 
 use super::{created, tenant};
+use crate::names::TenantName;
 use crate::registry::oauth::{
     Configured, NewGrant, OAuthSettings, PendingKind, Refreshed, Taken, TokenPair,
 };
@@ -40,6 +41,24 @@ async fn grant(store: &dyn Storage, name: &str, user: &str, family: &str) -> Tok
         refresh_seconds: 86_400,
     };
     store.issue_tokens(&tenant(name), grant).await.unwrap()
+}
+
+/// Whether an access token is good at `tenant` now.
+async fn live(store: &dyn Storage, tenant: &TenantName, token: &str) -> bool {
+    store.bearer(tenant, token).await.unwrap().is_some()
+}
+
+/// Presents a refresh token at `tenant` for an hour's access and a day's refresh.
+async fn refresh(
+    store: &dyn Storage,
+    tenant: &TenantName,
+    id: &TenantId,
+    token: &str,
+) -> Refreshed {
+    store
+        .refresh_tokens(tenant, id, token, 3600, 86_400)
+        .await
+        .unwrap()
 }
 
 /// A client is made once (its secret shown once, stored hashed), updated
@@ -95,13 +114,7 @@ pub(in crate::registry::conformance) async fn oauth_clients_are_configured_rotat
     let pair = grant(store, "acme", "ada", "f1").await;
     store.disable_oauth(&acme).await.unwrap();
     assert!(store.oauth_client(&acme).await.unwrap().is_none());
-    assert!(
-        store
-            .bearer(&acme, &pair.access_token)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!live(store, &acme, &pair.access_token).await);
     assert!(matches!(
         store.disable_oauth(&acme).await,
         Err(StoreError::OAuthOff)
@@ -234,79 +247,36 @@ pub(in crate::registry::conformance) async fn oauth_tokens_rotate_and_families_a
         .unwrap();
     assert_eq!(bearer.username, "ada@example.com");
     assert_eq!(bearer.tenant_id, id);
+    assert!(!live(store, &globex, &first.access_token).await);
     assert!(
-        store
-            .bearer(&globex, &first.access_token)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .bearer(&acme, &first.refresh_token)
-            .await
-            .unwrap()
-            .is_none(),
+        !live(store, &acme, &first.refresh_token).await,
         "a refresh token is no bearer"
     );
 
-    let Refreshed::Rotated(second) = store
-        .refresh_tokens(&acme, &id, &first.refresh_token, 3600, 86_400)
-        .await
-        .unwrap()
-    else {
+    let Refreshed::Rotated(second) = refresh(store, &acme, &id, &first.refresh_token).await else {
         panic!("a fresh refresh token rotates");
     };
-    assert!(
-        store
-            .bearer(&acme, &second.access_token)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(live(store, &acme, &second.access_token).await);
     let globex_id = tenant_id(store, "globex").await;
     assert!(matches!(
-        store
-            .refresh_tokens(&globex, &globex_id, &second.refresh_token, 3600, 86_400)
-            .await
-            .unwrap(),
+        refresh(store, &globex, &globex_id, &second.refresh_token).await,
         Refreshed::Invalid
     ));
     assert!(matches!(
-        store
-            .refresh_tokens(&acme, &id, &first.refresh_token, 3600, 86_400)
-            .await
-            .unwrap(),
+        refresh(store, &acme, &id, &first.refresh_token).await,
         Refreshed::Reused
     ));
     assert!(
-        store
-            .bearer(&acme, &second.access_token)
-            .await
-            .unwrap()
-            .is_none(),
+        !live(store, &acme, &second.access_token).await,
         "the family is revoked"
     );
-    assert!(
-        store
-            .bearer(&acme, &first.access_token)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!live(store, &acme, &first.access_token).await);
     assert!(matches!(
-        store
-            .refresh_tokens(&acme, &id, &second.refresh_token, 3600, 86_400)
-            .await
-            .unwrap(),
+        refresh(store, &acme, &id, &second.refresh_token).await,
         Refreshed::Invalid
     ));
     assert!(
-        store
-            .bearer(&acme, &other.access_token)
-            .await
-            .unwrap()
-            .is_some(),
+        live(store, &acme, &other.access_token).await,
         "other families stay"
     );
 
@@ -320,23 +290,11 @@ pub(in crate::registry::conformance) async fn oauth_tokens_rotate_and_families_a
             .unwrap(),
         1
     );
-    assert!(
-        store
-            .bearer(&acme, &other.access_token)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!live(store, &acme, &other.access_token).await);
 
     let kept = grant(store, "acme", "cy@example.com", "fam-c").await;
     assert_eq!(store.revoke_family(&acme, "fam-c").await.unwrap(), 2);
-    assert!(
-        store
-            .bearer(&acme, &kept.access_token)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!live(store, &acme, &kept.access_token).await);
 
     let last = grant(store, "acme", "dee@example.com", "fam-d").await;
     store.delete_tenant(&acme).await.unwrap();
@@ -348,13 +306,7 @@ pub(in crate::registry::conformance) async fn oauth_tokens_rotate_and_families_a
         .configure_oauth(&acme, &settings(Some("s")))
         .await
         .unwrap();
-    assert!(
-        store
-            .bearer(&acme, &last.access_token)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!live(store, &acme, &last.access_token).await);
     assert!(store.connected_users(&acme).await.unwrap().is_empty());
     assert_eq!(store.revoke_user_tokens(&acme, None).await.unwrap(), 0);
 }

@@ -1,12 +1,13 @@
-//! OAuth2 mode's records: the SQL both backends share (`registry/oauth_sql.rs`).
+//! OAuth2 mode's records: the SQL both backends share (`registry/oauth_sql.rs`, `registry/oauth_tokens_sql.rs`).
 
 use crate::registry::oauth::OAuthStore;
 use crate::registry::store::SqliteStore;
 
 impl SqliteStore {
-    crate::registry::oauth_sql::oauth_token_pair!();
+    crate::registry::oauth_tokens_sql::oauth_token_pair!();
 }
 
 impl OAuthStore for SqliteStore {
     crate::registry::oauth_sql::oauth_store!();
+    crate::registry::oauth_tokens_sql::oauth_token_store!();
 }

@@ -19,6 +19,8 @@ fn request() -> ActionRequest {
         secrets: Default::default(),
         tenant: "acme".into(),
         request_id: "r".into(),
+        provider: None,
+        body: Default::default(),
     }
 }
 

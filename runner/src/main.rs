@@ -117,7 +117,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Arc::new(store)
         }
     };
-    let services = args.limits.host_services(store.clone())?;
+    let services = args
+        .limits
+        .host_services(store.clone(), args.data_dir.join("blobs"))?;
     let mut settings = args.limits.service(args.admin_token.clone());
     let program = std::env::current_exe().context("finding the docket executable")?;
     settings.compile_worker = Some(args.limits.compile_worker(program));
@@ -375,6 +377,8 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
             "local".into()
         },
         request_id: "local".into(),
+        provider: None,
+        body: Default::default(),
     };
     let cache = ArtifactCache::from_args(&args.cache);
     let answer = run_locally(
@@ -435,7 +439,9 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     )
     .await?;
     let store: Arc<dyn Storage> = Arc::new(store);
-    let services = args.limits.host_services(store.clone())?;
+    let services = args
+        .limits
+        .host_services(store.clone(), scratch.path().join("blobs"))?;
     let app = App::new(engine, store, services, args.limits.service(None));
     if let Some(path) = &args.manifest {
         // One action: the checks of a deploy, its compile included.

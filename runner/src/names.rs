@@ -230,3 +230,98 @@ mod tests {
         );
     }
 }
+
+/// A Workfront document endpoint a tenant's provider may answer, by the name
+/// Workfront appends to the Base API URL (`metadata`, `uploadInit`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DocEndpoint {
+    /// `GET metadata?id=`.
+    Metadata,
+    /// `GET files?parentId=&max=&offset=`.
+    Files,
+    /// `GET search?query=&parentId=&max=&offset=`.
+    Search,
+    /// `GET download?id=`.
+    Download,
+    /// `GET thumbnail?id=&size=`.
+    Thumbnail,
+    /// `POST uploadInit?parentId=&filename=&documentId=&documentVersionId=`.
+    UploadInit,
+    /// `PUT upload?id=` with the bytes as the body.
+    Upload,
+    /// `POST createFolder?parentId=&name=`.
+    CreateFolder,
+    /// `PUT delete?id=`.
+    Delete,
+    /// `PUT rename?id=&name=`.
+    Rename,
+}
+
+impl DocEndpoint {
+    /// Every document endpoint, in the order `serviceInfo` lists them.
+    pub const ALL: [DocEndpoint; 10] = [
+        DocEndpoint::Metadata,
+        DocEndpoint::Files,
+        DocEndpoint::Search,
+        DocEndpoint::Download,
+        DocEndpoint::Thumbnail,
+        DocEndpoint::UploadInit,
+        DocEndpoint::Upload,
+        DocEndpoint::CreateFolder,
+        DocEndpoint::Delete,
+        DocEndpoint::Rename,
+    ];
+
+    /// Workfront's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DocEndpoint::Metadata => "metadata",
+            DocEndpoint::Files => "files",
+            DocEndpoint::Search => "search",
+            DocEndpoint::Download => "download",
+            DocEndpoint::Thumbnail => "thumbnail",
+            DocEndpoint::UploadInit => "uploadInit",
+            DocEndpoint::Upload => "upload",
+            DocEndpoint::CreateFolder => "createFolder",
+            DocEndpoint::Delete => "delete",
+            DocEndpoint::Rename => "rename",
+        }
+    }
+
+    /// The endpoint Workfront calls by `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The WIT interface of world `docket:provider/provider` that answers it.
+    pub fn interface(self) -> &'static str {
+        match self {
+            DocEndpoint::Metadata => "docket:provider/metadata",
+            DocEndpoint::Files => "docket:provider/files",
+            DocEndpoint::Search => "docket:provider/search",
+            DocEndpoint::Download => "docket:provider/download",
+            DocEndpoint::Thumbnail => "docket:provider/thumbnail",
+            DocEndpoint::UploadInit => "docket:provider/upload-init",
+            DocEndpoint::Upload => "docket:provider/upload",
+            DocEndpoint::CreateFolder => "docket:provider/create-folder",
+            DocEndpoint::Delete => "docket:provider/delete",
+            DocEndpoint::Rename => "docket:provider/rename",
+        }
+    }
+
+    /// The HTTP method Workfront calls it with.
+    pub fn method(self) -> &'static str {
+        match self {
+            DocEndpoint::UploadInit | DocEndpoint::CreateFolder => "POST",
+            DocEndpoint::Upload | DocEndpoint::Delete | DocEndpoint::Rename => "PUT",
+            _ => "GET",
+        }
+    }
+}
+
+impl fmt::Display for DocEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -93,6 +93,8 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         secrets: given.granted(&manifest.secrets),
         tenant: tenant.clone(),
         request_id: args.request_id.clone(),
+        provider: None,
+        body: Default::default(),
     };
     // Failures are worded with the tenant's word, as the server did.
     let settings = client.get(&format!("/tenants/{tenant}")).await?;

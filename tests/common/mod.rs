@@ -152,6 +152,8 @@ pub fn action_request(tenant: &str, action: &str) -> docket::engine::ActionReque
         secrets: Default::default(),
         tenant: tenant.into(),
         request_id: format!("{tenant}-{action}"),
+        provider: None,
+        body: Default::default(),
     }
 }
 

@@ -49,8 +49,9 @@ impl App {
                 limit: tenant.quotas.max_module_bytes,
             });
         }
-        let manifest =
+        let mut manifest =
             ActionManifest::parse(manifest_text, ceilings).map_err(DeployError::Manifest)?;
+        check_one_provider(tenant, &manifest)?;
         let digest = ModuleDigest::of(&module);
         // Refuse what the quotas will refuse before spending a compile on it.
         self.store
@@ -67,6 +68,7 @@ impl App {
                 (compiled.module, compiled.artifact)
             }
         };
+        manifest.grants.provider = provider_endpoints(&manifest, &prepared)?;
         let baseline_unavailable = prepared.baseline_unavailable().map(str::to_owned);
         let fingerprint = self.engine.artifact_fingerprint(prepared.tier());
         let (abi, tier) = (prepared.abi(), prepared.tier());
@@ -202,6 +204,91 @@ impl App {
             .collect();
         let usage = self.modules.retain(|key| live.contains(key));
         self.loaded_modules_changed(usage);
+    }
+}
+
+/// A tenant has one document provider: a provider manifest under another
+/// name than the live provider's is refused until that one is deleted.
+fn check_one_provider(tenant: &Tenant, manifest: &ActionManifest) -> Result<(), DeployError> {
+    if manifest.grants.provider.is_none() {
+        return Ok(());
+    }
+    match crate::invocation::live_provider(tenant) {
+        Some(live) if live.name != manifest.name => Err(DeployError::Provider(format!(
+            "the tenant's document provider is {:?}; a tenant has one provider, so delete it \
+             before deploying {:?} as its provider (or deploy under the name {:?})",
+            live.name.as_str(),
+            manifest.name.as_str(),
+            live.name.as_str(),
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The endpoints a provider version answers: its component's exports (the
+/// manifest's `endpoints` may narrow them), or a command module's
+/// `endpoints`. An action's manifest with a provider component, and the
+/// reverse, are refused with what to change.
+fn provider_endpoints(
+    manifest: &ActionManifest,
+    prepared: &crate::engine::PreparedModule,
+) -> Result<Option<Vec<crate::names::DocEndpoint>>, DeployError> {
+    let refuse = |why: String| Err(DeployError::Provider(why));
+    let exported = prepared.provider_endpoints();
+    let Some(declared) = &manifest.grants.provider else {
+        return match exported {
+            Some(_) => refuse(
+                "the component is a document provider (it exports docket:provider interfaces): \
+                 add kind = \"provider\" to its manifest"
+                    .into(),
+            ),
+            None => Ok(None),
+        };
+    };
+    match (prepared.abi(), exported) {
+        (Abi::Component, None) => refuse(
+            "kind = \"provider\", but the component is an action (it exports `run` of \
+             docket:action/action, and no docket:provider interface)"
+                .into(),
+        ),
+        (Abi::Component, Some(exported)) => {
+            let missing: Vec<&str> = declared
+                .iter()
+                .filter(|e| !exported.contains(e))
+                .map(|e| e.name())
+                .collect();
+            if !missing.is_empty() {
+                return refuse(format!(
+                    "endpoints lists {} but the component does not export {}",
+                    missing.join(", "),
+                    missing
+                        .iter()
+                        .filter_map(|name| crate::names::DocEndpoint::parse(name))
+                        .map(|e| e.interface())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            Ok(Some(match declared.is_empty() {
+                true => exported,
+                false => declared.clone(),
+            }))
+        }
+        (Abi::Command, _) if declared.is_empty() => refuse(
+            "a command module that is a provider must list what it answers: \
+             endpoints = [\"metadata\", \"files\", …]"
+                .into(),
+        ),
+        (Abi::Command, _) => {
+            let streamed = crate::engine::provider::command::COMPONENT_ONLY;
+            match declared.iter().find(|e| streamed.contains(e)) {
+                Some(endpoint) => refuse(format!(
+                    "`{endpoint}` streams a body, which needs the component ABI \
+                     (world docket:provider/provider); a command module may answer the others"
+                )),
+                None => Ok(Some(declared.clone())),
+            }
+        }
     }
 }
 

@@ -28,6 +28,7 @@ mod module_cache;
 mod modules;
 mod run_log_writer;
 mod settings;
+pub mod transfers;
 #[cfg(test)]
 mod test_app;
 
@@ -64,6 +65,9 @@ pub enum DeployError {
     /// [`DeployError::Module`]).
     #[error(transparent)]
     CompileFailures(CompileError),
+    /// A provider's manifest and module disagree, or the tenant has another provider.
+    #[error("provider: {0}")]
+    Provider(String),
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -145,6 +149,8 @@ pub struct App {
     /// Where browsers and Workfront reach this server, without a trailing
     /// slash (OAuth2 mode's URLs are made from it).
     pub public_url: String,
+    /// Bytes of document uploads and downloads, against their limits.
+    pub transfers: transfers::Transfers,
 }
 
 impl App {
@@ -199,6 +205,10 @@ impl App {
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             invocations: sender,
             public_url: settings.public_url.trim_end_matches('/').to_owned(),
+            transfers: transfers::Transfers::new(
+                settings.max_transfer_bytes,
+                settings.tenant_transfer_bytes_per_day,
+            ),
         }
     }
 

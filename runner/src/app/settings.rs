@@ -48,6 +48,12 @@ pub struct ServiceSettings {
     /// Where browsers and Workfront reach this server (`--public-url`, or
     /// http:// and the listen address): OAuth2 mode's URLs are made from it.
     pub public_url: String,
+    /// Largest body of one upload or download through a document provider
+    /// (`--max-transfer-mb`).
+    pub max_transfer_bytes: u64,
+    /// Bytes one tenant's uploads and downloads may carry per UTC day, on
+    /// this replica (`--tenant-max-transfer-mb-per-day`).
+    pub tenant_transfer_bytes_per_day: u64,
 }
 
 impl ServiceSettings {
@@ -109,6 +115,8 @@ impl Default for ServiceSettings {
             metrics_on: true,
             invocation_max_age: std::time::Duration::from_secs(30 * 86_400),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            max_transfer_bytes: 2 * 1024 * 1024 * 1024,
+            tenant_transfer_bytes_per_day: 100 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -23,6 +23,7 @@ pub(super) async fn app_with_acme(dir: &std::path::Path) -> (Arc<App>, TenantNam
         outbound: Arc::new(OutboundClient::new(OutboundSettings::default()).unwrap()),
         kv: store.clone(),
         kv_limits: KvLimits::default(),
+        blob: crate::capabilities::blob::BlobStore::new(dir.join("blobs"), 1 << 30),
     };
     let engine = Arc::new(Engine::new(EngineSettings::default()).unwrap());
     let settings = ServiceSettings {

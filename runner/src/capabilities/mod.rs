@@ -9,6 +9,8 @@
 //! budget, its `add_to_linker` for components and its `host_call` operations
 //! for command modules, in the way Spin's factors own theirs:
 //!
+//! - [`blob`]: per-tenant object storage for document providers
+//!   (`docket:provider/blob`, `blob.*`).
 //! - [`kv`]: the key-value store (`wasi:keyvalue`, `kv.*`), behind [`kv::KvBackend`].
 //! - [`outbound`]: outbound HTTP (`wasi:http`, `http`), with [`hosts`] its allow-list.
 //! - [`config`]: `wasi:config/store` (config and granted secrets; command
@@ -17,12 +19,14 @@
 //!
 //! The engine depends on these modules; they know nothing of the engine.
 
+pub mod blob;
 pub mod host_call;
 pub mod hosts;
 pub mod kv;
 pub mod outbound;
 pub mod wasi_config;
 
+use blob::{BlobBucket, BlobStore};
 use hosts::HostPattern;
 use kv::{KvBackend, KvBucket, KvLimits, KvScope};
 use outbound::{OutboundClient, OutboundGrant};
@@ -46,6 +50,12 @@ pub struct Grants {
     /// replayed). Kept with the grants, as the version's other manifest
     /// switches are.
     pub skip_input_recording: bool,
+    /// `blob = true`: the tenant's blob storage (document providers).
+    pub blob: bool,
+    /// `kind = "provider"`: the document endpoints this version answers,
+    /// in Workfront's names; `None` for a custom action. Kept with the
+    /// grants, as the version's other manifest switches are.
+    pub provider: Option<Vec<crate::names::DocEndpoint>>,
 }
 
 /// The process-wide services capabilities are served from.
@@ -57,6 +67,8 @@ pub struct HostServices {
     pub kv: Arc<dyn KvBackend>,
     /// Operator limits on key-value data.
     pub kv_limits: KvLimits,
+    /// Where blobs live.
+    pub blob: Arc<BlobStore>,
 }
 
 impl HostServices {
@@ -83,7 +95,8 @@ impl HostServices {
         let kv = grants
             .key_value
             .map(|scope| KvBucket::new(self.kv.clone(), tenant, action, scope, self.kv_limits));
-        Capabilities { outbound, kv }
+        let blob = grants.blob.then(|| self.blob.bucket(tenant));
+        Capabilities { outbound, kv, blob }
     }
 }
 
@@ -94,4 +107,6 @@ pub struct Capabilities {
     pub outbound: Option<Arc<OutboundGrant>>,
     /// The key-value namespace, when `key-value` is set.
     pub kv: Option<KvBucket>,
+    /// The tenant's blobs, when `blob = true`.
+    pub blob: Option<BlobBucket>,
 }

@@ -3,6 +3,7 @@
 
 use crate::app::ServiceSettings;
 use crate::capabilities::HostServices;
+use crate::capabilities::blob::BlobStore;
 use crate::capabilities::kv::{KvBackend, KvLimits};
 use crate::capabilities::outbound::{OutboundClient, OutboundSettings};
 use crate::engine::worker::CompileWorker;
@@ -116,6 +117,22 @@ pub struct LimitArgs {
     /// All of one tenant's key-value data, in MiB.
     #[arg(long, env = "DOCKET_KV_MAX_TENANT_MB", default_value_t = KvLimits::default().max_tenant_bytes / (1024 * 1024))]
     pub kv_max_tenant_mb: u64,
+    /// Where document providers' blobs live (`[capabilities] blob`); every
+    /// replica of a cluster must mount the same directory. Default:
+    /// `<data-dir>/blobs` for `serve`, `.docket/blobs` for local runs.
+    #[arg(long, env = "DOCKET_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
+    /// All of one tenant's blobs, in MiB.
+    #[arg(long, env = "DOCKET_TENANT_MAX_BLOB_MB", default_value_t = 10 * 1024)]
+    pub tenant_max_blob_mb: u64,
+    /// Largest body one upload or download through a document provider may
+    /// carry, in MiB; past it the transfer is cut off.
+    #[arg(long, env = "DOCKET_MAX_TRANSFER_MB", default_value_t = ServiceSettings::default().max_transfer_bytes / (1024 * 1024))]
+    pub max_transfer_mb: u64,
+    /// Bytes one tenant's uploads and downloads may carry per day (UTC), in
+    /// MiB, counted by each replica; past it transfers get a 429 until midnight.
+    #[arg(long, env = "DOCKET_TENANT_MAX_TRANSFER_MB_PER_DAY", default_value_t = ServiceSettings::default().tenant_transfer_bytes_per_day / (1024 * 1024))]
+    pub tenant_max_transfer_mb_per_day: u64,
 }
 
 impl LimitArgs {
@@ -171,8 +188,13 @@ impl LimitArgs {
         }
     }
 
-    /// The services capabilities are served from, with key-value data in `kv`.
-    pub fn host_services(&self, kv: Arc<dyn KvBackend>) -> anyhow::Result<HostServices> {
+    /// The services capabilities are served from, with key-value data in
+    /// `kv` and blobs under `--blob-dir`, else `default_blob_dir`.
+    pub fn host_services(
+        &self,
+        kv: Arc<dyn KvBackend>,
+        default_blob_dir: PathBuf,
+    ) -> anyhow::Result<HostServices> {
         let outbound = OutboundSettings {
             allow_private: self.allow_private_outbound,
             max_requests: self.outbound_max_requests,
@@ -188,6 +210,10 @@ impl LimitArgs {
                 max_tenant_bytes: self.kv_max_tenant_mb.saturating_mul(1024 * 1024),
                 ..KvLimits::default()
             },
+            blob: BlobStore::new(
+                self.blob_dir.clone().unwrap_or(default_blob_dir),
+                self.tenant_max_blob_mb.saturating_mul(1024 * 1024),
+            ),
         })
     }
 
@@ -214,6 +240,10 @@ impl LimitArgs {
             ),
             wasm_threads: self.wasm_threads,
             tenant_cpu_share: self.tenant_cpu_share.unwrap_or(self.wasm_threads),
+            max_transfer_bytes: self.max_transfer_mb.saturating_mul(1024 * 1024),
+            tenant_transfer_bytes_per_day: self
+                .tenant_max_transfer_mb_per_day
+                .saturating_mul(1024 * 1024),
             ..ServiceSettings::default()
         }
     }

@@ -184,7 +184,14 @@ pub(crate) async fn run(
         },
     };
     let stdout = io.stdout.contents();
-    interpret(exit_code, &stdout, &io.stderr.text())
+    let outcome = interpret(exit_code, &stdout, &io.stderr.text())?;
+    match (&request.provider, outcome) {
+        (Some(call), Outcome::Success { .. }) => {
+            let text = String::from_utf8_lossy(&stdout);
+            super::provider::command::provided(call, &text).map(Outcome::Provided)
+        }
+        (_, outcome) => Ok(outcome),
+    }
 }
 
 /// A runtime that traps after reporting a panic (Rust, Zig) still has its

@@ -5,11 +5,13 @@ use super::limiter::{GuestLimiter, LimitHit};
 use super::output_guard::{BoundedText, WithOutputLimit};
 use super::request::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::{Engine, GuestIo, LoadError, classify};
+use crate::capabilities::blob::BlobBucket;
+use crate::capabilities::blob::component::BlobView;
 use crate::capabilities::kv::KvBucket;
 use crate::capabilities::kv::component::KvView;
 use crate::capabilities::outbound::component::OutboundHttp;
 use crate::capabilities::wasi_config::{ConfigVariables, ConfigView};
-use crate::capabilities::{Capabilities, kv, outbound, wasi_config};
+use crate::capabilities::{Capabilities, blob, kv, outbound, wasi_config};
 use crate::limits::Limits;
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,7 +35,7 @@ use bindings::Request;
 /// capability, each linked by that capability's own `add_to_linker`.
 pub(crate) struct ComponentState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(super) table: ResourceTable,
     limiter: GuestLimiter,
     /// What `wasi:config/store` answers: the manifest's config and the granted secrets.
     config: ConfigVariables,
@@ -43,6 +45,8 @@ pub(crate) struct ComponentState {
     kv: Option<KvBucket>,
     /// What `docket:action/caller` answers.
     username_verified: bool,
+    /// `docket:provider/blob`: the tenant's blobs, when granted.
+    blob: Option<BlobBucket>,
 }
 
 impl bindings::docket::action::caller::Host for ComponentState {
@@ -86,6 +90,10 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Compo
         bucket: state.kv.as_ref(),
         table: &mut state.table,
     })?;
+    blob::component::add_to_linker(&mut linker, |state: &mut ComponentState| BlobView {
+        bucket: state.blob.as_ref(),
+        table: &mut state.table,
+    })?;
     Ok(linker)
 }
 
@@ -94,13 +102,21 @@ pub(crate) fn compile(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Compone
     Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))
 }
 
-/// Checks a compiled component's imports and its `run` export, and
-/// pre-instantiates it.
+/// A pre-instantiated component, by what it exports.
+pub(crate) enum PreparedComponent {
+    /// World `docket:action/action`: `run`.
+    Action(ActionPre<ComponentState>),
+    /// World `docket:provider/provider` (some of its interfaces).
+    Provider(super::provider::ProviderPre),
+}
+
+/// Checks a compiled component's imports and its exports (an action's `run`,
+/// or a provider's endpoint interfaces), and pre-instantiates it.
 pub(crate) fn prepare(
     engine: &wasmtime::Engine,
     linker: &Linker<ComponentState>,
     component: &Component,
-) -> Result<ActionPre<ComponentState>, LoadError> {
+) -> Result<PreparedComponent, LoadError> {
     let unknown: Vec<String> = component
         .component_type()
         .imports(engine)
@@ -113,17 +129,24 @@ pub(crate) fn prepare(
             true => LoadError::UnknownImports(vec![format!("{e:#}")]),
             false => LoadError::UnknownImports(unknown.clone()),
         })?;
-    ActionPre::new(pre).map_err(|e| {
-        LoadError::NoAbi(format!(
-            "the component does not export `run` of world docket:action/action: {e:#}"
-        ))
-    })
+    if let Some(provider) = super::provider::ProviderPre::new(&pre) {
+        return Ok(PreparedComponent::Provider(provider));
+    }
+    ActionPre::new(pre)
+        .map(PreparedComponent::Action)
+        .map_err(|e| {
+            LoadError::NoAbi(format!(
+                "the component exports neither `run` of world docket:action/action \
+                 nor an interface of world docket:provider/provider: {e:#}"
+            ))
+        })
 }
 
 /// The packages the linker provides: WASI 0.2 (each denying what is not
 /// granted) and Docket's own `docket:action/caller`.
-const PROVIDED_PACKAGES: [&str; 10] = [
+const PROVIDED_PACKAGES: [&str; 11] = [
     "docket:action/",
+    "docket:provider/",
     "wasi:config/",
     "wasi:keyvalue/",
     "wasi:cli/",
@@ -141,16 +164,16 @@ pub(super) fn is_provided(import: &str) -> bool {
     PROVIDED_PACKAGES.iter().any(|p| import.starts_with(p))
 }
 
-/// Runs one request through a component.
-pub(crate) async fn run(
+/// A store for one invocation of `engine`'s component, its limits in place.
+pub(super) fn new_store(
     engine: &Engine,
-    pre: &ActionPre<ComponentState>,
+    wasmtime: &wasmtime::Engine,
     limits: &Limits,
     request: &ActionRequest,
-    caps: Arc<Capabilities>,
+    caps: &Capabilities,
     io: &GuestIo,
     deadline: Instant,
-) -> Result<Outcome, InvokeError> {
+) -> wasmtime::Store<ComponentState> {
     let wasi = WasiCtxBuilder::new()
         .stdout(io.stderr.clone())
         .stderr(io.stderr.clone())
@@ -167,10 +190,23 @@ pub(crate) async fn run(
         limiter: GuestLimiter::new(limits.memory_bytes(), engine.settings.max_table_elements),
         config,
         username_verified: request.username_verified,
+        blob: caps.blob.clone(),
     };
-    let mut store = engine.new_store(pre.instance_pre().engine(), state, limits, deadline, |s| {
-        &mut s.limiter
-    });
+    engine.new_store(wasmtime, state, limits, deadline, |s| &mut s.limiter)
+}
+
+/// Runs one request through a component.
+pub(crate) async fn run(
+    engine: &Engine,
+    pre: &ActionPre<ComponentState>,
+    limits: &Limits,
+    request: &ActionRequest,
+    caps: Arc<Capabilities>,
+    io: &GuestIo,
+    deadline: Instant,
+) -> Result<Outcome, InvokeError> {
+    let wasmtime = pre.instance_pre().engine();
+    let mut store = new_store(engine, wasmtime, limits, request, &caps, io, deadline);
     let instance = pre
         .instance_pre()
         .instantiate_async(&mut store)
@@ -202,6 +238,7 @@ pub(crate) async fn run(
     // The lift measured code units; a UTF-16 answer may grow in UTF-8.
     let answer_len = match &outcome {
         Outcome::Success { message } => message.as_ref().map_or(0, String::len),
+        Outcome::Provided(_) => 0,
         Outcome::Failure { message, .. } => message.len(),
     };
     if answer_len > limits.max_output_bytes() {

@@ -23,6 +23,7 @@ mod inspect;
 mod limiter;
 mod output_guard;
 mod pipe;
+pub mod provider;
 mod request;
 mod settings;
 mod tier;
@@ -60,6 +61,7 @@ pub struct PreparedModule {
 enum PreparedKind {
     Command(Arc<wasmtime::InstancePre<command::CommandState>>),
     Component(Arc<component::ActionPre<component::ComponentState>>),
+    Provider(Arc<provider::ProviderPre>),
 }
 
 impl PreparedModule {
@@ -85,12 +87,23 @@ impl PreparedModule {
         self
     }
 
+    /// The document endpoints it answers, when it is a provider component;
+    /// `None` for an action (and for any command module, which says nothing
+    /// of what it answers until it runs).
+    pub fn provider_endpoints(&self) -> Option<Vec<crate::names::DocEndpoint>> {
+        match &self.kind {
+            PreparedKind::Provider(pre) => Some(pre.endpoints()),
+            _ => None,
+        }
+    }
+
     /// The bytes its compiled image takes in memory (code, data and
     /// metadata, as wasmtime maps it): what the loaded-module bound counts.
     pub fn code_bytes(&self) -> u64 {
         let range = match &self.kind {
             PreparedKind::Command(pre) => pre.module().image_range(),
             PreparedKind::Component(pre) => pre.instance_pre().component().image_range(),
+            PreparedKind::Provider(pre) => pre.instance_pre().component().image_range(),
         };
         (range.end as usize).saturating_sub(range.start as usize) as u64
     }
@@ -236,6 +249,7 @@ impl Engine {
         let serialized = match &module.kind {
             PreparedKind::Command(pre) => pre.module().serialize(),
             PreparedKind::Component(pre) => pre.instance_pre().component().serialize(),
+            PreparedKind::Provider(pre) => pre.instance_pre().component().serialize(),
         };
         serialized.map_err(|e| LoadError::Engine(format!("{e:#}")))
     }
@@ -279,12 +293,16 @@ impl Engine {
         tier: Tier,
         component: wasmtime::component::Component,
     ) -> Result<PreparedModule, LoadError> {
-        let pre = component::prepare(&engine.wasmtime, &engine.component_linker, &component)?;
+        let kind = match component::prepare(&engine.wasmtime, &engine.component_linker, &component)?
+        {
+            component::PreparedComponent::Action(pre) => PreparedKind::Component(Arc::new(pre)),
+            component::PreparedComponent::Provider(pre) => PreparedKind::Provider(Arc::new(pre)),
+        };
         Ok(PreparedModule {
             abi: Abi::Component,
             tier,
             baseline_unavailable: None,
-            kind: PreparedKind::Component(Arc::new(pre)),
+            kind,
         })
     }
 
@@ -313,8 +331,18 @@ impl Engine {
                 PreparedKind::Command(pre) => {
                     command::run(self, pre, limits, request, caps, &io, deadline).await
                 }
+                PreparedKind::Component(_) | PreparedKind::Provider(_)
+                    if request.provider.is_some() != matches!(module.kind, PreparedKind::Provider(_)) =>
+                {
+                    Err(InvokeError::Host(
+                        "an action was called as a provider, or a provider as an action".into(),
+                    ))
+                }
                 PreparedKind::Component(pre) => {
                     component::run(self, pre, limits, request, caps, &io, deadline).await
+                }
+                PreparedKind::Provider(pre) => {
+                    provider::run(self, pre, limits, request, caps, &io, deadline).await
                 }
             }
         };

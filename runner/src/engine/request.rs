@@ -35,6 +35,13 @@ pub struct ActionRequest {
     pub tenant: String,
     /// Docket's id for this invocation.
     pub request_id: String,
+    /// For a document provider: the endpoint called and its parameters
+    /// (flattened into the command ABI's JSON); `None` for an action.
+    #[serde(flatten)]
+    pub provider: Option<super::provider::call::ProviderCall>,
+    /// For a provider's `download` or `upload`: the streamed body.
+    #[serde(skip)]
+    pub body: super::provider::body::BodyChannel,
 }
 
 /// The three ways an action may say no, each with its HTTP status.
@@ -69,6 +76,8 @@ pub enum Outcome {
         /// Shown to the user when present.
         message: Option<String>,
     },
+    /// A document provider answered its endpoint.
+    Provided(super::provider::call::Provided),
     /// It refused or failed, with a message for the user.
     Failure {
         /// Which of the three failures.

@@ -85,7 +85,7 @@ impl From<StoreError> for AdminError {
 impl From<DeployError> for AdminError {
     fn from(err: DeployError) -> Self {
         match err {
-            DeployError::Manifest(_) | DeployError::Module(_) => {
+            DeployError::Manifest(_) | DeployError::Module(_) | DeployError::Provider(_) => {
                 AdminError::BadRequest(err.to_string())
             }
             DeployError::TooLarge { .. } => AdminError::TooLarge(err.to_string()),

@@ -8,6 +8,7 @@ pub mod admin_error;
 pub mod admin_oauth;
 pub mod api_types;
 pub mod auth;
+mod documents;
 mod oauth;
 mod oauth_pages;
 pub mod reply;
@@ -126,7 +127,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route(
             "/t/{tenant}/{endpoint}",
-            axum::routing::any(webhook::other_endpoint),
+            axum::routing::any(documents::endpoint),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readiness))

@@ -19,7 +19,21 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         let retry_soon = self.retry_soon();
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = match self.raw {
+            Some(raw) => {
+                let content_type = HeaderValue::from_str(&raw.content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+                let headers = [
+                    (axum::http::header::CONTENT_TYPE, content_type),
+                    (
+                        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                        HeaderValue::from_static("nosniff"),
+                    ),
+                ];
+                (self.status, headers, raw.bytes).into_response()
+            }
+            None => (self.status, Json(self.body)).into_response(),
+        };
         if retry_soon {
             response
                 .headers_mut()

@@ -1,5 +1,6 @@
 //! Workfront's Document Webhooks endpoints for one tenant: `serviceInfo` lists the
-//! tenant's actions, `customAction` runs one. This module only parses the
+//! tenant's actions and the document endpoints its provider answers,
+//! `customAction` runs one action (the document endpoints are `documents`'). This module only parses the
 //! request into an [`invocation::Call`] and turns the pipeline's answer into
 //! a response ([`crate::invocation`] does the rest).
 
@@ -17,22 +18,6 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Workfront endpoints a full document provider implements and Docket does not.
-const UNIMPLEMENTED_ENDPOINTS: [&str; 12] = [
-    "metadata",
-    "files",
-    "search",
-    "download",
-    "thumbnail",
-    "proxy",
-    "uploadInit",
-    "upload",
-    "createFolder",
-    "delete",
-    "rename",
-    "notification",
-];
-
 /// `GET /t/{tenant}/serviceInfo`: no authentication, as Workfront calls it while
 /// the integration is being set up.
 pub async fn service_info(
@@ -43,13 +28,16 @@ pub async fn service_info(
     let actions: Vec<_> = tenant
         .actions
         .values()
+        .filter(|a| a.grants.provider.is_none())
         .map(|a| json!({ "name": a.name, "displayName": a.display_name }))
         .collect();
+    let mut endpoints = vec!["serviceInfo", "customAction"];
+    endpoints.extend(invocation::available_endpoints(&tenant).iter().map(|e| e.name()));
     Ok(Json(json!({
         "webhookVersion": WEBHOOK_VERSION,
         "version": env!("CARGO_PKG_VERSION"),
         "publisher": "Docket",
-        "availableEndpoints": ["serviceInfo", "customAction"],
+        "availableEndpoints": endpoints,
         "customActions": actions,
     }))
     .into_response())
@@ -83,7 +71,7 @@ pub async fn custom_action(
 
 /// How the caller authenticates: OAuth2 mode's `Authorization: Bearer`
 /// when sent, else ApiKey mode's `apiKey` header.
-fn credential(headers: &HeaderMap) -> Credential<'_> {
+pub(super) fn credential(headers: &HeaderMap) -> Credential<'_> {
     fn presented(value: Option<&axum::http::HeaderValue>) -> Presented<'_> {
         match value {
             None => Presented::Missing,
@@ -109,7 +97,7 @@ fn credential(headers: &HeaderMap) -> Credential<'_> {
 
 /// The tenant, if it exists and is not suspended. Said without the tenant's
 /// failure word: `serviceInfo` authenticates no one.
-fn active_tenant(app: &App, name: &str) -> Result<Arc<Tenant>, WebhookError> {
+pub(super) fn active_tenant(app: &App, name: &str) -> Result<Arc<Tenant>, WebhookError> {
     let Some(tenant) = app.tenant(name) else {
         return Err(WebhookError::anonymous(Refusal::UnknownTenant(
             name.to_owned(),
@@ -121,32 +109,14 @@ fn active_tenant(app: &App, name: &str) -> Result<Arc<Tenant>, WebhookError> {
     Ok(tenant)
 }
 
-/// Any other endpoint under a tenant: 501 for the Workfront endpoints Docket does
-/// not implement, 404 for names Workfront does not define either; in the
-/// tenant's failure word only for a caller that authenticated.
-pub async fn other_endpoint(
-    State(app): State<Arc<App>>,
-    Path((tenant, endpoint)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> WebhookError {
-    if let Err(refused) = active_tenant(&app, &tenant) {
-        return refused;
-    }
-    let word = invocation::failure_word_for(&app, &tenant, credential(&headers)).await;
-    let refusal = if UNIMPLEMENTED_ENDPOINTS.contains(&endpoint.as_str()) {
-        Refusal::NotImplemented(endpoint)
-    } else {
-        Refusal::UnknownEndpoint(endpoint)
-    };
-    WebhookError::in_word(&word, refusal)
-}
-
 /// A webhook route called with a method Workfront never uses.
 pub async fn wrong_method() -> WebhookError {
-    WebhookError::anonymous(Refusal::WrongMethod)
+    WebhookError::anonymous(Refusal::WrongMethod(
+        "serviceInfo and customAction are called with GET",
+    ))
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(super) fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -162,7 +132,7 @@ pub(super) fn parse_query(query: &str) -> BTreeMap<String, String> {
     params
 }
 
-fn new_request_id() -> String {
+pub(super) fn new_request_id() -> String {
     let bytes: [u8; 16] = rand::random();
     hex::encode(bytes)
 }

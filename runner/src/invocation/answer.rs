@@ -16,15 +16,31 @@ use serde_json::{Value, json};
 pub struct Answer {
     /// The HTTP status.
     pub status: StatusCode,
-    /// `{"status":"success",…}` or `{"status":<failure word>,"error":…}`.
+    /// `{"status":"success",…}` or `{"status":<failure word>,"error":…}`;
+    /// what the run log records when the answer is `raw`.
     pub body: Value,
+    /// A body that is not JSON (a provider's thumbnail), sent instead of `body`.
+    pub raw: Option<RawBody>,
+}
+
+/// A non-JSON answer body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawBody {
+    /// Its `Content-Type`.
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: bytes::Bytes,
 }
 
 impl Answer {
     /// A failure answer: `{"status": <failure word>, "error": <message>}`.
     pub fn failure(status: StatusCode, failure_word: &str, message: impl Into<String>) -> Self {
         let body = json!({ "status": failure_word, "error": message.into() });
-        Self { status, body }
+        Self {
+            status,
+            body,
+            raw: None,
+        }
     }
 
     /// Whether the caller should retry shortly (429: `Retry-After: 1`).
@@ -55,15 +71,27 @@ pub enum Refusal {
     /// No live action by that name.
     #[error("unknown action {0:?}")]
     UnknownAction(String),
-    /// A Workfront endpoint Docket does not serve.
-    #[error("Docket does not implement the `{0}` endpoint; it serves serviceInfo and customAction")]
+    /// A document endpoint the tenant's provider does not export.
+    #[error("this integration's document provider does not implement the `{0}` endpoint")]
     NotImplemented(String),
+    /// A document endpoint of a tenant without a provider.
+    #[error(
+        "this integration has no document provider, so it does not implement the `{0}` endpoint; \
+         it serves serviceInfo and customAction"
+    )]
+    NoProvider(&'static str),
     /// A name no Workfront endpoint has.
     #[error("no endpoint `{0}`")]
     UnknownEndpoint(String),
-    /// A method other than GET.
-    #[error("the webhook endpoints answer GET only")]
-    WrongMethod,
+    /// A method Workfront does not call the endpoint with.
+    #[error("{0}")]
+    WrongMethod(&'static str),
+    /// A required query parameter is not a number.
+    #[error("query parameter `{0}` must be a whole number")]
+    NotANumber(&'static str),
+    /// The tenant's transfer allowance for today is used up.
+    #[error("this integration's uploads and downloads are over today's limit of {0} MiB; try again tomorrow (UTC)")]
+    TransferQuota(u64),
     /// The tenant's concurrency quota is used up.
     #[error("too many of this tenant's actions are running at once (limit {0}); try again shortly")]
     TooManyRunning(u32),
@@ -88,10 +116,12 @@ impl Refusal {
                 StatusCode::NOT_FOUND
             }
             Refusal::Unauthenticated(_) | Refusal::Suspended => StatusCode::FORBIDDEN,
-            Refusal::MissingParameter(_) => StatusCode::BAD_REQUEST,
-            Refusal::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            Refusal::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
-            Refusal::TooManyRunning(_) | Refusal::MemoryBudget(_) => StatusCode::TOO_MANY_REQUESTS,
+            Refusal::MissingParameter(_) | Refusal::NotANumber(_) => StatusCode::BAD_REQUEST,
+            Refusal::NotImplemented(_) | Refusal::NoProvider(_) => StatusCode::NOT_IMPLEMENTED,
+            Refusal::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Refusal::TooManyRunning(_) | Refusal::MemoryBudget(_) | Refusal::TransferQuota(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Refusal::Unavailable { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::CredentialsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -151,6 +181,16 @@ pub fn invocation_answer(
             return Answer {
                 status: StatusCode::OK,
                 body,
+                raw: None,
+            };
+        }
+        // An action never answers like a provider (the engine refuses the
+        // mix), so this is only ever a bare success.
+        Ok(Outcome::Provided(_)) => {
+            return Answer {
+                status: StatusCode::OK,
+                body: json!({ "status": "success" }),
+                raw: None,
             };
         }
         Ok(Outcome::Failure { kind, message }) => {

@@ -21,9 +21,11 @@
 
 mod answer;
 mod plan;
+mod provider;
 mod record;
 
-pub use answer::{Answer, Refusal, Refused, invocation_answer};
+pub use answer::{Answer, RawBody, Refusal, Refused, invocation_answer};
+pub use provider::{available_endpoints, document_json, live_provider, provider_answer};
 pub use plan::{Planned, plan};
 
 use crate::app::{Admission, App};
@@ -73,6 +75,16 @@ pub enum Endpoint {
         /// The query parameters.
         params: BTreeMap<String, String>,
     },
+    /// A document endpoint (`metadata`, `files`, `download`, …), answered by
+    /// the tenant's live provider.
+    Document {
+        /// The endpoint and the parameters Docket reads itself.
+        call: crate::engine::provider::call::ProviderCall,
+        /// The other query parameters, passed on to the provider.
+        params: BTreeMap<String, String>,
+        /// The streamed body of a `download` or `upload`.
+        body: crate::engine::provider::body::BodyChannel,
+    },
 }
 
 /// One call from Workfront, as the transport parsed it.
@@ -101,11 +113,13 @@ struct Caller {
     username_verified: bool,
 }
 
-/// What a resolved custom action runs.
+/// What a resolved call runs.
 struct Target {
     action: Arc<ActionVersion>,
     request: ActionRequest,
     series: Series,
+    /// The document endpoint, when the tenant's provider answers the call.
+    endpoint: Option<crate::names::DocEndpoint>,
 }
 
 /// Runs one call through the pipeline; see the module docs. The span
@@ -131,6 +145,9 @@ pub async fn invoke(app: &App, call: Call<'_>) -> Result<Answer, Refused> {
     let target = match call.endpoint {
         Endpoint::CustomAction { params } => {
             resolve_custom_action(app, &caller, params, call.request_id)?
+        }
+        Endpoint::Document { call: provider_call, params, body } => {
+            provider::resolve(app, &caller, provider_call, params, body, call.request_id)?
         }
     };
     run(app, &caller, target, call.request_id).await
@@ -237,7 +254,9 @@ fn resolve_custom_action(
     }
     let [name, document_id, document_version_id]: [String; 3] =
         required.try_into().expect("three required parameters");
-    let Some(action) = tenant.actions.get(name.as_str()).cloned() else {
+    let action = tenant.actions.get(name.as_str()).cloned();
+    // The document provider is not a custom action.
+    let Some(action) = action.filter(|a| a.grants.provider.is_none()) else {
         return Err(refused(Refusal::UnknownAction(name)));
     };
     let span = tracing::Span::current();
@@ -256,11 +275,14 @@ fn resolve_custom_action(
         secrets: tenant.secrets.granted(&action.secrets),
         tenant: tenant.name.to_string(),
         request_id: request_id.to_owned(),
+        provider: None,
+        body: Default::default(),
     };
     Ok(Target {
         action,
         request,
         series,
+        endpoint: None,
     })
 }
 
@@ -275,6 +297,7 @@ async fn run(
         action,
         request,
         series,
+        endpoint,
     } = target;
     let tenant = &caller.tenant;
     let word = tenant.failure_word.as_str();
@@ -346,13 +369,13 @@ async fn run(
     if let Err(crate::engine::InvokeError::Host(why)) = &result {
         tracing::error!(request_id, error = %why, "host error while running an action");
     }
-    let answer = invocation_answer(
-        word,
-        action.name.as_str(),
-        &limits,
-        Some(request_id),
-        result,
-    );
+    let name = action.name.as_str();
+    let answer = match endpoint {
+        Some(endpoint) => {
+            provider_answer(word, endpoint, name, &limits, Some(request_id), result)
+        }
+        None => invocation_answer(word, name, &limits, Some(request_id), result),
+    };
     let finished = Finished {
         outcome,
         limit,

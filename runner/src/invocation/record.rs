@@ -136,7 +136,7 @@ pub(super) fn outcome_words(
     result: &Result<Outcome, InvokeError>,
 ) -> (&'static str, Option<&LimitHit>) {
     match result {
-        Ok(Outcome::Success { .. }) => ("success", None),
+        Ok(Outcome::Success { .. } | Outcome::Provided(_)) => ("success", None),
         Ok(Outcome::Failure { .. }) => ("failure", None),
         Err(InvokeError::Limit(hit)) => ("limit", Some(hit)),
         Err(InvokeError::Trap(_)) => ("trap", None),

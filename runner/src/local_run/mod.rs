@@ -64,7 +64,8 @@ pub async fn run_locally(
         }
     }
     .context("loading the module")?;
-    let services = limits.host_services(Arc::new(MemoryKv::default()))?;
+    let services =
+        limits.host_services(Arc::new(MemoryKv::default()), local_blob_dir())?;
     let request_id = (request.request_id != "local").then(|| request.request_id.clone());
     let planned = crate::invocation::plan(
         &services,
@@ -89,4 +90,11 @@ pub async fn run_locally(
         stderr_tail: invocation.stderr_tail,
         outbound: invocation.outbound,
     })
+}
+
+/// Where `docket invoke` keeps blobs between runs (`--blob-dir` overrides):
+/// `.docket/blobs` in the working directory, so an upload then a download
+/// of a provider work as two invocations.
+fn local_blob_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(".docket").join("blobs")
 }

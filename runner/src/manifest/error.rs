@@ -86,6 +86,30 @@ pub enum ManifestError {
         /// The value, as written.
         value: String,
     },
+    /// `kind` is neither `action` nor `provider`.
+    #[error(
+        "kind = {value:?}: must be \"action\" (a custom action, the default) or \
+         \"provider\" (the tenant's document provider)"
+    )]
+    BadKind {
+        /// The value, as written.
+        value: String,
+    },
+    /// An `endpoints` entry is not a Workfront document endpoint.
+    #[error(
+        "endpoints: {value:?} is not a document endpoint; the endpoints are metadata, files, \
+         search, download, thumbnail, uploadInit, upload, createFolder, delete and rename"
+    )]
+    BadEndpoint {
+        /// The entry, as written.
+        value: String,
+    },
+    /// `endpoints` or `capabilities.blob` in a manifest that is not a provider's.
+    #[error("{key} is for document providers only: add kind = \"provider\"")]
+    ProviderOnly {
+        /// The key.
+        key: &'static str,
+    },
     /// A `capabilities.secrets` entry is not a secret name.
     #[error("capabilities.secrets: {0}")]
     BadSecretName(InvalidName),

@@ -8,6 +8,8 @@
 //! ```toml
 //! name = "archive"                  # the `name` Workfront sends
 //! display-name = "Archive document" # shown under Document Actions (default: name)
+//! kind = "action"                   # or "provider": the tenant's document provider
+//! endpoints = ["metadata", "files"] # a provider's endpoints (command modules must list them)
 //! module = "../../actions-wasm/dist/archive.wasm"  # relative to this file
 //! [limits]                          # each key optional; defaults in `limits.rs`
 //! timeout-ms = 5000
@@ -18,6 +20,7 @@
 //! allowed-outbound-hosts = ["https://api.example.com", "https://*.slack.com"]
 //! key-value = "action"              # or "tenant"; absent = no key-value store
 //! secrets = ["workfront-api-key"]  # tenant secrets the action may read
+//! blob = true                       # the tenant's blob storage (providers only)
 //! propagate-trace = true            # outbound requests carry the W3C traceparent (default false)
 //! [run-log]
 //! record-inputs = false             # keep no document ids, user or params (default true)
@@ -141,6 +144,7 @@ impl ActionManifest {
         check_version(raw.manifest_version)?;
         let mut grants = raw.capabilities.grants()?;
         grants.skip_input_recording = !raw.run_log.record_inputs;
+        grants.provider = raw.provider()?;
         let limits = raw.limits.over(Limits::default());
         ceilings
             .check(&limits)

@@ -8,7 +8,7 @@ use crate::capabilities::Grants;
 use crate::capabilities::hosts::HostPattern;
 use crate::capabilities::kv::KvScope;
 use crate::limits::Limits;
-use crate::names::{ActionName, SecretName};
+use crate::names::{ActionName, DocEndpoint, SecretName};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +23,13 @@ pub(super) struct RawAction {
     pub name: ActionName,
     /// `display-name = "Archive document"`: the menu label (default: `name`).
     pub display_name: Option<String>,
+    /// `kind = "provider"`: the tenant's document provider; absent or
+    /// `"action"` for a custom action.
+    pub kind: Option<String>,
+    /// `endpoints = ["metadata", "files"]`: the document endpoints a
+    /// provider answers (required for a command module; a component's
+    /// exports say it, and the list may only name exported ones).
+    pub endpoints: Option<Vec<String>>,
     /// `module = "../../actions-wasm/dist/archive.wasm"`: relative to the file;
     /// absent in an admin deploy, where the module travels beside the manifest.
     pub module: Option<PathBuf>,
@@ -90,6 +97,9 @@ pub(super) struct RawCapabilities {
     /// `propagate-trace = true`: outbound requests carry the W3C `traceparent`.
     #[serde(default)]
     pub propagate_trace: bool,
+    /// `blob = true`: the tenant's blob storage (document providers only).
+    #[serde(default)]
+    pub blob: bool,
 }
 
 /// A tenant manifest, `manifests/<tenant>/tenant.toml`; every key optional.
@@ -143,6 +153,8 @@ impl RawCapabilities {
             key_value,
             propagate_trace: self.propagate_trace,
             skip_input_recording: false,
+            blob: self.blob,
+            provider: None,
         })
     }
 
@@ -164,6 +176,42 @@ impl RawLimits {
             fuel: self.fuel.unwrap_or(base.fuel),
             max_output_kb: self.max_output_kb.unwrap_or(base.max_output_kb),
         }
+    }
+}
+
+impl RawAction {
+    /// `None` for a custom action; for a provider, the endpoints its
+    /// manifest lists (empty: what its component exports).
+    pub fn provider(&self) -> Result<Option<Vec<DocEndpoint>>, ManifestError> {
+        let provider = match self.kind.as_deref() {
+            None | Some("action") => false,
+            Some("provider") => true,
+            Some(other) => {
+                return Err(ManifestError::BadKind {
+                    value: other.to_owned(),
+                });
+            }
+        };
+        if !provider {
+            return match (&self.endpoints, self.capabilities.blob) {
+                (Some(_), _) => Err(ManifestError::ProviderOnly { key: "endpoints" }),
+                (None, true) => Err(ManifestError::ProviderOnly {
+                    key: "capabilities.blob",
+                }),
+                (None, false) => Ok(None),
+            };
+        }
+        let mut endpoints = Vec::new();
+        for name in self.endpoints.iter().flatten() {
+            let endpoint = DocEndpoint::parse(name).ok_or_else(|| ManifestError::BadEndpoint {
+                value: name.clone(),
+            })?;
+            if !endpoints.contains(&endpoint) {
+                endpoints.push(endpoint);
+            }
+        }
+        endpoints.sort();
+        Ok(Some(endpoints))
     }
 }
 

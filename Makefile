@@ -11,12 +11,14 @@ WASM_PROFILE := wasm-action
 
 # name:target:cargo-output-name for each example action, and for each Rust test guest.
 RUST_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:review_gate.wasm \
-	workfront-tag:wasm32-wasip2:workfront_tag.wasm chat-notify:wasm32-wasip1:chat-notify.wasm
+	workfront-tag:wasm32-wasip2:workfront_tag.wasm chat-notify:wasm32-wasip1:chat-notify.wasm \
+	docket-drive:wasm32-wasip2:docket_drive.wasm
 RUST_TEST_GUESTS := sandbox-probe:wasm32-wasip1:sandbox-probe.wasm http-probe:wasm32-wasip2:http_probe.wasm \
 	panic-rust:wasm32-wasip1:panic-rust.wasm
 # The Rust actions the demo tenant needs; `make run` builds only these (the
 # other examples join the demo once `make actions` built them).
-DEMO_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:review_gate.wasm
+DEMO_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:review_gate.wasm \
+	docket-drive:wasm32-wasip2:docket_drive.wasm
 GUEST_DIST := tests/guests/dist
 # name:source for each C example action (command ABI, guest-sdk/c/docket.h).
 C_ACTIONS := c-intake:actions-wasm/c-intake/intake.c
@@ -122,7 +124,9 @@ lint:
 
 ## What the black-box tests drive besides Docket: HAProxy (the load-balancer
 ## failure drill and the TLS proxy), openssl (the TLS proxy's test
-## certificate) and PyYAML (the Kubernetes manifest check). PostgreSQL must
+## certificate), PyYAML (the Kubernetes manifest check), rclone (the real
+## WebDAV server the JavaScript provider fronts) and Chromium with the
+## OpenID Connect provider's npm packages (OAuth2 mode). PostgreSQL must
 ## be running on 127.0.0.1:5432 (or DOCKET_TEST_POSTGRES); .ci/run starts it.
 test-tools:
 	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || \
@@ -134,9 +138,14 @@ test-tools:
 		npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 	@command -v chromium >/dev/null || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+	@command -v rclone >/dev/null || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq rclone)
 
 test: actions guests test-tools
 	$(CARGO) test -j$(JOBS) --workspace
+	@echo "the JavaScript WebDAV provider's own tests, under node, against rclone serve webdav"
+	DIST=$(abspath $(DIST)) TOOLCHAINS=$(abspath $(TOOLCHAINS)) node --import ./actions-wasm/js-webdav/test/wasi-stub.mjs \
+		--test actions-wasm/js-webdav/test/*.test.mjs
 	@echo "the hostile guests and every language's example again, on Winch's baseline code alone"
 	DOCKET_COMPILE_TIERS=baseline $(CARGO) test -j$(JOBS) -p docket --test sandbox --test languages
 	$(MAKE) api-check

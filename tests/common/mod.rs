@@ -3,6 +3,7 @@
 #![allow(dead_code, missing_docs)]
 
 pub mod cluster;
+pub mod documents;
 pub mod haproxy;
 pub mod modules;
 pub mod oidc;

@@ -131,6 +131,7 @@ mod tests {
         let caps = Capabilities {
             outbound: None,
             kv: Some(bucket),
+            blob: None,
         };
         assert_eq!(
             call(&caps, r#"{"op":"kv.get","key":"k"}"#).await,

@@ -118,10 +118,16 @@ fn variant(err: &ManifestError) -> &'static str {
         BadFailureWord { .. } => "BadFailureWord",
         FailureWordIsSuccess => "FailureWordIsSuccess",
         MissingModule => "MissingModule",
+        BadKind { .. } => "BadKind",
+        BadEndpoint { .. } => "BadEndpoint",
+        ProviderOnly { .. } => "ProviderOnly",
     }
 }
 
-const ALL_VARIANTS: [&str; 22] = [
+const ALL_VARIANTS: [&str; 25] = [
+    "BadKind",
+    "BadEndpoint",
+    "ProviderOnly",
     "TooLarge",
     "TooLargeStream",
     "NotUtf8",

@@ -73,11 +73,9 @@ macro_rules! bucket {
 }
 
 impl Host for BlobView<'_> {
-    async fn size(&mut self, key: String) -> wasmtime::Result<Option<u64>> {
-        let Ok(bucket) = granted(self.bucket) else {
-            return Ok(None);
-        };
-        Ok(bucket.size(&key).await.ok().flatten())
+    async fn size(&mut self, key: String) -> Answer<Option<u64>> {
+        let bucket = bucket!(self);
+        Ok(bucket.size(&key).await.map_err(to_wit))
     }
 
     async fn read(&mut self, key: String, offset: u64, len: u64) -> Answer<Vec<u8>> {
@@ -150,10 +148,8 @@ impl Host for BlobView<'_> {
         Ok(Ok(sent))
     }
 
-    async fn delete(&mut self, key: String) -> wasmtime::Result<bool> {
-        let Ok(bucket) = granted(self.bucket) else {
-            return Ok(false);
-        };
-        Ok(bucket.delete(&key).await.unwrap_or(false))
+    async fn delete(&mut self, key: String) -> Answer<bool> {
+        let bucket = bucket!(self);
+        Ok(bucket.delete(&key).await.map_err(to_wit))
     }
 }

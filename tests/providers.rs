@@ -125,7 +125,10 @@ base-url = "{origin}/"
     assert_eq!(status, 201, "{body}");
     let wf = Workfront::new(&server.base, "dav", &key);
     let endpoints = wf.endpoints().await;
-    assert!(!endpoints.contains(&"thumbnail".to_owned()), "{endpoints:?}");
+    assert!(
+        !endpoints.contains(&"thumbnail".to_owned()),
+        "{endpoints:?}"
+    );
     provider_suite(&wf, "Suite").await;
 }
 
@@ -183,16 +186,25 @@ async fn refusals_hold_for_document_endpoints() {
     // Unknown endpoints are 404, a wrong method 405, a bad number 400.
     let (status, _) = acme.get("teleport", &[]).await;
     assert_eq!(status, 404);
-    let raw = acme.call("GET", "createFolder", &[("name", "x")], None).await;
+    let raw = acme
+        .call("GET", "createFolder", &[("name", "x")], None)
+        .await;
     assert_eq!(raw.status, 405, "{}", raw.json());
     let (status, body) = acme.get("files", &[("max", "lots")]).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("max"), "{body}");
 
     // Deploys that mistake what a module is are refused, saying what to change.
-    let as_action = DRIVE.replace("kind = \"provider\"\n", "").replace("blob = true", "");
+    let as_action = DRIVE
+        .replace("kind = \"provider\"\n", "")
+        .replace("blob = true", "");
     let (status, body) = server
-        .deploy("globex", &other_token, &as_action, example_action("docket-drive"))
+        .deploy(
+            "globex",
+            &other_token,
+            &as_action,
+            example_action("docket-drive"),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("add kind"), "{body}");

@@ -20,7 +20,10 @@ pub(crate) fn action_list(tenant: &LoadedTenant) -> String {
     let names: Vec<_> = tenant
         .actions
         .iter()
-        .map(|(name, abi)| format!("{name} ({abi})"))
+        .map(|(name, abi)| match tenant.provider.as_ref() == Some(name) {
+            true => format!("{name} (document provider, {abi})"),
+            false => format!("{name} ({abi})"),
+        })
         .collect();
     names.join(", ")
 }
@@ -117,12 +120,28 @@ pub(crate) fn print_banner(local_url: &str, public_url: Option<&str>, tenants: &
             "a token",
         );
         println!("  serviceInfo: curl {base}/t/{}/serviceInfo", tenant.name);
-        if let Some((action, _)) = tenant.actions.first() {
+        let first_action = tenant
+            .actions
+            .iter()
+            .find(|(name, _)| tenant.provider.as_ref() != Some(name));
+        if let Some((action, _)) = first_action {
             println!(
                 "  try:  curl -H \"apiKey: {key}\" -H 'username: jane.doe' \
                  '{base}/t/{}/customAction?name={action}&documentId=5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10&documentVersionId=7a6b5c4d3e2f10fedcba98765432100a'",
                 tenant.name
             );
+        }
+        if let Some(provider) = &tenant.provider {
+            let t = format!("{base}/t/{}", tenant.name);
+            let h = format!("-H \"apiKey: {key}\" -H 'username: jane.doe'");
+            println!("  documents ({provider}), as Workfront calls them:");
+            println!("    browse:   curl {h} '{t}/files?parentId=/'");
+            println!(
+                "    upload:   curl {h} -X POST '{t}/uploadInit?parentId=/&filename=notes.txt'   (answers the new file's id)"
+            );
+            println!("              curl {h} -X PUT --data-binary @notes.txt '{t}/upload?id=<id>'");
+            println!("    download: curl {h} -o notes.txt '{t}/download?id=<id>'");
+            println!("    search:   curl {h} '{t}/search?query=notes'");
         }
         // The CLI's default server is http://127.0.0.1:8080.
         let server = if local_url == "http://127.0.0.1:8080" {

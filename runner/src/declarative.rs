@@ -116,6 +116,8 @@ pub struct LoadedTenant {
     /// Its manifests skipped because their module file does not exist, in
     /// manifest file order (only with [`MissingModules::Skip`]).
     pub skipped: Vec<SkippedAction>,
+    /// Its live document provider, if one of its actions is one.
+    pub provider: Option<ActionName>,
 }
 
 /// A manifest skipped because its module file does not exist.
@@ -249,12 +251,17 @@ pub async fn sync_with(
             .chain(skipped.iter().map(|s| s.name.clone()))
             .collect();
         app.retain_actions(&name, &keep).await.map_err(store_err)?;
+        let provider = app.tenant(name.as_str()).and_then(|t| {
+            let provider = t.actions.values().find(|a| a.grants.provider.is_some());
+            provider.map(|p| p.name.clone())
+        });
         loaded.push(LoadedTenant {
             name,
             key,
             admin_token,
             actions: summary,
             skipped,
+            provider,
         });
     }
     // The directory is the source of truth: a declarative tenant whose directory

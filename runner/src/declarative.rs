@@ -251,10 +251,9 @@ pub async fn sync_with(
             .chain(skipped.iter().map(|s| s.name.clone()))
             .collect();
         app.retain_actions(&name, &keep).await.map_err(store_err)?;
-        let provider = app.tenant(name.as_str()).and_then(|t| {
-            let provider = t.actions.values().find(|a| a.grants.provider.is_some());
-            provider.map(|p| p.name.clone())
-        });
+        let provider = app
+            .tenant(name.as_str())
+            .and_then(|t| t.provider().map(|p| p.name.clone()));
         loaded.push(LoadedTenant {
             name,
             key,

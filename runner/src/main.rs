@@ -15,8 +15,9 @@ use docket::config::{
 };
 use docket::declarative;
 use docket::engine::{ActionRequest, Engine};
-use docket::local_run::{ArtifactCache, run_locally};
+use docket::local_run::{ArtifactCache, EndpointBody, run_endpoint_locally, run_locally};
 use docket::manifest::{ActionManifest, DEFAULT_FAILURE_WORD};
+use docket::names::DocEndpoint;
 use docket::outln;
 use docket::registry::Quotas;
 use docket::registry::Storage;
@@ -258,6 +259,9 @@ async fn shutdown_signal() {
 }
 
 async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
+    if let Some(endpoint) = args.endpoint {
+        return invoke_endpoint(&args, endpoint).await;
+    }
     let (status, body) = match args.remote_server() {
         Some(server) => {
             if args.module.is_some() {
@@ -276,10 +280,13 @@ async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
             )?;
             let mut query = vec![
                 ("name".to_owned(), action.to_owned()),
-                ("documentId".to_owned(), args.document_id.clone()),
+                (
+                    "documentId".to_owned(),
+                    args.document_id.clone().unwrap_or_default(),
+                ),
                 (
                     "documentVersionId".to_owned(),
-                    args.document_version_id.clone(),
+                    args.document_version_id.clone().unwrap_or_default(),
                 ),
             ];
             query.extend(args.params.iter().cloned());
@@ -363,8 +370,8 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
         manifest_and_module(&path, args.module.as_deref(), &args.limits.ceilings())?;
     let request = ActionRequest {
         action: manifest.name.to_string(),
-        document_id: args.document_id.clone(),
-        document_version_id: args.document_version_id.clone(),
+        document_id: args.document_id.clone().unwrap_or_default(),
+        document_version_id: args.document_version_id.clone().unwrap_or_default(),
         username: args.username.clone(),
         username_verified: args.username_verified,
         params: args.params.iter().cloned().collect(),
@@ -398,33 +405,166 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
     Ok((answer.status, answer.body))
 }
 
+/// `docket invoke MANIFEST --endpoint NAME`: one call of a document
+/// provider's endpoint on this machine, its parameters from `--param`. The
+/// JSON Workfront would get is printed as for an action; a download's bytes
+/// (a thumbnail's image) go to `--output`, else to stdout, the status line
+/// then to stderr; an upload's come from `--input`.
+async fn invoke_endpoint(args: &InvokeArgs, endpoint: DocEndpoint) -> anyhow::Result<()> {
+    if args.remote_server().is_some() {
+        bail!(
+            "--endpoint runs a provider on this machine; a server's document endpoints are \
+             called as Workfront calls them (GET <server>/t/<tenant>/{endpoint}?…)"
+        );
+    }
+    let bytes_out = matches!(endpoint, DocEndpoint::Download | DocEndpoint::Thumbnail);
+    if args.output.is_some() && !bytes_out {
+        bail!("--output is for --endpoint download or thumbnail, whose answer is bytes");
+    }
+    if args.input.is_some() && endpoint != DocEndpoint::Upload {
+        bail!("--input is for --endpoint upload");
+    }
+    let path = local_manifest(args)?;
+    let (manifest, module_path, bytes) =
+        manifest_and_module(&path, args.module.as_deref(), &args.limits.ceilings())?;
+    let mut params = std::collections::BTreeMap::new();
+    for (key, value) in &args.params {
+        // The first of a repeated parameter, as the server reads a query.
+        params.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    let request = ActionRequest {
+        action: manifest.name.to_string(),
+        document_id: String::new(),
+        document_version_id: String::new(),
+        username: args.username.clone(),
+        username_verified: args.username_verified,
+        params,
+        config: manifest.config.clone(),
+        secrets: docket::registry::SecretValues(args.secrets.iter().cloned().collect())
+            .granted(&manifest.secrets),
+        tenant: if args.action.is_some() {
+            args.target.clone()
+        } else {
+            "local".into()
+        },
+        request_id: "local".into(),
+        provider: None,
+        body: Default::default(),
+    };
+    let to_stdout = bytes_out && args.output.is_none();
+    let transfer = match (&args.output, &args.input) {
+        (Some(output), _) => {
+            let file = tokio::fs::File::create(output)
+                .await
+                .with_context(|| format!("creating {}", output.display()))?;
+            EndpointBody::Output(Box::new(file))
+        }
+        (None, Some(input)) => {
+            let file = tokio::fs::File::open(input)
+                .await
+                .with_context(|| format!("opening {}", input.display()))?;
+            let size = file.metadata().await.ok().map(|m| m.len());
+            EndpointBody::Input(Box::new(file), size)
+        }
+        (None, None) if to_stdout => EndpointBody::Output(Box::new(tokio::io::stdout())),
+        (None, None) => EndpointBody::None,
+    };
+    let cache = ArtifactCache::from_args(&args.cache);
+    let answer = run_endpoint_locally(
+        &args.limits,
+        &manifest,
+        &bytes,
+        request,
+        endpoint,
+        transfer,
+        DEFAULT_FAILURE_WORD,
+        cache.as_ref(),
+    )
+    .await
+    .with_context(|| format!("running module {}", module_path.display()))?;
+    if let Some(line) = &answer.stderr_tail {
+        eprintln!("stderr (last line): {line}");
+    }
+    if let Some(written) = &answer.bytes {
+        let whither = match &args.output {
+            Some(path) => path.display().to_string(),
+            None => "stdout".to_owned(),
+        };
+        if let Some(content) = &written.content {
+            eprintln!(
+                "{} bytes of {} to {whither}{}",
+                written.bytes,
+                content.mime_type,
+                content
+                    .filename
+                    .as_deref()
+                    .map(|name| format!(" (file name {name})"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(why) = &written.cut_short {
+            eprintln!("the body was cut short: {why}");
+        }
+    }
+    eprintln!("ran in {} ms", answer.duration.as_millis());
+    let line = format!("HTTP {} {}", answer.status, answer.body);
+    if to_stdout {
+        eprintln!("{line}");
+    } else {
+        outln!("{line}");
+    }
+    if answer.status != 200 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 fn new_action(args: NewArgs) -> anyhow::Result<()> {
     if args.lang == "list" {
-        outln!("{}", docket::scaffold::available().join("\n"));
+        let langs = match args.provider {
+            true => docket::scaffold::provider_languages(),
+            false => docket::scaffold::available(),
+        };
+        outln!("{}", langs.join("\n"));
         return Ok(());
     }
+    let what = if args.provider { "provider" } else { "action" };
     let Some(name) = args.name.as_deref() else {
         bail!(
-            "give the action's name: docket new [--lang LANG] NAME \
+            "give the {what}'s name: docket new [--provider] [--lang LANG] NAME \
              (`docket new --lang list` lists the languages)"
         );
     };
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(name));
-    let files = docket::scaffold::create(&args.lang, name, &dir)?;
+    let files = match args.provider {
+        true => docket::scaffold::create_provider(&args.lang, name, &dir)?,
+        false => docket::scaffold::create(&args.lang, name, &dir)?,
+    };
     outln!(
-        "created {name} ({} action) in {}:",
+        "created {name} ({} {what}) in {}:",
         args.lang,
         dir.display()
     );
-    for file in files.iter().filter(|f| !f.starts_with("docket")) {
+    for file in files
+        .iter()
+        .filter(|f| !f.starts_with("docket") && !f.starts_with("wit/deps"))
+    {
         outln!("  {}", file.display());
     }
     outln!("  docket/  (the {} helper)", args.lang);
-    outln!(
-        "next: see {}/README.md to build it, then `docket invoke {}/{name}.toml --document-id 5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10 --document-version-id 7a6b5c4d3e2f10fedcba98765432100a --username jane.doe`",
-        dir.display(),
-        dir.display(),
-    );
+    if args.provider {
+        outln!(
+            "next: see {}/README.md to build it, then `docket invoke {}/{name}.toml --endpoint files --param parentId=/`",
+            dir.display(),
+            dir.display(),
+        );
+    } else {
+        outln!(
+            "next: see {}/README.md to build it, then `docket invoke {}/{name}.toml --document-id 5f0c8e2a9b1d4c3e8f7a6b5c4d3e2f10 --document-version-id 7a6b5c4d3e2f10fedcba98765432100a --username jane.doe`",
+            dir.display(),
+            dir.display(),
+        );
+    }
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! `docket new`: a new action project from the templates in `templates/<lang>/`,
-//! with the language's helper from `guest-sdk/` copied into `docket/`.
+//! with the language's helper from `guest-sdk/` copied into `docket/`; with
+//! `--provider`, a document provider from `templates/provider-<lang>/`, with
+//! the provider WIT (and, for JavaScript, `guest-sdk/js/provider.js`).
 //!
 //! Both trees are embedded in the binary, so the command works wherever Docket
 //! is installed. In file names and contents, `{{name}}` becomes the action name.
@@ -11,15 +13,31 @@ use std::path::{Path, PathBuf};
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
 static SDK: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk");
 
-/// Where each language's helper lives in `guest-sdk/`, as (source, destination
-/// under `docket/`) pairs. Rust's SDK is the crate at the root of `guest-sdk/`;
-/// its template brings a standalone `docket/Cargo.toml`. Component toolchains
-/// also need the WIT, which is copied rather than kept twice in the tree.
-fn sdk_parts(lang: &str) -> Vec<(&str, &str)> {
-    match lang {
-        "rust" => vec![("src", "src"), ("wit", "wit")],
-        "js" | "python" => vec![(lang, ""), ("wit", "wit")],
-        other => vec![(other, "")],
+/// The prefix of a provider template's directory in `templates/`.
+const PROVIDER_PREFIX: &str = "provider-";
+
+/// Where each template's helper lives in `guest-sdk/`, as (source, destination
+/// in the project) pairs; a source is a directory or one file. Rust's SDK is
+/// the crate at the root of `guest-sdk/`; its template brings a standalone
+/// `docket/Cargo.toml`. Component toolchains also need the WIT, which is
+/// copied rather than kept twice in the tree. A JavaScript provider's world
+/// (`wit/world.wit`, componentize-js reads one directory) finds the provider
+/// package and its dependencies in `wit/deps/`.
+fn sdk_parts(template: &str) -> Vec<(&str, &str)> {
+    match template {
+        "rust" => vec![("src", "docket/src"), ("wit", "docket/wit")],
+        "js" => vec![("js", "docket"), ("wit", "docket/wit")],
+        "python" => vec![("python", "docket"), ("wit", "docket/wit")],
+        "provider-rust" => vec![("wit-provider", "docket/wit-provider")],
+        "provider-js" => vec![
+            ("js/provider.js", "docket/provider.js"),
+            (
+                "wit-provider/provider.wit",
+                "wit/deps/provider/provider.wit",
+            ),
+            ("wit-provider/deps", "wit/deps"),
+        ],
+        other => vec![(other, "docket")],
     }
 }
 
@@ -29,6 +47,15 @@ pub enum ScaffoldError {
     /// No template for this language.
     #[error("no template for language {lang:?}; choose one of: {}", available().join(", "))]
     UnknownLanguage {
+        /// What was asked for.
+        lang: String,
+    },
+    /// No provider template for this language.
+    #[error(
+        "no document-provider template for language {lang:?}; providers can be started in: {}",
+        provider_languages().join(", ")
+    )]
+    UnknownProviderLanguage {
         /// What was asked for.
         lang: String,
     },
@@ -48,19 +75,53 @@ pub enum ScaffoldError {
     },
 }
 
-/// The languages with a template, sorted.
-pub fn available() -> Vec<String> {
-    let mut langs: Vec<String> = TEMPLATES
+/// The template directories in `templates/`, sorted.
+fn templates() -> Vec<String> {
+    let mut names: Vec<String> = TEMPLATES
         .dirs()
         .filter_map(|d| d.path().file_name()?.to_str().map(str::to_owned))
         .collect();
-    langs.sort();
-    langs
+    names.sort();
+    names
+}
+
+/// The languages with an action template, sorted.
+pub fn available() -> Vec<String> {
+    templates()
+        .into_iter()
+        .filter(|name| !name.starts_with(PROVIDER_PREFIX))
+        .collect()
+}
+
+/// The languages with a document-provider template, sorted.
+pub fn provider_languages() -> Vec<String> {
+    templates()
+        .iter()
+        .filter_map(|name| name.strip_prefix(PROVIDER_PREFIX).map(str::to_owned))
+        .collect()
 }
 
 /// Creates the project for action `name` in `lang` under `dir`; returns the
 /// files written, relative to `dir`.
 pub fn create(lang: &str, name: &str, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
+    if !available().iter().any(|l| l == lang) {
+        return Err(ScaffoldError::UnknownLanguage { lang: lang.into() });
+    }
+    scaffold(lang, name, dir)
+}
+
+/// Creates the project for document provider `name` (its manifest says
+/// `kind = "provider"`) in `lang` under `dir`; returns the files written,
+/// relative to `dir`.
+pub fn create_provider(lang: &str, name: &str, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
+    if !provider_languages().iter().any(|l| l == lang) {
+        return Err(ScaffoldError::UnknownProviderLanguage { lang: lang.into() });
+    }
+    scaffold(&format!("{PROVIDER_PREFIX}{lang}"), name, dir)
+}
+
+/// Writes template `lang` (a directory of `templates/`) and its SDK parts.
+fn scaffold(lang: &str, name: &str, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
     let template = TEMPLATES
         .get_dir(lang)
         .ok_or_else(|| ScaffoldError::UnknownLanguage { lang: lang.into() })?;
@@ -80,12 +141,16 @@ pub fn create(lang: &str, name: &str, dir: &Path) -> Result<Vec<PathBuf>, Scaffo
         files.push(relative);
     }
     for (source, destination) in sdk_parts(lang) {
-        let Some(part) = SDK.get_dir(source) else {
-            continue;
+        let part = match (SDK.get_file(source), SDK.get_dir(source)) {
+            (Some(file), _) => vec![file],
+            (None, Some(part)) => all_files(part),
+            (None, None) => continue,
         };
-        for file in all_files(part) {
-            let inner = file.path().strip_prefix(source).unwrap_or(file.path());
-            let relative = Path::new("docket").join(destination).join(inner);
+        for file in part {
+            let relative = match file.path().strip_prefix(source) {
+                Ok(inner) if !inner.as_os_str().is_empty() => Path::new(destination).join(inner),
+                _ => PathBuf::from(destination),
+            };
             write(dir, &relative, file.contents())?;
             files.push(relative);
         }

@@ -213,7 +213,7 @@ fn check_one_provider(tenant: &Tenant, manifest: &ActionManifest) -> Result<(), 
     if manifest.grants.provider.is_none() {
         return Ok(());
     }
-    match crate::invocation::live_provider(tenant) {
+    match tenant.provider() {
         Some(live) if live.name != manifest.name => Err(DeployError::Provider(format!(
             "the tenant's document provider is {:?}; a tenant has one provider, so delete it \
              before deploying {:?} as its provider (or deploy under the name {:?})",

@@ -28,9 +28,9 @@ mod module_cache;
 mod modules;
 mod run_log_writer;
 mod settings;
-pub mod transfers;
 #[cfg(test)]
 mod test_app;
+pub mod transfers;
 
 pub use gates::{Admission, InFlight, MemoryRefused, MemoryReservation};
 use gates::{GuestMemory, TenantGates};

@@ -1,6 +1,7 @@
 //! The subcommands and their arguments, apart from the serve flags.
 
 use super::{LimitArgs, ServeArgs};
+use crate::names::DocEndpoint;
 use anyhow::bail;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
@@ -76,7 +77,8 @@ pub enum Command {
     /// Rerun a recorded invocation on this machine, against the version that
     /// ran or a local build, and print both answers.
     Replay(ReplayArgs),
-    /// Start a new action from a template, in any supported language.
+    /// Start a new action (or, with --provider, a document provider) from a
+    /// template, in any supported language.
     New(NewArgs),
     /// Move an embedded (SQLite) install into PostgreSQL, verified, so
     /// replicas can serve it (`docket serve --database-url`).
@@ -103,6 +105,11 @@ pub struct NewArgs {
     /// Where to create the project (default: ./NAME).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Start a document provider (`kind = "provider"`: Workfront's document
+    /// endpoints) instead of a custom action; `--provider --lang list`
+    /// lists its languages.
+    #[arg(long)]
+    pub provider: bool,
 }
 
 /// `docket migrate`.
@@ -375,14 +382,36 @@ pub struct InvokeArgs {
     /// manifest in `--manifests`, or, with `--api-key` or `--server`, its
     /// webhook on a server.
     pub target: String,
-    /// The action, when TARGET is a tenant.
+    /// The action (or provider), when TARGET is a tenant.
     pub action: Option<String>,
-    /// The Workfront document id.
-    #[arg(long)]
-    pub document_id: String,
-    /// The Workfront document version id.
-    #[arg(long)]
-    pub document_version_id: String,
+    /// The Workfront document id (an action's; not with --endpoint).
+    #[arg(
+        long,
+        required_unless_present = "endpoint",
+        conflicts_with = "endpoint"
+    )]
+    pub document_id: Option<String>,
+    /// The Workfront document version id (an action's; not with --endpoint).
+    #[arg(
+        long,
+        required_unless_present = "endpoint",
+        conflicts_with = "endpoint"
+    )]
+    pub document_version_id: Option<String>,
+    /// Run one endpoint of a document provider (`kind = "provider"`) on
+    /// this machine instead of an action: metadata, files, search,
+    /// download, thumbnail, uploadInit, upload, createFolder, delete or
+    /// rename, its query parameters given with --param (`--param
+    /// parentId=/`). Prints the JSON Workfront would get.
+    #[arg(long, value_name = "NAME", value_parser = parse_endpoint)]
+    pub endpoint: Option<DocEndpoint>,
+    /// With --endpoint download (or thumbnail): write the bytes to FILE
+    /// instead of stdout.
+    #[arg(long, value_name = "FILE", requires = "endpoint")]
+    pub output: Option<PathBuf>,
+    /// With --endpoint upload: the bytes to upload, from FILE.
+    #[arg(long, value_name = "FILE", requires = "endpoint")]
+    pub input: Option<PathBuf>,
     /// The Workfront user to act as.
     #[arg(long, default_value = "")]
     pub username: String,
@@ -390,7 +419,8 @@ pub struct InvokeArgs {
     /// `usernameVerified: true`); local runs only.
     #[arg(long, conflicts_with = "api_key")]
     pub username_verified: bool,
-    /// An extra query parameter, `key=value`; repeatable.
+    /// An extra query parameter, `key=value`; repeatable. With --endpoint,
+    /// the endpoint's own parameters too (`id`, `parentId`, `max`, …).
     #[arg(long = "param", value_parser = parse_key_value)]
     pub params: Vec<(String, String)>,
     /// A tenant secret for a local run, `name=value`; repeatable. As on a
@@ -448,6 +478,13 @@ pub struct CheckArgs {
     /// Engine and limit settings.
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+fn parse_endpoint(text: &str) -> Result<DocEndpoint, String> {
+    DocEndpoint::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = DocEndpoint::ALL.iter().map(|e| e.name()).collect();
+        format!("not a document endpoint; one of: {}", names.join(", "))
+    })
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {

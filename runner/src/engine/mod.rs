@@ -332,7 +332,8 @@ impl Engine {
                     command::run(self, pre, limits, request, caps, &io, deadline).await
                 }
                 PreparedKind::Component(_) | PreparedKind::Provider(_)
-                    if request.provider.is_some() != matches!(module.kind, PreparedKind::Provider(_)) =>
+                    if request.provider.is_some()
+                        != matches!(module.kind, PreparedKind::Provider(_)) =>
                 {
                     Err(InvokeError::Host(
                         "an action was called as a provider, or a provider as an action".into(),

@@ -1,9 +1,10 @@
 //! Workfront's document endpoints for one tenant (`metadata`, `files`,
 //! `search`, `download`, `thumbnail`, `uploadInit`, `upload`,
 //! `createFolder`, `delete`, `rename`), answered by the tenant's live
-//! provider through the invocation pipeline. This module reads each call's
-//! parameters (query string, or a form body where the pages show one) into a
-//! [`ProviderCall`], streams `download` and `upload` bodies, and turns the
+//! provider through the invocation pipeline. This module gathers each call's
+//! parameters (query string, or a form body where the pages show one), reads
+//! them into a [`ProviderCall`] as `docket invoke --endpoint` does
+//! ([`crate::local_run::document_params`]), streams `download` and `upload` bodies, and turns the
 //! answer into a response; docs/providers.md describes the mapping.
 
 use super::reply::with_request_id;
@@ -12,6 +13,7 @@ use crate::app::App;
 use crate::engine::provider::body::{self, Body, BodyChannel};
 use crate::engine::provider::call::{Content, ProviderCall};
 use crate::invocation::{self, Call, Endpoint, Refusal, Refused};
+use crate::local_run::document_params::read_call;
 use crate::names::DocEndpoint;
 use axum::body::Body as HttpBody;
 use axum::extract::{Path, Request, State};
@@ -25,12 +27,6 @@ use std::sync::Arc;
 /// page Docket follows (docs/workfront-document-api.md), so always 501.
 const UNDEFINED_ENDPOINTS: [&str; 2] = ["proxy", "notification"];
 
-/// `max` when Workfront sends none (the reference implementation's default).
-pub const DEFAULT_MAX: u32 = 100;
-/// The largest `max` passed on: a provider is never asked for more at once.
-pub const MAX_MAX: u32 = 1000;
-/// `size` of a thumbnail when Workfront sends none.
-pub const DEFAULT_THUMBNAIL_SIZE: u32 = 200;
 /// Largest form body read for parameters (`createFolder`, `rename`, `delete`).
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -94,10 +90,28 @@ async fn document_call(
                     .into_response();
             }
         }
-        return run(app, tenant, endpoint, parts.headers, params, None, request_id).await;
+        return run(
+            app,
+            tenant,
+            endpoint,
+            parts.headers,
+            params,
+            None,
+            request_id,
+        )
+        .await;
     }
     let upload = (endpoint == DocEndpoint::Upload).then_some(request_body);
-    run(app, tenant, endpoint, parts.headers, params, upload, request_id).await
+    run(
+        app,
+        tenant,
+        endpoint,
+        parts.headers,
+        params,
+        upload,
+        request_id,
+    )
+    .await
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -130,8 +144,7 @@ async fn run(
             Ok(bytes) => bytes,
             Err(per_day_mb) => {
                 let word = invocation::failure_word_for(&app, &tenant, credential(&headers)).await;
-                return Refused::in_word(&word, Refusal::TransferQuota(per_day_mb))
-                    .into_response();
+                return Refused::in_word(&word, Refusal::TransferQuota(per_day_mb)).into_response();
             }
         },
         _ => 0,
@@ -153,7 +166,18 @@ async fn run(
             }
             answer
         }
-        _ => invoke(&app, &tenant, &headers, call, params, BodyChannel::default(), request_id).await,
+        _ => {
+            invoke(
+                &app,
+                &tenant,
+                &headers,
+                call,
+                params,
+                BodyChannel::default(),
+                request_id,
+            )
+            .await
+        }
     }
 }
 
@@ -199,7 +223,16 @@ async fn download(
     let transferred = response.transferred.clone();
     let request_id_owned = request_id.to_owned();
     let mut running = tokio::spawn(async move {
-        let answer = invoke(&app, &tenant, &headers, call, params, channel, &request_id_owned).await;
+        let answer = invoke(
+            &app,
+            &tenant,
+            &headers,
+            call,
+            params,
+            channel,
+            &request_id_owned,
+        )
+        .await;
         app.transfers.count(&tenant, transferred.bytes());
         answer
     });
@@ -288,92 +321,10 @@ async fn pump_upload(request_body: HttpBody, feed: body::UploadFeed, allowance: 
     total
 }
 
-/// The call's parameters as the endpoint takes them; what Docket reads is
-/// taken out of `params`, the rest is passed on to the provider.
-fn read_call(
-    endpoint: DocEndpoint,
-    params: &mut BTreeMap<String, String>,
-    headers: &HeaderMap,
-) -> Result<ProviderCall, Refusal> {
-    let mut take = |key: &str| params.remove(key).filter(|v| !v.is_empty());
-    Ok(match endpoint {
-        DocEndpoint::Metadata => ProviderCall::Metadata {
-            id: required(take("id"), "id")?,
-        },
-        DocEndpoint::Files => ProviderCall::Files {
-            parent_id: take("parentId").unwrap_or_else(|| "/".to_owned()),
-            max: number(take("max"), "max", DEFAULT_MAX)?.clamp(1, MAX_MAX),
-            offset: number(take("offset"), "offset", 0)?,
-        },
-        DocEndpoint::Search => ProviderCall::Search {
-            query: take("query").unwrap_or_default(),
-            parent_id: take("parentId"),
-            max: number(take("max"), "max", DEFAULT_MAX)?.clamp(1, MAX_MAX),
-            offset: number(take("offset"), "offset", 0)?,
-        },
-        DocEndpoint::Download => ProviderCall::Download {
-            id: required(take("id"), "id")?,
-        },
-        DocEndpoint::Thumbnail => ProviderCall::Thumbnail {
-            id: required(take("id"), "id")?,
-            size: number(take("size"), "size", DEFAULT_THUMBNAIL_SIZE)?.clamp(1, 4096),
-        },
-        DocEndpoint::UploadInit => ProviderCall::UploadInit {
-            parent_id: take("parentId").unwrap_or_else(|| "/".to_owned()),
-            filename: required(take("filename"), "filename")?,
-            document_id: take("documentId"),
-            document_version_id: take("documentVersionId"),
-        },
-        DocEndpoint::Upload => ProviderCall::Upload {
-            id: required(take("id"), "id")?,
-            size: headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok()),
-        },
-        DocEndpoint::CreateFolder => ProviderCall::CreateFolder {
-            parent_id: take("parentId").unwrap_or_else(|| "/".to_owned()),
-            name: required(take("name"), "name")?,
-        },
-        // The page's table names documentId and folderId, its example `id`.
-        DocEndpoint::Delete => {
-            let id = take("id");
-            let id = id.or_else(|| take("documentId")).or_else(|| take("folderId"));
-            ProviderCall::Delete {
-                id: required(id, "id")?,
-            }
-        }
-        DocEndpoint::Rename => ProviderCall::Rename {
-            id: required(take("id"), "id")?,
-            name: required(take("name"), "name")?,
-        },
-    })
-}
-
-fn required(value: Option<String>, key: &'static str) -> Result<String, Refusal> {
-    value.ok_or(Refusal::MissingParameter(key))
-}
-
-fn number(value: Option<String>, key: &'static str, default: u32) -> Result<u32, Refusal> {
-    match value {
-        None => Ok(default),
-        // A negative offset means the start, as in the reference.
-        Some(text) if text.trim().starts_with('-') => text
-            .trim()
-            .parse::<i64>()
-            .map(|_| 0)
-            .map_err(|_| Refusal::NotANumber(key)),
-        Some(text) => text
-            .trim()
-            .parse::<u64>()
-            .map(|n| n.min(u32::MAX as u64) as u32)
-            .map_err(|_| Refusal::NotANumber(key)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local_run::document_params::{DEFAULT_MAX, MAX_MAX};
 
     fn call(endpoint: DocEndpoint, query: &str) -> Result<ProviderCall, Refusal> {
         let mut params = parse_query(query);
@@ -426,8 +377,24 @@ mod tests {
     #[test]
     fn arbitrary_queries_never_panic_the_reader() {
         const PIECES: &[&str] = &[
-            "id", "parentId", "max", "offset", "size", "query", "name", "filename", "=", "&",
-            "-", "1", "99999999999999999999", "%", "%ZZ", "é", "/", "+",
+            "id",
+            "parentId",
+            "max",
+            "offset",
+            "size",
+            "query",
+            "name",
+            "filename",
+            "=",
+            "&",
+            "-",
+            "1",
+            "99999999999999999999",
+            "%",
+            "%ZZ",
+            "é",
+            "/",
+            "+",
         ];
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
         for round in 0..5_000 {

@@ -32,7 +32,11 @@ pub async fn service_info(
         .map(|a| json!({ "name": a.name, "displayName": a.display_name }))
         .collect();
     let mut endpoints = vec!["serviceInfo", "customAction"];
-    endpoints.extend(invocation::available_endpoints(&tenant).iter().map(|e| e.name()));
+    endpoints.extend(
+        invocation::available_endpoints(&tenant)
+            .iter()
+            .map(|e| e.name()),
+    );
     Ok(Json(json!({
         "webhookVersion": WEBHOOK_VERSION,
         "version": env!("CARGO_PKG_VERSION"),

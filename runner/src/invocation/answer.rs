@@ -90,7 +90,9 @@ pub enum Refusal {
     #[error("query parameter `{0}` must be a whole number")]
     NotANumber(&'static str),
     /// The tenant's transfer allowance for today is used up.
-    #[error("this integration's uploads and downloads are over today's limit of {0} MiB; try again tomorrow (UTC)")]
+    #[error(
+        "this integration's uploads and downloads are over today's limit of {0} MiB; try again tomorrow (UTC)"
+    )]
     TransferQuota(u64),
     /// The tenant's concurrency quota is used up.
     #[error("too many of this tenant's actions are running at once (limit {0}); try again shortly")]

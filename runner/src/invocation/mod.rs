@@ -25,8 +25,8 @@ mod provider;
 mod record;
 
 pub use answer::{Answer, RawBody, Refusal, Refused, invocation_answer};
-pub use provider::{available_endpoints, document_json, live_provider, provider_answer};
 pub use plan::{Planned, plan};
+pub use provider::{available_endpoints, document_json, provider_answer};
 
 use crate::app::{Admission, App};
 use crate::engine::{ActionRequest, LimitHit, PreparedModule};
@@ -146,9 +146,11 @@ pub async fn invoke(app: &App, call: Call<'_>) -> Result<Answer, Refused> {
         Endpoint::CustomAction { params } => {
             resolve_custom_action(app, &caller, params, call.request_id)?
         }
-        Endpoint::Document { call: provider_call, params, body } => {
-            provider::resolve(app, &caller, provider_call, params, body, call.request_id)?
-        }
+        Endpoint::Document {
+            call: provider_call,
+            params,
+            body,
+        } => provider::resolve(app, &caller, provider_call, params, body, call.request_id)?,
     };
     run(app, &caller, target, call.request_id).await
 }
@@ -371,9 +373,7 @@ async fn run(
     }
     let name = action.name.as_str();
     let answer = match endpoint {
-        Some(endpoint) => {
-            provider_answer(word, endpoint, name, &limits, Some(request_id), result)
-        }
+        Some(endpoint) => provider_answer(word, endpoint, name, &limits, Some(request_id), result),
         None => invocation_answer(word, name, &limits, Some(request_id), result),
     };
     let finished = Finished {

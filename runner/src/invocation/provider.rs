@@ -9,25 +9,17 @@ use crate::engine::provider::call::{Document, DocumentKind, Provided, ProviderCa
 use crate::engine::{ActionRequest, InvokeError, Outcome};
 use crate::limits::Limits;
 use crate::names::DocEndpoint;
-use crate::registry::{ActionVersion, Tenant};
+use crate::registry::Tenant;
 use http::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use super::answer::{Answer, RawBody};
 
-/// The tenant's live document provider, if it has one.
-pub fn live_provider(tenant: &Tenant) -> Option<&Arc<ActionVersion>> {
-    tenant
-        .actions
-        .values()
-        .find(|action| action.grants.provider.is_some())
-}
-
 /// The endpoints the tenant's live provider answers (none without one).
 pub fn available_endpoints(tenant: &Tenant) -> Vec<DocEndpoint> {
-    live_provider(tenant)
+    tenant
+        .provider()
         .and_then(|provider| provider.grants.provider.clone())
         .unwrap_or_default()
 }
@@ -46,7 +38,7 @@ pub(super) fn resolve(
     let tenant = &caller.tenant;
     let endpoint = call.endpoint();
     let refused = |refusal| Refused::in_word(&tenant.failure_word, refusal);
-    let Some(provider) = live_provider(tenant).cloned() else {
+    let Some(provider) = tenant.provider().cloned() else {
         return Err(refused(Refusal::NoProvider(endpoint.name())));
     };
     if !available_endpoints(tenant).contains(&endpoint) {
@@ -56,7 +48,9 @@ pub(super) fn resolve(
     span.record("request_id", request_id);
     span.record("action", provider.name.as_str());
     span.record("version", provider.version);
-    let series = app.metrics.series(tenant.name.as_str(), provider.name.as_str());
+    let series = app
+        .metrics
+        .series(tenant.name.as_str(), provider.name.as_str());
     let (document_id, document_version_id) = recorded_ids(&call);
     let request = ActionRequest {
         action: provider.name.to_string(),
@@ -134,9 +128,9 @@ pub fn provider_answer(
     };
     match provided {
         Provided::Document(document) => ok(document_json(&document)),
-        Provided::Documents(documents) => ok(Value::Array(
-            documents.iter().map(document_json).collect(),
-        )),
+        Provided::Documents(documents) => {
+            ok(Value::Array(documents.iter().map(document_json).collect()))
+        }
         Provided::Image { mime_type, bytes } => Answer {
             status: StatusCode::OK,
             body: json!({ "status": "success", "contentType": mime_type, "bytes": bytes.len() }),

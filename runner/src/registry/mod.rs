@@ -209,6 +209,15 @@ pub struct Tenant {
     pub secrets: SecretValues,
 }
 
+impl Tenant {
+    /// The tenant's live document provider, if one of its live versions is one.
+    pub fn provider(&self) -> Option<&Arc<ActionVersion>> {
+        self.actions
+            .values()
+            .find(|action| action.grants.provider.is_some())
+    }
+}
+
 /// Where the HTTP layer looks tenants up on the request path: an in-memory
 /// snapshot, never a database round trip.
 pub trait Registry: Send + Sync {

@@ -6,7 +6,7 @@
 // Params:  approval-step = the step being approved (default: the first step).
 // Failures: a user not in approvers is forbidden; an approval step that is not
 // in steps is not found; no steps configured fails. `crash=1` throws an
-// uncaught exception on purpose, to show how a crash is reported.
+// exception on purpose, to show that its message reaches the Workfront user.
 import { action, success, forbidden, notFound, failed } from '../../guest-sdk/js/docket.js';
 
 const list = (text) =>

@@ -13,9 +13,9 @@
 // notFound(message) or failed(message). A plain string return is a success with
 // that message; returning nothing is a plain success. The handler may be async.
 //
-// Anything else the handler throws (a TypeError, `throw new Error(...)`) is an
-// uncaught exception: the action crashes, Workfront gets a 500 "crashed: ...",
-// and the exception's message goes to Docket's log.
+// Anything else the handler throws (a TypeError, `throw new Error(...)`) is a
+// failure with the exception's message: Workfront gets a 500 showing it, and
+// the stack goes to the run log (stderr).
 import { getAll } from 'wasi:config/store@0.2.0-rc.1';
 import { usernameVerified } from 'docket:action/caller';
 
@@ -94,5 +94,9 @@ function answer(out) {
 
 function thrown(e) {
   if (e instanceof Outcome) return e;
-  throw e;
+  // Any other exception is the action's failure, worded by the exception:
+  // the Workfront user sees its message (as `failed`), the run log its stack.
+  console.error(e && e.stack ? e.stack : String(e));
+  const message = e instanceof Error ? e.message : String(e);
+  return failed(message || 'the action threw an exception');
 }

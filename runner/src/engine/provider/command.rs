@@ -117,4 +117,74 @@ mod tests {
             );
         }
     }
+
+    /// Bounded fuzzing of the answer mapping: answers built from random
+    /// pieces of the contract's JSON never panic the parser, for every
+    /// endpoint, and what parses has the endpoint's shape.
+    #[test]
+    fn arbitrary_answers_never_panic_the_mapping() {
+        const PIECES: &[&str] = &[
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"status\"",
+            "\"success\"",
+            "\"document\"",
+            "\"documents\"",
+            "\"image\"",
+            "\"id\"",
+            "\"title\"",
+            "\"kind\"",
+            "\"file\"",
+            "\"folder\"",
+            "\"size\"",
+            "-1",
+            "1e400",
+            "18446744073709551616",
+            "null",
+            "true",
+            "\"mimeType\"",
+            "\"base64\"",
+            "\"=\"",
+            "\n",
+            "\"é\"",
+        ];
+        let calls = [
+            ProviderCall::Metadata { id: "1".into() },
+            ProviderCall::Files {
+                parent_id: "/".into(),
+                max: 1,
+                offset: 0,
+            },
+            ProviderCall::Thumbnail {
+                id: "1".into(),
+                size: 1,
+            },
+            ProviderCall::Delete { id: "1".into() },
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for round in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 32) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            }
+            let call = &calls[round % calls.len()];
+            if let Ok(provided) = provided(call, &text) {
+                let shape_matches = match (call.endpoint(), &provided) {
+                    (DocEndpoint::Metadata, Provided::Document(_)) => true,
+                    (DocEndpoint::Files, Provided::Documents(_)) => true,
+                    (DocEndpoint::Thumbnail, Provided::Image { .. }) => true,
+                    (DocEndpoint::Delete, Provided::Done) => true,
+                    _ => false,
+                };
+                assert!(shape_matches, "{text:?} gave {provided:?}");
+            }
+        }
+    }
 }

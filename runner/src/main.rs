@@ -409,7 +409,7 @@ async fn invoke_locally(args: &InvokeArgs) -> anyhow::Result<(u16, Value)> {
 /// provider's endpoint on this machine, its parameters from `--param`. The
 /// JSON Workfront would get is printed as for an action; a download's bytes
 /// (a thumbnail's image) go to `--output`, else to stdout, the status line
-/// then to stderr; an upload's come from `--input`.
+/// then to stderr when there were any; an upload's come from `--input`.
 async fn invoke_endpoint(args: &InvokeArgs, endpoint: DocEndpoint) -> anyhow::Result<()> {
     if args.remote_server().is_some() {
         bail!(
@@ -508,7 +508,10 @@ async fn invoke_endpoint(args: &InvokeArgs, endpoint: DocEndpoint) -> anyhow::Re
     }
     eprintln!("ran in {} ms", answer.duration.as_millis());
     let line = format!("HTTP {} {}", answer.status, answer.body);
-    if to_stdout {
+    // Bytes on stdout keep it for themselves; without them (a refusal, a
+    // failure before the file opened) the status line goes there as usual.
+    let wrote = answer.bytes.as_ref().is_some_and(|w| w.content.is_some());
+    if to_stdout && wrote {
         eprintln!("{line}");
     } else {
         outln!("{line}");
@@ -592,8 +595,12 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
             .precompile(&tenant, bytes)
             .await
             .with_context(|| format!("{}: module {}", path.display(), module_path.display()))?;
+        let what = match manifest.grants.provider {
+            Some(_) => "provider",
+            None => "action",
+        };
         outln!(
-            "ok: action {} ({abi}): {}, module {}",
+            "ok: {what} {} ({abi}): {}, module {}",
             manifest.name,
             path.display(),
             module_path.display()

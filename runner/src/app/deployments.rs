@@ -166,6 +166,11 @@ impl App {
     /// Deletes a tenant with all its actions and versions.
     pub async fn delete_tenant(&self, tenant: &TenantName) -> Result<(), StoreError> {
         let deleted = self.change_live(self.store.delete_tenant(tenant)).await;
+        if deleted.is_ok()
+            && let Err(err) = self.services.blob.delete_tenant(tenant.as_str()).await
+        {
+            tracing::error!(tenant = %tenant, error = %err, "the deleted tenant's blobs could not be removed");
+        }
         // At once rather than at the next tick: a tenant made again under
         // this name a moment later starts from nothing.
         self.reconcile_tenants();

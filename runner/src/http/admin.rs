@@ -255,7 +255,13 @@ pub async fn list_actions(
     State(app): State<Arc<App>>,
     TenantAdmin(found): TenantAdmin,
 ) -> AdminResult {
-    let actions: Vec<ActionJson> = shown(app.store.list_actions(&found.name).await?);
+    let mut actions: Vec<ActionJson> = shown(app.store.list_actions(&found.name).await?);
+    if let Some(provider) = found.provider() {
+        for action in actions.iter_mut().filter(|a| a.name == provider.name.as_str()) {
+            action.kind = "provider";
+            action.endpoints = provider.grants.provider.clone();
+        }
+    }
     Ok(Json(json!({ "actions": actions })).into_response())
 }
 

@@ -105,6 +105,11 @@ pub struct ActionJson {
     pub live_version: u32,
     /// How many versions are kept.
     pub versions: u32,
+    /// `"provider"` for the tenant's document provider, else `"action"`.
+    pub kind: &'static str,
+    /// The document endpoints the live provider answers (providers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Vec<crate::names::DocEndpoint>>,
 }
 
 impl From<ActionInfo> for ActionJson {
@@ -114,6 +119,8 @@ impl From<ActionInfo> for ActionJson {
             display_name: info.display_name,
             live_version: info.live_version,
             versions: info.versions,
+            kind: "action",
+            endpoints: None,
         }
     }
 }
@@ -283,7 +290,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_string(&action).unwrap(),
-            r#"{"name":"greet","displayName":"Greet","liveVersion":1,"versions":2}"#
+            r#"{"name":"greet","displayName":"Greet","liveVersion":1,"versions":2,"kind":"action"}"#
         );
         let key = KeyJson::from(CredentialInfo {
             id: "i".into(),

@@ -156,7 +156,8 @@ pub struct BlobWriter {
     temp: PathBuf,
     file: Option<tokio::fs::File>,
     written: u64,
-    /// What the tenant may still add (before this blob's old size comes back).
+    /// The most this blob may hold: what the tenant has left, plus the bytes
+    /// of the blob it replaces.
     allowance: u64,
 }
 
@@ -216,13 +217,15 @@ impl BlobBucket {
         let temp = dir.join(format!(".write-{}", hex::encode(rand::random::<[u8; 8]>())));
         let file = tokio::fs::File::create(&temp).await.map_err(failed)?;
         let used = self.store.used(&self.tenant).await;
+        // The blob replaced gives its bytes back.
+        let replaced = self.size(key).await?.unwrap_or(0);
         Ok(BlobWriter {
             bucket: self.clone(),
             target,
             temp,
             file: Some(file),
             written: 0,
-            allowance: self.store.max_bytes_per_tenant.saturating_sub(used),
+            allowance: (self.store.max_bytes_per_tenant + replaced).saturating_sub(used),
         })
     }
 
@@ -254,8 +257,8 @@ impl BlobWriter {
         let len = bytes.len() as u64;
         if self.written + len > self.allowance {
             return Err(BlobError::QuotaExceeded(format!(
-                "the tenant's blob storage is full (--tenant-max-blob-mb = {} MiB)",
-                self.bucket.store.max_bytes_per_tenant / (1024 * 1024)
+                "the tenant's blob storage is full ({} bytes, --tenant-max-blob-mb)",
+                self.bucket.store.max_bytes_per_tenant
             )));
         }
         let file = self.file.as_mut().expect("a writer's file until commit");

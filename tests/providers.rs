@@ -230,3 +230,54 @@ async fn refusals_hold_for_document_endpoints() {
     let (status, _) = operator.get("metadata", &[("id", "/")]).await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn a_provider_is_versioned_rolled_back_and_deleted_like_an_action() {
+    let server = Server::hosted(&[]);
+    let (token, key) = tenant_with_drive(&server, "acme").await;
+    let wf = Workfront::new(&server.base, "acme", &key);
+    let all = wf.endpoints().await;
+
+    // Version 2 answers two endpoints; rolling back to 1 brings the rest back.
+    let narrowed = DRIVE.replace(
+        "display-name",
+        "endpoints = [\"metadata\", \"files\"]\ndisplay-name",
+    );
+    let (status, body) = server
+        .deploy("acme", &token, &narrowed, example_action("docket-drive"))
+        .await;
+    assert_eq!((status, body["version"].as_u64()), (201, Some(2)), "{body}");
+    let (status, listed) = server
+        .admin("GET", "/tenants/acme/actions", Some(&token), None)
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["actions"][0]["kind"], "provider", "{listed}");
+    assert_eq!(
+        listed["actions"][0]["endpoints"],
+        json!(["metadata", "files"])
+    );
+    let (status, body) = server
+        .admin(
+            "POST",
+            "/tenants/acme/actions/docket-drive/rollback",
+            Some(&token),
+            Some(json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(wf.endpoints().await, all);
+
+    // A deleted tenant's documents are gone: one made again under its name
+    // starts with an empty drive.
+    wf.upload("/", "kept.txt", b"secret".to_vec()).await;
+    let blobs = server.data_dir.join("blobs").join("acme");
+    assert!(blobs.exists());
+    let (status, body) = server
+        .admin("DELETE", "/tenants/acme", Some(OPERATOR), None)
+        .await;
+    assert!(!blobs.exists(), "the deleted tenant's blobs are removed");
+    assert!(status == 200 || status == 204, "{status} {body}");
+    let (_, key) = tenant_with_drive(&server, "acme").await;
+    let wf = Workfront::new(&server.base, "acme", &key);
+    assert!(wf.titles("/", "100", "0").await.is_empty());
+}

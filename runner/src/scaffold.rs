@@ -217,6 +217,48 @@ mod tests {
     }
 
     #[test]
+    fn every_provider_template_is_a_provider_with_the_provider_wit() {
+        assert_eq!(provider_languages(), ["js", "rust"]);
+        for lang in provider_languages() {
+            let dir = tempfile::tempdir().unwrap();
+            let files = create_provider(&lang, "my-drive", dir.path()).unwrap();
+            let text = std::fs::read_to_string(dir.path().join("my-drive.toml")).unwrap();
+            assert!(text.contains("name = \"my-drive\""), "{lang}: {text}");
+            assert!(text.contains("kind = \"provider\""), "{lang}: {text}");
+            assert!(
+                files.iter().any(|f| f.ends_with("provider/provider.wit")
+                    || f.ends_with("wit-provider/provider.wit")),
+                "{lang}: no provider WIT in {files:?}"
+            );
+            assert!(
+                files.iter().any(|f| f.ends_with("deps/io/io.wit")),
+                "{lang}: no wasi:io in {files:?}"
+            );
+            for file in &files {
+                let bytes = std::fs::read(dir.path().join(file)).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains("{{name}}"),
+                    "{lang}: {} keeps a placeholder",
+                    file.display()
+                );
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let js = create_provider("js", "p", dir.path()).unwrap();
+        assert!(js.contains(&PathBuf::from("docket/provider.js")), "{js:?}");
+        let err = create_provider("go", "p", tempfile::tempdir().unwrap().path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("js, rust"), "{err}");
+        // A provider template is not an action language.
+        assert!(!available().iter().any(|l| l.starts_with(PROVIDER_PREFIX)));
+        let err = create("provider-rust", "p", tempfile::tempdir().unwrap().path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no template for language"), "{err}");
+    }
+
+    #[test]
     fn refuses_unknown_languages_bad_names_and_full_directories() {
         let dir = tempfile::tempdir().unwrap();
         let err = create("cobol", "x", dir.path()).unwrap_err().to_string();

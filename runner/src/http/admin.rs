@@ -257,7 +257,10 @@ pub async fn list_actions(
 ) -> AdminResult {
     let mut actions: Vec<ActionJson> = shown(app.store.list_actions(&found.name).await?);
     if let Some(provider) = found.provider() {
-        for action in actions.iter_mut().filter(|a| a.name == provider.name.as_str()) {
+        for action in actions
+            .iter_mut()
+            .filter(|a| a.name == provider.name.as_str())
+        {
             action.kind = "provider";
             action.endpoints = provider.grants.provider.clone();
         }

@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Workfront endpoint names no Docket provider can answer: defined by no
 /// page Docket follows (docs/workfront-document-api.md), so always 501.
@@ -149,21 +150,30 @@ async fn run(
         },
         _ => 0,
     };
+    if let ProviderCall::Upload {
+        size: Some(size), ..
+    } = &call
+        && *size > allowance
+    {
+        let word = invocation::failure_word_for(&app, &tenant, credential(&headers)).await;
+        return Refused::in_word(&word, Refusal::BodyTooLarge(allowance)).into_response();
+    }
     match (endpoint, upload) {
         (DocEndpoint::Download, _) => {
             download(app, tenant, headers, call, params, allowance, request_id).await
         }
         (DocEndpoint::Upload, Some(request_body)) => {
             let (feed, source) = body::upload();
-            let pump = tokio::spawn(pump_upload(request_body, feed, allowance));
+            let received = Arc::new(AtomicU64::new(0));
+            let pump = tokio::spawn(pump_upload(request_body, feed, allowance, received.clone()));
             let channel = BodyChannel::new(Body::Upload(source));
             let answer = invoke(&app, &tenant, &headers, call, params, channel, request_id).await;
             // The guest is done with the body: whatever it did not read is
-            // not read (the pump stops at its closed channel).
+            // not read (the pump stops at its closed channel), and what came
+            // in counts, read to the end or not.
             pump.abort();
-            if let Ok(bytes) = pump.await {
-                app.transfers.count(&tenant, bytes);
-            }
+            app.transfers
+                .count(&tenant, received.load(Ordering::Relaxed));
             answer
         }
         _ => {
@@ -292,18 +302,24 @@ fn percent_encode(name: &str) -> String {
 }
 
 /// Feeds an upload's request body into the guest's stream, at most
-/// `allowance` bytes; returns how many went in.
-async fn pump_upload(request_body: HttpBody, feed: body::UploadFeed, allowance: u64) -> u64 {
+/// `allowance` bytes, counting what arrives in `received`.
+async fn pump_upload(
+    request_body: HttpBody,
+    feed: body::UploadFeed,
+    allowance: u64,
+    received: Arc<AtomicU64>,
+) {
     let mut frames = request_body.into_data_stream();
     let mut total = 0u64;
     while let Some(frame) = frames.next().await {
         let sent = match frame {
             Ok(bytes) => {
                 total += bytes.len() as u64;
+                received.store(total, Ordering::Relaxed);
                 if total > allowance {
                     let why = format!("the upload is over its limit of {allowance} bytes");
                     let _ = feed.send(Err(why)).await;
-                    return total;
+                    return;
                 }
                 feed.send(Ok(bytes)).await
             }
@@ -311,14 +327,13 @@ async fn pump_upload(request_body: HttpBody, feed: body::UploadFeed, allowance: 
                 let _ = feed
                     .send(Err(format!("the upload's body could not be read: {err}")))
                     .await;
-                return total;
+                return;
             }
         };
         if sent.is_err() {
-            break;
+            return;
         }
     }
-    total
 }
 
 #[cfg(test)]

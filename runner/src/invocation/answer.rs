@@ -89,6 +89,11 @@ pub enum Refusal {
     /// A required query parameter is not a number.
     #[error("query parameter `{0}` must be a whole number")]
     NotANumber(&'static str),
+    /// An upload's `Content-Length` is over what one transfer may carry now.
+    #[error(
+        "the upload is {0} bytes at most (--max-transfer-mb, or what is left of today's transfer limit)"
+    )]
+    BodyTooLarge(u64),
     /// The tenant's transfer allowance for today is used up.
     #[error(
         "this integration's uploads and downloads are over today's limit of {0} MiB; try again tomorrow (UTC)"
@@ -119,6 +124,7 @@ impl Refusal {
             }
             Refusal::Unauthenticated(_) | Refusal::Suspended => StatusCode::FORBIDDEN,
             Refusal::MissingParameter(_) | Refusal::NotANumber(_) => StatusCode::BAD_REQUEST,
+            Refusal::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::NotImplemented(_) | Refusal::NoProvider(_) => StatusCode::NOT_IMPLEMENTED,
             Refusal::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::TooManyRunning(_) | Refusal::MemoryBudget(_) | Refusal::TransferQuota(_) => {

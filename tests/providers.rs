@@ -186,10 +186,14 @@ async fn refusals_hold_for_document_endpoints() {
     // Unknown endpoints are 404, a wrong method 405, a bad number 400.
     let (status, _) = acme.get("teleport", &[]).await;
     assert_eq!(status, 404);
+    let raw = acme.call("POST", "files", &[("parentId", "/")], None).await;
+    assert_eq!(raw.status, 405, "{}", raw.json());
+    assert!(raw.json()["error"].as_str().unwrap().contains("GET"));
+    // An endpoint the provider does not answer is a 501 whatever the method.
     let raw = acme
         .call("GET", "createFolder", &[("name", "x")], None)
         .await;
-    assert_eq!(raw.status, 405, "{}", raw.json());
+    assert_eq!(raw.status, 501, "{}", raw.json());
     let (status, body) = acme.get("files", &[("max", "lots")]).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("max"), "{body}");

@@ -4,8 +4,9 @@
 //! provider through the invocation pipeline. This module gathers each call's
 //! parameters (query string, or a form body where the pages show one), reads
 //! them into a [`ProviderCall`] as `docket invoke --endpoint` does
-//! ([`crate::local_run::document_params`]), streams `download` and `upload` bodies, and turns the
-//! answer into a response; docs/providers.md describes the mapping.
+//! ([`crate::local_run::document_params`]), streams `download` and `upload`
+//! bodies, and turns the answer into a response; docs/providers.md describes
+//! the mapping.
 
 use super::reply::with_request_id;
 use super::webhook::{credential, header_str, new_request_id, parse_query};
@@ -54,7 +55,7 @@ async fn unknown_endpoint(app: &App, tenant: &str, name: String, headers: &Heade
     }
     let word = invocation::failure_word_for(app, tenant, credential(headers)).await;
     let refusal = match UNDEFINED_ENDPOINTS.contains(&name.as_str()) {
-        true => Refusal::NotImplemented(name),
+        true => Refusal::UndefinedEndpoint(name),
         false => Refusal::UnknownEndpoint(name),
     };
     Refused::in_word(&word, refusal).into_response()
@@ -68,6 +69,22 @@ async fn document_call(
     request_id: &str,
 ) -> Response {
     let (parts, request_body) = request.into_parts();
+    // What serviceInfo already tells anyone comes first: an endpoint the
+    // tenant's provider does not answer is a 501 whatever the method,
+    // parameters or credentials.
+    let answered = match super::webhook::active_tenant(&app, &tenant) {
+        Ok(found) => invocation::available_endpoints(&found).contains(&endpoint),
+        Err(refused) => return refused.into_response(),
+    };
+    if !answered {
+        let word = invocation::failure_word_for(&app, &tenant, credential(&parts.headers)).await;
+        let found = app.tenant(&tenant);
+        let refusal = match found.as_ref().and_then(|t| t.provider()) {
+            Some(_) => Refusal::NotImplemented(endpoint.name().to_owned()),
+            None => Refusal::NoProvider(endpoint.name()),
+        };
+        return Refused::in_word(&word, refusal).into_response();
+    }
     if parts.method.as_str() != endpoint.method()
         && !(parts.method == Method::HEAD && endpoint.method() == "GET")
     {

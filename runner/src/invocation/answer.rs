@@ -74,6 +74,9 @@ pub enum Refusal {
     /// A document endpoint the tenant's provider does not export.
     #[error("this integration's document provider does not implement the `{0}` endpoint")]
     NotImplemented(String),
+    /// A Workfront endpoint name no page defines (`proxy`, `notification`).
+    #[error("no Workfront page defines the `{0}` endpoint, so Docket does not answer it")]
+    UndefinedEndpoint(String),
     /// A document endpoint of a tenant without a provider.
     #[error(
         "this integration has no document provider, so it does not implement the `{0}` endpoint; \
@@ -125,7 +128,9 @@ impl Refusal {
             Refusal::Unauthenticated(_) | Refusal::Suspended => StatusCode::FORBIDDEN,
             Refusal::MissingParameter(_) | Refusal::NotANumber(_) => StatusCode::BAD_REQUEST,
             Refusal::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::NotImplemented(_) | Refusal::NoProvider(_) => StatusCode::NOT_IMPLEMENTED,
+            Refusal::NotImplemented(_) | Refusal::NoProvider(_) | Refusal::UndefinedEndpoint(_) => {
+                StatusCode::NOT_IMPLEMENTED
+            }
             Refusal::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::TooManyRunning(_) | Refusal::MemoryBudget(_) | Refusal::TransferQuota(_) => {
                 StatusCode::TOO_MANY_REQUESTS

@@ -14,7 +14,7 @@ RUST_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:rev
 	workfront-tag:wasm32-wasip2:workfront_tag.wasm chat-notify:wasm32-wasip1:chat-notify.wasm \
 	docket-drive:wasm32-wasip2:docket_drive.wasm
 RUST_TEST_GUESTS := sandbox-probe:wasm32-wasip1:sandbox-probe.wasm http-probe:wasm32-wasip2:http_probe.wasm \
-	panic-rust:wasm32-wasip1:panic-rust.wasm
+	panic-rust:wasm32-wasip1:panic-rust.wasm provider-probe:wasm32-wasip2:provider_probe.wasm
 # The Rust actions the demo tenant needs; `make run` builds only these (the
 # other examples join the demo once `make actions` built them).
 DEMO_ACTIONS := archive:wasm32-wasip1:archive.wasm review-gate:wasm32-wasip2:review_gate.wasm \
@@ -116,6 +116,8 @@ bench: actions
 	$(call build_wasm,$(BENCH_GUESTS),bench/guests/dist)
 	$(CARGO) build -j$(JOBS) --release -p docket -p bench-baseline
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
+	@(command -v nginx || test -x /usr/sbin/nginx) >/dev/null && command -v curl >/dev/null || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx curl)
 	python3 bench/run.py $(BENCH_ONLY)
 
 lint:

@@ -1187,3 +1187,375 @@ fn the_readme_command_line_block_matches_the_binary() {
         "only {checked} flags checked: is the block still there?"
     );
 }
+
+/// `docket invoke MANIFEST --endpoint NAME` runs one endpoint of a document
+/// provider on this machine, its parameters from `--param`, read as the
+/// server reads them, and prints what Workfront would get: Docket Drive's
+/// root folder; the probe's refusals, 501s, downloads to stdout or a file,
+/// and a download cut short.
+#[test]
+fn invoke_runs_a_provider_endpoint_locally() {
+    let work = tempfile::tempdir().unwrap();
+    let drive = work.path().join("drive.toml");
+    std::fs::write(
+        &drive,
+        "name = \"docket-drive\"\nkind = \"provider\"\n[capabilities]\nkey-value = \"action\"\nblob = true\n",
+    )
+    .unwrap();
+    let drive_module = work.path().join("drive.wasm");
+    std::fs::write(&drive_module, common::example_action("docket-drive")).unwrap();
+    let (drive, drive_module) = (
+        drive.display().to_string(),
+        drive_module.display().to_string(),
+    );
+    // Blobs go to .docket/blobs in the working directory: the temporary one.
+    let run = |manifest: &str, module: &str, args: &[&str]| {
+        let mut command = docket_command(
+            &[&["invoke", manifest, "--module", module][..], args].concat(),
+            &[],
+        );
+        common::outcome(command.current_dir(work.path()).output().unwrap())
+    };
+    let (ok, out, err) = run(
+        &drive,
+        &drive_module,
+        &["--endpoint", "metadata", "--param", "id=/"],
+    );
+    assert!(ok, "{out}{err}");
+    let body = out
+        .trim()
+        .strip_prefix("HTTP 200 ")
+        .unwrap_or_else(|| panic!("{out}"));
+    let root = json_of(body);
+    assert_eq!(
+        (&root["id"], &root["kind"]),
+        (&"/".into(), &"folder".into()),
+        "{root}"
+    );
+    let (ok, out, err) = run(
+        &drive,
+        &drive_module,
+        &["--endpoint", "files", "--param", "parentId=/"],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        json_of(out.trim().strip_prefix("HTTP 200 ").unwrap()).is_array(),
+        "{out}"
+    );
+    // A missing parameter is the server's 400, before anything runs.
+    let (ok, out, _) = run(&drive, &drive_module, &["--endpoint", "metadata"]);
+    assert!(!ok);
+    assert!(out.starts_with("HTTP 400 ") && out.contains("id"), "{out}");
+
+    // The probe (metadata, files and download only).
+    let probe = work.path().join("probe.toml");
+    std::fs::write(&probe, "name = \"probe\"\nkind = \"provider\"\n").unwrap();
+    let probe_module = work.path().join("probe.wasm");
+    std::fs::write(&probe_module, common::built_guest("provider-probe")).unwrap();
+    let (probe, probe_module) = (
+        probe.display().to_string(),
+        probe_module.display().to_string(),
+    );
+    let (ok, out, _) = run(
+        &probe,
+        &probe_module,
+        &["--endpoint", "metadata", "--param", "id=missing"],
+    );
+    assert!(!ok && out.starts_with("HTTP 404 "), "{out}");
+    let (ok, out, _) = run(
+        &probe,
+        &probe_module,
+        &["--endpoint", "thumbnail", "--param", "id=x"],
+    );
+    assert!(
+        !ok && out.starts_with("HTTP 501 ") && out.contains("thumbnail"),
+        "{out}"
+    );
+    let (ok, out, err) = run(
+        &probe,
+        &probe_module,
+        &[
+            "--endpoint",
+            "files",
+            "--param",
+            "parentId=/p",
+            "--param",
+            "max=2",
+            "--param",
+            "offset=4",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"HTTP 200 [{"id":"/p/4","kind":"file","mimeType":"text/plain","size":5,"title":"4"},{"id":"/p/5","kind":"file","mimeType":"text/plain","size":5,"title":"5"}]"#
+    );
+    // A download's bytes go to stdout (the status line to stderr), or to --output.
+    let (ok, out, err) = run(
+        &probe,
+        &probe_module,
+        &["--endpoint", "download", "--param", "id=fine"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "hello");
+    assert!(
+        err.contains(r#"HTTP 200 {"bytes":5,"status":"success"}"#),
+        "{err}"
+    );
+    let saved = work.path().join("saved.txt");
+    let saved_arg = saved.display().to_string();
+    let (ok, out, err) = run(
+        &probe,
+        &probe_module,
+        &[
+            "--endpoint",
+            "download",
+            "--param",
+            "id=fine",
+            "--output",
+            &saved_arg,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.starts_with("HTTP 200 "), "{out}");
+    assert_eq!(std::fs::read(&saved).unwrap(), b"hello");
+    // The liar declares 10 bytes and writes 5: a failure, and a body cut short.
+    let (ok, out, err) = run(
+        &probe,
+        &probe_module,
+        &[
+            "--endpoint",
+            "download",
+            "--param",
+            "id=liar",
+            "--output",
+            &saved_arg,
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        out.starts_with("HTTP 500 ") && out.contains("declared 10"),
+        "{out}"
+    );
+    assert!(err.contains("cut short"), "{err}");
+
+    // --endpoint is for providers, and takes no document ids.
+    let greet = greet_manifest(work.path(), "hi").display().to_string();
+    let (ok, _, err) = docket(&["invoke", &greet, "--endpoint", "files"]);
+    assert!(!ok && err.contains("not a document provider"), "{err}");
+    let (ok, _, err) = docket(&["invoke", &probe, "--endpoint", "teleport"]);
+    assert!(!ok && err.contains("metadata, files"), "{err}");
+    let (ok, _, err) = docket(&[
+        "invoke",
+        &probe,
+        "--endpoint",
+        "files",
+        "--document-id",
+        DOC,
+    ]);
+    assert!(!ok && err.contains("--document-id"), "{err}");
+}
+
+/// `docket new --provider` in Rust and JavaScript: the files a provider
+/// project needs (its manifest saying `kind = "provider"`, the provider
+/// WIT, the JavaScript helper), languages without a provider template
+/// refused naming those with one; the Rust project builds beside its
+/// manifest and answers `files` and `metadata` through `docket invoke
+/// --endpoint`, as the JavaScript one does when `make actions` installed
+/// componentize-js.
+#[test]
+fn new_provider_projects_build_and_answer() {
+    let work = tempfile::tempdir().unwrap();
+    let (ok, out, err) = docket(&["new", "--provider", "--lang", "list"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["js", "rust"]);
+    let (ok, out, _) = docket(&["new", "--lang", "list"]);
+    assert!(ok && !out.contains("provider"), "{out}");
+    let (ok, _, err) = docket(&[
+        "new",
+        "--provider",
+        "--lang",
+        "go",
+        "x",
+        "--dir",
+        work.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("no document-provider template for language \"go\"")
+            && err.contains("js, rust"),
+        "{err}"
+    );
+    assert!(!work.path().join("x").exists());
+
+    let expected: [(&str, &[&str]); 2] = [
+        (
+            "rust",
+            &[
+                "Cargo.toml",
+                "build.sh",
+                "README.md",
+                "src/lib.rs",
+                "docket/wit-provider/provider.wit",
+                "docket/wit-provider/deps/io/io.wit",
+                "docket/wit-provider/deps/config/store.wit",
+                "docket/wit-provider/deps/keyvalue/keyvalue.wit",
+            ],
+        ),
+        (
+            "js",
+            &[
+                "package.json",
+                "README.md",
+                "docket/provider.js",
+                "wit/world.wit",
+                "wit/deps/provider/provider.wit",
+                "wit/deps/io/io.wit",
+                "wit/deps/config/store.wit",
+                "wit/deps/keyvalue/keyvalue.wit",
+            ],
+        ),
+    ];
+    for (lang, files) in expected {
+        let name = format!("{lang}-drive");
+        let dir = work.path().join(&name);
+        let (ok, out, err) = docket(&[
+            "new",
+            "--provider",
+            "--lang",
+            lang,
+            &name,
+            "--dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "{lang}: {err}");
+        assert!(out.contains("--endpoint"), "{out}");
+        for file in files.iter().chain(&[&*format!("{name}.toml")]) {
+            assert!(dir.join(file).is_file(), "{lang}: no {file}");
+        }
+        let manifest = std::fs::read_to_string(dir.join(format!("{name}.toml"))).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "{manifest}"
+        );
+        assert!(manifest.contains("kind = \"provider\""), "{manifest}");
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(
+            readme.contains(&format!("docket deploy {name}.toml")),
+            "{readme}"
+        );
+        let sdk =
+            std::fs::read(common::repo_root().join("guest-sdk/wit-provider/provider.wit")).unwrap();
+        let copied = match lang {
+            "rust" => "docket/wit-provider/provider.wit",
+            _ => "wit/deps/provider/provider.wit",
+        };
+        assert_eq!(std::fs::read(dir.join(copied)).unwrap(), sdk, "{lang}");
+    }
+    let js = std::fs::read(work.path().join("js-drive/docket/provider.js")).unwrap();
+    assert_eq!(
+        js,
+        std::fs::read(common::repo_root().join("guest-sdk/js/provider.js")).unwrap()
+    );
+
+    // The Rust provider builds (its module beside its manifest) and answers.
+    let dir = work.path().join("rust-drive");
+    let output = Command::new("bash")
+        .args(["build.sh", "--offline", "--quiet"])
+        .env("CARGO", env!("CARGO"))
+        .env("CARGO_TARGET_DIR", work.path().join("cargo-target"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let built: Vec<(&str, PathBuf)> = vec![("rust", dir)];
+    // The JavaScript one, with the componentize-js `make actions` installed.
+    let toolchain = common::repo_root().join(".toolchains/js/node_modules");
+    let built = match toolchain.join(".bin/componentize-js").exists() {
+        false => {
+            eprintln!(
+                "not building the JavaScript provider: no {}",
+                toolchain.display()
+            );
+            built
+        }
+        true => {
+            let dir = work.path().join("js-drive");
+            std::os::unix::fs::symlink(&toolchain, dir.join("node_modules")).unwrap();
+            let output = Command::new("npm")
+                .args(["run", "--silent", "build"])
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            [built, vec![("js", dir)]].concat()
+        }
+    };
+    for (lang, dir) in built {
+        let manifest = dir.join(format!("{lang}-drive.toml")).display().to_string();
+        let (ok, out, err) = docket(&[
+            "invoke",
+            &manifest,
+            "--endpoint",
+            "files",
+            "--param",
+            "parentId=/",
+        ]);
+        assert!(ok, "{lang}: {out}{err}");
+        let listed = json_of(out.trim().strip_prefix("HTTP 200 ").unwrap());
+        let titles: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(titles, ["Reports", "readme.txt"], "{lang}");
+        let (ok, out, _) = docket(&[
+            "invoke",
+            &manifest,
+            "--endpoint",
+            "metadata",
+            "--param",
+            "id=/",
+        ]);
+        assert!(ok, "{lang}: {out}");
+        assert!(
+            out.contains(&format!(r#""title":"{lang}-drive""#)),
+            "{lang}: {out}"
+        );
+        let (ok, out, _) = docket(&[
+            "invoke",
+            &manifest,
+            "--endpoint",
+            "metadata",
+            "--param",
+            "id=/nope",
+        ]);
+        assert!(!ok && out.starts_with("HTTP 404 "), "{lang}: {out}");
+        let (ok, out, _) = docket(&[
+            "invoke",
+            &manifest,
+            "--endpoint",
+            "download",
+            "--param",
+            "id=/readme.txt",
+        ]);
+        assert!(!ok && out.starts_with("HTTP 501 "), "{lang}: {out}");
+        let (ok, out, err) = docket(&["check", &manifest]);
+        assert!(ok, "{lang}: {err}");
+        assert!(
+            out.starts_with(&format!("ok: provider {lang}-drive (component)")),
+            "{out}"
+        );
+    }
+}

@@ -88,6 +88,9 @@ impl WebDav {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("rclone serve webdav did not start");
     }
 }

@@ -121,7 +121,9 @@ impl Workfront {
         assert_eq!(raw.status, 200, "{created}");
         assert_eq!(created["kind"], "file", "{created}");
         let id = created["id"].as_str().unwrap().to_owned();
-        let raw = self.call("PUT", "upload", &[("id", &id)], Some(bytes)).await;
+        let raw = self
+            .call("PUT", "upload", &[("id", &id)], Some(bytes))
+            .await;
         assert_eq!(raw.status, 200, "{}", String::from_utf8_lossy(&raw.bytes));
         assert_eq!(raw.json()["result"], "success");
         id
@@ -281,7 +283,12 @@ pub async fn provider_suite(wf: &Workfront, folder: &str) {
         let thumb = wf
             .call("GET", "thumbnail", &[("id", &id), ("size", "16")], None)
             .await;
-        assert_eq!(thumb.status, 200, "{}", String::from_utf8_lossy(&thumb.bytes));
+        assert_eq!(
+            thumb.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&thumb.bytes)
+        );
         assert_eq!(png_size(&thumb.bytes), (16, 8));
     } else {
         let raw = wf.call("GET", "thumbnail", &[("id", &id)], None).await;
@@ -308,7 +315,12 @@ pub async fn provider_suite(wf: &Workfront, folder: &str) {
 
     // Rename, then delete: gone from listing and metadata.
     let raw = wf
-        .call("PUT", "rename", &[("id", &id), ("name", "renamed.png")], None)
+        .call(
+            "PUT",
+            "rename",
+            &[("id", &id), ("name", "renamed.png")],
+            None,
+        )
         .await;
     assert_eq!(raw.status, 200, "{}", String::from_utf8_lossy(&raw.bytes));
     let renamed = find_id(wf, &home, "renamed.png").await;
@@ -325,7 +337,9 @@ pub async fn provider_suite(wf: &Workfront, folder: &str) {
     // Unknown ids are 404s in the error shape.
     let (status, unknown) = wf.get("metadata", &[("id", "no-such-thing")]).await;
     assert_eq!(status, 404, "{unknown}");
-    let raw = wf.call("GET", "download", &[("id", "no-such-thing")], None).await;
+    let raw = wf
+        .call("GET", "download", &[("id", "no-such-thing")], None)
+        .await;
     assert_eq!(raw.status, 404);
     assert_eq!(raw.json()["status"], "failure");
 }

@@ -4,7 +4,7 @@
 //! provider through the invocation pipeline. This module gathers each call's
 //! parameters (query string, or a form body where the pages show one), reads
 //! them into a [`ProviderCall`] as `docket invoke --endpoint` does
-//! ([`crate::local_run::document_params`]), streams `download` and `upload`
+//! ([`crate::invocation::document_params`]), streams `download` and `upload`
 //! bodies, and turns the answer into a response; docs/providers.md describes
 //! the mapping.
 
@@ -13,8 +13,8 @@ use super::webhook::{credential, header_str, new_request_id, parse_query};
 use crate::app::App;
 use crate::engine::provider::body::{self, Body, BodyChannel};
 use crate::engine::provider::call::{Content, ProviderCall};
+use crate::invocation::document_params::read_call;
 use crate::invocation::{self, Call, Endpoint, Refusal, Refused};
-use crate::local_run::document_params::read_call;
 use crate::names::DocEndpoint;
 use axum::body::Body as HttpBody;
 use axum::extract::{Path, Request, State};
@@ -356,7 +356,7 @@ async fn pump_upload(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local_run::document_params::{DEFAULT_MAX, MAX_MAX};
+    use crate::invocation::document_params::{DEFAULT_MAX, MAX_MAX};
 
     fn call(endpoint: DocEndpoint, query: &str) -> Result<ProviderCall, Refusal> {
         let mut params = parse_query(query);

@@ -20,6 +20,7 @@
 //! `capabilities` and `registry`, and nothing below calls back up.
 
 mod answer;
+pub mod document_params;
 mod plan;
 mod provider;
 mod record;

@@ -8,11 +8,10 @@
 //! only the first run of a build compiles it. A document provider's
 //! endpoint runs the same way ([`run_endpoint_locally`], `docket invoke
 //! --endpoint`), its parameters read as the server reads them
-//! ([`document_params`]) and its answer worded by
+//! ([`crate::invocation::document_params`]) and its answer worded by
 //! [`crate::invocation::provider_answer`].
 
 mod artifact_cache;
-pub mod document_params;
 
 pub use artifact_cache::{ArtifactCache, MAX_CACHE_BYTES};
 
@@ -186,14 +185,6 @@ pub async fn run_endpoint_locally(
             bytes: None,
         }
     };
-    let mut headers = http::HeaderMap::new();
-    if let EndpointBody::Input(_, Some(size)) = &transfer {
-        headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(*size));
-    }
-    let call = match document_params::read_call(endpoint, &mut request.params, &headers) {
-        Ok(call) => call,
-        Err(refusal) => return Ok(refused(refusal)),
-    };
     let engine = Engine::new(limits.engine()).context("creating the engine")?;
     let module = load(&engine, module, cache)?;
     // What the server would list in serviceInfo: the manifest's `endpoints`,
@@ -206,9 +197,23 @@ pub async fn run_endpoint_locally(
         (_, Some(exported)) if declared.is_empty() => exported,
         _ => declared.clone(),
     };
+    // As on the server: an endpoint the provider does not answer is 501
+    // whatever its parameters; then the parameters are read.
     if !answered.contains(&endpoint) {
         return Ok(refused(Refusal::NotImplemented(endpoint.name().to_owned())));
     }
+    let mut headers = http::HeaderMap::new();
+    if let EndpointBody::Input(_, Some(size)) = &transfer {
+        headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(*size));
+    }
+    let call = match crate::invocation::document_params::read_call(
+        endpoint,
+        &mut request.params,
+        &headers,
+    ) {
+        Ok(call) => call,
+        Err(refusal) => return Ok(refused(refusal)),
+    };
     let services = limits.host_services(Arc::new(MemoryKv::default()), local_blob_dir())?;
     let request_id = (request.request_id != "local").then(|| request.request_id.clone());
     request.provider = Some(call);

@@ -176,13 +176,13 @@ mod tests {
             }
             let call = &calls[round % calls.len()];
             if let Ok(provided) = provided(call, &text) {
-                let shape_matches = match (call.endpoint(), &provided) {
-                    (DocEndpoint::Metadata, Provided::Document(_)) => true,
-                    (DocEndpoint::Files, Provided::Documents(_)) => true,
-                    (DocEndpoint::Thumbnail, Provided::Image { .. }) => true,
-                    (DocEndpoint::Delete, Provided::Done) => true,
-                    _ => false,
-                };
+                let shape_matches = matches!(
+                    (call.endpoint(), &provided),
+                    (DocEndpoint::Metadata, Provided::Document(_))
+                        | (DocEndpoint::Files, Provided::Documents(_))
+                        | (DocEndpoint::Thumbnail, Provided::Image { .. })
+                        | (DocEndpoint::Delete, Provided::Done)
+                );
                 assert!(shape_matches, "{text:?} gave {provided:?}");
             }
         }

@@ -4,8 +4,8 @@
 //! exactly what the server would. What is read is taken out of the
 //! parameters; the rest is passed on to the provider.
 
+use super::Refusal;
 use crate::engine::provider::call::ProviderCall;
-use crate::invocation::Refusal;
 use crate::names::DocEndpoint;
 use http::{HeaderMap, header};
 use std::collections::BTreeMap;

@@ -380,7 +380,7 @@ async fn check_action(
             .map_err(module_err)?
             .abi()
     } else {
-        app.precompile(tenant, bytes.clone())
+        app.precompile(tenant, &manifest, bytes.clone())
             .await
             .map_err(module_err)?
     };

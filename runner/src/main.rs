@@ -592,7 +592,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
             manifest_and_module(path, args.module.as_deref(), &args.limits.ceilings())?;
         let tenant = docket::names::TenantName::new("local")?;
         let abi = app
-            .precompile(&tenant, bytes)
+            .precompile(&tenant, &manifest, bytes)
             .await
             .with_context(|| format!("{}: module {}", path.display(), module_path.display()))?;
         let what = match manifest.grants.provider {

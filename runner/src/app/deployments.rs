@@ -107,19 +107,24 @@ impl App {
     }
 
     /// Validates and compiles module bytes into the tenant's cache without
-    /// storing them: for checking a set of modules before any of them goes live.
+    /// storing them, and checks them against their manifest as a deploy
+    /// would (a provider's endpoints): for checking a set of modules before
+    /// any of them goes live.
     pub async fn precompile(
         &self,
         tenant: &TenantName,
+        manifest: &ActionManifest,
         module: Vec<u8>,
     ) -> Result<Abi, DeployError> {
         let digest = ModuleDigest::of(&module);
         if let Some(prepared) = self.module(tenant, &digest) {
+            provider_endpoints(manifest, &prepared)?;
             return Ok(prepared.abi());
         }
         // Not queued for its optimized code yet: its bytes are not stored
         // until it deploys, which queues it (or `warm`, for one unchanged).
         let compiled = self.compile_new(tenant, module).await?;
+        provider_endpoints(manifest, &compiled.module)?;
         let abi = compiled.module.abi();
         self.cache(tenant, digest, compiled.module);
         Ok(abi)

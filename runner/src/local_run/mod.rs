@@ -342,9 +342,9 @@ async fn pump_upload(mut reader: Box<dyn AsyncRead + Unpin + Send>, feed: body::
     }
 }
 
-/// Where `docket invoke` keeps blobs between runs (`--blob-dir` overrides):
-/// `.docket/blobs` in the working directory, so an upload then a download
-/// of a provider work as two invocations.
+/// Where `docket invoke` keeps blobs (`--blob-dir` overrides): a directory
+/// of this run only, as its key-value store is, so every local run starts
+/// from nothing.
 fn local_blob_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(".docket").join("blobs")
+    std::env::temp_dir().join(format!("docket-invoke-blobs-{}", std::process::id()))
 }

@@ -392,7 +392,8 @@ def main():
                             # Servers inherit DOCKET_COMPILE_TIERS (bench/tiers.py
                             # sets --compile-tiers itself); unset means the default.
                             "compile_tiers": os.environ.get("DOCKET_COMPILE_TIERS", "baseline,optimized")}}
-    only = sys.argv[1:] or ["throughput", "cold", "languages", "tiers", "concurrency", "cluster", "observability"]
+    only = sys.argv[1:] or ["throughput", "cold", "languages", "tiers", "concurrency", "cluster", "observability",
+                            "providers"]
     if "throughput" in only: throughput(results)
     if "cold" in only: cold_paths(results)
     if "languages" in only: language_deploys(results)
@@ -406,6 +407,9 @@ def main():
     if "observability" in only:
         import observability  # bench/observability.py: what metrics and traces cost
         observability.observability(results)
+    if "providers" in only:
+        import providers  # bench/providers.py: Docket Drive against nginx, large folders
+        providers.providers(results)
     os.makedirs(os.path.join(ROOT, "bench/results"), exist_ok=True)
     stamp = results["when"].replace(":", "").replace("+0000", "Z")
     for name in (f"bench-{stamp}.json", "latest.json"):
@@ -431,6 +435,10 @@ def print_table(results):
         import tiers
         print()
         tiers.print_tiers(results["tiers"])
+    if "providers" in results:
+        import providers
+        print()
+        providers.print_providers(results["providers"])
 
 if __name__ == "__main__":
     main()

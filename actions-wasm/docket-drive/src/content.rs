@@ -57,7 +57,8 @@ pub fn upload(store: &Store<impl Backend>, id: &str, body: InputStream) -> Resul
     drop(body);
     entry.record.size = Some(stored?);
     entry.record.modified = Some(now());
-    store.put(&entry)
+    store.put(&entry)?;
+    store.changed(&entry.record.parent, id, Some(&entry.record))
 }
 
 /// `thumbnail`: a PNG of a PNG or JPEG file, fit to a `size`×`size` box.

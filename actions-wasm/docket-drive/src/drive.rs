@@ -1,6 +1,7 @@
 //! The tree endpoints: metadata, files, search, upload-init, create-folder,
 //! delete and rename.
 
+use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bindings::docket::provider::types::{Document, Failure};
@@ -47,8 +48,7 @@ pub fn files(
     offset: u32,
 ) -> Result<Vec<Document>, Failure> {
     folder(store, parent)?;
-    let links = store.links()?;
-    let mut entries = store.entries(&tree::children(parent, &links))?;
+    let mut entries = store.children(parent)?;
     listing::sort(&mut entries);
     Ok(documents(listing::page(entries, max, offset)))
 }
@@ -67,12 +67,21 @@ pub fn search(
     let Some(query) = Query::new(query) else {
         return Ok(Vec::new());
     };
-    let ids: Vec<String> = tree::below(top, &store.links()?)
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect();
-    let mut entries = store.entries(&ids)?;
-    entries.retain(|e| query.matches(&e.record.title));
+    // Folder by folder through their indexes: one counter read and one
+    // blob read per folder, not one record per entry.
+    let mut entries = Vec::new();
+    let mut seen = BTreeSet::from([top.to_owned()]);
+    let mut folders = vec![top.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in store.children(&folder)? {
+            if entry.record.folder && seen.insert(entry.id.clone()) {
+                folders.push(entry.id.clone());
+            }
+            if query.matches(&entry.record.title) {
+                entries.push(entry);
+            }
+        }
+    }
     listing::sort(&mut entries);
     Ok(documents(listing::page(entries, max, offset)))
 }
@@ -101,8 +110,10 @@ pub fn create_folder(
 }
 
 /// Adds `record` to its folder under a new id, unless its title is refused or
-/// taken. The record is stored before it is linked into the folder, so an
-/// interrupted call leaves nothing visible.
+/// taken. The record is stored before it is linked into the folder, and the
+/// folder's index is updated last, so an interrupted call leaves nothing
+/// visible, or an entry only the markers show (listed once the folder's index
+/// is next rebuilt from them).
 fn create(store: &Store<impl Backend>, record: Record) -> Result<Document, Failure> {
     let parent = folder(store, &record.parent)?;
     names::validate(&record.title).map_err(failed)?;
@@ -112,7 +123,11 @@ fn create(store: &Store<impl Backend>, record: Record) -> Result<Document, Failu
         record,
     };
     store.put(&entry)?;
+    if entry.record.folder {
+        store.new_folder(&entry.id)?;
+    }
     store.link(&entry.record.parent, &entry.id)?;
+    store.changed(&entry.record.parent, &entry.id, Some(&entry.record))?;
     Ok(entry.document())
 }
 
@@ -127,7 +142,8 @@ pub fn rename(store: &Store<impl Backend>, id: &str, name: &str) -> Result<(), F
     refuse_taken(store, &parent, name, Some(id))?;
     entry.record.title = name.to_owned();
     entry.record.modified = Some(now());
-    store.put(&entry)
+    store.put(&entry)?;
+    store.changed(&entry.record.parent, id, Some(&entry.record))
 }
 
 /// `delete`: a file, or a folder with everything in it (their bytes too).
@@ -144,12 +160,17 @@ pub fn delete(store: &Store<impl Backend>, id: &str) -> Result<(), Failure> {
         Vec::new()
     };
     store.unlink(&entry.record.parent, id)?;
+    store.changed(&entry.record.parent, id, None)?;
     forget(store, id, entry.record.folder)?;
+    if entry.record.folder {
+        store.forget_folder(id)?;
+    }
     for (parent, child) in below {
         store.unlink(&parent, &child)?;
         // Whether it is a folder is not in the keys; deleting a blob that
-        // is not there is harmless.
+        // is not there is harmless, and only a folder has an index.
         forget(store, &child, false)?;
+        store.forget_index(&child)?;
     }
     Ok(())
 }
@@ -169,8 +190,7 @@ fn refuse_taken(
     name: &str,
     except: Option<&str>,
 ) -> Result<(), Failure> {
-    let links = store.links()?;
-    let siblings = store.entries(&tree::children(&folder.id, &links))?;
+    let siblings = store.children(&folder.id)?;
     match siblings
         .iter()
         .find(|s| Some(s.id.as_str()) != except && names::same(&s.record.title, name))
@@ -233,6 +253,8 @@ mod tests {
         let root = metadata(&store, "/").unwrap();
         assert_eq!((root.id.as_str(), root.title.as_str()), ("/", "Test Drive"));
         assert!(files(&store, "/", 100, 0).unwrap().is_empty());
+        // Listing a new drive stores nothing.
+        assert!(store.backend().data.borrow().is_empty());
         assert_eq!(
             message(metadata(&store, "9").unwrap_err()),
             ("not-found", "no file or folder with id \"9\"".to_owned())
@@ -396,13 +418,134 @@ mod tests {
             [
                 keys::doc(&keep),
                 keys::child("/", &keep),
-                keys::COUNTER.to_owned()
+                keys::COUNTER.to_owned(),
+                keys::rev("/"),
             ]
         );
+        let indexes: Vec<String> = store.backend().data.borrow().keys().cloned().collect();
+        assert_eq!(indexes, [keys::index("/")]);
 
         delete(&store, &keep).unwrap();
         assert!(store.backend().blobs.borrow().is_empty());
         assert_eq!(message(delete(&store, &keep).unwrap_err()).0, "not-found");
         assert_eq!(message(delete(&store, "/").unwrap_err()).0, "forbidden");
+    }
+
+    /// The stored index of `folder`.
+    fn stored_index(store: &Store<Memory>, folder: &str) -> crate::index::Index {
+        let data = store.backend().data.borrow();
+        crate::index::Index::from_bytes(&data[&keys::index(folder)]).unwrap()
+    }
+
+    #[test]
+    fn listings_come_from_the_index_not_the_records() {
+        let store = drive();
+        let folder = create_folder(&store, "/", "Many").unwrap().id;
+        let a = new_file(&store, &folder, "a.txt");
+        new_file(&store, &folder, "b.txt");
+        rename(&store, &a, "c.txt").unwrap();
+        let index = stored_index(&store, &folder);
+        assert!(index.current(3), "{index:?}");
+        // The records are the truth, but a current index is all a listing reads.
+        store.backend().values.borrow_mut().remove(&keys::doc(&a));
+        assert_eq!(
+            titles(&files(&store, &folder, 100, 0).unwrap()),
+            ["b.txt", "c.txt"]
+        );
+    }
+
+    #[test]
+    fn an_index_that_missed_a_change_is_rebuilt_from_the_markers() {
+        let store = drive();
+        new_file(&store, "/", "a.txt");
+        let before = store.backend().data.borrow()[&keys::index("/")].clone();
+        new_file(&store, "/", "b.txt");
+        // A racing writer overwrites the index with one made before b.txt,
+        // tagged with its own, later revision: not clean.
+        let mut stale = crate::index::Index::from_bytes(&before).unwrap();
+        stale.rev = 3;
+        stale.clean = false;
+        store.backend().increment(&keys::rev("/")).unwrap();
+        store
+            .backend()
+            .write_blob(&keys::index("/"), &stale.to_bytes())
+            .unwrap();
+        assert_eq!(
+            titles(&files(&store, "/", 100, 0).unwrap()),
+            ["a.txt", "b.txt"]
+        );
+        assert!(stored_index(&store, "/").current(3));
+        // A newer change made from a current index stays current.
+        new_file(&store, "/", "c.txt");
+        assert!(stored_index(&store, "/").current(4));
+        // An index left behind by an older writer (older revision) is not trusted.
+        let mut old = stored_index(&store, "/");
+        old.rev = 2;
+        old.entries.clear();
+        store
+            .backend()
+            .write_blob(&keys::index("/"), &old.to_bytes())
+            .unwrap();
+        assert_eq!(files(&store, "/", 100, 0).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_drive_without_indexes_is_indexed_on_first_use() {
+        let store = drive();
+        let folder = create_folder(&store, "/", "F").unwrap().id;
+        new_file(&store, &folder, "x.txt");
+        new_file(&store, "/", "y.txt");
+        // As a drive written before indexes: markers and records only.
+        store.backend().data.borrow_mut().clear();
+        store
+            .backend()
+            .values
+            .borrow_mut()
+            .retain(|k, _| !k.starts_with("rev:"));
+        assert_eq!(titles(&files(&store, "/", 100, 0).unwrap()), ["F", "y.txt"]);
+        assert!(stored_index(&store, "/").current(0));
+        // A change to a folder without an index rebuilds it too.
+        new_file(&store, &folder, "z.txt");
+        assert_eq!(
+            titles(&files(&store, &folder, 100, 0).unwrap()),
+            ["x.txt", "z.txt"]
+        );
+        assert_eq!(
+            titles(&search(&store, "t", None, 100, 0).unwrap()),
+            ["x.txt", "y.txt", "z.txt"]
+        );
+    }
+
+    #[test]
+    fn a_large_folder_is_repaired_from_the_markers_without_reading_every_record() {
+        let store = drive();
+        let folder = create_folder(&store, "/", "Large").unwrap().id;
+        let n = crate::store::FULL_REBUILD_MAX + 2;
+        // Its children written directly (creating them one by one rewrites
+        // the index each time: slow in a debug build).
+        let mut entries: Vec<Entry> = (0..n)
+            .map(|i| Entry {
+                id: store.new_id().unwrap(),
+                record: Record::new(&folder, &format!("f{i:04}"), false, 0),
+            })
+            .collect();
+        for entry in &entries {
+            store.put(entry).unwrap();
+            store.link(&folder, &entry.id).unwrap();
+        }
+        // Two racing writers: the index lost the last create, and is not clean.
+        let lost = entries.pop().unwrap().id;
+        let stale = crate::index::Index::new(0, false, &entries);
+        store
+            .backend()
+            .write_blob(&keys::index(&folder), &stale.to_bytes())
+            .unwrap();
+        // The records of the others are not read: a damaged one goes unnoticed.
+        let other = stale.entries[0].0.clone();
+        store.backend().set(&keys::doc(&other), b"damaged").unwrap();
+        let all = files(&store, &folder, 0, 0).unwrap();
+        assert_eq!(all.len(), n);
+        assert!(all.iter().any(|d| d.id == lost));
+        assert!(stored_index(&store, &folder).clean);
     }
 }

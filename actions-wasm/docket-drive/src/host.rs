@@ -52,10 +52,42 @@ impl Backend for Host {
         atomics::increment(&self.bucket, key, 1).map_err(describe)
     }
 
-    fn delete_blob(&self, key: &str) {
+    fn delete_blob(&self, key: &str) -> bool {
         // A blob left behind by a failed delete is unreachable, not wrong:
         // its record is gone. The store's error is not the user's.
-        let _ = blob::delete(key);
+        blob::delete(key).unwrap_or(false)
+    }
+
+    fn read_blob(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let mut bytes = Vec::new();
+        loop {
+            let chunk = match blob::read(key, bytes.len() as u64, READ_CHUNK) {
+                Ok(chunk) => chunk,
+                Err(blob::Error::NotFound) if bytes.is_empty() => return Ok(None),
+                Err(e) => return Err(describe_blob(e)),
+            };
+            let last = (chunk.len() as u64) < READ_CHUNK;
+            bytes.extend_from_slice(&chunk);
+            if last {
+                return Ok(Some(bytes));
+            }
+        }
+    }
+
+    fn write_blob(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        blob::write(key, bytes).map_err(describe_blob)
+    }
+}
+
+/// The most bytes one `blob.read` returns.
+const READ_CHUNK: u64 = 4 << 20;
+
+/// A blob error in words.
+fn describe_blob(error: blob::Error) -> String {
+    match error {
+        blob::Error::QuotaExceeded(message) | blob::Error::Failed(message) => message,
+        blob::Error::NotFound => "no such blob".to_owned(),
+        blob::Error::InvalidKey => "invalid key".to_owned(),
     }
 }
 

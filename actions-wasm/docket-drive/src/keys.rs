@@ -6,7 +6,10 @@
 //!   writes keys of its own, so concurrent uploads into one folder cannot
 //!   overwrite each other's entries;
 //! * `next-id`: the counter new ids come from;
-//! * blob `file/<id>`: a file's bytes.
+//! * `rev:<folder>`: the folder's revision, a counter each change of its
+//!   contents takes the next value of (see [`crate::index`]);
+//! * blob `file/<id>`: a file's bytes;
+//! * blob `index/<folder>`: the folder's listing index ([`crate::index`]).
 //!
 //! Ids are the counter's values in base 36 ("1", "2", … "a", … "10"), so they
 //! never contain `:`; the root folder is "/" and has no record.
@@ -18,6 +21,7 @@ pub const COUNTER: &str = "next-id";
 
 const DOC: &str = "doc:";
 const CHILD: &str = "in:";
+const REV: &str = "rev:";
 
 /// The key of the record of `id`.
 pub fn doc(id: &str) -> String {
@@ -32,6 +36,16 @@ pub fn child(parent: &str, id: &str) -> String {
 /// The `(parent, id)` a marker key names, or `None` for other keys.
 pub fn parse_child(key: &str) -> Option<(&str, &str)> {
     key.strip_prefix(CHILD)?.rsplit_once(':')
+}
+
+/// The key of folder `id`'s revision counter.
+pub fn rev(id: &str) -> String {
+    format!("{REV}{id}")
+}
+
+/// The blob key of folder `id`'s listing index.
+pub fn index(id: &str) -> String {
+    format!("index/{id}")
 }
 
 /// The blob key of a file's bytes.

@@ -17,6 +17,7 @@ mod drive;
 mod failure;
 mod fit;
 mod host;
+mod index;
 mod keys;
 mod listing;
 mod mime;

@@ -43,6 +43,36 @@ async fn docket_drive_passes_the_provider_suite() {
     provider_suite(&wf, "Suite").await;
     let home = common::documents::find_id(&wf, "/", "Suite").await;
     let kept = common::documents::find_id(&wf, &home, "a.txt").await;
+
+    // Drive has no URLs of its own: Docket links its files to signed
+    // downloads a browser opens without Workfront's headers.
+    let (_, meta) = wf.get("metadata", &[("id", &kept)]).await;
+    let link = meta["downloadLink"]
+        .as_str()
+        .expect("a download link")
+        .to_owned();
+    let view = meta["viewLink"].as_str().expect("a view link").to_owned();
+    assert!(
+        link.starts_with(&format!("{}/t/acme/download?", server.base)),
+        "{link}"
+    );
+    let browser = reqwest::Client::new();
+    let opened = browser.get(&link).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+    assert_eq!(opened.bytes().await.unwrap(), &b"a.txt"[..]);
+    let viewed = browser.get(&view).send().await.unwrap();
+    assert_eq!(viewed.status(), 200);
+    let disposition = viewed.headers()["content-disposition"].to_str().unwrap();
+    assert!(disposition.starts_with("inline"), "{disposition}");
+    // A link opens its own document only, as signed.
+    let other = common::documents::find_id(&wf, &home, "b.txt").await;
+    let forged = link.replace(&format!("id={kept}"), &format!("id={other}"));
+    assert_eq!(browser.get(&forged).send().await.unwrap().status(), 403);
+    let flipped = if link.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{flipped}", &link[..link.len() - 1]);
+    assert_eq!(browser.get(&tampered).send().await.unwrap().status(), 403);
+    let (_, folder) = wf.get("metadata", &[("id", &home)]).await;
+    assert!(folder.get("downloadLink").is_none(), "{folder}");
     drop(server);
 
     // What Drive stored (its tree in the key-value store, its bytes in

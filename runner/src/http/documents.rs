@@ -14,7 +14,8 @@ use crate::app::App;
 use crate::engine::provider::body::{self, Body, BodyChannel};
 use crate::engine::provider::call::{Content, ProviderCall};
 use crate::invocation::document_params::read_call;
-use crate::invocation::{self, Call, Endpoint, Refusal, Refused};
+use crate::invocation::links::SignedLink;
+use crate::invocation::{self, Call, Credential, Endpoint, Refusal, Refused};
 use crate::names::DocEndpoint;
 use axum::body::Body as HttpBody;
 use axum::extract::{Path, Request, State};
@@ -184,7 +185,10 @@ async fn run(
             let received = Arc::new(AtomicU64::new(0));
             let pump = tokio::spawn(pump_upload(request_body, feed, allowance, received.clone()));
             let channel = BodyChannel::new(Body::Upload(source));
-            let answer = invoke(&app, &tenant, &headers, call, params, channel, request_id).await;
+            let answer = invoke(
+                &app, &tenant, &headers, call, params, channel, request_id, None,
+            )
+            .await;
             // The guest is done with the body: whatever it did not read is
             // not read (the pump stops at its closed channel), and what came
             // in counts, read to the end or not.
@@ -202,13 +206,40 @@ async fn run(
                 params,
                 BodyChannel::default(),
                 request_id,
+                None,
             )
             .await
         }
     }
 }
 
+/// The proof a signed document link carries in its query
+/// (`invocation::links`), taken out of the parameters.
+struct LinkProof {
+    id: String,
+    expires: String,
+    signature: String,
+}
+
+impl LinkProof {
+    fn take(call: &ProviderCall, params: &mut BTreeMap<String, String>) -> Option<Self> {
+        let ProviderCall::Download { id } = call else {
+            return None;
+        };
+        let signature = params.remove("signature")?;
+        Some(Self {
+            id: id.clone(),
+            expires: params.remove("expires").unwrap_or_default(),
+            signature,
+        })
+    }
+}
+
 /// Runs one document call through the pipeline and words its answer.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the parts of one call, each read in a different step"
+)]
 async fn invoke(
     app: &App,
     tenant: &str,
@@ -217,10 +248,19 @@ async fn invoke(
     params: BTreeMap<String, String>,
     body: BodyChannel,
     request_id: &str,
+    link: Option<&LinkProof>,
 ) -> Response {
+    let credential = match link {
+        Some(link) => Credential::Link(SignedLink {
+            id: &link.id,
+            expires: &link.expires,
+            signature: &link.signature,
+        }),
+        None => credential(headers),
+    };
     let call = Call {
         tenant,
-        credential: credential(headers),
+        credential,
         username: header_str(headers, "username"),
         endpoint: Endpoint::Document { call, params, body },
         request_id,
@@ -245,6 +285,9 @@ async fn download(
     allowance: u64,
     request_id: &str,
 ) -> Response {
+    let mut params = params;
+    let link = LinkProof::take(&call, &mut params);
+    let inline = params.remove("disposition").is_some_and(|d| d == "inline");
     let (sink, response) = body::download(allowance);
     let channel = BodyChannel::new(Body::Download(sink));
     let transferred = response.transferred.clone();
@@ -258,6 +301,7 @@ async fn download(
             params,
             channel,
             &request_id_owned,
+            link.as_ref(),
         )
         .await;
         app.transfers.count(&tenant, transferred.bytes());
@@ -265,7 +309,7 @@ async fn download(
     });
     tokio::select! {
         head = response.head => match head {
-            Ok(content) => streamed(content, response.body),
+            Ok(content) => streamed(content, response.body, inline),
             // `open` failed or the call was refused: its answer says why.
             Err(_) => running.await.unwrap_or_else(|_| failed_task()),
         },
@@ -282,8 +326,9 @@ fn failed_task() -> Response {
     .into_response()
 }
 
-/// The 200 of a download whose provider opened the file.
-fn streamed(content: Content, body: body::DownloadBody) -> Response {
+/// The 200 of a download whose provider opened the file; `inline` for a
+/// view link (the browser shows it rather than saving it).
+fn streamed(content: Content, body: body::DownloadBody, inline: bool) -> Response {
     let mut response = HttpBody::from_stream(body).into_response();
     let headers = response.headers_mut();
     let mime = HeaderValue::from_str(&content.mime_type)
@@ -292,9 +337,10 @@ fn streamed(content: Content, body: body::DownloadBody) -> Response {
     if let Some(size) = content.size {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     }
+    let kind = if inline { "inline" } else { "attachment" };
     let disposition = match &content.filename {
-        Some(name) => format!("attachment; filename*=UTF-8''{}", percent_encode(name)),
-        None => "attachment".to_owned(),
+        Some(name) => format!("{kind}; filename*=UTF-8''{}", percent_encode(name)),
+        None => kind.to_owned(),
     };
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);

@@ -21,13 +21,14 @@
 
 mod answer;
 pub mod document_params;
+pub mod links;
 mod plan;
 mod provider;
 mod record;
 
 pub use answer::{Answer, RawBody, Refusal, Refused, invocation_answer};
 pub use plan::{Planned, plan};
-pub use provider::{available_endpoints, document_json, provider_answer};
+pub use provider::{available_endpoints, document_json, provider_answer, with_links};
 
 use crate::app::{Admission, App};
 use crate::engine::{ActionRequest, LimitHit, PreparedModule};
@@ -54,6 +55,9 @@ pub enum Credential<'a> {
     /// OAuth2 mode: the access token of `Authorization: Bearer`, which names
     /// the user it was issued to (verified at the tenant's identity provider).
     Bearer(Presented<'a>),
+    /// A signed document link (`links`): a browser downloading one
+    /// document of the tenant, without a user.
+    Link(links::SignedLink<'a>),
 }
 
 /// A credential header as it arrived.
@@ -196,6 +200,28 @@ async fn authenticate(app: &App, call: &Call<'_>) -> Result<Caller, Refused> {
                 tenant,
                 username,
                 username_verified: true,
+            });
+        }
+        Credential::Link(link) => {
+            let now = crate::registry::store::now_ms().max(0) as u64 / 1000;
+            links::verify(&app.store.link_key(), tenant.name.as_str(), &link, now)
+                .map_err(|why| anonymous(Refusal::Unauthenticated(why)))?;
+            let Endpoint::Document {
+                call: crate::engine::provider::call::ProviderCall::Download { id },
+                ..
+            } = &call.endpoint
+            else {
+                return Err(anonymous(Refusal::Unauthenticated(
+                    "a document link opens a download only",
+                )));
+            };
+            if id != link.id {
+                return Err(anonymous(Refusal::Unauthenticated("invalid document link")));
+            }
+            return Ok(Caller {
+                tenant,
+                username: String::new(),
+                username_verified: false,
             });
         }
         Credential::ApiKey(Presented::Missing) => {
@@ -374,7 +400,13 @@ async fn run(
     }
     let name = action.name.as_str();
     let answer = match endpoint {
-        Some(endpoint) => provider_answer(word, endpoint, name, &limits, Some(request_id), result),
+        Some(endpoint) => {
+            let answer = provider_answer(word, endpoint, name, &limits, Some(request_id), result);
+            match document_links(app, tenant) {
+                Some(links) => with_links(answer, &links),
+                None => answer,
+            }
+        }
         None => invocation_answer(word, name, &limits, Some(request_id), result),
     };
     let finished = Finished {
@@ -393,6 +425,21 @@ async fn run(
     };
     log_invocation(app, tenant, &action, request_id, started_ms, finished);
     Ok(answer)
+}
+
+/// The signed links of this answer's documents, when the tenant's provider
+/// answers `download` (a browser can then follow them).
+fn document_links(app: &App, tenant: &Tenant) -> Option<links::LinkMaker> {
+    if !available_endpoints(tenant).contains(&crate::names::DocEndpoint::Download) {
+        return None;
+    }
+    let now = crate::registry::store::now_ms().max(0) as u64 / 1000;
+    Some(links::LinkMaker {
+        base: format!("{}/t/{}", app.public_url, tenant.name),
+        tenant: tenant.name.to_string(),
+        key: app.store.link_key(),
+        expires: now + links::LINK_LIFETIME_SECS,
+    })
 }
 
 /// The live version's prepared module: from memory, else loaded now (never

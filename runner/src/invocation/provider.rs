@@ -145,6 +145,29 @@ pub fn provider_answer(
     }
 }
 
+/// `answer` with a signed `downloadLink` and `viewLink` on every file the
+/// provider gave no links of its own (docs/providers.md).
+pub fn with_links(mut answer: Answer, links: &super::links::LinkMaker) -> Answer {
+    if answer.status != StatusCode::OK {
+        return answer;
+    }
+    let add = |document: &mut Value| {
+        let is_file = document["kind"] == "file";
+        let id = document["id"].as_str().map(str::to_owned);
+        if let (true, Some(id), Some(object)) = (is_file, id, document.as_object_mut()) {
+            let (download, view) = links.links(&id);
+            object.entry("downloadLink").or_insert(json!(download));
+            object.entry("viewLink").or_insert(json!(view));
+        }
+    };
+    match &mut answer.body {
+        Value::Array(documents) => documents.iter_mut().for_each(add),
+        document @ Value::Object(_) if document.get("kind").is_some() => add(document),
+        _ => {}
+    }
+    answer
+}
+
 /// Workfront's JSON document object: the pages' field names, an absent
 /// optional field left out rather than sent as `null` (docs/providers.md).
 pub fn document_json(document: &Document) -> Value {

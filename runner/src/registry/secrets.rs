@@ -129,6 +129,8 @@ pub struct SecretBox {
     /// Authenticates compiled artifacts shared through a database
     /// (PostgreSQL mode), derived from the same operator key.
     artifact_key: [u8; 32],
+    /// Signs document links, derived from the same operator key.
+    link_key: [u8; 32],
 }
 
 impl SecretBox {
@@ -137,11 +139,21 @@ impl SecretBox {
         use hmac::Mac;
         let mut derive = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key)
             .expect("HMAC takes keys of any length");
+        let mut links = derive.clone();
         derive.update(b"docket compiled-artifact authentication v1");
+        links.update(b"docket document links v1");
         Self {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
             artifact_key: derive.finalize().into_bytes().into(),
+            link_key: links.finalize().into_bytes().into(),
         }
+    }
+
+    /// The key that signs document links (a provider's `download` reached
+    /// from a browser without Workfront's headers), derived from the
+    /// operator's key: the same on every replica that shares it.
+    pub fn link_key(&self) -> [u8; 32] {
+        self.link_key
     }
 
     /// The key that authenticates compiled artifacts, derived from the

@@ -118,6 +118,9 @@ pub trait SecretStore: Send + Sync {
         tenant: &'a TenantName,
         name: &'a str,
     ) -> StoreFuture<'a, Option<Vec<u8>>>;
+    /// The key that signs document links, derived from the operator's
+    /// secrets key (the same on every replica sharing it).
+    fn link_key(&self) -> [u8; 32];
 }
 
 /// Actions and their immutable versions, the live pointer, and the quotas

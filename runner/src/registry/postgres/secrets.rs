@@ -28,6 +28,10 @@ impl PgStore {
 }
 
 impl SecretStore for PgStore {
+    fn link_key(&self) -> [u8; 32] {
+        self.secrets.link_key()
+    }
+
     fn put_secret<'a>(
         &'a self,
         tenant: &'a TenantName,

@@ -27,6 +27,10 @@ impl SqliteStore {
 }
 
 impl SecretStore for SqliteStore {
+    fn link_key(&self) -> [u8; 32] {
+        self.secrets.link_key()
+    }
+
     /// Sets (or replaces) a secret, encrypted at rest.
     fn put_secret<'a>(
         &'a self,

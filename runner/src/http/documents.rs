@@ -73,14 +73,13 @@ async fn document_call(
     // What serviceInfo already tells anyone comes first: an endpoint the
     // tenant's provider does not answer is a 501 whatever the method,
     // parameters or credentials.
-    let answered = match super::webhook::active_tenant(&app, &tenant) {
-        Ok(found) => invocation::available_endpoints(&found).contains(&endpoint),
+    let found = match super::webhook::active_tenant(&app, &tenant) {
+        Ok(found) => found,
         Err(refused) => return refused.into_response(),
     };
-    if !answered {
+    if !invocation::available_endpoints(&found).contains(&endpoint) {
         let word = invocation::failure_word_for(&app, &tenant, credential(&parts.headers)).await;
-        let found = app.tenant(&tenant);
-        let refusal = match found.as_ref().and_then(|t| t.provider()) {
+        let refusal = match found.provider() {
             Some(_) => Refusal::NotImplemented(endpoint.name().to_owned()),
             None => Refusal::NoProvider(endpoint.name()),
         };

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use super::answer::{Answer, RawBody};
 
 /// The endpoints the tenant's live provider answers (none without one).
-pub fn available_endpoints(tenant: &Tenant) -> Vec<DocEndpoint> {
+pub fn available_endpoints(tenant: &Tenant) -> &[DocEndpoint] {
     tenant
         .provider()
-        .and_then(|provider| provider.grants.provider.clone())
+        .and_then(|provider| provider.grants.provider.as_deref())
         .unwrap_or_default()
 }
 

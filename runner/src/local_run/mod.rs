@@ -69,16 +69,8 @@ pub async fn run_locally(
 ) -> anyhow::Result<LocalAnswer> {
     let engine = Engine::new(limits.engine()).context("creating the engine")?;
     let module = load(&engine, module, cache)?;
-    let services = limits.host_services(Arc::new(MemoryKv::default()), local_blob_dir())?;
     let request_id = (request.request_id != "local").then(|| request.request_id.clone());
-    let planned = crate::invocation::plan(
-        &services,
-        &limits.ceilings(),
-        module,
-        &manifest.limits,
-        &manifest.grants,
-        request,
-    );
+    let planned = plan_local(limits, manifest, module, request)?;
     let (ran_under, invocation) = planned.run(&engine, None).await;
     let answer = invocation_answer(
         failure_word,
@@ -214,7 +206,6 @@ pub async fn run_endpoint_locally(
         Ok(call) => call,
         Err(refusal) => return Ok(refused(refusal)),
     };
-    let services = limits.host_services(Arc::new(MemoryKv::default()), local_blob_dir())?;
     let request_id = (request.request_id != "local").then(|| request.request_id.clone());
     request.provider = Some(call);
     let (mut copying, mut pumping, mut image_to) = (None, None, None);
@@ -232,14 +223,7 @@ pub async fn run_endpoint_locally(
         }
         EndpointBody::None => {}
     }
-    let planned = crate::invocation::plan(
-        &services,
-        &limits.ceilings(),
-        module,
-        &manifest.limits,
-        &manifest.grants,
-        request,
-    );
+    let planned = plan_local(limits, manifest, module, request)?;
     let (ran_under, invocation) = planned.run(&engine, None).await;
     if let Some(pumping) = pumping {
         pumping.abort();
@@ -340,6 +324,26 @@ async fn pump_upload(mut reader: Box<dyn AsyncRead + Unpin + Send>, feed: body::
             return;
         }
     }
+}
+
+/// One local invocation of `module` planned under its manifest, with the
+/// capabilities of a local run: an in-memory key-value store and blobs of
+/// this run only.
+fn plan_local(
+    limits: &LimitArgs,
+    manifest: &ActionManifest,
+    module: crate::engine::PreparedModule,
+    request: ActionRequest,
+) -> anyhow::Result<crate::invocation::Planned> {
+    let services = limits.host_services(Arc::new(MemoryKv::default()), local_blob_dir())?;
+    Ok(crate::invocation::plan(
+        &services,
+        &limits.ceilings(),
+        module,
+        &manifest.limits,
+        &manifest.grants,
+        request,
+    ))
 }
 
 /// Where `docket invoke` keeps blobs (`--blob-dir` overrides): a directory

@@ -128,6 +128,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.max_loaded_modules_mb = args.max_loaded_modules_mb;
     settings.metrics_on = !args.no_metrics;
     settings.invocation_max_age = args.invocation_max_age();
+    settings.console_session =
+        std::time::Duration::from_secs(u64::from(args.console_session_seconds));
     settings.public_url = args
         .public_url
         .clone()

@@ -169,6 +169,14 @@ impl App {
         entry.clone()
     }
 
+    /// The tenant's invocations running on this replica now.
+    pub fn in_flight(&self, tenant: &Tenant) -> u32 {
+        let gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        gates
+            .get(&tenant.id)
+            .map_or(0, |g| g.in_flight.load(Ordering::Acquire))
+    }
+
     /// Admits one invocation under the tenant's concurrency quota, or `None`
     /// when it is used up. The admission carries the tenant's gates, so the
     /// request path looks them up once.

@@ -149,6 +149,8 @@ pub struct App {
     /// Where browsers and Workfront reach this server, without a trailing
     /// slash (OAuth2 mode's URLs are made from it).
     pub public_url: String,
+    /// How long a web console session lasts after sign-in.
+    pub console_session: std::time::Duration,
     /// Bytes of document uploads and downloads, against their limits.
     pub transfers: transfers::Transfers,
 }
@@ -205,6 +207,7 @@ impl App {
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             invocations: sender,
             public_url: settings.public_url.trim_end_matches('/').to_owned(),
+            console_session: settings.console_session,
             transfers: transfers::Transfers::new(
                 settings.max_transfer_bytes,
                 settings.tenant_transfer_bytes_per_day,

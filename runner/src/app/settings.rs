@@ -48,6 +48,9 @@ pub struct ServiceSettings {
     /// Where browsers and Workfront reach this server (`--public-url`, or
     /// http:// and the listen address): OAuth2 mode's URLs are made from it.
     pub public_url: String,
+    /// How long a web console session lasts after sign-in
+    /// (`--console-session-seconds`).
+    pub console_session: std::time::Duration,
     /// Largest body of one upload or download through a document provider
     /// (`--max-transfer-mb`).
     pub max_transfer_bytes: u64,
@@ -115,6 +118,7 @@ impl Default for ServiceSettings {
             metrics_on: true,
             invocation_max_age: std::time::Duration::from_secs(30 * 86_400),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            console_session: std::time::Duration::from_secs(8 * 3600),
             max_transfer_bytes: 2 * 1024 * 1024 * 1024,
             tenant_transfer_bytes_per_day: 100 * 1024 * 1024 * 1024,
         }

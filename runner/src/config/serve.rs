@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// (default: http:// and the listen address).
     #[arg(long, env = "DOCKET_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// How long a web console session lasts after sign-in, in seconds
+    /// (default 8 hours); signing out, rotating the token signed in with or
+    /// suspending the tenant ends it sooner.
+    #[arg(long, env = "DOCKET_CONSOLE_SESSION_SECONDS", default_value_t = 8 * 3600,
+          value_parser = clap::value_parser!(u32).range(1..=7 * 86_400))]
+    pub console_session_seconds: u32,
     /// The operator's bearer token for the admin API; without it, operator routes are off.
     #[arg(long, env = "DOCKET_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,

@@ -142,8 +142,18 @@ pub async fn update_tenant(
 }
 
 /// `GET /admin/v1/tenants/{tenant}`.
-pub async fn get_tenant(TenantAdmin(found): TenantAdmin) -> AdminResult {
-    Ok(Json(tenant_view(&found)).into_response())
+pub async fn get_tenant(
+    State(app): State<Arc<App>>,
+    TenantAdmin(found): TenantAdmin,
+) -> AdminResult {
+    let mut view = tenant_view(&found);
+    // What the quotas are set against (in flight: on this replica).
+    view["usage"] = json!({
+        "actions": found.actions.len(),
+        "storageBytes": app.store.storage_used(&found.name).await?,
+        "inFlight": app.in_flight(&found),
+    });
+    Ok(Json(view).into_response())
 }
 
 fn tenant_view(tenant: &Tenant) -> serde_json::Value {

@@ -1,5 +1,6 @@
 //! The HTTP front end: Workfront's webhook routes under `/t/{tenant}`, the admin
-//! API under `/admin/v1`, and the operational probes. Webhook errors are built
+//! API under `/admin/v1`, the web console under `/console`, and the
+//! operational probes. Webhook errors are built
 //! in [`reply`], admin errors in [`admin_error::AdminError`]; who may call an admin
 //! route is checked by the extractors in [`auth`].
 
@@ -8,13 +9,18 @@ pub mod admin_error;
 pub mod admin_oauth;
 pub mod api_types;
 pub mod auth;
+mod console;
+mod console_session;
+mod cookies;
 mod documents;
 mod oauth;
 mod oauth_pages;
 pub mod reply;
+mod invocation_summary;
 pub mod run_logs;
 pub mod serve;
 pub mod versions;
+mod try_call;
 mod webhook;
 
 use crate::app::App;
@@ -28,6 +34,9 @@ pub use reply::WEBHOOK_VERSION;
 /// Largest form OAuth2 mode's endpoints read (a code, a token, a few names).
 const OAUTH_FORM_LIMIT: usize = 16 * 1024;
 
+/// Largest sign-in or try body (a token, a few parameters).
+const SESSION_FORM_LIMIT: usize = 64 * 1024;
+
 /// Extra room over the largest module for the manifest and multipart framing.
 const UPLOAD_OVERHEAD: usize = 1024 * 1024;
 
@@ -36,6 +45,14 @@ pub fn router(app: Arc<App>) -> Router {
     let max_upload = app.engine.settings().max_module_bytes + UPLOAD_OVERHEAD;
     let admin = Router::new()
         .route("/openapi.json", get(admin::openapi))
+        .route(
+            "/session",
+            post(console_session::sign_in)
+                .layer(DefaultBodyLimit::max(SESSION_FORM_LIMIT))
+                .get(console_session::show)
+                .delete(console_session::sign_out),
+        )
+        .route("/invocations/summary", get(invocation_summary::server))
         .route(
             "/tenants",
             post(admin::create_tenant).get(admin::list_tenants),
@@ -110,7 +127,15 @@ pub fn router(app: Arc<App>) -> Router {
             get(run_logs::stream)
                 .layer(axum::Extension(Arc::new(run_logs::StreamSlots::default()))),
         )
+        .route(
+            "/tenants/{tenant}/invocations/summary",
+            get(invocation_summary::tenant),
+        )
         .route("/tenants/{tenant}/invocations/{id}", get(run_logs::get))
+        .route(
+            "/tenants/{tenant}/try",
+            post(try_call::try_call).layer(DefaultBodyLimit::max(SESSION_FORM_LIMIT)),
+        )
         .fallback(admin::no_admin_route);
     Router::new()
         .route("/t/{tenant}/serviceInfo", get(webhook::service_info))
@@ -129,6 +154,9 @@ pub fn router(app: Arc<App>) -> Router {
             "/t/{tenant}/{endpoint}",
             axum::routing::any(documents::endpoint),
         )
+        .route("/console", get(console::page))
+        .route("/console/", get(console::trailing_slash))
+        .route("/console/assets/{file}", get(console::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readiness))
         .route("/metrics", get(operator_metrics))

@@ -214,28 +214,14 @@ fn see_other(url: &str) -> Response {
 }
 
 /// The cookie binding a sign-in to its browser: only sent back to this
-/// tenant's OAuth2 paths, never readable by scripts, `Secure` when the
-/// server is reached over https.
+/// tenant's OAuth2 paths.
 fn binding_cookie(app: &App, tenant: &str, name: &str, value: &str, max_age: u32) -> String {
-    let secure = if app.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{name}={value}; Path=/t/{tenant}/oauth; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    )
+    let path = format!("/t/{tenant}/oauth");
+    super::cookies::set(app, name, value, &path, "Lax", u64::from(max_age))
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+    super::cookies::get(headers, name)
 }
 
 /// HTTP Basic client credentials, form-decoded as RFC 6749 §2.3.1 asks.

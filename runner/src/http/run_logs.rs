@@ -5,8 +5,8 @@
 
 use super::admin_error::AdminError;
 use super::api_types::InvocationJson;
-use super::auth::{self, TenantAdmin};
-use crate::app::{App, TenantLease};
+use super::auth::TenantAdmin;
+use crate::app::{App, Holder, TenantLease};
 use crate::names::{ActionName, TenantName};
 use crate::registry::{InvocationQuery, StoreError, TenantId};
 use axum::Json;
@@ -253,6 +253,7 @@ impl Follow {
 pub async fn stream(
     State(app): State<Arc<App>>,
     TenantAdmin(found): TenantAdmin,
+    Extension(holder): Extension<Holder>,
     Extension(slots): Extension<Arc<StreamSlots>>,
     headers: HeaderMap,
     query: QueryResult,
@@ -261,7 +262,7 @@ pub async fn stream(
     let mut query = query.filters()?;
     query.limit = STREAM_BATCH;
     query.tenant_id = Some(found.id.to_string());
-    let lease = app.lease(&found, auth::holder(&app, &headers)?);
+    let lease = app.lease(&found, holder);
     let resume = headers.get("last-event-id").map(|value| {
         value
             .to_str()

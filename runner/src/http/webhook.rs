@@ -84,6 +84,9 @@ pub(super) fn credential(headers: &HeaderMap) -> Credential<'_> {
                 .map_or(Presented::Unreadable, Presented::Value),
         }
     }
+    if let Some(proof) = headers.get(invocation::console_trial::HEADER) {
+        return Credential::Console(presented(Some(proof)));
+    }
     // Another scheme (a gateway's Basic, say) is not Workfront's: the
     // apiKey header decides then.
     let bearer = headers

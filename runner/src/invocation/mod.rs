@@ -20,6 +20,7 @@
 //! `capabilities` and `registry`, and nothing below calls back up.
 
 mod answer;
+pub mod console_trial;
 pub mod document_params;
 pub mod links;
 mod plan;
@@ -58,6 +59,10 @@ pub enum Credential<'a> {
     /// A signed document link (`links`): a browser downloading one
     /// document of the tenant, without a user.
     Link(links::SignedLink<'a>),
+    /// A console "Try it" call (`console_trial`): the tenant's admin,
+    /// already authenticated by the admin API, calling as the user the
+    /// `username` header names, unverified.
+    Console(Presented<'a>),
 }
 
 /// A credential header as it arrived.
@@ -223,6 +228,13 @@ async fn authenticate(app: &App, call: &Call<'_>) -> Result<Caller, Refused> {
                 username: String::new(),
                 username_verified: false,
             });
+        }
+        Credential::Console(presented) => {
+            let proven = matches!(presented, Presented::Value(proof)
+                if console_trial::verify(&tenant.id, proof));
+            if !proven {
+                return Err(anonymous(Refusal::Unauthenticated("invalid console trial")));
+            }
         }
         Credential::ApiKey(Presented::Missing) => {
             return Err(anonymous(Refusal::Unauthenticated("missing apiKey header")));

@@ -64,7 +64,11 @@ pub fn generate_admin_token() -> String {
 /// Whether `presented` matches any of `hashes`. Every hash is compared, in
 /// constant time, so timing tells nothing about which or how close.
 pub fn matches_any(hashes: &[KeyHash], presented: &str) -> bool {
-    let candidate = KeyHash::of(presented);
+    contains_hash(hashes, &KeyHash::of(presented))
+}
+
+/// Whether `candidate` is one of `hashes`, compared in constant time.
+pub fn contains_hash(hashes: &[KeyHash], candidate: &KeyHash) -> bool {
     hashes
         .iter()
         .fold(subtle::Choice::from(0), |found, hash| {

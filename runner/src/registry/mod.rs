@@ -31,6 +31,7 @@
 //! * `blobs.rs`: module and artifact files, content-addressed, under `--data-dir`.
 //! * `storage_quota.rs`: what the storage quota counts and which versions a
 //!   deploy prunes; arithmetic any backend shares.
+//! * [`console_sessions`]: the web console's browser sessions.
 //! * [`keys`], [`secrets`], [`quotas`]: key hashing, secret sealing, quota values.
 //! * `conformance.rs` (tests): the shared suite every backend runs, SQLite
 //!   and PostgreSQL alike (the latter on a database per test from
@@ -40,6 +41,7 @@ mod blobs;
 mod columns;
 #[cfg(test)]
 mod conformance;
+pub mod console_sessions;
 mod error;
 pub mod keys;
 pub mod oauth;
@@ -70,9 +72,10 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub use postgres::ClusterHealth;
 pub use quotas::{QuotaOverrides, Quotas};
+pub use records::{now_ms, rfc3339};
 pub use records::{
     ActionInfo, CheckedArtifact, CredentialInfo, InvocationDetail, InvocationQuery,
-    InvocationRecord, NewInvocation, NewTenant, NewVersion, RecentCall, RecordedAnswer,
+    InvocationRecord, InvocationSample, NewInvocation, NewTenant, NewVersion, RecentCall, RecordedAnswer,
     RecordedInput, SecretInfo, TenantInfo, Timing, VersionInfo,
 };
 pub use traits::{

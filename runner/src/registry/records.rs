@@ -329,6 +329,17 @@ pub struct InvocationRecord {
     pub detail: InvocationDetail,
 }
 
+/// One invocation as a chart sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvocationSample {
+    /// When it started (ms since the epoch).
+    pub at_ms: i64,
+    /// Wall-clock duration.
+    pub duration_ms: u64,
+    /// Whether its outcome was `success`.
+    pub success: bool,
+}
+
 /// Which of a tenant's invocation records to list: every filter set must
 /// match. Newest first, unless [`InvocationQuery::after`] is set.
 #[derive(Debug, Clone, Default)]

@@ -129,6 +129,37 @@ macro_rules! invocation_log_reads {
             })
         }
 
+        fn invocation_samples<'a>(
+            &'a self,
+            tenant: Option<&'a $crate::names::TenantName>,
+            since_ms: i64,
+            limit: u32,
+        ) -> $crate::registry::StoreFuture<'a, Vec<$crate::registry::InvocationSample>> {
+            Box::pin(async move {
+                let text = <Self as $crate::registry::shared_sql::Dialect>::sql(concat!(
+                    "SELECT at_ms, duration_ms, outcome FROM invocations ",
+                    "WHERE at_ms >= ? AND (? IS NULL OR tenant = ?) ",
+                    "ORDER BY at_ms DESC LIMIT ?"
+                ));
+                let name = tenant.map(|t| t.as_str().to_owned());
+                let rows = sqlx::query_as::<_, (i64, i64, String)>(&text)
+                    .bind(since_ms)
+                    .bind(name.clone())
+                    .bind(name)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(at_ms, duration_ms, outcome)| $crate::registry::InvocationSample {
+                        at_ms,
+                        duration_ms: duration_ms.max(0) as u64,
+                        success: outcome == "success",
+                    })
+                    .collect())
+            })
+        }
+
         fn prune_invocations(&self, older_than_ms: i64) -> $crate::registry::StoreFuture<'_, u64> {
             Box::pin(async move {
                 let text = <Self as $crate::registry::shared_sql::Dialect>::sql(

@@ -14,9 +14,10 @@
 
 use super::error::StoreError;
 use super::keys::KeyHash;
+use super::console_sessions::ConsoleSessionStore;
 use super::oauth::OAuthStore;
 use super::records::{
-    ActionInfo, CheckedArtifact, CredentialInfo, InvocationQuery, InvocationRecord, NewInvocation,
+    ActionInfo, CheckedArtifact, CredentialInfo, InvocationQuery, InvocationRecord, InvocationSample, NewInvocation,
     NewTenant, NewVersion, RecentCall, SecretInfo, TenantInfo, VersionInfo,
 };
 use super::{ActionVersion, ModuleDigest, QuotaOverrides, Registry, Tenant};
@@ -249,6 +250,14 @@ pub trait InvocationLog: Send + Sync {
     /// at most `limit` of them. Whether each is still live is the caller's
     /// business (what a start warms first).
     fn recently_called(&self, since_ms: i64, limit: u32) -> StoreFuture<'_, Vec<RecentCall>>;
+    /// The newest `limit` invocations since `since_ms`, of one tenant or
+    /// (`None`) of every tenant, as samples for charts: newest first.
+    fn invocation_samples<'a>(
+        &'a self,
+        tenant: Option<&'a TenantName>,
+        since_ms: i64,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<InvocationSample>>;
     /// The newest `limit` invocations of a tenant's actions, newest first.
     fn recent_invocations<'a>(
         &'a self,
@@ -277,6 +286,7 @@ pub trait Storage:
     + InvocationLog
     + KvBackend
     + OAuthStore
+    + ConsoleSessionStore
 {
 }
 
@@ -290,5 +300,6 @@ impl<T> Storage for T where
         + InvocationLog
         + KvBackend
         + OAuthStore
+        + ConsoleSessionStore
 {
 }

@@ -14,6 +14,7 @@
 //! * Each concern's queries are in the module of its name, like `sqlite/`.
 
 mod artifacts;
+mod console_sessions;
 mod credentials;
 mod invocations;
 mod kv;

@@ -2,6 +2,7 @@
 //! `runner/migrations`) and the per-tenant snapshots loaded from it. Each
 //! concern's queries live in a module of its own below.
 
+mod console_sessions;
 mod credentials;
 mod gc;
 mod invocations;

@@ -31,10 +31,10 @@ TOOLCHAINS := .toolchains
 BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help targets c-toolchain actions guests build run demo-actions docket-binary cluster test test-tools api-check fuzz bench lint fmt clean
+.PHONY: help targets c-toolchain actions guests console build run demo-actions docket-binary cluster test test-tools api-check fuzz bench lint fmt clean
 
 help:
-	@echo "make run    build docket and the demo's Rust actions, serve the demo tenant on http://$(LISTEN)"
+	@echo "make run    build docket, its console and the demo's Rust actions, serve the demo tenant on http://$(LISTEN)"
 	@echo "           (examples in other languages join the demo once \`make actions\` built them)"
 	@echo "make cluster  the demo on three replicas sharing PostgreSQL, behind HAProxy on http://$(LISTEN)"
 	@echo "make test   run every test (unit, black-box, admin API vs its OpenAPI document, lint)"
@@ -83,9 +83,16 @@ c-toolchain:
 guests: targets
 	$(call build_wasm,$(RUST_TEST_GUESTS),$(GUEST_DIST))
 
+## The web console (console/: TypeScript bundled by esbuild, from npm) into
+## console/dist, which the docket binary embeds when it is built.
+console:
+	@[ console/node_modules/.package-lock.json -nt console/package-lock.json ] || \
+		npm ci --prefix console --no-audit --no-fund --loglevel=error
+	@npm run --prefix console --silent build
+
 # Builds what `make test` builds (same targets, so the same feature set): after
 # one of the two, the other does not recompile the dependencies.
-build:
+build: console
 	$(CARGO) build -j$(JOBS) --workspace --all-targets
 
 ## The fast front door: only the docket binary and the demo's Rust actions (no
@@ -100,7 +107,7 @@ run: targets
 demo-actions: targets
 	$(call build_wasm,$(DEMO_ACTIONS),$(DIST))
 
-docket-binary:
+docket-binary: console
 	$(CARGO) build -j$(JOBS) -p docket --bin docket
 
 ## Three replicas on one PostgreSQL database behind HAProxy; see docs/deploying.md.
@@ -112,7 +119,7 @@ fuzz: actions guests
 	DOCKET_FUZZ_CASES=$${DOCKET_FUZZ_CASES:-20000} $(CARGO) test -j$(JOBS) -p docket --test fuzz -- --nocapture
 
 ## Benchmarks against a bare axum baseline in the same run; see bench/README.md.
-bench: actions
+bench: actions console
 	$(call build_wasm,$(BENCH_GUESTS),bench/guests/dist)
 	$(CARGO) build -j$(JOBS) --release -p docket -p bench-baseline
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
@@ -143,7 +150,7 @@ test-tools:
 	@command -v rclone >/dev/null || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq rclone)
 
-test: actions guests test-tools
+test: actions guests console test-tools
 	$(CARGO) test -j$(JOBS) --workspace
 	@echo "the JavaScript WebDAV provider's own tests, under node, against rclone serve webdav"
 	DIST=$(abspath $(DIST)) TOOLCHAINS=$(abspath $(TOOLCHAINS)) node --import ./actions-wasm/js-webdav/test/wasi-stub.mjs \

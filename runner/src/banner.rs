@@ -153,6 +153,10 @@ pub(crate) fn print_banner(local_url: &str, public_url: Option<&str>, tenants: &
             "  run log: docket logs {}{server} --token {token}",
             tenant.name
         );
+        println!(
+            "  console: {local_url}/console   (sign in with tenant {} and the admin token {token})",
+            tenant.name
+        );
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -11,9 +11,11 @@ use crate::limits::Ceilings;
 use crate::manifest::ActionManifest;
 use crate::names::{ActionName, TenantName};
 
+mod console_sessions;
 mod invocations;
 mod kv;
 mod oauth;
+use console_sessions::console_sessions_expire_end_and_go_with_their_tenant;
 use invocations::{
     invocation_log_filters_pages_and_stays_with_its_tenant,
     invocation_log_is_newest_first_and_pruned, invocation_log_is_pruned_by_age,
@@ -427,6 +429,7 @@ macro_rules! conformance {
             oauth_clients_are_configured_rotated_and_disabled,
             oauth_one_time_values_are_spent_once,
             oauth_tokens_rotate_and_families_are_revoked,
+            console_sessions_expire_end_and_go_with_their_tenant,
         );
 
         #[tokio::test]

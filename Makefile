@@ -170,4 +170,4 @@ fmt:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(DIST) $(TOOLCHAINS)
+	rm -rf $(DIST) $(TOOLCHAINS) console/dist console/node_modules

@@ -31,9 +31,14 @@ fn embed_console() {
         })
         .unwrap_or_default();
     files.sort();
-    let mut source = String::from("/// The console's files, by name.\npub static CONSOLE_ASSETS: &[(&str, &[u8])] = &[\n");
+    let mut source = String::from(
+        "/// The console's files, by name.\npub static CONSOLE_ASSETS: &[(&str, &[u8])] = &[\n",
+    );
     for path in files {
-        let name = path.file_name().and_then(|n| n.to_str()).expect("a file name");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("a file name");
         let absolute = path.canonicalize().expect("canonical path");
         source.push_str(&format!(
             "    ({name:?}, include_bytes!({:?})),\n",

@@ -137,10 +137,12 @@ async fn the_console_page_and_its_assets_are_served_under_a_strict_policy() {
         .await
         .unwrap();
     assert_eq!(script.status(), 200);
-    assert!(script.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/javascript"));
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     assert!(script.text().await.unwrap().contains("/admin/v1"));
 
     let again = client
@@ -150,7 +152,10 @@ async fn the_console_page_and_its_assets_are_served_under_a_strict_policy() {
         .await
         .unwrap();
     assert_eq!(again.status(), 304, "unchanged assets are revalidated");
-    for missing in ["/console/assets/nothing.js", "/console/assets/..%2fCargo.toml"] {
+    for missing in [
+        "/console/assets/nothing.js",
+        "/console/assets/..%2fCargo.toml",
+    ] {
         let response = client
             .get(format!("{}{missing}", server.base))
             .send()
@@ -177,7 +182,10 @@ async fn a_tenant_session_opens_its_own_tenant_only() {
     let (status, tenant) = browser.get("/tenants/acme").await;
     assert_eq!(status, 200, "{tenant}");
     assert_eq!(tenant["usage"]["actions"], 1);
-    assert!(tenant["usage"]["storageBytes"].as_u64().unwrap() > 0, "{tenant}");
+    assert!(
+        tenant["usage"]["storageBytes"].as_u64().unwrap() > 0,
+        "{tenant}"
+    );
 
     // Another tenant's pages and calls, and the operator's, are refused
     // as a wrong token would be.
@@ -246,7 +254,10 @@ async fn changes_without_the_csrf_token_are_refused() {
             .send("POST", "/tenants/acme/keys", Some(json!({})), csrf)
             .await;
         assert_eq!(status, 403, "{csrf:?}: {body}");
-        assert!(body["error"].as_str().unwrap().contains("X-CSRF-Token"), "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("X-CSRF-Token"),
+            "{body}"
+        );
         let (status, body) = browser
             .send("DELETE", "/tenants/acme/actions/greet", None, csrf)
             .await;
@@ -255,18 +266,33 @@ async fn changes_without_the_csrf_token_are_refused() {
         assert_eq!(status, 403, "{body}");
     }
     let (_, keys) = browser.get("/tenants/acme/keys").await;
-    assert_eq!(keys["keys"].as_array().unwrap().len(), 1, "no key was made: {keys}");
+    assert_eq!(
+        keys["keys"].as_array().unwrap().len(),
+        1,
+        "no key was made: {keys}"
+    );
     let (status, actions) = browser.get("/tenants/acme/actions").await;
-    assert_eq!((status, actions["actions"].as_array().unwrap().len()), (200, 1));
+    assert_eq!(
+        (status, actions["actions"].as_array().unwrap().len()),
+        (200, 1)
+    );
 
     let (status, body) = browser
         .change("POST", "/tenants/acme/keys", Some(json!({})))
         .await;
-    assert_eq!(status, 201, "with its token the change goes through: {body}");
+    assert_eq!(
+        status, 201,
+        "with its token the change goes through: {body}"
+    );
     // Another session's token does not do.
     let other = Browser::sign_in(&server.base, Some("acme"), &acme).await;
     let (status, _) = browser
-        .send("POST", "/tenants/acme/keys", Some(json!({})), Some(&other.csrf))
+        .send(
+            "POST",
+            "/tenants/acme/keys",
+            Some(json!({})),
+            Some(&other.csrf),
+        )
         .await;
     assert_eq!(status, 403);
 }
@@ -293,7 +319,10 @@ async fn sign_out_rotation_and_suspension_end_a_session() {
     assert_eq!(status, 201, "{rotated}");
     let (status, body) = browser.get("/tenants/acme/actions").await;
     assert_eq!(status, 401, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("sign in again"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("sign in again"),
+        "{body}"
+    );
     let new_token = rotated["adminToken"].as_str().unwrap();
     let browser = Browser::sign_in(&server.base, Some("acme"), new_token).await;
 
@@ -368,7 +397,10 @@ async fn try_it_answers_what_workfront_would_get_and_logs_the_call() {
             let (_, list) = browser
                 .get(&format!("/tenants/acme/invocations?requestId={request_id}"))
                 .await;
-            list["invocations"].as_array().filter(|l| !l.is_empty()).cloned()
+            list["invocations"]
+                .as_array()
+                .filter(|l| !l.is_empty())
+                .cloned()
         },
     )
     .await;
@@ -473,7 +505,11 @@ async fn sessions_work_across_replicas_behind_haproxy() {
         let (status, body) = browser.get("/tenants/acme/actions").await;
         assert_eq!(status, 200, "{body}");
         let (status, body) = browser
-            .change("PATCH", "/tenants/acme", Some(json!({"failureWord": "problem"})))
+            .change(
+                "PATCH",
+                "/tenants/acme",
+                Some(json!({"failureWord": "problem"})),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
     }

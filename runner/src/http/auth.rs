@@ -3,13 +3,13 @@
 //! route can forget it.
 
 use super::admin_error::AdminError;
+use super::cookies;
 use crate::app::{App, Holder};
+use crate::names::TenantName;
 use crate::registry::Tenant;
+use crate::registry::console_sessions::ConsoleSession;
 use crate::registry::keys::{self, KeyHash};
 use axum::extract::{FromRequestParts, Path};
-use super::cookies;
-use crate::names::TenantName;
-use crate::registry::console_sessions::ConsoleSession;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
@@ -183,7 +183,10 @@ fn tenant_admin(app: &App, caller: &Caller, tenant: &str) -> Result<Arc<Tenant>,
         }
         Caller::Tenant { session_for, token } => (session_for, token),
     };
-    if session_for.as_ref().is_some_and(|name| name.as_str() != tenant) {
+    if session_for
+        .as_ref()
+        .is_some_and(|name| name.as_str() != tenant)
+    {
         return Err(denied());
     }
     let found = app.tenant(tenant).ok_or_else(denied)?;

@@ -43,7 +43,11 @@ pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
 
 /// `GET /console/`: the page's one address.
 pub async fn trailing_slash() -> Response {
-    (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, "/console")]).into_response()
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, "/console")],
+    )
+        .into_response()
 }
 
 fn find(name: &str) -> Option<usize> {
@@ -62,9 +66,18 @@ fn serve(index: usize, headers: &HeaderMap) -> Response {
         ([(header::CONTENT_TYPE, content_type(name))], bytes).into_response()
     };
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Revalidate every time: a new binary may serve new assets under the same names.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -99,9 +112,10 @@ fn not_built() -> Response {
         page,
     )
         .into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
     response
 }
 

@@ -41,7 +41,7 @@ pub async fn sign_in(
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AdminError> {
     let Json(sign_in) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
-    let token = sign_in.token.trim();
+    let token = sign_in.token.as_str();
     if token.is_empty() {
         return Err(AdminError::BadRequest("token is empty".into()));
     }
@@ -85,8 +85,11 @@ pub async fn sign_in(
 /// (the same answers a bearer call gets).
 async fn tenant_for(app: &App, name: &str, token: &str) -> Result<TenantName, AdminError> {
     let check = |app: &App| -> Result<TenantName, AdminError> {
-        let denied =
-            || AdminError::Forbidden(format!("this token does not grant access to tenant {name:?}"));
+        let denied = || {
+            AdminError::Forbidden(format!(
+                "this token does not grant access to tenant {name:?}"
+            ))
+        };
         let found = app.tenant(name).ok_or_else(denied)?;
         if !keys::matches_any(&found.admin_tokens, token) {
             return Err(denied());

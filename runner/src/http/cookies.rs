@@ -33,5 +33,7 @@ pub fn set(
         true => "; Secure",
         false => "",
     };
-    format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
+    format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
+    )
 }

@@ -109,7 +109,12 @@ struct Bucket {
 
 /// Cuts samples into `count` buckets of `bucket_ms` from `since_ms`;
 /// samples outside them are left out.
-fn bucketed(samples: &[InvocationSample], since_ms: i64, bucket_ms: i64, count: usize) -> Vec<Bucket> {
+fn bucketed(
+    samples: &[InvocationSample],
+    since_ms: i64,
+    bucket_ms: i64,
+    count: usize,
+) -> Vec<Bucket> {
     let mut durations: Vec<Vec<u64>> = vec![Vec::new(); count];
     let mut failures = vec![0u64; count];
     for sample in samples {
@@ -117,7 +122,10 @@ fn bucketed(samples: &[InvocationSample], since_ms: i64, bucket_ms: i64, count: 
         if offset < 0 || bucket_ms <= 0 {
             continue;
         }
-        let Some(slot) = usize::try_from(offset / bucket_ms).ok().filter(|i| *i < count) else {
+        let Some(slot) = usize::try_from(offset / bucket_ms)
+            .ok()
+            .filter(|i| *i < count)
+        else {
             continue;
         };
         durations[slot].push(sample.duration_ms);
@@ -163,7 +171,9 @@ mod tests {
 
     #[test]
     fn samples_fall_in_their_bucket_with_failures_and_percentiles() {
-        let mut samples: Vec<_> = (1..=100).map(|ms| sample(1_000 + ms as i64, ms, true)).collect();
+        let mut samples: Vec<_> = (1..=100)
+            .map(|ms| sample(1_000 + ms as i64, ms, true))
+            .collect();
         samples.push(sample(2_500, 7, false));
         samples.push(sample(999, 1, true)); // before the first bucket
         samples.push(sample(4_000, 1, true)); // after the last
@@ -173,13 +183,16 @@ mod tests {
         assert_eq!(buckets[0].failures, 0);
         assert_eq!((buckets[1].invocations, buckets[1].failures), (1, 1));
         assert_eq!(buckets[1].p99_ms, Some(7));
-        assert_eq!(buckets[2], Bucket {
-            start_ms: 3_000,
-            invocations: 0,
-            failures: 0,
-            p50_ms: None,
-            p99_ms: None
-        });
+        assert_eq!(
+            buckets[2],
+            Bucket {
+                start_ms: 3_000,
+                invocations: 0,
+                failures: 0,
+                p50_ms: None,
+                p99_ms: None
+            }
+        );
     }
 
     #[test]

@@ -13,14 +13,14 @@ mod console;
 mod console_session;
 mod cookies;
 mod documents;
+mod invocation_summary;
 mod oauth;
 mod oauth_pages;
 pub mod reply;
-mod invocation_summary;
 pub mod run_logs;
 pub mod serve;
-pub mod versions;
 mod try_call;
+pub mod versions;
 mod webhook;
 
 use crate::app::App;

@@ -91,7 +91,10 @@ async fn describe(response: Response) -> Value {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        (header_text(header::CONTENT_TYPE.as_str()), header_text("x-request-id"))
+        (
+            header_text(header::CONTENT_TYPE.as_str()),
+            header_text("x-request-id"),
+        )
     };
     let (bytes, truncated) = read_shown(response.into_body()).await;
     let mut answer = json!({

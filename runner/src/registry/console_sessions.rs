@@ -98,9 +98,9 @@ macro_rules! console_session_store {
                 let Some((tenant, token_hash, csrf, expires_ms)) = row else {
                     return Ok(None);
                 };
-                let malformed = || $crate::registry::StoreError::Database(
-                    "a malformed console session row".into(),
-                );
+                let malformed = || {
+                    $crate::registry::StoreError::Database("a malformed console session row".into())
+                };
                 let tenant = tenant
                     .map(|name| $crate::names::TenantName::new(name).map_err(|_| malformed()))
                     .transpose()?;

@@ -29,16 +29,25 @@ pub(super) async fn console_sessions_expire_end_and_go_with_their_tenant(store: 
             .await
             .unwrap();
     }
-    let found = |cookie: &'static str| async move {
-        store.console_session(&KeyHash::of(cookie)).await
-    };
+    let found =
+        |cookie: &'static str| async move { store.console_session(&KeyHash::of(cookie)).await };
     assert_eq!(found("tenant").await.unwrap(), Some(tenant_session));
     assert_eq!(found("operator").await.unwrap(), Some(operator_session));
     assert_eq!(found("expired").await.unwrap(), None, "expired");
     assert_eq!(found("unknown").await.unwrap(), None);
 
-    assert!(store.end_console_session(&KeyHash::of("operator")).await.unwrap());
-    assert!(!store.end_console_session(&KeyHash::of("operator")).await.unwrap());
+    assert!(
+        store
+            .end_console_session(&KeyHash::of("operator"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .end_console_session(&KeyHash::of("operator"))
+            .await
+            .unwrap()
+    );
     assert_eq!(found("operator").await.unwrap(), None, "ended");
 
     store.delete_tenant(&acme).await.unwrap();

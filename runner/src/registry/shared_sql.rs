@@ -151,11 +151,13 @@ macro_rules! invocation_log_reads {
                     .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(at_ms, duration_ms, outcome)| $crate::registry::InvocationSample {
-                        at_ms,
-                        duration_ms: duration_ms.max(0) as u64,
-                        success: outcome == "success",
-                    })
+                    .map(
+                        |(at_ms, duration_ms, outcome)| $crate::registry::InvocationSample {
+                            at_ms,
+                            duration_ms: duration_ms.max(0) as u64,
+                            success: outcome == "success",
+                        },
+                    )
                     .collect())
             })
         }

@@ -12,13 +12,14 @@
 //! implementation to the same behaviour
 //! (`docs/architecture.md#the-storage-traits`).
 
+use super::console_sessions::ConsoleSessionStore;
 use super::error::StoreError;
 use super::keys::KeyHash;
-use super::console_sessions::ConsoleSessionStore;
 use super::oauth::OAuthStore;
 use super::records::{
-    ActionInfo, CheckedArtifact, CredentialInfo, InvocationQuery, InvocationRecord, InvocationSample, NewInvocation,
-    NewTenant, NewVersion, RecentCall, SecretInfo, TenantInfo, VersionInfo,
+    ActionInfo, CheckedArtifact, CredentialInfo, InvocationQuery, InvocationRecord,
+    InvocationSample, NewInvocation, NewTenant, NewVersion, RecentCall, SecretInfo, TenantInfo,
+    VersionInfo,
 };
 use super::{ActionVersion, ModuleDigest, QuotaOverrides, Registry, Tenant};
 use crate::capabilities::kv::KvBackend;

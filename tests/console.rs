@@ -242,6 +242,32 @@ async fn a_tenant_session_opens_its_own_tenant_only() {
     assert_eq!(status, 200, "{tenants}");
     let (status, _) = operator.get("/tenants/globex/actions").await;
     assert_eq!(status, 200);
+
+    // The operator's list carries each tenant's usage, as its own page does.
+    for name in ["acme", "globex"] {
+        let listed = tenants["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {tenants}"));
+        let (status, own) = operator.get(&format!("/tenants/{name}")).await;
+        assert_eq!(status, 200, "{own}");
+        assert_eq!(listed["usage"], own["usage"], "{name}");
+    }
+    let storage = |name: &str| {
+        tenants["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .and_then(|t| t["usage"]["storageBytes"].as_u64())
+    };
+    assert!(
+        storage("acme") > Some(0),
+        "acme deployed an action: {tenants}"
+    );
+    assert_eq!(storage("globex"), Some(0), "{tenants}");
 }
 
 #[tokio::test]

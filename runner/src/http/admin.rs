@@ -5,7 +5,7 @@
 
 pub use super::admin_error::AdminError;
 use super::api_types::{
-    ActionJson, CreatedTenantJson, KeyJson, SecretJson, TenantJson, VersionJson, shown,
+    ActionJson, CreatedTenantJson, KeyJson, SecretJson, TenantJson, UsageJson, VersionJson, shown,
 };
 use super::auth::{Operator, TenantAdmin};
 use crate::app::App;
@@ -95,7 +95,17 @@ pub async fn create_tenant(
 
 /// `GET /admin/v1/tenants`.
 pub async fn list_tenants(State(app): State<Arc<App>>, _: Operator) -> AdminResult {
-    let tenants: Vec<TenantJson> = shown(app.store.list_tenants().await?);
+    let mut tenants: Vec<TenantJson> = shown(app.store.list_tenants().await?);
+    let storage = app.store.storage_by_tenant().await?;
+    for tenant in &mut tenants {
+        tenant.usage = Some(UsageJson {
+            actions: tenant.actions,
+            storage_bytes: storage.get(&tenant.name).copied().unwrap_or(0),
+            in_flight: app
+                .tenant(tenant.name.as_str())
+                .map_or(0, |t| app.in_flight(&t)),
+        });
+    }
     Ok(Json(json!({ "tenants": tenants })).into_response())
 }
 
@@ -148,10 +158,10 @@ pub async fn get_tenant(
 ) -> AdminResult {
     let mut view = tenant_view(&found);
     // What the quotas are set against (in flight: on this replica).
-    view["usage"] = json!({
-        "actions": found.actions.len(),
-        "storageBytes": app.store.storage_used(&found.name).await?,
-        "inFlight": app.in_flight(&found),
+    view["usage"] = json!(UsageJson {
+        actions: u32::try_from(found.actions.len()).unwrap_or(u32::MAX),
+        storage_bytes: app.store.storage_used(&found.name).await?,
+        in_flight: app.in_flight(&found),
     });
     Ok(Json(view).into_response())
 }

@@ -54,6 +54,22 @@ pub struct TenantJson {
     pub actions: u32,
     /// When it was created (RFC 3339).
     pub created_at: String,
+    /// What its quotas are set against, in the operator's list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageJson>,
+}
+
+/// A tenant's use of its quotas (`usage` in `GET /tenants` and
+/// `GET /tenants/{tenant}`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageJson {
+    /// How many actions it has.
+    pub actions: u32,
+    /// Stored bytes, as the storage quota counts them.
+    pub storage_bytes: u64,
+    /// Invocations running now, on the replica that answered.
+    pub in_flight: u32,
 }
 
 impl From<TenantInfo> for TenantJson {
@@ -67,6 +83,7 @@ impl From<TenantInfo> for TenantJson {
             quotas: info.quotas,
             actions: info.actions,
             created_at: info.created_at,
+            usage: None,
         }
     }
 }

@@ -76,6 +76,30 @@ pub(crate) fn stored_bytes<'a>(
     modules.values().sum::<u64>() + rows
 }
 
+/// Every tenant's storage use, as [`stored_bytes`] plus its secrets count
+/// it, from three grouped reads: `(tenant, module size)` once per distinct
+/// module a tenant keeps, `(tenant, row bytes before overhead, rows)` and
+/// `(tenant, secret bytes)`. Tenants with nothing stored are absent.
+pub(crate) fn usage_by_tenant(
+    modules: Vec<(String, i64)>,
+    rows: Vec<(String, i64, i64)>,
+    secrets: Vec<(String, i64)>,
+) -> HashMap<String, u64> {
+    let mut usage: HashMap<String, u64> = HashMap::new();
+    let positive = |n: i64| u64::try_from(n).unwrap_or(0);
+    for (tenant, size) in modules {
+        *usage.entry(tenant).or_default() += positive(size);
+    }
+    for (tenant, bytes, count) in rows {
+        *usage.entry(tenant).or_default() +=
+            positive(bytes) + positive(count) * VERSION_ROW_OVERHEAD_BYTES;
+    }
+    for (tenant, bytes) in secrets {
+        *usage.entry(tenant).or_default() += positive(bytes);
+    }
+    usage
+}
+
 /// The versions of an action to delete so that, with the one being deployed,
 /// at most `keep` remain. The version live before the deploy is first in line
 /// to stay (it is what a bad deploy rolls back to), then the newest; so with

@@ -148,6 +148,10 @@ pub trait VersionStore: Send + Sync {
     ) -> StoreFuture<'a, bool>;
     /// Stored bytes the tenant controls, as the storage quota counts them.
     fn storage_used<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, u64>;
+    /// Every tenant's [`VersionStore::storage_used`], by tenant name, in a
+    /// few grouped reads (the operator's tenant list); tenants with nothing
+    /// stored are absent.
+    fn storage_by_tenant(&self) -> StoreFuture<'_, std::collections::HashMap<String, u64>>;
     /// The live version's manifest text and module digest.
     fn live_source<'a>(
         &'a self,

@@ -270,6 +270,30 @@ pub(super) async fn quotas_refuse_deploys_and_leave_nothing_behind(store: &dyn S
         )
         .await;
     assert!(matches!(check, Err(StoreError::Quota(_))));
+
+    // The operator's list counts every tenant as `storage_used` does: a
+    // module two tenants share is charged to each, secrets count, and a
+    // tenant with nothing stored is absent or zero.
+    let [globex, empty] = created(store, ["globex", "initech"]).await;
+    deploy(store, &globex, "one", &module(1, 1_200))
+        .await
+        .unwrap();
+    deploy(store, &globex, "two", &module(3, 500))
+        .await
+        .unwrap();
+    store.put_secret(&globex, "TOKEN", b"s3cret").await.unwrap();
+    let all = store.storage_by_tenant().await.unwrap();
+    for name in [&acme, &globex, &empty] {
+        assert_eq!(
+            all.get(name.as_str()).copied().unwrap_or(0),
+            store.storage_used(name).await.unwrap(),
+            "{name:?} in {all:?}"
+        );
+    }
+    assert!(
+        all.get(empty.as_str()).copied().unwrap_or(0) == 0,
+        "{all:?}"
+    );
 }
 
 /// Past `maxVersions`, a deploy prunes the oldest versions, and a module no

@@ -6,6 +6,7 @@ use crate::names::{ActionName, TenantName};
 use crate::registry::columns::{StoredVersionColumns, records};
 use crate::registry::storage_quota::{
     PlannedDeploy, StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes,
+    usage_by_tenant,
 };
 use crate::registry::store::{NewVersion, StoreError, now_ms};
 use crate::registry::traits::{StoreFuture, VersionStore};
@@ -158,6 +159,33 @@ impl VersionStore for PgStore {
                 row_bytes: VERSION_ROW_OVERHEAD_BYTES,
             };
             Self::plan_deploy(&mut conn, planned).await.map(|_| ())
+        })
+    }
+
+    fn storage_by_tenant(&self) -> StoreFuture<'_, std::collections::HashMap<String, u64>> {
+        Box::pin(async move {
+            let modules = sqlx::query_as(
+                "SELECT tenant, SUM(size)::BIGINT FROM (SELECT DISTINCT v.tenant AS tenant, \
+                 v.module, m.size AS size FROM versions v JOIN modules m ON m.digest = v.module) \
+                 AS kept GROUP BY tenant",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let rows = sqlx::query_as(
+                "SELECT v.tenant, SUM(octet_length(v.manifest) + octet_length(v.display_name) \
+                 + octet_length(v.limits) + octet_length(v.config) + octet_length(v.secrets) \
+                 + octet_length(v.grants))::BIGINT, COUNT(*)::BIGINT FROM versions v \
+                 GROUP BY v.tenant",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let secrets = sqlx::query_as(
+                "SELECT tenant, SUM(octet_length(name) + octet_length(ciphertext))::BIGINT \
+                 FROM secrets GROUP BY tenant",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(usage_by_tenant(modules, rows, secrets))
         })
     }
 

@@ -5,6 +5,7 @@ use crate::names::{ActionName, TenantName};
 use crate::registry::columns::{StoredVersionColumns, records};
 use crate::registry::storage_quota::{
     PlannedDeploy, StoredVersion, VERSION_ROW_OVERHEAD_BYTES, VersionRow, stored_bytes,
+    usage_by_tenant,
 };
 use crate::registry::store::{NewVersion, SqliteStore, StoreError, now_ms};
 use crate::registry::traits::{StoreFuture, VersionStore};
@@ -187,6 +188,31 @@ impl VersionStore for SqliteStore {
     /// Stored bytes the tenant controls, as the storage quota counts them: its
     /// distinct modules, its version rows (manifest, config and the rest, plus
     /// [`VERSION_ROW_OVERHEAD_BYTES`] each) and its secrets (name and ciphertext).
+    fn storage_by_tenant(&self) -> StoreFuture<'_, std::collections::HashMap<String, u64>> {
+        Box::pin(async move {
+            let modules = sqlx::query_as(
+                "SELECT tenant, SUM(size) FROM (SELECT DISTINCT v.tenant AS tenant, v.module, \
+                 m.size AS size FROM versions v JOIN modules m ON m.digest = v.module) \
+                 GROUP BY tenant",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let rows = sqlx::query_as(&format!(
+                "SELECT v.tenant, SUM({VERSION_ROW_BYTES_SQL}), COUNT(*) FROM versions v \
+                 GROUP BY v.tenant"
+            ))
+            .fetch_all(&self.pool)
+            .await?;
+            let secrets = sqlx::query_as(
+                "SELECT tenant, SUM(length(CAST(name AS BLOB)) + length(ciphertext)) \
+                 FROM secrets GROUP BY tenant",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(usage_by_tenant(modules, rows, secrets))
+        })
+    }
+
     fn storage_used<'a>(&'a self, tenant: &'a TenantName) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let versions = self.stored_versions(tenant).await?;

@@ -16,8 +16,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === false || value === null || value === undefined) continue;
-    if (name.startsWith('on') && typeof value === 'function') {
-      element.addEventListener(name.slice(2), value);
+    if (name.startsWith('on')) {
+      // Only a function becomes a listener: a string would be an inline
+      // handler (script from text), which the console never writes.
+      if (typeof value === 'function') element.addEventListener(name.slice(2), value);
     } else if (value === true) {
       element.setAttribute(name, '');
     } else {
@@ -32,7 +34,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 export function append(parent: Node, ...children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    parent.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
+    // Only real nodes go in as nodes: anything else, even an object that
+    // slipped through from a tenant's JSON (a provider's `title: {…}`), is text.
+    parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
   }
 }
 

@@ -8,7 +8,7 @@ import { buildNav, operatorPages, tenantPages, type Here } from './nav';
 import { mountSignin } from './pages/signin';
 import { go, operatorHref, parseRoute, tenantHref, type Route } from './route';
 import type { Mount, Session } from './types';
-import { describe, pageHeading, timeElement } from './ui';
+import { describe, errorParagraph, pageHeading, timeElement } from './ui';
 
 const app = document.getElementById('app') as HTMLElement;
 let cleanup: (() => void) | undefined;
@@ -248,7 +248,7 @@ async function boot(): Promise<void> {
       append(
         main,
         pageHeading('The console cannot start'),
-        h('p', { role: 'alert', class: 'form-error' }, describe(error)),
+        errorParagraph(error),
         h('p', {}, h('button', { type: 'button', onclick: () => location.reload() }, 'Try again')),
       );
       finish(main, 'Error');

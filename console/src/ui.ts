@@ -2,6 +2,7 @@
 // regions, copy fields, inline confirmation, scrolling tables, formats.
 import { ApiError } from './api';
 import { append, h, replace, uid } from './dom';
+import type { Session } from './types';
 
 /** The page's one h1; focusable so the router can move focus to it on navigation. */
 export function pageHeading(text: string): HTMLHeadingElement {
@@ -35,6 +36,11 @@ export function showError(region: HTMLElement, error: unknown): void {
   } else {
     replace(region, h('p', {}, describe(error)));
   }
+}
+
+/** A failure to load something, in the server's words, as an alert. */
+export function errorParagraph(error: unknown): HTMLParagraphElement {
+  return h('p', { role: 'alert', class: 'form-error' }, describe(error));
 }
 
 /** Shows "Loading…" in `root` until the page replaces it. */
@@ -141,8 +147,15 @@ export function confirmButton(options: {
       try {
         await options.act();
         // Done: the question gives way to the button again (unless the
-        // page already re-rendered this part).
-        if (holder.isConnected) replace(holder, trigger);
+        // page already re-rendered this part). Focus goes back to it when
+        // it would otherwise drop to <body> with the removed confirm button;
+        // focus that `act` put elsewhere (a new secret to copy) stays.
+        if (holder.isConnected) {
+          const active = document.activeElement;
+          const lost = !active || active === document.body || holder.contains(active);
+          replace(holder, trigger);
+          if (lost) trigger.focus();
+        }
       } catch (failure) {
         showError(error, failure);
         confirm.disabled = false;
@@ -174,6 +187,11 @@ export function dataTable(caption: string, headers: string[], rows: Node[][], op
     h('thead', {}, h('tr', {}, ...headers.map((text) => h('th', { scope: 'col' }, text)))),
     h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', {}, cell))))),
   );
+}
+
+/** The tenant's Workfront Base API URL: `${publicUrl}/t/${tenant}` (a trailing slash of publicUrl dropped). */
+export function baseApiUrl(session: Session, tenant: string): string {
+  return `${session.publicUrl.replace(/\/+$/, '')}/t/${tenant}`;
 }
 
 /** Bytes as KiB/MiB/GiB with one decimal where it helps. */

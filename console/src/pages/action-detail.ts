@@ -10,7 +10,7 @@ import type { Ctx } from '../types';
 import {
   alertRegion,
   confirmButton,
-  describe,
+  errorParagraph,
   formatBytes,
   loading,
   pageHeading,
@@ -41,7 +41,7 @@ export function mount(root: HTMLElement, ctx: Ctx): void {
       const live = sorted.find((v) => v.live);
       if (live) await showSummary(live.version, action);
     } catch (error) {
-      replace(versions, h('p', { role: 'alert', class: 'form-error' }, describe(error)));
+      replace(versions, errorParagraph(error));
       replace(summary);
     }
   };
@@ -75,6 +75,8 @@ export function mount(root: HTMLElement, ctx: Ctx): void {
     const done = await api<{ name: string; version: number }>('POST', `${base}/rollback`, { version });
     replace(said, `Rolled back: version ${done.version} of ${done.name} is live now.`);
     await reload();
+    // The table was redrawn without the button that had focus.
+    root.querySelector<HTMLElement>('#versions-heading')?.focus();
   };
 
   append(
@@ -88,7 +90,7 @@ export function mount(root: HTMLElement, ctx: Ctx): void {
       h('a', { href: tenantHref(ctx.tenant, 'actions') }, 'All actions'),
     ),
     h('section', { 'aria-labelledby': 'live-heading' }, h('h2', { id: 'live-heading' }, 'Live version'), summary),
-    h('section', { 'aria-labelledby': 'versions-heading' }, h('h2', { id: 'versions-heading' }, 'Versions'), said, versions),
+    h('section', { 'aria-labelledby': 'versions-heading' }, h('h2', { id: 'versions-heading', tabindex: -1 }, 'Versions'), said, versions),
     h(
       'section',
       { class: 'panel danger-zone', 'aria-labelledby': 'delete-heading' },

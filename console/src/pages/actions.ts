@@ -7,7 +7,7 @@ import { grantsOf, limitsOf, readTables } from '../manifest';
 import type { Action, VersionDetail } from '../model';
 import { tenantHref } from '../route';
 import type { Ctx } from '../types';
-import { code, describe, emptyState, loading, pageHeading, pairList, scrollingTable } from '../ui';
+import { code, describe, emptyState, errorParagraph, loading, pageHeading, pairList, scrollingTable } from '../ui';
 
 export function mount(root: HTMLElement, ctx: Ctx): void {
   const body = h('div', {}, loading('actions'));
@@ -25,7 +25,7 @@ async function load(body: HTMLElement, ctx: Ctx): Promise<void> {
   try {
     actions = (await api<{ actions: Action[] }>('GET', `/tenants/${seg(ctx.tenant)}/actions`)).actions;
   } catch (error) {
-    replace(body, h('p', { role: 'alert', class: 'form-error' }, describe(error)));
+    replace(body, errorParagraph(error));
     return;
   }
   if (actions.length === 0) {

@@ -10,7 +10,7 @@ import {
   code,
   confirmButton,
   copyField,
-  describe,
+  errorParagraph,
   loading,
   pageHeading,
   scrollingTable,
@@ -32,7 +32,7 @@ export function mount(root: HTMLElement, ctx: Ctx): void {
       const { keys } = await api<{ keys: Key[] }>('GET', `${base}/keys`);
       replace(list, keyTable(keys, revoke));
     } catch (error) {
-      replace(list, h('p', { role: 'alert', class: 'form-error' }, describe(error)));
+      replace(list, errorParagraph(error));
     }
   };
 

@@ -8,6 +8,7 @@ import { h, replace, uid } from '../dom';
 import type { Ctx, Mount } from '../types';
 import {
   alertRegion,
+  baseApiUrl,
   code,
   confirmButton,
   copyField,
@@ -125,7 +126,7 @@ class OAuthPage {
         'p',
         {},
         'In Workfront’s Custom Integration form (Authentication Type OAuth2), in this order. The Base API URL is ',
-        code(`${this.ctx.session.publicUrl}/t/${this.ctx.tenant}`),
+        code(baseApiUrl(this.ctx.session, this.ctx.tenant)),
         '.',
       ),
       copyField('Authentication URL', s.authenticationUrl),
@@ -232,6 +233,15 @@ class OAuthPage {
     }
   }
 
+  /** After the users table is redrawn, the Revoke button that had focus is gone: focus its section's heading. */
+  private focusSectionHeading(inside: HTMLElement): void {
+    const heading = inside.closest('section')?.querySelector('h2');
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus();
+    }
+  }
+
   private showSecretOnce(secret: string): void {
     const id = uid('secret');
     const done = h('button', { type: 'button', class: 'secondary' }, 'I have copied it');
@@ -325,6 +335,7 @@ class OAuthPage {
           const revoked = await api<{ revokedGrants: number }>('DELETE', `${this.base}/users/${seg(user.username)}`);
           replace(this.status, `${user.username}: ${revoked.revokedGrants} connection(s) revoked.`);
           await this.loadUsers(body);
+          this.focusSectionHeading(body);
         },
       }),
     ]);
@@ -336,6 +347,7 @@ class OAuthPage {
         const revoked = await api<{ revokedGrants: number }>('DELETE', `${this.base}/users`);
         replace(this.status, `${revoked.revokedGrants} connection(s) revoked.`);
         await this.loadUsers(body);
+        this.focusSectionHeading(body);
       },
     });
     replace(

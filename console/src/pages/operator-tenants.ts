@@ -11,7 +11,7 @@ import {
   code,
   confirmButton,
   copyField,
-  describe,
+  errorParagraph,
   field,
   formatBytes,
   loading,
@@ -33,7 +33,7 @@ export function mount(root: HTMLElement, _ctx: Ctx): void {
       const { tenants } = await api<{ tenants: Tenant[] }>('GET', '/tenants');
       replace(list, tenantTable(tenants, { setSuspended, editQuotas }));
     } catch (error) {
-      replace(list, h('p', { role: 'alert', class: 'form-error' }, describe(error)));
+      replace(list, errorParagraph(error));
     }
   };
 

@@ -6,10 +6,10 @@ import { append, h, replace } from '../dom';
 import type { Tenant } from '../model';
 import { tenantHref } from '../route';
 import type { Ctx } from '../types';
-import { code, copyField, dataTable, describe, formatBytes, loading, pageHeading, scrollingTable } from '../ui';
+import { baseApiUrl, code, copyField, dataTable, errorParagraph, formatBytes, loading, pageHeading, scrollingTable } from '../ui';
 
 export function mount(root: HTMLElement, ctx: Ctx): void {
-  const baseUrl = `${ctx.session.publicUrl.replace(/\/+$/, '')}/t/${ctx.tenant}`;
+  const baseUrl = baseApiUrl(ctx.session, ctx.tenant);
   const keysHref = tenantHref(ctx.tenant, 'keys');
   const usage = h('section', { 'aria-labelledby': 'usage-heading' }, h('h2', { id: 'usage-heading' }, 'Usage and quotas'), loading('usage'));
 
@@ -101,7 +101,7 @@ export function mount(root: HTMLElement, ctx: Ctx): void {
 
   api<Tenant>('GET', `/tenants/${seg(ctx.tenant)}`).then(
     (tenant) => replace(usage, usage.firstChild, ...usageView(tenant)),
-    (error) => replace(usage, usage.firstChild, h('p', { role: 'alert', class: 'form-error' }, describe(error))),
+    (error) => replace(usage, usage.firstChild, errorParagraph(error)),
   );
 }
 

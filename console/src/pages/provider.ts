@@ -6,7 +6,7 @@ import { h, replace, uid } from '../dom';
 import type { Action, TryResult } from '../model';
 import { tenantHref } from '../route';
 import type { Ctx, Mount } from '../types';
-import { code, dataTable, describe, emptyState, field, formatBytes, loading, pageHeading, scrollingTable, timeElement } from '../ui';
+import { code, dataTable, describe, emptyState, errorParagraph, field, formatBytes, loading, pageHeading, scrollingTable, timeElement } from '../ui';
 
 /** Workfront's document object (docs/providers.md, "The document object"). */
 interface DocumentObject {
@@ -53,7 +53,7 @@ export const mount: Mount = (root, ctx) => {
       else replace(root, pageHeading('Document provider'), noProvider(ctx));
     })
     .catch((err) => {
-      if (!stopped) replace(root, pageHeading('Document provider'), h('p', { role: 'alert', class: 'form-error' }, describe(err)));
+      if (!stopped) replace(root, pageHeading('Document provider'), errorParagraph(err));
     });
   return () => {
     stopped = true;
@@ -95,6 +95,8 @@ class ProviderBrowser {
   private readonly endpoints: Set<string>;
   private path: Folder[];
   private offset = 0;
+  /** Counts listing requests, so only the latest one's answer is shown (folder clicks may overtake). */
+  private listingSeq = 0;
   private readonly username = h('input', { type: 'text', name: 'username', value: 'console', autocomplete: 'off', spellcheck: 'false' });
   private readonly listingHeading = h('h3', { tabindex: '-1' }, 'Folder');
   private readonly crumbs = h('nav', { 'aria-label': 'Folder path', class: 'breadcrumbs' });
@@ -239,11 +241,13 @@ class ProviderBrowser {
     this.renderCrumbs();
     this.listingHeading.textContent = `Folder: ${this.current().title}`;
     this.listingStatus.textContent = 'Loading…';
+    const seq = ++this.listingSeq;
     const call = await this.call('files', {
       parentId: this.current().id,
       max: String(PAGE_SIZE),
       offset: String(offset),
     });
+    if (seq !== this.listingSeq) return;
     this.showListing(call, (docs) => this.renderPager(docs.length));
   }
 
@@ -252,7 +256,9 @@ class ProviderBrowser {
     if (parentId !== undefined) params.parentId = parentId;
     this.listingHeading.textContent = `Search results for “${query}”${parentId !== undefined ? ` in ${this.current().title}` : ''}`;
     this.listingStatus.textContent = 'Searching…';
+    const seq = ++this.listingSeq;
     const call = await this.call('search', params);
+    if (seq !== this.listingSeq) return;
     this.showListing(call, () => replace(this.pager));
     this.listingHeading.focus();
   }
@@ -336,6 +342,8 @@ class ProviderBrowser {
     } else {
       status.textContent = 'This provider does not answer metadata: what the listing said.';
     }
+    // Another file was chosen meanwhile: its panel replaced this one.
+    if (!body.isConnected) return;
     this.panelHeading.textContent = described.title || described.id;
     replace(body, metadataList(described));
     if (described.kind === 'file' && this.endpoints.has('thumbnail')) body.append(await this.thumbnail(described));

@@ -8,7 +8,7 @@ import {
   alertRegion,
   code,
   confirmButton,
-  describe,
+  errorParagraph,
   field,
   loading,
   pageHeading,
@@ -28,7 +28,7 @@ export function mount(root: HTMLElement, ctx: Ctx): void {
       const { secrets } = await api<{ secrets: Secret[] }>('GET', base);
       replace(list, secretTable(secrets, replaceValue, remove));
     } catch (error) {
-      replace(list, h('p', { role: 'alert', class: 'form-error' }, describe(error)));
+      replace(list, errorParagraph(error));
     }
   };
 

@@ -5,7 +5,7 @@ import { api, seg } from '../api';
 import { append, h, replace } from '../dom';
 import type { Tenant } from '../model';
 import type { Ctx } from '../types';
-import { alertRegion, code, describe, field, loading, pageHeading, showError, statusRegion } from '../ui';
+import { alertRegion, code, errorParagraph, field, loading, pageHeading, showError, statusRegion } from '../ui';
 
 export function mount(root: HTMLElement, ctx: Ctx): void {
   const path = `/tenants/${seg(ctx.tenant)}`;
@@ -14,7 +14,7 @@ export function mount(root: HTMLElement, ctx: Ctx): void {
 
   api<Tenant>('GET', path).then(
     (tenant) => replace(body, settingsForm(path, tenant)),
-    (error) => replace(body, h('p', { role: 'alert', class: 'form-error' }, describe(error))),
+    (error) => replace(body, errorParagraph(error)),
   );
 }
 

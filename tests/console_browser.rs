@@ -9,9 +9,9 @@
 
 mod common;
 
-use common::{OPERATOR, Server, message_module};
-use serde_json::{Value, json};
-use std::path::Path;
+use common::{OPERATOR, Server, browser, message_module};
+use serde_json::json;
+use std::time::Duration;
 
 const TENANT: &str = "acme";
 const ACTION: &str = "greet";
@@ -43,17 +43,6 @@ fn manifest(version: u32) -> String {
     )
 }
 
-fn chromium() -> std::path::PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    ["chromium", "chromium-browser"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!("no chromium on the PATH: run `make test-tools` (installs Debian's chromium)")
-        })
-}
-
 /// The ids of the tenant's live webhook keys.
 async fn key_ids(server: &Server, token: &str) -> Vec<String> {
     let (status, body) = server
@@ -74,14 +63,12 @@ async fn key_ids(server: &Server, token: &str) -> Vec<String> {
 /// every page, axe on every page, then the admin API's view of the result.
 #[tokio::test]
 async fn the_console_works_end_to_end_in_a_real_browser_and_passes_axe() {
-    let chromium = chromium();
+    let chromium = browser::chromium();
     let server = Server::hosted(&[]);
     let (token, api_key) = server.create_tenant(TENANT, json!({})).await;
     let keys_before = key_ids(&server, &token).await;
 
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
+    let out = browser::output_dir("console");
     let modules = tempfile::tempdir().unwrap();
     let module1 = modules.path().join("greet-v1.wasm");
     let module2 = modules.path().join("greet-v2.wasm");
@@ -103,38 +90,19 @@ async fn the_console_works_end_to_end_in_a_real_browser_and_passes_axe() {
         "message1": MESSAGE1,
         "message2": MESSAGE2,
     });
-    let config_path = out.join("config.json");
-    std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-
-    let run = tokio::process::Command::new("node")
-        .arg("tests/oidc/console.mjs")
-        .arg(&config_path)
-        .current_dir(common::repo_root())
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(std::time::Duration::from_secs(180), run)
-        .await
-        .expect("tests/oidc/console.mjs did not finish within 180 s")
-        .unwrap_or_else(|e| {
-            panic!(
-                "running `node tests/oidc/console.mjs`: {e} (is node installed? `make test-tools`)"
-            )
-        });
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let last = stdout.lines().last().unwrap_or_default();
-    let report: Value = serde_json::from_str(last).unwrap_or_else(|e| {
+    let run = browser::run_script("console.mjs", &config, &out, Duration::from_secs(180)).await;
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
+    let report = run.report.unwrap_or_else(|| {
         panic!(
-            "tests/oidc/console.mjs printed no JSON ({e}, {}):\n{stdout}\n{stderr}\nserver log:\n{}",
-            output.status,
+            "tests/oidc/console.mjs printed no JSON ({}):\n{stdout}\n{stderr}\nserver log:\n{}",
+            run.status,
             server.stderr()
         )
     });
     assert!(
-        output.status.success() && report["ok"] == true,
+        run.success && report["ok"] == true,
         "tests/oidc/console.mjs failed ({}) at step {}: {}\n(screenshot {})\n{stderr}\nserver log:\n{}",
-        output.status,
+        run.status,
         report["step"],
         report["error"].as_str().unwrap_or_default(),
         out.join("failure.png").display(),

@@ -7,7 +7,7 @@
 mod common;
 
 use common::oidc::{Browser, Idp, IdpClient, Page, form, query_param, sign_in_at_idp};
-use common::{DOC, OPERATOR, Server, VER};
+use common::{DOC, OPERATOR, Server, VER, browser};
 use serde_json::{Value, json};
 
 /// Workfront's redirect URI in the tests: nothing listens there; the browser
@@ -670,27 +670,14 @@ const SCREENSHOTS: [&str; 5] = [
 ];
 
 /// Debian's `chromium` (or another on the PATH) for the browser check.
-fn chromium() -> std::path::PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    ["chromium", "chromium-browser"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!("no chromium on the PATH: run `make test-tools` (installs Debian's chromium)")
-        })
-}
-
 /// The sign-in pages in a real headless Chromium (tests/oidc/pages.mjs, with
 /// playwright-core and axe-core): each one screenshotted, at desktop and phone
 /// width, checked by axe, the flow driven by keyboard to Workfront's redirect.
 #[tokio::test]
 async fn the_sign_in_pages_work_in_a_real_browser_and_pass_axe() {
-    let chromium = chromium();
+    let chromium = browser::chromium();
     let s = setup().await;
-    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("oauth-pages");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
+    let out = browser::output_dir("oauth-pages");
     let authorize = authorize_url(&s, "wf-browser");
     let bad = authorize.replace(
         &format!("redirect_uri={}", urlencode(WORKFRONT)),
@@ -705,34 +692,23 @@ async fn the_sign_in_pages_work_in_a_real_browser_and_pass_axe() {
         "workfront": WORKFRONT,
         "login": "ada@example.com",
     });
-    let config_path = out.join("config.json");
-    std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-
-    let run = tokio::process::Command::new("node")
-        .arg("tests/oidc/pages.mjs")
-        .arg(&config_path)
-        .current_dir(common::repo_root())
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(std::time::Duration::from_secs(90), run)
-        .await
-        .expect("tests/oidc/pages.mjs did not finish within 90 s")
-        .unwrap_or_else(|e| {
-            panic!("running `node tests/oidc/pages.mjs`: {e} (is node installed?)")
-        });
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let run = browser::run_script(
+        "pages.mjs",
+        &config,
+        &out,
+        std::time::Duration::from_secs(90),
+    )
+    .await;
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
     assert!(
-        output.status.success(),
+        run.success,
         "tests/oidc/pages.mjs failed ({}):\n{stdout}\n{stderr}\nIdP log:\n{}",
-        output.status,
+        run.status,
         s._idp.log()
     );
-    let last = stdout.lines().last().unwrap_or_default();
-    let report: Value = serde_json::from_str(last).unwrap_or_else(|e| {
-        panic!("tests/oidc/pages.mjs printed no JSON ({e}):\n{stdout}\n{stderr}")
-    });
+    let report = run
+        .report
+        .unwrap_or_else(|| panic!("tests/oidc/pages.mjs printed no JSON:\n{stdout}\n{stderr}"));
     assert_eq!(report["ok"], true, "{report}");
 
     for name in SCREENSHOTS {

@@ -178,14 +178,19 @@ export function scrollingTable(label: string, table: HTMLTableElement): HTMLDivE
   return h('div', { class: 'table-scroll', role: 'region', 'aria-label': `${label} (table)`, tabindex: 0 }, table);
 }
 
-/** A table with a caption (shown or visually hidden), column headers and rows. */
+/** A table with a caption (shown or visually hidden), column headers and rows of plain cells. */
 export function dataTable(caption: string, headers: string[], rows: Node[][], options: { hiddenCaption?: boolean } = {}): HTMLTableElement {
+  return tableOfRows(caption, headers, rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', {}, cell)))), options);
+}
+
+/** A table with a caption, column headers and rows built by the page (row headers, cell classes). */
+export function tableOfRows(caption: string, headers: string[], rows: HTMLTableRowElement[], options: { hiddenCaption?: boolean } = {}): HTMLTableElement {
   return h(
     'table',
     { class: 'data' },
     h('caption', { class: options.hiddenCaption ? 'sr-only' : undefined }, caption),
     h('thead', {}, h('tr', {}, ...headers.map((text) => h('th', { scope: 'col' }, text)))),
-    h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', {}, cell))))),
+    h('tbody', {}, ...rows),
   );
 }
 

@@ -2,6 +2,7 @@
 //! the real `docket` binary on a free port, and speaks HTTP to it.
 #![allow(dead_code, missing_docs)]
 
+pub mod browser;
 pub mod cluster;
 pub mod documents;
 pub mod haproxy;

@@ -16,6 +16,7 @@ import {
   pageHeading,
   pairList,
   scrollingTable,
+  tableOfRows,
   showError,
   statusRegion,
   timeElement,
@@ -141,12 +142,6 @@ function versionTable(versions: Version[], rollbackTo: (version: number) => Prom
   );
   return scrollingTable(
     'Versions',
-    h(
-      'table',
-      { class: 'data' },
-      h('caption', { class: 'sr-only' }, 'Versions, newest first'),
-      h('thead', {}, h('tr', {}, ...['Version', 'Live', 'ABI', 'Size', 'Module hash', 'Deployed', 'Rollback'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, ...rows),
-    ),
+    tableOfRows('Versions, newest first', ['Version', 'Live', 'ABI', 'Size', 'Module hash', 'Deployed', 'Rollback'], rows, { hiddenCaption: true }),
   );
 }

@@ -7,7 +7,7 @@ import { grantsOf, limitsOf, readTables } from '../manifest';
 import type { Action, VersionDetail } from '../model';
 import { tenantHref } from '../route';
 import type { Ctx } from '../types';
-import { code, describe, emptyState, errorParagraph, loading, pageHeading, pairList, scrollingTable } from '../ui';
+import { code, describe, emptyState, errorParagraph, loading, pageHeading, pairList, scrollingTable, tableOfRows } from '../ui';
 
 export function mount(root: HTMLElement, ctx: Ctx): void {
   const body = h('div', {}, loading('actions'));
@@ -38,17 +38,7 @@ async function load(body: HTMLElement, ctx: Ctx): Promise<void> {
     body,
     scrollingTable(
       'Actions',
-      h(
-        'table',
-        { class: 'data' },
-        h('caption', { class: 'sr-only' }, 'Actions'),
-        h(
-          'thead',
-          {},
-          h('tr', {}, ...['Display name', 'Name', 'Kind', 'Live version', 'ABI', 'Limits', 'Capabilities granted'].map((t) => h('th', { scope: 'col' }, t))),
-        ),
-        h('tbody', {}, ...rows.map((row) => row.element)),
-      ),
+      tableOfRows('Actions', ['Display name', 'Name', 'Kind', 'Live version', 'ABI', 'Limits', 'Capabilities granted'], rows.map((row) => row.element), { hiddenCaption: true }),
     ),
     h('p', {}, h('a', { href: tenantHref(ctx.tenant, 'deploy') }, 'Deploy an action or a new version')),
   );

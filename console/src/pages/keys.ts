@@ -14,6 +14,7 @@ import {
   loading,
   pageHeading,
   scrollingTable,
+  tableOfRows,
   showError,
   statusRegion,
   timeElement,
@@ -118,13 +119,7 @@ function keyTable(keys: Key[], revoke: (key: Key) => Promise<void>): Node {
   );
   return scrollingTable(
     'Webhook keys',
-    h(
-      'table',
-      { class: 'data' },
-      h('caption', { class: 'sr-only' }, 'Webhook keys'),
-      h('thead', {}, h('tr', {}, ...['Key (hint)', 'ID', 'Created', 'Revoke'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, ...rows),
-    ),
+    tableOfRows('Webhook keys', ['Key (hint)', 'ID', 'Created', 'Revoke'], rows, { hiddenCaption: true }),
   );
 }
 

@@ -17,6 +17,7 @@ import {
   loading,
   pageHeading,
   scrollingTable,
+  tableOfRows,
   showError,
   statusRegion,
 } from '../ui';
@@ -123,17 +124,7 @@ function tenantTable(tenants: Tenant[], actions: RowActions): Node {
   );
   return scrollingTable(
     'Tenants',
-    h(
-      'table',
-      { class: 'data' },
-      h('caption', { class: 'sr-only' }, 'Tenants with usage against quotas'),
-      h(
-        'thead',
-        {},
-        h('tr', {}, ...['Tenant', 'State', 'Actions', 'Storage', 'Running now', 'Manage'].map((t) => h('th', { scope: 'col' }, t))),
-      ),
-      h('tbody', {}, ...rows),
-    ),
+    tableOfRows('Tenants with usage against quotas', ['Tenant', 'State', 'Actions', 'Storage', 'Running now', 'Manage'], rows, { hiddenCaption: true }),
   );
 }
 

@@ -13,6 +13,7 @@ import {
   loading,
   pageHeading,
   scrollingTable,
+  tableOfRows,
   showError,
   statusRegion,
   timeElement,
@@ -123,12 +124,6 @@ function secretTable(secrets: Secret[], replaceValue: (s: Secret) => void, remov
   );
   return scrollingTable(
     'Secrets',
-    h(
-      'table',
-      { class: 'data' },
-      h('caption', { class: 'sr-only' }, 'Secrets'),
-      h('thead', {}, h('tr', {}, ...['Name', 'Updated', 'Change'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, ...rows),
-    ),
+    tableOfRows('Secrets', ['Name', 'Updated', 'Change'], rows, { hiddenCaption: true }),
   );
 }

@@ -31,9 +31,51 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_report(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes joined by `: `, each cause left out when the
+/// message before it already ends with it (many errors here name their
+/// source in their own message, and `{:#}` would repeat it).
+fn error_report(err: &anyhow::Error) -> String {
+    let mut report = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if report.ends_with(&text) {
+            continue;
+        }
+        if !report.is_empty() {
+            report.push_str(": ");
+        }
+        report.push_str(&text);
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_report;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("compiling took longer than 60000 ms")]
+    struct Slow;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("module: {0}")]
+    struct Deploy(#[from] Slow);
+
+    #[test]
+    fn a_cause_already_named_is_not_repeated() {
+        let err = anyhow::Error::from(Deploy(Slow)).context("demo/greet.toml");
+        assert_eq!(
+            error_report(&err),
+            "demo/greet.toml: module: compiling took longer than 60000 ms"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_report(&plain), "outer: inner");
     }
 }
 

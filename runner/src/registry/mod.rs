@@ -72,12 +72,12 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub use postgres::ClusterHealth;
 pub use quotas::{QuotaOverrides, Quotas};
-pub use records::{now_ms, rfc3339};
 pub use records::{
     ActionInfo, CheckedArtifact, CredentialInfo, InvocationDetail, InvocationQuery,
-    InvocationRecord, InvocationSample, NewInvocation, NewTenant, NewVersion, RecentCall, RecordedAnswer,
-    RecordedInput, SecretInfo, TenantInfo, Timing, VersionInfo,
+    InvocationRecord, InvocationSample, NewInvocation, NewTenant, NewVersion, RecentCall,
+    RecordedAnswer, RecordedInput, SecretInfo, TenantInfo, Timing, VersionInfo,
 };
+pub use records::{now_ms, rfc3339};
 pub use traits::{
     BlobStore, CredentialStore, InvocationLog, SecretStore, Storage, StoreFuture, TenantStore,
     VersionStore,

@@ -330,3 +330,133 @@ impl super::Engine {
         answered
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::Semaphore;
+
+    /// A stand-in for a tenant snapshot.
+    struct Snapshot;
+
+    fn key(tenant: &str, action: &str, version: u32, snapshot: &Arc<Snapshot>) -> ReuseKey {
+        ReuseKey::new(tenant, tenant, action, version, snapshot)
+    }
+
+    /// Shelves `held` under `key` with a permit of `permits`.
+    fn put(
+        idle: &IdleInstances<u32>,
+        permits: &Arc<Semaphore>,
+        key: &ReuseKey,
+        held: u32,
+        memory: usize,
+    ) {
+        let permit = permits.clone().try_acquire_owned().unwrap();
+        idle.put(key.clone(), held, permit, 1, memory);
+    }
+
+    #[test]
+    fn an_instance_is_taken_only_under_the_snapshot_it_was_shelved_with() {
+        let (idle, permits) = (
+            IdleInstances::new(8, 8, 1 << 30),
+            Arc::new(Semaphore::new(8)),
+        );
+        let (old, new) = (Arc::new(Snapshot), Arc::new(Snapshot));
+        put(&idle, &permits, &key("t1", "a", 1, &old), 7, 0);
+        assert!(idle.take(&key("t1", "a", 1, &new), |_| true).is_none());
+        for other in [
+            key("t2", "a", 1, &old),
+            key("t1", "b", 1, &old),
+            key("t1", "a", 2, &old),
+        ] {
+            assert!(idle.take(&other, |_| true).is_none());
+        }
+        let taken = idle.take(&key("t1", "a", 1, &old), |_| true).unwrap();
+        assert_eq!((taken.held, taken.served), (7, 1));
+        assert_eq!(idle.count(), 0);
+    }
+
+    #[test]
+    fn instances_of_a_dropped_snapshot_or_another_module_are_dropped_with_their_permits() {
+        let (idle, permits) = (
+            IdleInstances::new(8, 8, 1 << 30),
+            Arc::new(Semaphore::new(8)),
+        );
+        let old = Arc::new(Snapshot);
+        put(&idle, &permits, &key("t1", "a", 1, &old), 1, 0);
+        drop(old);
+        let now = Arc::new(Snapshot);
+        assert!(idle.take(&key("t1", "a", 1, &now), |_| true).is_none());
+        assert_eq!((idle.count(), permits.available_permits()), (0, 8));
+
+        put(&idle, &permits, &key("t1", "a", 1, &now), 2, 0);
+        assert!(idle.take(&key("t1", "a", 1, &now), |_| false).is_none());
+        assert_eq!((idle.count(), permits.available_permits()), (0, 8));
+    }
+
+    #[test]
+    fn the_bounds_per_version_in_total_and_in_memory_hold() {
+        let permits = Arc::new(Semaphore::new(16));
+        let snapshot = Arc::new(Snapshot);
+        let per_version = IdleInstances::new(8, 2, 1 << 30);
+        for held in 0..3 {
+            put(
+                &per_version,
+                &permits,
+                &key("t", "a", 1, &snapshot),
+                held,
+                0,
+            );
+        }
+        assert_eq!((per_version.count(), permits.available_permits()), (2, 14));
+        drop(per_version);
+
+        let total = IdleInstances::new(2, 8, 1 << 30);
+        for action in ["a", "b", "c"] {
+            put(&total, &permits, &key("t", action, 1, &snapshot), 0, 0);
+        }
+        assert_eq!(total.count(), 2);
+        assert!(
+            total.take(&key("t", "a", 1, &snapshot), |_| true).is_none(),
+            "the oldest went"
+        );
+        assert!(total.take(&key("t", "c", 1, &snapshot), |_| true).is_some());
+        drop(total);
+
+        let memory = IdleInstances::new(8, 8, 100);
+        put(&memory, &permits, &key("t", "a", 1, &snapshot), 0, 60);
+        put(&memory, &permits, &key("t", "b", 1, &snapshot), 0, 60);
+        assert!(
+            memory
+                .take(&key("t", "a", 1, &snapshot), |_| true)
+                .is_none()
+        );
+        put(&memory, &permits, &key("t", "c", 1, &snapshot), 0, 101);
+        assert_eq!(memory.count(), 1, "one alone over the bound is not kept");
+        drop(memory);
+        assert_eq!(permits.available_permits(), 16);
+    }
+
+    #[test]
+    fn retain_and_evict_oldest_give_the_permits_back() {
+        let (idle, permits) = (
+            IdleInstances::new(8, 8, 1 << 30),
+            Arc::new(Semaphore::new(3)),
+        );
+        let (kept, gone) = (Arc::new(Snapshot), Arc::new(Snapshot));
+        put(&idle, &permits, &key("t", "a", 1, &gone), 0, 0);
+        put(&idle, &permits, &key("t", "a", 1, &kept), 1, 0);
+        put(&idle, &permits, &key("t", "b", 1, &kept), 2, 0);
+        assert_eq!(permits.available_permits(), 0);
+        idle.retain(|key| key.is_snapshot(&kept));
+        assert_eq!((idle.count(), permits.available_permits()), (2, 1));
+        let permit = idle.evict_oldest().unwrap();
+        assert_eq!(idle.count(), 1);
+        assert!(
+            idle.take(&key("t", "a", 1, &kept), |_| true).is_none(),
+            "a was the oldest"
+        );
+        drop(permit);
+        assert_eq!(permits.available_permits(), 2);
+    }
+}

@@ -137,6 +137,77 @@ async fn a_new_version_a_rollback_or_a_suspension_starts_from_a_fresh_instance()
     assert_eq!(seen(&server, "acme", "reuse", &key).await, 0, "resumed");
 }
 
+/// Instances taken from the pool now (`docket_pool_instances_in_use`): an
+/// idle instance kept for reuse holds its slot.
+async fn pool_instances(server: &Server) -> f64 {
+    let metrics = server.scrape_metrics().await;
+    metrics
+        .lines()
+        .find_map(|line| {
+            let value = line.strip_prefix("docket_pool_instances_in_use ")?;
+            value.trim().parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no docket_pool_instances_in_use in {metrics}"))
+}
+
+/// Polls until the pool is empty, for what a tenant reconcile (every 200
+/// ms) drops.
+async fn pool_empties(server: &Server, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while pool_instances(server).await > 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: idle instances still hold pool slots after 2 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_instances_of_a_replaced_snapshot_give_their_slots_back_at_once() {
+    let server = Server::hosted(ONE_TIER);
+    let (admin, key) = server.create_tenant("acme", json!({})).await;
+    deploy(&server, "acme", &admin, &manifest("reuse", 10)).await;
+    assert_eq!(pool_instances(&server).await, 0.0, "nothing ran yet");
+    assert_eq!(seen(&server, "acme", "reuse", &key).await, 0);
+    assert!(
+        pool_instances(&server).await > 0.0,
+        "the idle instance holds its slot"
+    );
+    // A deploy drops them before it answers.
+    deploy(&server, "acme", &admin, &manifest("reuse", 10)).await;
+    assert_eq!(pool_instances(&server).await, 0.0, "after the deploy");
+
+    assert_eq!(seen(&server, "acme", "reuse", &key).await, 0);
+    assert!(pool_instances(&server).await > 0.0);
+    let (status, body) = server
+        .admin(
+            "PATCH",
+            "/tenants/acme",
+            Some(OPERATOR),
+            Some(json!({ "suspended": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    pool_empties(&server, "suspended").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_idle_instance_is_kept_past_the_operator_bound() {
+    let args = [ONE_TIER, &["--max-idle-instances", "0"]].concat();
+    let server = Server::hosted(&args);
+    let (admin, key) = server.create_tenant("acme", json!({})).await;
+    deploy(&server, "acme", &admin, &manifest("reuse", 10)).await;
+    for round in 0..3 {
+        assert_eq!(
+            seen(&server, "acme", "reuse", &key).await,
+            0,
+            "round {round}"
+        );
+        assert_eq!(pool_instances(&server).await, 0.0, "round {round}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trapped_request_drops_its_instance() {
     let server = Server::hosted(ONE_TIER);

@@ -299,8 +299,8 @@ async fn instance_reuse_is_refused_where_it_cannot_apply() {
     assert_eq!(body["actions"], json!([]), "nothing refused was stored");
 }
 
-/// `docket check` and a declarative start refuse a command module that asks
-/// for reuse, as a deploy does.
+/// `docket check`, `docket invoke` and a declarative start refuse a command
+/// module that asks for reuse, as a deploy does.
 #[test]
 fn a_command_module_asking_for_reuse_fails_check_and_start() {
     let manifests = common::Manifests::new();
@@ -313,6 +313,26 @@ fn a_command_module_asking_for_reuse_fails_check_and_start() {
     let dir = manifests.path().display().to_string();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
         .args(["check", "--manifests", &dir])
+        .env("DOCKET_LOG", "warn")
+        .output()
+        .unwrap();
+    let (ok, out, err) = common::outcome(output);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("limits.instance-reuse = 3 is for custom actions built as components"),
+        "{err}"
+    );
+    let manifest = manifests.path().join("acme/greet.toml");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+        .arg("invoke")
+        .arg(&manifest)
+        .args([
+            "--document-id",
+            DOC,
+            "--document-version-id",
+            VER,
+            "--no-cache",
+        ])
         .env("DOCKET_LOG", "warn")
         .output()
         .unwrap();

@@ -105,6 +105,7 @@ async fn arbitrary_modules_load_and_run_within_their_limits() {
         memory_mb: 16,
         fuel: 200_000,
         max_output_kb: 16,
+        instance_reuse: 1,
     };
     let request = common::action_request("fuzz", "fuzz");
     let (mut loaded, mut ran) = (0, 0);

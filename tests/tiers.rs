@@ -361,6 +361,7 @@ async fn the_instance_bound_holds_across_both_tiers() {
         memory_mb: 16,
         fuel: 0,
         max_output_kb: 16,
+        instance_reuse: 1,
     };
     let request = common::action_request("acme", "spin");
     let run = |module| {

@@ -26,6 +26,18 @@ pub struct Limits {
     /// Largest response the action may produce (stdout for command modules, the
     /// returned message for components), in KiB. TOML: `max-output-kb = 64`.
     pub max_output_kb: u64,
+    /// How many requests one instance of a component may answer before it
+    /// is dropped; `1`, the default, is a fresh instance per request. Above
+    /// 1 an instance's globals and memory survive between requests of the
+    /// same action version (see SECURITY.md). TOML: `instance-reuse = 1`.
+    /// Absent from versions stored before the key existed: they get 1.
+    #[serde(default = "fresh_instances")]
+    pub instance_reuse: u32,
+}
+
+/// `instance-reuse = 1`: every request gets an instance of its own.
+fn fresh_instances() -> u32 {
+    1
 }
 
 impl Default for Limits {
@@ -35,6 +47,7 @@ impl Default for Limits {
             memory_mb: 64,
             fuel: 0,
             max_output_kb: 64,
+            instance_reuse: fresh_instances(),
         }
     }
 }
@@ -68,6 +81,9 @@ pub struct Ceilings {
     pub fuel: u64,
     /// Highest `max-output-kb` a manifest may set.
     pub max_output_kb: u64,
+    /// Highest `instance-reuse` a manifest may set; `1` turns reuse off
+    /// (stored versions that ask for more are clamped to it at run time).
+    pub instance_reuse: u32,
 }
 
 impl Default for Ceilings {
@@ -77,6 +93,7 @@ impl Default for Ceilings {
             memory_mb: 256,
             fuel: u64::MAX,
             max_output_kb: 1024,
+            instance_reuse: 100,
         }
     }
 }
@@ -101,6 +118,7 @@ impl Ceilings {
             memory_mb: self.memory_mb.min(other.memory_mb),
             fuel: self.fuel.min(other.fuel),
             max_output_kb: self.max_output_kb.min(other.max_output_kb),
+            instance_reuse: self.instance_reuse.min(other.instance_reuse),
         }
     }
 
@@ -112,6 +130,7 @@ impl Ceilings {
             memory_mb: limits.memory_mb.min(self.memory_mb),
             fuel: limits.fuel.min(self.fuel),
             max_output_kb: limits.max_output_kb.min(self.max_output_kb),
+            instance_reuse: limits.instance_reuse.min(self.instance_reuse),
         }
     }
 
@@ -122,6 +141,11 @@ impl Ceilings {
             ("memory-mb", limits.memory_mb, self.memory_mb),
             ("fuel", limits.fuel, self.fuel),
             ("max-output-kb", limits.max_output_kb, self.max_output_kb),
+            (
+                "instance-reuse",
+                u64::from(limits.instance_reuse),
+                u64::from(self.instance_reuse),
+            ),
         ];
         for (key, requested, ceiling) in pairs {
             if requested > ceiling {

@@ -6,7 +6,8 @@
 //! `read=KEY` reads it; `secret=NAME` reports that granted secret (and the
 //! `folder` config value); `leftovers=1` reports what this instance saw of
 //! earlier calls (a static counter and a heap value both bumped per call),
-//! and `identity=1` the user and whether Docket verified them.
+//! `identity=1` the user and whether Docket verified them, and `trap=1`
+//! panics, which traps the instance (after bumping what `leftovers` reports).
 
 use docket_sdk::{Failure, HttpRequest, Outcome, Request, kv, send};
 
@@ -14,6 +15,12 @@ use docket_sdk::{Failure, HttpRequest, Outcome, Request, kv, send};
 pub fn probe(req: &Request) -> Option<Outcome> {
     if req.param("leftovers").is_some() {
         return Some(Ok(Some(leftovers())));
+    }
+    if req.param("trap").is_some() {
+        // Leaves state behind first, so a test can tell whether the trapped
+        // instance was ever entered again.
+        leftovers();
+        panic!("asked to trap");
     }
     if req.param("identity").is_some() {
         return Some(Ok(Some(format!(

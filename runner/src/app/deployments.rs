@@ -68,7 +68,7 @@ impl App {
                 (compiled.module, compiled.artifact)
             }
         };
-        manifest.grants.provider = provider_endpoints(&manifest, &prepared)?;
+        manifest.grants.provider = against_manifest(&manifest, &prepared)?;
         let baseline_unavailable = prepared.baseline_unavailable().map(str::to_owned);
         let fingerprint = self.engine.artifact_fingerprint(prepared.tier());
         let (abi, tier) = (prepared.abi(), prepared.tier());
@@ -118,13 +118,13 @@ impl App {
     ) -> Result<Abi, DeployError> {
         let digest = ModuleDigest::of(&module);
         if let Some(prepared) = self.module(tenant, &digest) {
-            provider_endpoints(manifest, &prepared)?;
+            against_manifest(manifest, &prepared)?;
             return Ok(prepared.abi());
         }
         // Not queued for its optimized code yet: its bytes are not stored
         // until it deploys, which queues it (or `warm`, for one unchanged).
         let compiled = self.compile_new(tenant, module).await?;
-        provider_endpoints(manifest, &compiled.module)?;
+        against_manifest(manifest, &compiled.module)?;
         let abi = compiled.module.abi();
         self.cache(tenant, digest, compiled.module);
         Ok(abi)
@@ -194,6 +194,7 @@ impl App {
     ) -> Result<T, StoreError> {
         let written = write.await;
         self.prune_modules();
+        self.drop_stale_instances();
         written
     }
 
@@ -233,6 +234,19 @@ fn check_one_provider(tenant: &Tenant, manifest: &ActionManifest) -> Result<(), 
         ))),
         _ => Ok(()),
     }
+}
+
+/// Checks a compiled module against its manifest, as only its ABI allows:
+/// `instance-reuse` above 1 is for components (`ActionManifest::check_abi`),
+/// then the provider's endpoints ([`provider_endpoints`]).
+fn against_manifest(
+    manifest: &ActionManifest,
+    prepared: &crate::engine::PreparedModule,
+) -> Result<Option<Vec<crate::names::DocEndpoint>>, DeployError> {
+    manifest
+        .check_abi(prepared.abi())
+        .map_err(DeployError::Manifest)?;
+    provider_endpoints(manifest, prepared)
 }
 
 /// The endpoints a provider version answers: its component's exports (the

@@ -293,6 +293,7 @@ impl App {
     /// belongs to a deleted, re-created or suspended tenant is revoked, and
     /// the caches keyed by name forget a deleted or re-created one.
     pub fn reconcile_tenants(&self) {
+        self.drop_stale_instances();
         let ended = self
             .lifetimes
             .reconcile(|name| self.store.tenant(name.as_str()));
@@ -310,6 +311,20 @@ impl App {
             self.optimizing.forget(name);
             tracing::info!(tenant = %name, "tenant gone: its streams, running actions and series are ended");
         }
+    }
+
+    /// Drops the idle instances (`instance-reuse`) made under a tenant
+    /// snapshot that is no longer its tenant's current one: after a deploy,
+    /// a rollback, a suspension, a deletion or any other change. No request
+    /// could take them any more (their key names the old snapshot); this
+    /// gives their pool slots and memory back at once rather than when
+    /// they are next looked at.
+    pub(super) fn drop_stale_instances(&self) {
+        self.engine.retain_idle(|key| {
+            self.store
+                .tenant(key.tenant_name())
+                .is_some_and(|now| key.is_snapshot(&now))
+        });
     }
 
     /// Runs [`App::reconcile_tenants`] every [`lifetimes::RECONCILE_EVERY`],

@@ -25,6 +25,22 @@ pub struct LimitArgs {
     /// Highest `max-output-kb` any manifest may set.
     #[arg(long, env = "DOCKET_MAX_OUTPUT_KB", default_value_t = Ceilings::default().max_output_kb)]
     pub max_output_kb: u64,
+    /// Highest `instance-reuse` any manifest may set: how many requests one
+    /// component instance may answer. 1 turns instance reuse off for every
+    /// action, stored versions included.
+    #[arg(long, env = "DOCKET_MAX_INSTANCE_REUSE", default_value_t = Ceilings::default().instance_reuse)]
+    pub max_instance_reuse: u32,
+    /// Idle instances kept for reuse (`instance-reuse` > 1) across all
+    /// actions; each holds a slot of --max-instances, given up to a request
+    /// that finds no free slot.
+    #[arg(long, env = "DOCKET_MAX_IDLE_INSTANCES", default_value_t = EngineSettings::default().max_idle_instances)]
+    pub max_idle_instances: u32,
+    /// Idle instances kept for reuse per action version.
+    #[arg(long, env = "DOCKET_MAX_IDLE_INSTANCES_PER_VERSION", default_value_t = EngineSettings::default().max_idle_per_version)]
+    pub max_idle_instances_per_version: u32,
+    /// Linear memory all idle instances may hold together, in MiB.
+    #[arg(long, env = "DOCKET_MAX_IDLE_MEMORY_MB", default_value_t = EngineSettings::default().max_idle_memory_mb)]
+    pub max_idle_memory_mb: u64,
     /// Largest module accepted, in MiB.
     #[arg(long, env = "DOCKET_MAX_MODULE_MB", default_value_t = 32)]
     pub max_module_mb: usize,
@@ -139,10 +155,11 @@ impl LimitArgs {
     /// The flags a run on this machine (`invoke`, `check`, `replay`) shows in
     /// its help: those that decide whether a manifest or module is accepted,
     /// and whether its outbound requests may reach this machine's network.
-    const SHOWN_FOR_LOCAL_RUNS: [&str; 5] = [
+    const SHOWN_FOR_LOCAL_RUNS: [&str; 6] = [
         "max_timeout_ms",
         "max_memory_mb",
         "max_output_kb",
+        "max_instance_reuse",
         "max_module_mb",
         "allow_private_outbound",
     ];
@@ -165,6 +182,7 @@ impl LimitArgs {
             timeout_ms: self.max_timeout_ms,
             memory_mb: self.max_memory_mb,
             max_output_kb: self.max_output_kb,
+            instance_reuse: self.max_instance_reuse,
             ..Ceilings::default()
         }
     }
@@ -185,6 +203,9 @@ impl LimitArgs {
             max_blocks: self.max_blocks,
             max_br_table_targets: self.max_br_table_targets,
             compile_tiers: self.compile_tiers,
+            max_idle_instances: self.max_idle_instances,
+            max_idle_per_version: self.max_idle_instances_per_version,
+            max_idle_memory_mb: self.max_idle_memory_mb,
         }
     }
 

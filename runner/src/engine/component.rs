@@ -3,6 +3,7 @@
 
 use super::limiter::{GuestLimiter, LimitHit};
 use super::output_guard::{BoundedText, WithOutputLimit};
+use super::pipe::Redirect;
 use super::request::{ActionRequest, FailureKind, InvokeError, Outcome};
 use super::{Engine, GuestIo, LoadError, classify};
 use crate::capabilities::blob::BlobBucket;
@@ -16,7 +17,7 @@ use crate::limits::Limits;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Func, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
 
@@ -47,6 +48,23 @@ pub(crate) struct ComponentState {
     username_verified: bool,
     /// `docket:provider/blob`: the tenant's blobs, when granted.
     blob: Option<BlobBucket>,
+    /// Where the guest's stdout and stderr go: the current request's pipe.
+    stderr: Redirect,
+}
+
+impl ComponentState {
+    /// Gives a reused instance's state the request it answers now: its
+    /// stderr capture, its capabilities (fresh budgets, bound to its
+    /// deadline), its config and secrets, its caller. The WASI context and
+    /// the resource table are the guest's and stay.
+    fn renew(&mut self, request: &ActionRequest, caps: &Capabilities, io: &GuestIo) {
+        self.stderr.point_to(io.stderr.clone());
+        self.outbound = OutboundHttp::new(caps.outbound.clone());
+        self.kv = caps.kv.clone();
+        self.blob = caps.blob.clone();
+        self.config = ConfigVariables::new(&request.config, &request.secrets);
+        self.username_verified = request.username_verified;
+    }
 }
 
 impl bindings::docket::action::caller::Host for ComponentState {
@@ -174,9 +192,10 @@ pub(super) fn new_store(
     io: &GuestIo,
     deadline: Instant,
 ) -> wasmtime::Store<ComponentState> {
+    let stderr = Redirect::new(io.stderr.clone());
     let wasi = WasiCtxBuilder::new()
-        .stdout(io.stderr.clone())
-        .stderr(io.stderr.clone())
+        .stdout(stderr.clone())
+        .stderr(stderr.clone())
         .arg(&request.action)
         .allow_tcp(false)
         .allow_udp(false)
@@ -191,6 +210,7 @@ pub(super) fn new_store(
         config,
         username_verified: request.username_verified,
         blob: caps.blob.clone(),
+        stderr,
     };
     engine.new_store(wasmtime, state, limits, deadline, |s| &mut s.limiter)
 }
@@ -214,15 +234,26 @@ pub(crate) async fn run(
         .await
         .map_err(classify)?;
     io.mark_instantiated();
+    let run = instance
+        .get_func(&mut store, "run")
+        .ok_or_else(|| InvokeError::Host("the component has no `run`".into()))?;
+    answer(&mut store, run, limits, request).await
+}
+
+/// Calls `run` once and reads its answer.
+async fn answer(
+    store: &mut wasmtime::Store<ComponentState>,
+    run: Func,
+    limits: &Limits,
+    request: &ActionRequest,
+) -> Result<Outcome, InvokeError> {
     // `run` is called through its raw signature so that the answer's text is
     // measured against the output limit before the host copies it (`answer`).
-    let run = instance
-        .get_typed_func::<(&Request,), (Result<Option<BoundedText>, FailureText>,)>(
-            &mut store, "run",
-        )
+    let run = run
+        .typed::<(&Request,), (Result<Option<BoundedText>, FailureText>,)>(&*store)
         .map_err(classify)?;
     let input = to_wit(request);
-    let call = run.call_async(&mut store, (&input,));
+    let call = run.call_async(&mut *store, (&input,));
     let (answer,) = WithOutputLimit::new(limits.max_output_bytes(), call)
         .instrument(tracing::debug_span!("run"))
         .await
@@ -245,6 +276,75 @@ pub(crate) async fn run(
         return Err(InvokeError::Limit(LimitHit::Output));
     }
     Ok(outcome)
+}
+
+/// An instance that may answer more than one request (`instance-reuse`
+/// above 1; see `reuse`), with what it was made from.
+pub(crate) struct Reusable {
+    store: wasmtime::Store<ComponentState>,
+    run: Func,
+    pre: Arc<ActionPre<ComponentState>>,
+    limits: Limits,
+}
+
+impl Reusable {
+    /// Instantiates `pre` for a first request, its state and bounds already
+    /// that request's.
+    pub(super) async fn instantiate(
+        engine: &Engine,
+        pre: &Arc<ActionPre<ComponentState>>,
+        limits: &Limits,
+        request: &ActionRequest,
+        caps: &Capabilities,
+        io: &GuestIo,
+        deadline: Instant,
+    ) -> Result<Self, InvokeError> {
+        let wasmtime = pre.instance_pre().engine();
+        let mut store = new_store(engine, wasmtime, limits, request, caps, io, deadline);
+        let instance = pre
+            .instance_pre()
+            .instantiate_async(&mut store)
+            .instrument(tracing::debug_span!("instantiate"))
+            .await
+            .map_err(classify)?;
+        let run = instance
+            .get_func(&mut store, "run")
+            .ok_or_else(|| InvokeError::Host("the component has no `run`".into()))?;
+        Ok(Self {
+            store,
+            run,
+            pre: pre.clone(),
+            limits: *limits,
+        })
+    }
+
+    /// Whether it may answer a request of `pre` under `limits`: only ever
+    /// for the very module and limits it was made with.
+    pub(super) fn fits(&self, pre: &Arc<ActionPre<ComponentState>>, limits: &Limits) -> bool {
+        Arc::ptr_eq(&self.pre, pre) && self.limits == *limits
+    }
+
+    /// Makes everything request-scoped this request's (see `reuse`).
+    pub(super) fn renew(
+        &mut self,
+        request: &ActionRequest,
+        caps: &Capabilities,
+        io: &GuestIo,
+        deadline: Instant,
+    ) {
+        self.store.data_mut().renew(request, caps, io);
+        super::store::arm(&mut self.store, &self.limits, deadline);
+    }
+
+    /// Answers one request.
+    pub(super) async fn answer(&mut self, request: &ActionRequest) -> Result<Outcome, InvokeError> {
+        answer(&mut self.store, self.run, &self.limits, request).await
+    }
+
+    /// The linear memory it holds, in bytes.
+    pub(super) fn memory_granted(&self) -> usize {
+        self.store.data().limiter.memory_granted()
+    }
 }
 
 /// The WIT `failure` variant, its message bounded like the success message.

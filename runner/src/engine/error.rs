@@ -126,3 +126,30 @@ pub enum LoadError {
     #[error("engine error: {0}")]
     Engine(String),
 }
+
+/// Sorts a wasmtime error from running a guest into what the user is told.
+pub(crate) fn classify(err: wasmtime::Error) -> super::InvokeError {
+    use super::{InvokeError, LimitHit};
+    use wasmtime::Trap;
+    if let Some(hit) = err.downcast_ref::<LimitHit>() {
+        return InvokeError::Limit(*hit);
+    }
+    for cause in err.chain() {
+        if let Some(hit) = cause.downcast_ref::<LimitHit>() {
+            return InvokeError::Limit(*hit);
+        }
+    }
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return InvokeError::Busy;
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => InvokeError::Limit(LimitHit::Fuel),
+        Some(Trap::StackOverflow) => InvokeError::Limit(LimitHit::Stack),
+        Some(Trap::Interrupt) => InvokeError::Limit(LimitHit::Timeout),
+        Some(trap) => InvokeError::Trap(trap.to_string()),
+        None => InvokeError::Trap(format!("{:#}", err.root_cause())),
+    }
+}

@@ -33,6 +33,9 @@ pub enum LimitHit {
 /// Limits for one store; see the module docs.
 pub struct GuestLimiter {
     inner: StoreLimits,
+    /// Linear memory granted so far, all memories together: what an idle
+    /// instance kept for reuse holds (see `reuse`).
+    memory_granted: usize,
 }
 
 impl GuestLimiter {
@@ -48,7 +51,13 @@ impl GuestLimiter {
                 .memories(16)
                 .trap_on_grow_failure(true)
                 .build(),
+            memory_granted: 0,
         }
+    }
+
+    /// Linear memory granted to the store's memories so far, in bytes.
+    pub fn memory_granted(&self) -> usize {
+        self.memory_granted
     }
 }
 
@@ -60,7 +69,12 @@ impl ResourceLimiter for GuestLimiter {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         match self.inner.memory_growing(current, desired, maximum) {
-            Ok(true) => Ok(true),
+            Ok(true) => {
+                self.memory_granted = self
+                    .memory_granted
+                    .saturating_add(desired.saturating_sub(current));
+                Ok(true)
+            }
             _ => Err(wasmtime::Error::new(LimitHit::Memory)),
         }
     }
@@ -109,6 +123,7 @@ mod tests {
     fn growth_past_the_memory_limit_is_a_typed_error() {
         let mut limiter = GuestLimiter::new(1 << 20, 100);
         assert!(limiter.memory_growing(0, 1 << 20, None).unwrap());
+        assert_eq!(limiter.memory_granted(), 1 << 20);
         let err = limiter.memory_growing(1 << 20, 2 << 20, None).unwrap_err();
         assert_eq!(err.downcast_ref::<LimitHit>(), Some(&LimitHit::Memory));
     }

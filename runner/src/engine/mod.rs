@@ -25,16 +25,20 @@ mod output_guard;
 mod pipe;
 pub mod provider;
 mod request;
+mod reuse;
 mod settings;
+mod store;
 mod tier;
 mod tier_engines;
 pub mod worker;
 
 pub use cpu::CpuShare;
 pub use epoch::EPOCH_TICK;
+pub(crate) use error::classify;
 pub use error::{Abi, LoadError};
 pub use limiter::LimitHit;
 pub use request::{ActionRequest, FailureKind, Invocation, InvokeError, Outcome};
+pub use reuse::ReuseKey;
 pub use settings::EngineSettings;
 pub use tier::{CompileTiers, Tier};
 pub use tier_engines::{compiler_config, precompile};
@@ -45,7 +49,6 @@ use epoch::EpochTicker;
 use std::sync::Arc;
 use std::time::Instant;
 use tier_engines::TierEngine;
-use wasmtime::{Store, Trap, UpdateDeadline};
 
 /// A compiled, pre-instantiated action module, ready to run many times.
 #[derive(Clone)]
@@ -119,7 +122,10 @@ pub struct Engine {
     baseline: Option<TierEngine>,
     /// `--max-instances` across both tiers: the steady tier's pool holds
     /// that many, the other tier allocates on demand (see [`TierEngine::new`]).
-    instances: tokio::sync::Semaphore,
+    /// Idle instances kept for reuse hold a permit too.
+    instances: Arc<tokio::sync::Semaphore>,
+    /// Instances of actions that opted into reuse, between requests.
+    idle: reuse::IdleInstances<component::Reusable>,
     settings: EngineSettings,
     _ticker: EpochTicker,
 }
@@ -156,7 +162,13 @@ impl Engine {
         Ok(Self {
             optimized,
             baseline,
-            instances: tokio::sync::Semaphore::new(settings.max_instances as usize),
+            instances: Arc::new(tokio::sync::Semaphore::new(settings.max_instances as usize)),
+            idle: reuse::IdleInstances::new(
+                settings.max_idle_instances as usize,
+                settings.max_idle_per_version as usize,
+                usize::try_from(settings.max_idle_memory_mb.saturating_mul(1024 * 1024))
+                    .unwrap_or(usize::MAX),
+            ),
             settings,
             _ticker: ticker,
         })
@@ -183,7 +195,8 @@ impl Engine {
     }
 
     /// Instances and memories currently taken from the pool: `(instances, memories)`.
-    /// Both return to zero when no invocation is running.
+    /// Both return to zero when no invocation is running and no instance is
+    /// kept idle for reuse ([`Engine::idle_instances`]).
     pub fn pool_usage(&self) -> (u64, usize) {
         std::iter::once(&self.optimized)
             .chain(&self.baseline)
@@ -191,6 +204,28 @@ impl Engine {
             .fold((0, 0), |(instances, memories), m| {
                 (instances + m.core_instances(), memories + m.memories())
             })
+    }
+
+    /// Instances kept idle for reuse now.
+    pub fn idle_instances(&self) -> usize {
+        self.idle.count()
+    }
+
+    /// Drops every idle instance whose key `keep` refuses: those of a tenant
+    /// whose snapshot changed (a deploy, a rollback, a suspension) or that
+    /// is gone, so they give back their pool slots at once.
+    pub fn retain_idle(&self, keep: impl Fn(&ReuseKey) -> bool) {
+        self.idle.retain(keep);
+    }
+
+    /// A permit of `--max-instances`: a free one, else the one of the
+    /// oldest idle instance, dropped for it. An instance kept for reuse
+    /// never makes a request wait or be refused.
+    fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, InvokeError> {
+        match self.instances.clone().try_acquire_owned() {
+            Ok(permit) => Ok(permit),
+            Err(_) => self.idle.evict_oldest().ok_or(InvokeError::Busy),
+        }
     }
 
     /// The settings the engine was built with.
@@ -309,7 +344,7 @@ impl Engine {
     /// Runs one request against a prepared module under `limits`, stopping it
     /// at `deadline` (the invocation's one deadline, which its capabilities
     /// were given too), taking turns on the CPU within `share` when one is
-    /// given (see [`cpu`]).
+    /// given (see [`cpu`]). Always on a fresh instance.
     pub async fn invoke(
         &self,
         module: &PreparedModule,
@@ -319,16 +354,31 @@ impl Engine {
         share: Option<&CpuShare>,
         deadline: Instant,
     ) -> Invocation {
+        self.invoke_reusing(module, limits, request, caps, share, deadline, None)
+            .await
+    }
+
+    /// [`Engine::invoke`], on an idle instance of `reuse` when the action
+    /// is a component whose `limits.instance_reuse` is above 1 (see `reuse`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn invoke_reusing(
+        &self,
+        module: &PreparedModule,
+        limits: &Limits,
+        request: &ActionRequest,
+        caps: Capabilities,
+        share: Option<&CpuShare>,
+        deadline: Instant,
+        reuse: Option<&ReuseKey>,
+    ) -> Invocation {
         let started = Instant::now();
         let outbound = caps.outbound.clone();
         let caps = Arc::new(caps);
         let io = GuestIo::new(limits, self.settings.max_stderr_bytes);
         let run = async {
-            let Ok(_instance) = self.instances.try_acquire() else {
-                return Err(InvokeError::Busy);
-            };
             match &module.kind {
                 PreparedKind::Command(pre) => {
+                    let _slot = self.slot()?;
                     command::run(self, pre, limits, request, caps, &io, deadline).await
                 }
                 PreparedKind::Component(_) | PreparedKind::Provider(_)
@@ -339,10 +389,18 @@ impl Engine {
                         "an action was called as a provider, or a provider as an action".into(),
                     ))
                 }
-                PreparedKind::Component(pre) => {
-                    component::run(self, pre, limits, request, caps, &io, deadline).await
-                }
+                PreparedKind::Component(pre) => match reuse {
+                    Some(key) if limits.instance_reuse > 1 => {
+                        self.run_reusing(pre, key, limits, request, &caps, &io, deadline)
+                            .await
+                    }
+                    _ => {
+                        let _slot = self.slot()?;
+                        component::run(self, pre, limits, request, caps, &io, deadline).await
+                    }
+                },
                 PreparedKind::Provider(pre) => {
+                    let _slot = self.slot()?;
                     provider::run(self, pre, limits, request, caps, &io, deadline).await
                 }
             }
@@ -378,40 +436,6 @@ impl Engine {
             outbound: outbound.map(|grant| grant.calls()).unwrap_or_default(),
         }
     }
-
-    /// A store with the invocation's limits in place: memory and tables through the
-    /// limiter, fuel, and the epoch deadline. Called before instantiation, because
-    /// start functions run while instantiating.
-    fn new_store<T: Send + 'static>(
-        &self,
-        engine: &wasmtime::Engine,
-        state: T,
-        limits: &Limits,
-        deadline: Instant,
-        limiter: fn(&mut T) -> &mut limiter::GuestLimiter,
-    ) -> Store<T> {
-        let mut store = Store::new(engine, state);
-        store.limiter(move |state| limiter(state) as &mut dyn wasmtime::ResourceLimiter);
-        let fuel = if limits.fuel == 0 {
-            u64::MAX
-        } else {
-            limits.fuel
-        };
-        // Fuel is enabled engine-wide, so setting it cannot fail.
-        let _ = store.set_fuel(fuel);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Err(wasmtime::Error::new(LimitHit::Timeout))
-            } else {
-                // Yield to the runtime at every tick so a CPU-bound guest cannot
-                // starve other requests of this worker thread; yielding also
-                // hands the tenant's CPU turn on (see `cpu`).
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
-        store
-    }
 }
 
 /// The stdio pipes of one invocation, and when its instance was ready.
@@ -437,31 +461,6 @@ impl GuestIo {
             stderr: pipe::BoundedPipe::new(max_stderr_bytes, pipe::Overflow::Truncate),
             instantiated: std::sync::OnceLock::new(),
         }
-    }
-}
-
-/// Sorts a wasmtime error from running a guest into what the user is told.
-fn classify(err: wasmtime::Error) -> InvokeError {
-    if let Some(hit) = err.downcast_ref::<LimitHit>() {
-        return InvokeError::Limit(*hit);
-    }
-    for cause in err.chain() {
-        if let Some(hit) = cause.downcast_ref::<LimitHit>() {
-            return InvokeError::Limit(*hit);
-        }
-    }
-    if err
-        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
-        .is_some()
-    {
-        return InvokeError::Busy;
-    }
-    match err.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => InvokeError::Limit(LimitHit::Fuel),
-        Some(Trap::StackOverflow) => InvokeError::Limit(LimitHit::Stack),
-        Some(Trap::Interrupt) => InvokeError::Limit(LimitHit::Timeout),
-        Some(trap) => InvokeError::Trap(trap.to_string()),
-        None => InvokeError::Trap(format!("{:#}", err.root_cause())),
     }
 }
 

@@ -204,6 +204,91 @@ impl StdoutStream for BoundedPipe {
     }
 }
 
+/// A guest's stderr that outlives one invocation: an instance kept for
+/// reuse keeps the WASI context (and the stream handles its guest holds)
+/// it was made with, so its writes go through this to the pipe of the
+/// request it is answering now ([`Redirect::point_to`]), never to an
+/// earlier request's.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    current: Arc<Mutex<BoundedPipe>>,
+}
+
+impl Redirect {
+    /// Writes go to `pipe` until pointed elsewhere.
+    pub fn new(pipe: BoundedPipe) -> Self {
+        Self {
+            current: Arc::new(Mutex::new(pipe)),
+        }
+    }
+
+    /// Sends every later write, from every clone, to `pipe`.
+    pub fn point_to(&self, pipe: BoundedPipe) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = pipe;
+    }
+
+    fn pipe(&self) -> BoundedPipe {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for Redirect {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.pipe().write(bytes)
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        self.pipe().check_write()
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Redirect {
+    async fn ready(&mut self) {}
+}
+
+impl AsyncWrite for Redirect {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.pipe()).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl IsTerminal for Redirect {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Redirect {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +328,20 @@ mod tests {
         assert!(excerpt.contains("bytes …]"));
         assert!(excerpt.len() < 8 * 1024 + 64, "{}", excerpt.len());
         assert!(pipe.text().contains("the end"));
+    }
+
+    #[test]
+    fn a_redirect_writes_to_the_pipe_it_points_to_now() {
+        let (first, second) = (
+            BoundedPipe::new(100, Overflow::Truncate),
+            BoundedPipe::new(100, Overflow::Truncate),
+        );
+        let mut redirect = Redirect::new(first.clone());
+        redirect.write(Bytes::from_static(b"one\n")).unwrap();
+        redirect.clone().point_to(second.clone());
+        redirect.write(Bytes::from_static(b"two\n")).unwrap();
+        assert_eq!(first.contents(), b"one\n");
+        assert_eq!(second.contents(), b"two\n");
     }
 
     #[test]

@@ -45,6 +45,30 @@ pub struct EngineSettings {
     /// Which compilers a new version goes through (`--compile-tiers`).
     #[serde(default)]
     pub compile_tiers: super::CompileTiers,
+    /// Idle instances kept for reuse (`instance-reuse` > 1), all actions
+    /// together. Each holds a pool slot and a permit of `max_instances`, so
+    /// a request that finds every slot taken evicts the oldest idle one.
+    #[serde(default = "default_max_idle_instances")]
+    pub max_idle_instances: u32,
+    /// Idle instances kept for reuse per action version.
+    #[serde(default = "default_max_idle_per_version")]
+    pub max_idle_per_version: u32,
+    /// Linear memory all idle instances may hold together, in MiB: an idle
+    /// instance keeps the memory its requests grew resident.
+    #[serde(default = "default_max_idle_memory_mb")]
+    pub max_idle_memory_mb: u64,
+}
+
+fn default_max_idle_instances() -> u32 {
+    64
+}
+
+fn default_max_idle_per_version() -> u32 {
+    8
+}
+
+fn default_max_idle_memory_mb() -> u64 {
+    1024
 }
 
 /// How many times the optimized tier's stack limit the baseline tier gets.
@@ -83,6 +107,9 @@ impl Default for EngineSettings {
             max_blocks: 20_000,
             max_br_table_targets: 50_000,
             compile_tiers: super::CompileTiers::default(),
+            max_idle_instances: default_max_idle_instances(),
+            max_idle_per_version: default_max_idle_per_version(),
+            max_idle_memory_mb: default_max_idle_memory_mb(),
         }
     }
 }

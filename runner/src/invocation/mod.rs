@@ -385,7 +385,13 @@ async fn run(
         input,
         armed: true,
     };
-    let planned = Planned::new(&app.services, module, limits, &action.grants, request);
+    let mut planned = Planned::new(&app.services, module, limits, &action.grants, request);
+    // A document provider always gets a fresh instance (its manifest may not
+    // ask for reuse); a custom action that opted in may run on an idle
+    // instance of this very tenant snapshot, action and version.
+    if endpoint.is_none() && limits.instance_reuse > 1 {
+        planned = planned.reusing(plan::reuse_key(tenant, &action));
+    }
     let handed_over = Instant::now();
     let invocation = run_planned(app, &admitted, planned).await;
     let (series, admitted_wait, input) = cancelled.finished();

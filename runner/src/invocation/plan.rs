@@ -7,8 +7,10 @@
 //! [`super::invocation_answer`], for all of them).
 
 use crate::capabilities::{Capabilities, Grants, HostServices};
-use crate::engine::{ActionRequest, CpuShare, Engine, Invocation, PreparedModule};
+use crate::engine::{ActionRequest, CpuShare, Engine, Invocation, PreparedModule, ReuseKey};
 use crate::limits::{Ceilings, Limits};
+use crate::registry::{ActionVersion, Tenant};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// An invocation ready to run. See the module docs.
@@ -23,6 +25,9 @@ pub struct Planned {
     pub caps: Capabilities,
     /// When the invocation must have answered.
     pub deadline: Instant,
+    /// Which idle instances it may run on, for an action that opted into
+    /// instance reuse ([`Planned::reusing`]); `None`, a fresh instance.
+    pub reuse: Option<ReuseKey>,
 }
 
 /// Plans one invocation of `module` under its manifest's `limits` (clamped
@@ -58,6 +63,18 @@ impl Planned {
             request,
             caps,
             deadline,
+            reuse: None,
+        }
+    }
+
+    /// Lets the run take an idle instance shelved under `key`, and shelve
+    /// its own there, when `limits.instance_reuse` is above 1. Only the
+    /// server's pipeline sets it: `docket invoke` and `docket replay` run
+    /// once, on a fresh instance.
+    pub fn reusing(self, key: ReuseKey) -> Self {
+        Self {
+            reuse: Some(key),
+            ..self
         }
     }
 
@@ -65,15 +82,30 @@ impl Planned {
     /// one is given. Returns the limits it ran under, for wording the answer.
     pub async fn run(self, engine: &Engine, share: Option<&CpuShare>) -> (Limits, Invocation) {
         let invocation = engine
-            .invoke(
+            .invoke_reusing(
                 &self.module,
                 &self.limits,
                 &self.request,
                 self.caps,
                 share,
                 self.deadline,
+                self.reuse.as_ref(),
             )
             .await;
         (self.limits, invocation)
     }
+}
+
+/// Where an action's idle instances are shelved: the tenant's incarnation,
+/// the action, its live version, and the snapshot the call was resolved
+/// against, so a deploy, a rollback, a suspension or any other change of the
+/// tenant leaves every instance from before it unused.
+pub(super) fn reuse_key(tenant: &Arc<Tenant>, action: &ActionVersion) -> ReuseKey {
+    ReuseKey::new(
+        tenant.id.as_str(),
+        tenant.name.as_str(),
+        action.name.as_str(),
+        action.version,
+        tenant,
+    )
 }

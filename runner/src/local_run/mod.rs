@@ -335,6 +335,8 @@ fn plan_local(
     module: crate::engine::PreparedModule,
     request: ActionRequest,
 ) -> anyhow::Result<crate::invocation::Planned> {
+    // Refused here as a deploy refuses it, though a local run is one request.
+    manifest.check_abi(module.abi())?;
     let services = limits.host_services(Arc::new(MemoryKv::default()), local_blob_dir())?;
     Ok(crate::invocation::plan(
         &services,

@@ -119,9 +119,20 @@ pub enum ManifestError {
     /// A tenant's ceiling in `tenant.toml` is over the operator's.
     #[error("{0} set by the operator")]
     OverOperatorCeiling(CeilingExceeded),
-    /// `timeout-ms`, `memory-mb` or `max-output-kb` is 0.
-    #[error("limits: timeout-ms, memory-mb and max-output-kb must be greater than 0")]
+    /// `timeout-ms`, `memory-mb`, `max-output-kb` or `instance-reuse` is 0.
+    #[error(
+        "limits: timeout-ms, memory-mb, max-output-kb and instance-reuse must be greater than 0"
+    )]
     ZeroLimit,
+    /// `instance-reuse` above 1 for a module that cannot reuse its instances
+    /// (a command module, a document provider).
+    #[error("limits.instance-reuse = {reuse} is for custom actions built as components: {why}")]
+    InstanceReuse {
+        /// What the manifest asked for.
+        reuse: u32,
+        /// Why this module cannot: what it is, and what to do.
+        why: &'static str,
+    },
     /// `display-name` is empty or blank.
     #[error("display-name must not be empty")]
     EmptyDisplayName,

@@ -16,6 +16,7 @@
 //! memory-mb = 64
 //! fuel = 0
 //! max-output-kb = 64
+//! instance-reuse = 1                # >1: one component instance answers that many requests
 //! [capabilities]
 //! allowed-outbound-hosts = ["https://api.example.com", "https://*.slack.com"]
 //! key-value = "action"              # or "tenant"; absent = no key-value store
@@ -132,6 +133,14 @@ pub struct TenantManifests {
     pub actions: Vec<(PathBuf, ActionManifest)>,
 }
 
+/// Why a document provider may not set `instance-reuse` above 1.
+const REUSE_PROVIDER: &str = "a document provider gets a fresh instance for every request; \
+     remove the key or set it to 1";
+
+/// Why a command module may not set `instance-reuse` above 1.
+const REUSE_COMMAND: &str = "the module is a command, whose `_start` runs once per instance, \
+     so each request needs a fresh one; remove the key or build the action as a component";
+
 /// The failure word used when a tenant does not set one.
 pub const DEFAULT_FAILURE_WORD: &str = "failure";
 
@@ -149,8 +158,18 @@ impl ActionManifest {
         ceilings
             .check(&limits)
             .map_err(ManifestError::OverCeiling)?;
-        if limits.timeout_ms == 0 || limits.memory_mb == 0 || limits.max_output_kb == 0 {
+        if limits.timeout_ms == 0
+            || limits.memory_mb == 0
+            || limits.max_output_kb == 0
+            || limits.instance_reuse == 0
+        {
             return Err(ManifestError::ZeroLimit);
+        }
+        if grants.provider.is_some() && limits.instance_reuse > 1 {
+            return Err(ManifestError::InstanceReuse {
+                reuse: limits.instance_reuse,
+                why: REUSE_PROVIDER,
+            });
         }
         let display_name = raw
             .display_name
@@ -176,6 +195,20 @@ impl ActionManifest {
             secrets,
             grants,
         })
+    }
+
+    /// Checks the manifest against the ABI of its module, known once the
+    /// module is compiled (a deploy, `docket check`, a declarative start):
+    /// only a component may reuse its instances, because a command module's
+    /// `_start` runs once per instance.
+    pub fn check_abi(&self, abi: crate::engine::Abi) -> Result<(), ManifestError> {
+        if abi == crate::engine::Abi::Command && self.limits.instance_reuse > 1 {
+            return Err(ManifestError::InstanceReuse {
+                reuse: self.limits.instance_reuse,
+                why: REUSE_COMMAND,
+            });
+        }
+        Ok(())
     }
 
     /// Reads and checks a manifest file; a relative `module` is resolved against
@@ -223,12 +256,14 @@ impl TenantSettings {
             memory_mb: operator.memory_mb,
             fuel: operator.fuel,
             max_output_kb: operator.max_output_kb,
+            instance_reuse: operator.instance_reuse,
         });
         let tenant = Ceilings {
             timeout_ms: asked.timeout_ms,
             memory_mb: asked.memory_mb,
             fuel: asked.fuel,
             max_output_kb: asked.max_output_kb,
+            instance_reuse: asked.instance_reuse,
         };
         operator
             .check(&asked)

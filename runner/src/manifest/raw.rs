@@ -80,6 +80,8 @@ pub(super) struct RawLimits {
     pub fuel: Option<u64>,
     /// `max-output-kb = 64`
     pub max_output_kb: Option<u64>,
+    /// `instance-reuse = 1` (1 = a fresh instance per request)
+    pub instance_reuse: Option<u32>,
 }
 
 /// `[capabilities]` of an action manifest.
@@ -175,6 +177,7 @@ impl RawLimits {
             memory_mb: self.memory_mb.unwrap_or(base.memory_mb),
             fuel: self.fuel.unwrap_or(base.fuel),
             max_output_kb: self.max_output_kb.unwrap_or(base.max_output_kb),
+            instance_reuse: self.instance_reuse.unwrap_or(base.instance_reuse),
         }
     }
 }

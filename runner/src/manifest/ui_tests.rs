@@ -4,8 +4,10 @@
 //! * `invalid/*.toml`: each is refused, and its `.err` holds the exact message.
 //!
 //! A file named `tenant-*.toml` is read as a `tenant.toml`, one named
-//! `file-*.toml` is loaded from disk (so the message names the file); the rest
-//! are action manifests parsed under the default ceilings. Every
+//! `file-*.toml` is loaded from disk (so the message names the file), one
+//! named `command-*.toml` is also checked as a command module's manifest
+//! ([`ActionManifest::check_abi`]); the rest are action manifests parsed
+//! under the default ceilings. Every
 //! [`ManifestError`] variant is refused by at least one invalid file.
 //!
 //! `DOCKET_BLESS=1 cargo test -p docket --lib manifest::ui_tests` rewrites the
@@ -81,6 +83,9 @@ fn run(path: &Path) -> Result<String, (String, Option<ManifestError>)> {
     let text = std::fs::read_to_string(path).unwrap();
     let parsed = if name.starts_with("tenant-") {
         TenantSettings::parse(&text, ceilings).map(|s| json(&s))
+    } else if name.starts_with("command-") {
+        ActionManifest::parse(&text, &ceilings)
+            .and_then(|m| m.check_abi(crate::engine::Abi::Command).map(|()| json(&m)))
     } else {
         ActionManifest::parse(&text, &ceilings).map(|m| json(&m))
     };
@@ -121,10 +126,12 @@ fn variant(err: &ManifestError) -> &'static str {
         BadKind { .. } => "BadKind",
         BadEndpoint { .. } => "BadEndpoint",
         ProviderOnly { .. } => "ProviderOnly",
+        InstanceReuse { .. } => "InstanceReuse",
     }
 }
 
-const ALL_VARIANTS: [&str; 25] = [
+const ALL_VARIANTS: [&str; 26] = [
+    "InstanceReuse",
     "BadKind",
     "BadEndpoint",
     "ProviderOnly",

@@ -20,6 +20,10 @@ impl ActionVersion {
         limits.insert("memory-mb".into(), limit(self.limits.memory_mb));
         limits.insert("fuel".into(), limit(self.limits.fuel));
         limits.insert("max-output-kb".into(), limit(self.limits.max_output_kb));
+        limits.insert(
+            "instance-reuse".into(),
+            limit(u64::from(self.limits.instance_reuse)),
+        );
         manifest.insert("limits".into(), limits.into());
         let grants = &self.grants;
         let mut capabilities = Table::new();
@@ -75,6 +79,7 @@ mod tests {
             memory-mb = 32
             fuel = 5000
             max-output-kb = 8
+            instance-reuse = 7
             [capabilities]
             allowed-outbound-hosts = ["https://api.example.com", "http://*.example.org:8080"]
             secrets = ["token"]

@@ -55,30 +55,6 @@ fn error_report(err: &anyhow::Error) -> String {
     report
 }
 
-#[cfg(test)]
-mod tests {
-    use super::error_report;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("compiling took longer than 60000 ms")]
-    struct Slow;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("module: {0}")]
-    struct Deploy(#[from] Slow);
-
-    #[test]
-    fn a_cause_already_named_is_not_repeated() {
-        let err = anyhow::Error::from(Deploy(Slow)).context("demo/greet.toml");
-        assert_eq!(
-            error_report(&err),
-            "demo/greet.toml: module: compiling took longer than 60000 ms"
-        );
-        let plain = anyhow::anyhow!("inner").context("outer");
-        assert_eq!(error_report(&plain), "outer: inner");
-    }
-}
-
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse_args();
     // The worker needs no runtime or logging, and must confine itself first.
@@ -414,4 +390,28 @@ async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let deployed = client.deploy(&args.tenant, text, module).await?;
     print_json(&deployed);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_report;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("compiling took longer than 60000 ms")]
+    struct Slow;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("module: {0}")]
+    struct Deploy(#[from] Slow);
+
+    #[test]
+    fn a_cause_already_named_is_not_repeated() {
+        let err = anyhow::Error::from(Deploy(Slow)).context("demo/greet.toml");
+        assert_eq!(
+            error_report(&err),
+            "demo/greet.toml: module: compiling took longer than 60000 ms"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_report(&plain), "outer: inner");
+    }
 }

@@ -236,16 +236,22 @@ impl App {
             return;
         };
         let app = Arc::downgrade(self);
-        let mut seen = self.snapshots_by_name();
+        let mut seen = self.store.tenants();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
                 let Some(app) = app.upgrade() else {
                     return;
                 };
-                let now = app.snapshots_by_name();
+                let now = app.store.tenants();
+                // Borrowed names: no allocation per tenant and change.
+                let before: HashMap<&str, &Arc<Tenant>> =
+                    seen.iter().map(|t| (t.name.as_str(), t)).collect();
                 let mut follow: Vec<(TenantName, ModuleDigest)> = Vec::new();
-                for (name, tenant) in &now {
-                    let Some(old) = seen.get(name).filter(|old| !Arc::ptr_eq(old, tenant)) else {
+                for tenant in &now {
+                    let Some(old) = before
+                        .get(tenant.name.as_str())
+                        .filter(|old| !Arc::ptr_eq(old, tenant))
+                    else {
                         continue;
                     };
                     for (action, version) in &tenant.actions {
@@ -253,11 +259,12 @@ impl App {
                             .actions
                             .get(action)
                             .filter(|was| was.module != version.module);
-                        if moved.is_some_and(|was| app.module_loaded(name, &was.module)) {
-                            follow.push((name.clone(), version.module.clone()));
+                        if moved.is_some_and(|was| app.module_loaded(&tenant.name, &was.module)) {
+                            follow.push((tenant.name.clone(), version.module.clone()));
                         }
                     }
                 }
+                drop(before);
                 seen = now;
                 app.prune_modules();
                 for (tenant, digest) in follow {
@@ -267,15 +274,6 @@ impl App {
                 }
             }
         });
-    }
-
-    /// Every tenant's snapshot, by name.
-    fn snapshots_by_name(&self) -> HashMap<TenantName, Arc<Tenant>> {
-        self.store
-            .tenants()
-            .into_iter()
-            .map(|t| (t.name.clone(), t))
-            .collect()
     }
 
     /// Registers a long-lived thing of `tenant` (a run log stream), held by

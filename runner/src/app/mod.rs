@@ -226,27 +226,46 @@ impl App {
     /// new version's, so the next call here does not wait for the load.
     /// Other new versions are loaded by their first call. Does nothing for a
     /// store no other process writes to.
+    ///
+    /// Only the tenants whose snapshot was replaced since the last change are
+    /// compared (snapshots are replaced whole, so an unchanged tenant keeps
+    /// its `Arc`): at 10,000 tenants a change costs pointer comparisons, not
+    /// a map of every live action.
     pub fn follow_changes(self: &Arc<Self>) {
         let Some(mut changes) = self.store.changes() else {
             return;
         };
         let app = Arc::downgrade(self);
-        let mut live = self.live_modules();
+        let mut seen = self.store.tenants();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
                 let Some(app) = app.upgrade() else {
                     return;
                 };
-                let now = app.live_modules();
-                let follow: Vec<(TenantName, ModuleDigest)> = now
-                    .iter()
-                    .filter(|((tenant, action), digest)| {
-                        live.get(&(tenant.clone(), action.clone()))
-                            .is_some_and(|old| old != *digest && app.module_loaded(tenant, old))
-                    })
-                    .map(|((tenant, _), digest)| (tenant.clone(), digest.clone()))
-                    .collect();
-                live = now;
+                let now = app.store.tenants();
+                // Borrowed names: no allocation per tenant and change.
+                let before: HashMap<&str, &Arc<Tenant>> =
+                    seen.iter().map(|t| (t.name.as_str(), t)).collect();
+                let mut follow: Vec<(TenantName, ModuleDigest)> = Vec::new();
+                for tenant in &now {
+                    let Some(old) = before
+                        .get(tenant.name.as_str())
+                        .filter(|old| !Arc::ptr_eq(old, tenant))
+                    else {
+                        continue;
+                    };
+                    for (action, version) in &tenant.actions {
+                        let moved = old
+                            .actions
+                            .get(action)
+                            .filter(|was| was.module != version.module);
+                        if moved.is_some_and(|was| app.module_loaded(&tenant.name, &was.module)) {
+                            follow.push((tenant.name.clone(), version.module.clone()));
+                        }
+                    }
+                }
+                drop(before);
+                seen = now;
                 app.prune_modules();
                 for (tenant, digest) in follow {
                     if let Err(err) = app.ensure_module(&tenant, &digest).await {
@@ -255,19 +274,6 @@ impl App {
                 }
             }
         });
-    }
-
-    /// Each live action's module, by tenant and action.
-    fn live_modules(&self) -> HashMap<(TenantName, crate::names::ActionName), ModuleDigest> {
-        self.store
-            .tenants()
-            .iter()
-            .flat_map(|t| {
-                t.actions
-                    .values()
-                    .map(|a| ((t.name.clone(), a.name.clone()), a.module.clone()))
-            })
-            .collect()
     }
 
     /// Registers a long-lived thing of `tenant` (a run log stream), held by

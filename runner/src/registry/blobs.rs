@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The two blob directories under the data directory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Blobs {
     /// Module bytes, one file per digest.
     modules_dir: PathBuf,
@@ -91,9 +91,11 @@ impl Blobs {
         Ok(())
     }
 
-    /// Removes every file whose digest is not in `known`: left by a deploy
-    /// that crashed before its transaction, or by an engine upgrade.
-    pub fn remove_all_but(&self, known: &HashSet<String>) -> std::io::Result<()> {
+    /// Every file whose digest is not in `known`, with that digest: left by
+    /// a deploy that crashed before its transaction, or by an engine upgrade.
+    /// Only lists; the caller removes what is still unknown under its lock.
+    pub fn strays(&self, known: &HashSet<String>) -> std::io::Result<Vec<(String, PathBuf)>> {
+        let mut strays = Vec::new();
         for dir in [&self.modules_dir, &self.artifacts_dir] {
             for entry in std::fs::read_dir(dir)? {
                 let path = entry?.path();
@@ -103,10 +105,10 @@ impl Blobs {
                     .unwrap_or_default();
                 let digest = name.split(['.', '-']).next().unwrap_or("");
                 if !known.contains(digest) {
-                    let _ = std::fs::remove_file(&path);
+                    strays.push((digest.to_owned(), path));
                 }
             }
         }
-        Ok(())
+        Ok(strays)
     }
 }

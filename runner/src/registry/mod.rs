@@ -27,6 +27,8 @@
 //!   PostgreSQL, snapshots kept current by LISTEN/NOTIFY and a reconcile
 //!   loop (`postgres/sync.rs`). Also opened only by `main.rs`.
 //! * `columns.rs`: rows decoded the same way for both SQL backends.
+//! * `snapshots.rs`: every tenant's snapshot loaded in four set-based
+//!   queries (or one tenant's), the same for both SQL backends.
 //! * `version_manifest.rs`: a stored version written back as its manifest.
 //! * `blobs.rs`: module and artifact files, content-addressed, under `--data-dir`.
 //! * `storage_quota.rs`: what the storage quota counts and which versions a
@@ -52,6 +54,7 @@ pub mod quotas;
 mod records;
 pub mod secrets;
 mod shared_sql;
+mod snapshots;
 mod sqlite;
 mod storage_quota;
 pub mod store;

@@ -42,8 +42,9 @@ pub struct SqliteStore {
     pub(super) secrets: SecretBox,
     /// What the request path reads: one snapshot per tenant, replaced whole.
     pub(super) snapshots: RwLock<HashMap<TenantName, Arc<Tenant>>>,
-    /// Serializes writes, so quota checks and the writes they allow are atomic.
-    pub(super) writes: tokio::sync::Mutex<()>,
+    /// Serializes writes, so quota checks and the writes they allow are
+    /// atomic; shared with the background sweep of stray files (`gc.rs`).
+    pub(super) writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Registry for SqliteStore {

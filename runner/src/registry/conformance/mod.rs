@@ -15,6 +15,7 @@ mod console_sessions;
 mod invocations;
 mod kv;
 mod oauth;
+mod snapshots;
 use console_sessions::console_sessions_expire_end_and_go_with_their_tenant;
 use invocations::{
     invocation_log_filters_pages_and_stays_with_its_tenant,
@@ -27,6 +28,7 @@ use oauth::{
     oauth_clients_are_configured_rotated_and_disabled, oauth_one_time_values_are_spent_once,
     oauth_tokens_rotate_and_families_are_revoked,
 };
+use snapshots::snapshots_hold_their_tenants_rows_and_no_other;
 
 fn tenant(name: &str) -> TenantName {
     TenantName::new(name).unwrap()
@@ -438,6 +440,7 @@ macro_rules! conformance {
     ($open:expr) => {
         conformance!(@cases $open;
             tenants_are_unique_and_snapshots_follow_writes,
+            snapshots_hold_their_tenants_rows_and_no_other,
             declarative_tenants_keep_exactly_the_synced_key_and_token,
             deploys_are_versions_and_rollback_moves_the_live_pointer,
             quotas_refuse_deploys_and_leave_nothing_behind,

@@ -72,16 +72,27 @@ impl LocalArtifacts {
 
     /// Removes cached artifacts of modules the database no longer holds
     /// (deleted while this replica was away), so the scratch directory
-    /// follows what is stored rather than everything ever loaded.
-    pub(super) fn retain(&self, stored: &std::collections::HashSet<String>) -> std::io::Result<()> {
+    /// follows what is stored rather than everything ever loaded. Files
+    /// modified at or after `listed` (when `stored` was read) are kept: they
+    /// may be of a module deployed since.
+    pub(super) fn retain(
+        &self,
+        stored: &std::collections::HashSet<String>,
+        listed: std::time::SystemTime,
+    ) -> std::io::Result<()> {
         for entry in std::fs::read_dir(&self.dir)? {
-            let path = entry?.path();
+            let entry = entry?;
+            let path = entry.path();
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let digest = name.split('-').next().unwrap_or("");
-            if !stored.contains(digest) {
+            let older = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified < listed);
+            if !stored.contains(digest) && older {
                 let _ = std::fs::remove_file(&path);
             }
         }

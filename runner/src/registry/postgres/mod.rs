@@ -28,16 +28,14 @@ mod versions;
 
 pub use sync::ClusterHealth;
 
-use super::columns::{OverrideColumns, VersionColumns};
-use super::keys::KeyHash;
 use super::secrets::SecretBox;
 use super::store::StoreError;
-use super::{Quotas, Registry, SecretValues, Tenant};
+use super::{Quotas, Registry, Tenant};
 use crate::names::TenantName;
 use artifacts::LocalArtifacts;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{FromRow, PgConnection, PgPool, Postgres, Row, Transaction};
-use std::collections::{BTreeMap, HashMap};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
@@ -49,6 +47,14 @@ const CHANGES_CHANNEL: &str = "docket_changes";
 /// How long a request for a database connection waits before the operation
 /// fails as unavailable: an admin call during an outage gets its 503 quickly.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long after the start cached artifacts of deleted modules are swept:
+/// long enough that the sweep does not compete with the start (short under
+/// test, where a test waits for it).
+#[cfg(not(test))]
+const RETAIN_AFTER: Duration = Duration::from_secs(5);
+#[cfg(test)]
+const RETAIN_AFTER: Duration = Duration::from_millis(50);
 
 /// A tenant's snapshot and the generation it was loaded at.
 #[derive(Clone)]
@@ -109,13 +115,6 @@ impl PgStore {
             .await?;
         sqlx::migrate!("./migrations-postgres").run(&pool).await?;
         let artifacts = LocalArtifacts::open(scratch_dir, &secrets)?;
-        let stored: std::collections::HashSet<String> =
-            sqlx::query_scalar("SELECT digest FROM modules")
-                .fetch_all(&pool)
-                .await?
-                .into_iter()
-                .collect();
-        artifacts.retain(&stored)?;
         let store = Arc::new(Self {
             pool,
             defaults,
@@ -127,7 +126,40 @@ impl PgStore {
         });
         store.reload_everything().await?;
         sync::follow(&store).await?;
+        store.retain_local_artifacts_later();
         Ok(store)
+    }
+
+    /// Removes, in the background and [`RETAIN_AFTER`] from now, the cached
+    /// artifacts of modules the database no longer holds (deleted while this
+    /// replica was away), so the scratch directory follows what is stored.
+    /// Off the start path: it lists every cached artifact. A file cached
+    /// after the list of modules was read is kept (by its modification
+    /// time); at worst a removal costs a fetch from the database.
+    fn retain_local_artifacts_later(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let opened = std::time::SystemTime::now();
+        tokio::spawn(async move {
+            tokio::time::sleep(RETAIN_AFTER).await;
+            let Some(store) = weak.upgrade() else {
+                return;
+            };
+            let stored = sqlx::query_scalar::<_, String>("SELECT digest FROM modules")
+                .fetch_all(&store.pool)
+                .await;
+            let stored: std::collections::HashSet<String> = match stored {
+                Ok(stored) => stored.into_iter().collect(),
+                Err(err) => {
+                    tracing::debug!(error = %err, "cached artifacts not swept");
+                    return;
+                }
+            };
+            let swept =
+                tokio::task::spawn_blocking(move || store.artifacts.retain(&stored, opened)).await;
+            if let Ok(Err(err)) = swept {
+                tracing::warn!(error = %err, "could not sweep cached artifacts");
+            }
+        });
     }
 
     /// Replaces every snapshot with what the database holds now.
@@ -226,110 +258,30 @@ impl PgStore {
         conn: &mut PgConnection,
         only: Option<&TenantName>,
     ) -> Result<Vec<Loaded>, StoreError> {
-        let only = only.map(TenantName::as_str);
-        let rows = sqlx::query(
-            "SELECT name, uid, display_name, failure_word, suspended, declarative, generation, \
-             max_concurrency, max_actions, max_module_bytes, max_storage_bytes, max_versions \
-             FROM tenants WHERE $1::TEXT IS NULL OR name = $1",
-        )
-        .bind(only)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut tenants: BTreeMap<String, (i64, Tenant)> = BTreeMap::new();
-        for row in rows {
-            let name: String = row.try_get("name")?;
-            let Ok(tenant_name) = TenantName::new(name.clone()) else {
-                continue;
-            };
-            let overrides: super::QuotaOverrides = OverrideColumns::from_row(&row)?.into();
-            let tenant = Tenant {
-                id: super::TenantId::from_stored(row.try_get::<String, _>("uid")?),
-                name: tenant_name,
-                display_name: row.try_get("display_name")?,
-                failure_word: row.try_get("failure_word")?,
-                suspended: row.try_get("suspended")?,
-                declarative: row.try_get("declarative")?,
-                quotas: overrides.over(self.defaults),
-                webhook_keys: Vec::new(),
-                admin_tokens: Vec::new(),
-                actions: BTreeMap::new(),
-                secrets: SecretValues::default(),
-            };
-            tenants.insert(name, (row.try_get("generation")?, tenant));
-        }
-
-        let creds = sqlx::query(
-            "SELECT tenant, kind, hash FROM credentials WHERE $1::TEXT IS NULL OR tenant = $1",
-        )
-        .bind(only)
-        .fetch_all(&mut *conn)
-        .await?;
-        for cred in creds {
-            let owner: String = cred.try_get("tenant")?;
-            let Some((_, tenant)) = tenants.get_mut(&owner) else {
-                continue;
-            };
-            let Some(hash) = KeyHash::from_hex(&cred.try_get::<String, _>("hash")?) else {
-                continue;
-            };
-            match cred.try_get::<String, _>("kind")?.as_str() {
-                "admin" => tenant.admin_tokens.push(hash),
-                _ => tenant.webhook_keys.push(hash),
-            }
-        }
-
-        let versions = sqlx::query(
-            "SELECT v.tenant, v.action, v.version, v.module, v.display_name, v.limits, v.config, \
-             v.secrets, v.grants FROM actions a JOIN versions v \
-               ON v.tenant = a.tenant AND v.action = a.name AND v.version = a.live_version \
-             WHERE $1::TEXT IS NULL OR a.tenant = $1",
-        )
-        .bind(only)
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in versions {
-            let owner: String = row.try_get("tenant")?;
-            let Some((_, tenant)) = tenants.get_mut(&owner) else {
-                continue;
-            };
-            let version = VersionColumns::from_row(&row)?.into_version()?;
-            tenant
-                .actions
-                .insert(version.name.clone(), Arc::new(version));
-        }
-
-        let sealed = sqlx::query(
-            "SELECT tenant, name, nonce, ciphertext FROM secrets WHERE $1::TEXT IS NULL OR tenant = $1",
-        )
-        .bind(only)
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in sealed {
-            let owner: String = row.try_get("tenant")?;
-            let Some((_, tenant)) = tenants.get_mut(&owner) else {
-                continue;
-            };
-            let secret: String = row.try_get("name")?;
-            let nonce: Vec<u8> = row.try_get("nonce")?;
-            let ciphertext: Vec<u8> = row.try_get("ciphertext")?;
-            match self.secrets.open(&owner, &secret, &nonce, &ciphertext) {
-                Some(value) => {
-                    let value = String::from_utf8_lossy(&value).into_owned();
-                    tenant.secrets.0.insert(secret, value);
-                }
-                None => {
-                    tracing::warn!(tenant = %owner, secret, "secret cannot be decrypted with the current key")
-                }
-            }
-        }
-        Ok(tenants
-            .into_values()
-            .map(|(generation, tenant)| Loaded {
-                generation,
-                tenant: Arc::new(tenant),
+        Ok(self
+            .load_snapshots(conn, only)
+            .await?
+            .into_iter()
+            .map(|l| Loaded {
+                generation: l.generation,
+                tenant: Arc::new(l.tenant),
             })
             .collect())
     }
+
+    crate::registry::snapshots::snapshot_loading!(
+        PgConnection,
+        concat!(
+            "SELECT ",
+            crate::registry::snapshots::tenant_columns!(),
+            ", generation FROM tenants"
+        ),
+        concat!(
+            "SELECT ",
+            crate::registry::snapshots::tenant_columns!(),
+            ", generation FROM tenants WHERE name = ?"
+        )
+    );
 
     /// The snapshot of a tenant, or [`StoreError::UnknownTenant`].
     fn require_tenant(&self, name: &TenantName) -> Result<Arc<Tenant>, StoreError> {

@@ -123,18 +123,22 @@ async fn a_new_version_a_rollback_or_a_suspension_starts_from_a_fresh_instance()
     assert_eq!(seen(&server, "acme", "reuse", &key).await, 0, "v1 again");
     assert_eq!(seen(&server, "acme", "reuse", &key).await, 1, "v1 again");
 
-    for suspended in [true, false] {
-        let (status, body) = server
-            .admin(
-                "PATCH",
-                "/tenants/acme",
-                Some(OPERATOR),
-                Some(json!({ "suspended": suspended })),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    suspend(&server, "acme", true).await;
+    suspend(&server, "acme", false).await;
     assert_eq!(seen(&server, "acme", "reuse", &key).await, 0, "resumed");
+}
+
+/// The operator suspends or resumes `tenant`.
+async fn suspend(server: &Server, tenant: &str, suspended: bool) {
+    let (status, body) = server
+        .admin(
+            "PATCH",
+            &format!("/tenants/{tenant}"),
+            Some(OPERATOR),
+            Some(json!({ "suspended": suspended })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 /// Instances taken from the pool now (`docket_pool_instances_in_use`): an
@@ -180,15 +184,7 @@ async fn idle_instances_of_a_replaced_snapshot_give_their_slots_back_at_once() {
 
     assert_eq!(seen(&server, "acme", "reuse", &key).await, 0);
     assert!(pool_instances(&server).await > 0.0);
-    let (status, body) = server
-        .admin(
-            "PATCH",
-            "/tenants/acme",
-            Some(OPERATOR),
-            Some(json!({ "suspended": true })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    suspend(&server, "acme", true).await;
     pool_empties(&server, "suspended").await;
 }
 

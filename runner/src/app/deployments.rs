@@ -240,15 +240,17 @@ fn check_one_provider(tenant: &Tenant, manifest: &ActionManifest) -> Result<(), 
 }
 
 /// Checks a compiled module against its manifest, as only its ABI allows:
-/// `instance-reuse` above 1 is for components (`ActionManifest::check_abi`),
+/// `instance-reuse` above 1 is for components (`ActionManifest::check_command_module`),
 /// then the provider's endpoints ([`provider_endpoints`]).
 fn against_manifest(
     manifest: &ActionManifest,
     prepared: &crate::engine::PreparedModule,
 ) -> Result<Option<Vec<crate::names::DocEndpoint>>, DeployError> {
-    manifest
-        .check_abi(prepared.abi())
-        .map_err(DeployError::Manifest)?;
+    if prepared.abi() == crate::engine::Abi::Command {
+        manifest
+            .check_command_module()
+            .map_err(DeployError::Manifest)?;
+    }
     provider_endpoints(manifest, prepared)
 }
 

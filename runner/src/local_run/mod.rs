@@ -336,7 +336,9 @@ fn plan_local(
     request: ActionRequest,
 ) -> anyhow::Result<crate::invocation::Planned> {
     // Refused here as a deploy refuses it, though a local run is one request.
-    manifest.check_abi(module.abi())?;
+    if module.abi() == crate::engine::Abi::Command {
+        manifest.check_command_module()?;
+    }
     let services = limits.host_services(Arc::new(MemoryKv::default()), local_blob_dir())?;
     Ok(crate::invocation::plan(
         &services,

@@ -197,12 +197,13 @@ impl ActionManifest {
         })
     }
 
-    /// Checks the manifest against the ABI of its module, known once the
-    /// module is compiled (a deploy, `docket check`, a declarative start):
-    /// only a component may reuse its instances, because a command module's
-    /// `_start` runs once per instance.
-    pub fn check_abi(&self, abi: crate::engine::Abi) -> Result<(), ManifestError> {
-        if abi == crate::engine::Abi::Command && self.limits.instance_reuse > 1 {
+    /// Checks the manifest of a module found, once compiled (a deploy,
+    /// `docket check`, a declarative start), to be a command module: only a
+    /// component may reuse its instances, because a command module's
+    /// `_start` runs once per instance. (The ABI is the engine's to tell,
+    /// a layer this module does not import.)
+    pub fn check_command_module(&self) -> Result<(), ManifestError> {
+        if self.limits.instance_reuse > 1 {
             return Err(ManifestError::InstanceReuse {
                 reuse: self.limits.instance_reuse,
                 why: REUSE_COMMAND,

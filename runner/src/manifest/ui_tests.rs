@@ -6,7 +6,7 @@
 //! A file named `tenant-*.toml` is read as a `tenant.toml`, one named
 //! `file-*.toml` is loaded from disk (so the message names the file), one
 //! named `command-*.toml` is also checked as a command module's manifest
-//! ([`ActionManifest::check_abi`]); the rest are action manifests parsed
+//! ([`ActionManifest::check_command_module`]); the rest are action manifests parsed
 //! under the default ceilings. Every
 //! [`ManifestError`] variant is refused by at least one invalid file.
 //!
@@ -85,7 +85,7 @@ fn run(path: &Path) -> Result<String, (String, Option<ManifestError>)> {
         TenantSettings::parse(&text, ceilings).map(|s| json(&s))
     } else if name.starts_with("command-") {
         ActionManifest::parse(&text, &ceilings)
-            .and_then(|m| m.check_abi(crate::engine::Abi::Command).map(|()| json(&m)))
+            .and_then(|m| m.check_command_module().map(|()| json(&m)))
     } else {
         ActionManifest::parse(&text, &ceilings).map(|m| json(&m))
     };

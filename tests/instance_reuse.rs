@@ -306,44 +306,36 @@ fn a_command_module_asking_for_reuse_fails_check_and_start() {
         &message_module("hi"),
         "[limits]\ninstance-reuse = 3",
     );
+    const REFUSAL: &str = "limits.instance-reuse = 3 is for custom actions built as components";
+    let refused = |output: std::process::Output| {
+        let (ok, out, err) = common::outcome(output);
+        assert!(!ok, "{out}");
+        assert!(err.contains(REFUSAL), "{err}");
+    };
     let dir = manifests.path().display().to_string();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
-        .args(["check", "--manifests", &dir])
-        .env("DOCKET_LOG", "warn")
-        .output()
-        .unwrap();
-    let (ok, out, err) = common::outcome(output);
-    assert!(!ok, "{out}");
-    assert!(
-        err.contains("limits.instance-reuse = 3 is for custom actions built as components"),
-        "{err}"
+    refused(
+        std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+            .args(["check", "--manifests", &dir])
+            .env("DOCKET_LOG", "warn")
+            .output()
+            .unwrap(),
     );
     let manifest = manifests.path().join("acme/greet.toml");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
-        .arg("invoke")
-        .arg(&manifest)
-        .args([
-            "--document-id",
-            DOC,
-            "--document-version-id",
-            VER,
-            "--no-cache",
-        ])
-        .env("DOCKET_LOG", "warn")
-        .output()
-        .unwrap();
-    let (ok, out, err) = common::outcome(output);
-    assert!(!ok, "{out}");
-    assert!(
-        err.contains("limits.instance-reuse = 3 is for custom actions built as components"),
-        "{err}"
+    refused(
+        std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+            .arg("invoke")
+            .arg(&manifest)
+            .args([
+                "--document-id",
+                DOC,
+                "--document-version-id",
+                VER,
+                "--no-cache",
+            ])
+            .env("DOCKET_LOG", "warn")
+            .output()
+            .unwrap(),
     );
     let finished = common::serve_expecting_failure(manifests.path());
-    assert!(
-        finished
-            .stderr
-            .contains("limits.instance-reuse = 3 is for custom actions built as components"),
-        "{}",
-        finished.stderr
-    );
+    assert!(finished.stderr.contains(REFUSAL), "{}", finished.stderr);
 }

@@ -215,6 +215,23 @@ pub(super) fn new_store(
     engine.new_store(wasmtime, state, limits, deadline, |s| &mut s.limiter)
 }
 
+/// Instantiates `pre` in `store` (its start functions run here, under the
+/// deadline already set) and finds its `run` export.
+async fn instantiate_run(
+    pre: &ActionPre<ComponentState>,
+    store: &mut wasmtime::Store<ComponentState>,
+) -> Result<Func, InvokeError> {
+    let instance = pre
+        .instance_pre()
+        .instantiate_async(&mut *store)
+        .instrument(tracing::debug_span!("instantiate"))
+        .await
+        .map_err(classify)?;
+    instance
+        .get_func(&mut *store, "run")
+        .ok_or_else(|| InvokeError::Host("the component has no `run`".into()))
+}
+
 /// Runs one request through a component.
 pub(crate) async fn run(
     engine: &Engine,
@@ -227,16 +244,8 @@ pub(crate) async fn run(
 ) -> Result<Outcome, InvokeError> {
     let wasmtime = pre.instance_pre().engine();
     let mut store = new_store(engine, wasmtime, limits, request, &caps, io, deadline);
-    let instance = pre
-        .instance_pre()
-        .instantiate_async(&mut store)
-        .instrument(tracing::debug_span!("instantiate"))
-        .await
-        .map_err(classify)?;
+    let run = instantiate_run(pre, &mut store).await?;
     io.mark_instantiated();
-    let run = instance
-        .get_func(&mut store, "run")
-        .ok_or_else(|| InvokeError::Host("the component has no `run`".into()))?;
     answer(&mut store, run, limits, request).await
 }
 
@@ -301,15 +310,7 @@ impl Reusable {
     ) -> Result<Self, InvokeError> {
         let wasmtime = pre.instance_pre().engine();
         let mut store = new_store(engine, wasmtime, limits, request, caps, io, deadline);
-        let instance = pre
-            .instance_pre()
-            .instantiate_async(&mut store)
-            .instrument(tracing::debug_span!("instantiate"))
-            .await
-            .map_err(classify)?;
-        let run = instance
-            .get_func(&mut store, "run")
-            .ok_or_else(|| InvokeError::Host("the component has no `run`".into()))?;
+        let run = instantiate_run(pre, &mut store).await?;
         Ok(Self {
             store,
             run,

@@ -452,9 +452,7 @@ impl GuestIo {
     fn mark_instantiated(&self) {
         let _ = self.instantiated.set(Instant::now());
     }
-}
 
-impl GuestIo {
     fn new(limits: &Limits, max_stderr_bytes: usize) -> Self {
         Self {
             stdout: pipe::BoundedPipe::new(limits.max_output_bytes(), pipe::Overflow::Trap),

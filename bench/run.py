@@ -67,8 +67,11 @@ def command_module(target_bytes=0, salt=0):
 
 # ---- processes ---------------------------------------------------------------
 
-def start(args, ready_prefix, env=None):
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+def start(args, ready_prefix, env=None, log=None):
+    """Starts a server and waits for its ready line; `log` (a path) keeps its
+    stderr, whose tail is shown if it does not start."""
+    err = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True,
                             env={**os.environ, **(env or {})})
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -81,7 +84,11 @@ def start(args, ready_prefix, env=None):
             drain(proc)
             return proc, base
     proc.kill()
-    raise SystemExit(f"{args[0]} did not start")
+    tail = ""
+    if log:
+        with open(log) as f:
+            tail = ":\n" + "".join(f.readlines()[-20:])
+    raise SystemExit(f"{args[0]} did not start (exit {proc.poll()}){tail}")
 
 def drain(proc):
     import threading

@@ -28,7 +28,7 @@ C_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32
 # builds only when a source changed, and skips with a message if it cannot install.
 LANGUAGE_BUILDS := $(sort $(wildcard actions-wasm/*/build.sh))
 TOOLCHAINS := .toolchains
-BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
+BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm noop-http:wasm32-wasip2:noop_http.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help targets c-toolchain actions guests console build run demo-actions docket-binary cluster test test-tools api-check fuzz bench lint fmt clean

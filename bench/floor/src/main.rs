@@ -1,18 +1,22 @@
 //! The benchmark's design floor (`make bench`, scenario `peers`): the least
-//! a server can do per request and still run Docket's trivial command action
-//! in a fresh WebAssembly instance. A hyper HTTP/1 server that, per request,
-//! instantiates the same module (`bench/guests/dist/noop-command.wasm`, a
-//! wasm32-wasip1 command) from one [`InstancePre`] in a pooling-allocator
-//! engine, calls `_start` and answers 200 `{"status":"success"}`.
+//! a server can do per request and still run Docket's trivial action in a
+//! fresh WebAssembly instance. A hyper HTTP/1 server that, per request,
+//! instantiates the same module as Docket's trivial command action
+//! (`bench/guests/dist/noop-command.wasm`, a wasm32-wasip1 command; or the
+//! trivial component, `noop-component.wasm`) from one `InstancePre` in a
+//! pooling-allocator engine, calls it and answers 200 `{"status":"success"}`.
 //!
 //! Everything Docket adds is left out: no WASI context (the imports are a
-//! handful of host functions below), no limits, fuel, epochs or deadlines,
-//! no authentication, routing, tenants or invocation log. Docket's
-//! throughput divided by this one's is what its machinery costs.
+//! handful of host functions or stubs), no limits, fuel, epochs or
+//! deadlines, no authentication, routing, tenants or invocation log.
+//! Docket's throughput divided by this one's is what its machinery costs.
 //!
-//! Usage: `bench-floor [ADDR] [MODULE]` (defaults `127.0.0.1:0` and
+//! Usage: `bench-floor [ADDR] [WASM]` (defaults `127.0.0.1:0` and
 //! `bench/guests/dist/noop-command.wasm`); prints `floor listening on
 //! http://ADDR` once it accepts connections.
+
+mod command;
+mod component;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -23,38 +27,17 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::sync::Arc;
-use wasmtime::{
-    Caller, Config, Engine, Extern, InstanceAllocationStrategy, InstancePre, Linker, Memory,
-    Module, PoolingAllocationConfig, Store,
-};
-
-/// The import module of every WASI preview 1 function.
-const WASI: &str = "wasi_snapshot_preview1";
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// The answer to a successful invocation, as the bare axum baseline and
 /// Docket send it.
 const SUCCESS: &[u8] = br#"{"status":"success"}"#;
 
-/// WASI's `badf` errno: what `fd_prestat_get` answers when there are no
-/// preopened directories (wasi-libc stops enumerating them there).
-const ERRNO_BADF: i32 = 8;
-
-/// Per-request store state: what the guest wrote to stdout.
-struct Guest {
-    stdout: Vec<u8>,
+/// What the floor runs per request: a command or a component, prepared once.
+enum Floor {
+    Command(wasmtime::InstancePre<command::Guest>),
+    Component(wasmtime::component::InstancePre<()>),
 }
-
-/// `proc_exit`'s code, carried out of the guest as the trap's error.
-#[derive(Debug)]
-struct Exit(i32);
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit code {}", self.0)
-    }
-}
-
-impl std::error::Error for Exit {}
 
 fn main() -> wasmtime::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -63,12 +46,18 @@ fn main() -> wasmtime::Result<()> {
         .next()
         .unwrap_or_else(|| "bench/guests/dist/noop-command.wasm".into());
     let engine = Engine::new(&config())?;
-    let module = Module::from_file(&engine, &path)?;
-    let pre = Arc::new(linker(&engine, &module)?.instantiate_pre(&module)?);
+    let bytes = std::fs::read(&path)?;
+    // The binary format's layer field (bytes 6..8): 0 for a core module, 1
+    // for a component.
+    let floor = if bytes.get(6..8) == Some(&[1, 0]) {
+        Floor::Component(component::prepare(&engine, &bytes)?)
+    } else {
+        Floor::Command(command::prepare(&engine, &bytes)?)
+    };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(serve(&listen, pre))
+        .block_on(serve(&listen, Arc::new(floor)))
 }
 
 /// A pooling-allocator engine tuned as Docket's (`runner/src/engine/
@@ -84,99 +73,21 @@ fn config() -> Config {
     let mut config = Config::new();
     config
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .wasm_component_model(true)
         .memory_init_cow(true);
     config
 }
 
-/// The command's imports as minimal host functions: stdout into the request's
-/// buffer, stdin at EOF, no arguments or environment, no preopened
-/// directories, `proc_exit` as a trap carrying its code. Any other import
-/// traps if called.
-fn linker(engine: &Engine, module: &Module) -> wasmtime::Result<Linker<Guest>> {
-    let mut linker = Linker::new(engine);
-    linker.func_wrap(
-        WASI,
-        "fd_write",
-        |mut caller: Caller<'_, Guest>, fd: i32, iovs: i32, count: i32, written: i32| {
-            let memory = memory(&mut caller)?;
-            let mut total = 0u32;
-            for i in 0..count as u32 {
-                let (ptr, len) = iovec(&memory, &caller, iovs as u32 + i * 8)?;
-                let (data, guest) = memory.data_and_store_mut(&mut caller);
-                let bytes = data
-                    .get(ptr..ptr + len)
-                    .ok_or_else(|| wasmtime::format_err!("iovec out of bounds"))?;
-                // Stdout is the answer; stderr (a panic report) is dropped.
-                if fd == 1 {
-                    guest.stdout.extend_from_slice(bytes);
-                }
-                total += len as u32;
-            }
-            memory.write(&mut caller, written as u32 as usize, &total.to_le_bytes())?;
-            wasmtime::Result::<i32>::Ok(0)
-        },
-    )?;
-    linker.func_wrap(
-        WASI,
-        "fd_read",
-        |mut caller: Caller<'_, Guest>, _fd: i32, _iovs: i32, _count: i32, read: i32| {
-            let memory = memory(&mut caller)?;
-            memory.write(&mut caller, read as u32 as usize, &0u32.to_le_bytes())?;
-            wasmtime::Result::<i32>::Ok(0)
-        },
-    )?;
-    for sizes in ["environ_sizes_get", "args_sizes_get"] {
-        linker.func_wrap(
-            WASI,
-            sizes,
-            |mut caller: Caller<'_, Guest>, count: i32, bytes: i32| {
-                let memory = memory(&mut caller)?;
-                memory.write(&mut caller, count as u32 as usize, &0u32.to_le_bytes())?;
-                memory.write(&mut caller, bytes as u32 as usize, &0u32.to_le_bytes())?;
-                wasmtime::Result::<i32>::Ok(0)
-            },
-        )?;
-    }
-    for get in ["environ_get", "args_get"] {
-        linker.func_wrap(WASI, get, |_: i32, _: i32| 0i32)?;
-    }
-    linker.func_wrap(WASI, "fd_prestat_get", |_: i32, _: i32| ERRNO_BADF)?;
-    linker.func_wrap(WASI, "proc_exit", |code: i32| -> wasmtime::Result<()> {
-        Err(Exit(code).into())
-    })?;
-    linker.define_unknown_imports_as_traps(module)?;
-    Ok(linker)
-}
-
-/// The guest's exported memory.
-fn memory(caller: &mut Caller<'_, Guest>) -> wasmtime::Result<Memory> {
-    match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) => Ok(memory),
-        _ => wasmtime::bail!("the module exports no memory"),
-    }
-}
-
-/// The pointer and length of the iovec at `at` in guest memory.
-fn iovec(memory: &Memory, caller: &Caller<'_, Guest>, at: u32) -> wasmtime::Result<(usize, usize)> {
-    let mut raw = [0u8; 8];
-    memory.read(caller, at as usize, &mut raw)?;
-    let [p0, p1, p2, p3, l0, l1, l2, l3] = raw;
-    Ok((
-        u32::from_le_bytes([p0, p1, p2, p3]) as usize,
-        u32::from_le_bytes([l0, l1, l2, l3]) as usize,
-    ))
-}
-
 /// Accepts connections and serves each on its own task.
-async fn serve(listen: &str, pre: Arc<InstancePre<Guest>>) -> wasmtime::Result<()> {
+async fn serve(listen: &str, floor: Arc<Floor>) -> wasmtime::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("floor listening on http://{}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;
-        let pre = pre.clone();
+        let floor = floor.clone();
         tokio::spawn(async move {
             let service = service_fn(move |_: Request<Incoming>| {
-                let answer = invoke(&pre);
+                let answer = invoke(&floor);
                 async move { Ok::<_, Infallible>(answer) }
             });
             // A client that goes away mid-request is no concern of the floor.
@@ -187,32 +98,17 @@ async fn serve(listen: &str, pre: Arc<InstancePre<Guest>>) -> wasmtime::Result<(
     }
 }
 
-/// One invocation in a fresh instance, run inline on the I/O thread (it
-/// takes microseconds): a fresh store, instantiate, `_start`. Exit code 0 with
-/// an empty stdout or the success JSON is success, as Docket reads it.
-fn invoke(pre: &InstancePre<Guest>) -> Response<Full<Bytes>> {
-    let mut store = Store::new(pre.module().engine(), Guest { stdout: Vec::new() });
-    let ran = pre.instantiate(&mut store).and_then(|instance| {
-        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-        start.call(&mut store, ())
-    });
-    let code = match ran {
-        Ok(()) => 0,
-        Err(err) => match err.downcast_ref::<Exit>() {
-            Some(Exit(code)) => *code,
-            None => return answer(StatusCode::INTERNAL_SERVER_ERROR, format!("{err:#}").into()),
-        },
+/// One invocation, run inline on the I/O thread: it takes microseconds, less
+/// than a hand-off to another thread would.
+fn invoke(floor: &Floor) -> Response<Full<Bytes>> {
+    let outcome = match floor {
+        Floor::Command(pre) => command::invoke(pre),
+        Floor::Component(pre) => component::invoke(pre),
     };
-    let stdout = std::mem::take(&mut store.data_mut().stdout);
-    let trimmed = stdout.trim_ascii();
-    if code == 0 && (trimmed.is_empty() || trimmed == SUCCESS) {
-        answer(StatusCode::OK, Bytes::from_static(SUCCESS))
-    } else {
-        answer(StatusCode::INTERNAL_SERVER_ERROR, stdout.into())
-    }
-}
-
-fn answer(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let (status, body) = match outcome {
+        Ok(()) => (StatusCode::OK, Bytes::from_static(SUCCESS)),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.into()),
+    };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

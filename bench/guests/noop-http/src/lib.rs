@@ -18,15 +18,17 @@ impl wasip2::exports::http::incoming_handler::Guest for Noop {
     fn handle(_request: IncomingRequest, response_out: ResponseOutparam) {
         let headers = Fields::from_list(&[
             ("content-type".to_string(), b"application/json".to_vec()),
-            ("content-length".to_string(), BODY.len().to_string().into_bytes()),
+            (
+                "content-length".to_string(),
+                BODY.len().to_string().into_bytes(),
+            ),
         ])
         .expect("valid headers");
         let response = OutgoingResponse::new(headers);
         let body = response.body().expect("the body, taken once");
         ResponseOutparam::set(response_out, Ok(response));
         let out = body.write().expect("the body's stream, taken once");
-        out.blocking_write_and_flush(BODY)
-            .expect("write the body");
+        out.blocking_write_and_flush(BODY).expect("write the body");
         drop(out);
         OutgoingBody::finish(body, None).expect("finish the body");
     }

@@ -7,7 +7,8 @@ against the same bare axum baseline.
   (`noop-command`) and component (`noop-component`) actions of tenant `bench`;
 * `wasmtime-serve-*`: `wasmtime serve` (wasmtime-cli 48, built by `make bench`
   into `target/bench-tools`, or `BENCH_WASMTIME`) on `noop-http`, a
-  `wasi:http/proxy` component answering the same JSON. `pooling`: its
+  `wasi:http/proxy` component answering the same JSON (with `-S cli=y`:
+  Rust's std imports wasi:cli interfaces beyond the proxy world). `pooling`: its
   defaults (a fresh instance per request, pooling allocator on when the
   address space allows, which it does on x86-64; forced with
   `-O pooling-allocator=y`). `on-demand`: `-O pooling-allocator=n`, an mmap per
@@ -90,7 +91,10 @@ def wasmtime_version():
 def wasmtime_serve(flags):
     """`wasmtime serve` on noop-http with `flags`, on a free loopback port."""
     port = free_port()
-    args = [WASMTIME, "serve", "--addr", f"127.0.0.1:{port}", *flags, NOOP_HTTP]
+    # `-S cli=y`: the WASI command interfaces besides the proxy world's, as
+    # Rust's std on wasm32-wasip2 imports wasi:cli/environment and the like
+    # (Docket's components get them too).
+    args = [WASMTIME, "serve", "--addr", f"127.0.0.1:{port}", "-S", "cli=y", *flags, NOOP_HTTP]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     wait_answering(proc, base, bench.action_path("bench", "x"))

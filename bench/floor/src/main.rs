@@ -105,15 +105,23 @@ fn invoke(floor: &Floor) -> Response<Full<Bytes>> {
         Floor::Command(pre) => command::invoke(pre),
         Floor::Component(pre) => component::invoke(pre),
     };
-    let (status, body) = match outcome {
-        Ok(()) => (StatusCode::OK, Bytes::from_static(SUCCESS)),
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.into()),
+    let (status, content_type, body) = match outcome {
+        Ok(()) => (
+            StatusCode::OK,
+            "application/json",
+            Bytes::from_static(SUCCESS),
+        ),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            error.into(),
+        ),
     };
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
+        hyper::header::HeaderValue::from_static(content_type),
     );
     response
 }

@@ -12,7 +12,10 @@ against the same bare axum baseline.
   defaults (a fresh instance per request, pooling allocator on when the
   address space allows, which it does on x86-64; forced with
   `-O pooling-allocator=y`). `on-demand`: `-O pooling-allocator=n`, an mmap per
-  instance. `reuse`: `--max-instance-reuse-count 128`, one instance for up to
+  instance. `tuned`: pooling with Docket's pool settings (memories, tables
+  and stacks kept resident and wiped in place, PAGEMAP_SCAN), to show how
+  much of the difference is the pool's reset of each instance.
+  `reuse`: `--max-instance-reuse-count 128`, one instance for up to
   128 requests: not fresh-per-request, shown for scale only;
 * `floor-command` (and `floor-component` when `bench-floor` supports it): the
   design floor, `bench/floor`: hyper plus a pooled instance of the same
@@ -33,6 +36,10 @@ WASMTIME = os.environ.get("BENCH_WASMTIME", os.path.join(bench.ROOT, "target", "
 NOOP_HTTP = os.path.join(bench.ROOT, "bench/guests/dist/noop-http.wasm")
 FLOOR = os.path.join(bench.RELEASE, "bench-floor")
 
+# Docket's pool settings (runner/src/engine/tier_engines.rs) as wasmtime-cli flags.
+TUNED_POOL = ["pooling-memory-keep-resident=1048576", "pooling-table-keep-resident=65536",
+              "pooling-async-stack-keep-resident=131072", "pooling-pagemap-scan=auto"]
+
 # The goals of issue 30: Docket's throughput over the peer's, on the same work.
 GOALS = {
     "docket_component_over_wasmtime_serve": ("docket-component", "wasmtime-serve-pooling", 2.0),
@@ -41,6 +48,7 @@ GOALS = {
 # Further ratios, reported without a goal.
 RATIOS = {
     "docket_component_over_wasmtime_serve_on_demand": ("docket-component", "wasmtime-serve-on-demand"),
+    "docket_component_over_wasmtime_serve_tuned": ("docket-component", "wasmtime-serve-tuned"),
     "docket_component_over_floor_component": ("docket-component", "floor-component"),
 }
 
@@ -50,6 +58,7 @@ LABELS = {
     "docket-component": "Docket, trivial component",
     "wasmtime-serve-pooling": "wasmtime serve, pooling (default)",
     "wasmtime-serve-on-demand": "wasmtime serve, on-demand alloc",
+    "wasmtime-serve-tuned": "wasmtime serve, pool tuned as Docket",
     "wasmtime-serve-reuse": "wasmtime serve, reuse 128 (!fresh)",
     "floor-command": "floor, command",
     "floor-component": "floor, component",
@@ -139,6 +148,10 @@ def start_all(data):
     if wasmtime_version() and os.path.exists(NOOP_HTTP):
         for name, flags in [("wasmtime-serve-pooling", ["-O", "pooling-allocator=y"]),
                             ("wasmtime-serve-on-demand", ["-O", "pooling-allocator=n"]),
+                            # Its pool tuned as Docket's and the floor's: what
+                            # of the gap is the pool's reset of each instance.
+                            ("wasmtime-serve-tuned", ["-O", "pooling-allocator=y,"
+                                                      + ",".join(TUNED_POOL)]),
                             ("wasmtime-serve-reuse", ["-O", "pooling-allocator=y",
                                                       "--max-instance-reuse-count", "128"])]:
             proc, base = wasmtime_serve(flags)

@@ -61,9 +61,10 @@ fn main() -> wasmtime::Result<()> {
 }
 
 /// A pooling-allocator engine tuned as Docket's (`runner/src/engine/
-/// tier_engines.rs`): small memories, tables and stacks stay resident and are
-/// wiped in place, which avoids a TLB shootdown per instance. Cranelift, and
-/// none of Docket's per-request guards (fuel, epoch interruption).
+/// tier_engines.rs`): small memories and tables stay resident and are wiped
+/// in place, which avoids a TLB shootdown per instance (guests run
+/// synchronously here, on the thread's stack, so no fiber stacks). Cranelift,
+/// and none of Docket's per-request guards (fuel, epoch interruption).
 fn config() -> Config {
     let mut pool = PoolingAllocationConfig::new();
     pool.linear_memory_keep_resident(1024 * 1024)

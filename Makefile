@@ -44,7 +44,7 @@ help:
 	@echo "make api-check  schemathesis against the live admin API and runner/openapi.json"
 	@echo "make actions  build the example actions into $(DIST)/"
 	@echo "make fuzz   a longer fuzz run (DOCKET_FUZZ_CASES=20000 by default)"
-	@echo "make bench  throughput, latency, cold paths and concurrency vs a bare axum baseline"
+	@echo "make bench  throughput, latency, cold paths and concurrency vs a bare axum baseline, and peers (wasmtime serve, the design floor)"
 
 ## The WebAssembly targets the example actions compile to (auto-install is off here).
 targets:

@@ -12,8 +12,8 @@ against the same bare axum baseline.
   defaults (a fresh instance per request, pooling allocator on when the
   address space allows, which it does on x86-64; forced with
   `-O pooling-allocator=y`). `on-demand`: `-O pooling-allocator=n`, an mmap per
-  instance. `tuned`: pooling with Docket's pool settings (memories, tables
-  and stacks kept resident and wiped in place, PAGEMAP_SCAN), to show how
+  instance. `tuned`: pooling with Docket's pool settings (memories and
+  tables kept resident and wiped in place, PAGEMAP_SCAN), to show how
   much of the difference is the pool's reset of each instance.
   `reuse`: `--max-instance-reuse-count 128`, one instance for up to
   128 requests: not fresh-per-request, shown for scale only;
@@ -159,6 +159,9 @@ def start_all(data):
     else:
         print(f"peers: skipping wasmtime serve: {WASMTIME} or {NOOP_HTTP} is missing")
     for name, module in [("floor-command", "noop-command.wasm"), ("floor-component", "noop-component.wasm")]:
+        if not os.path.exists(FLOOR):
+            print(f"peers: skipping {name}: {FLOOR} is not built")
+            continue
         started = floor(os.path.join(bench.ROOT, "bench/guests/dist", module))
         if started:
             servers[name] = (started[0], started[1] + bench.action_path("bench", "x"))

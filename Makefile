@@ -28,10 +28,13 @@ C_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32
 # builds only when a source changed, and skips with a message if it cannot install.
 LANGUAGE_BUILDS := $(sort $(wildcard actions-wasm/*/build.sh))
 TOOLCHAINS := .toolchains
-BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
+BENCH_GUESTS := noop-command:wasm32-wasip1:noop-command.wasm noop-component:wasm32-wasip2:noop_component.wasm noop-http:wasm32-wasip2:noop_http.wasm sleep-command:wasm32-wasip1:sleep-command.wasm
+# wasmtime-cli for the peers benchmark: the version of the workspace's wasmtime.
+WASMTIME_CLI_VERSION := 48.0.8
+BENCH_TOOLS := $(abspath target/bench-tools)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help targets c-toolchain actions guests console build run demo-actions docket-binary cluster test test-tools api-check fuzz bench lint fmt clean
+.PHONY: help targets c-toolchain actions guests console build run demo-actions docket-binary cluster test test-tools api-check fuzz bench bench-wasmtime lint fmt clean
 
 help:
 	@echo "make run    build docket, its console and the demo's Rust actions, serve the demo tenant on http://$(LISTEN)"
@@ -41,7 +44,7 @@ help:
 	@echo "make api-check  schemathesis against the live admin API and runner/openapi.json"
 	@echo "make actions  build the example actions into $(DIST)/"
 	@echo "make fuzz   a longer fuzz run (DOCKET_FUZZ_CASES=20000 by default)"
-	@echo "make bench  throughput, latency, cold paths and concurrency vs a bare axum baseline"
+	@echo "make bench  throughput, latency, cold paths and concurrency vs a bare axum baseline, and peers (wasmtime serve, the design floor)"
 
 ## The WebAssembly targets the example actions compile to (auto-install is off here).
 targets:
@@ -119,13 +122,22 @@ fuzz: actions guests
 	DOCKET_FUZZ_CASES=$${DOCKET_FUZZ_CASES:-20000} $(CARGO) test -j$(JOBS) -p docket --test fuzz -- --nocapture
 
 ## Benchmarks against a bare axum baseline in the same run; see bench/README.md.
-bench: actions console
+## bench-floor is built in the same cargo run as docket, so it unifies to the
+## same feature sets and reuses docket's wasmtime instead of building another.
+bench: actions console bench-wasmtime
 	$(call build_wasm,$(BENCH_GUESTS),bench/guests/dist)
-	$(CARGO) build -j$(JOBS) --release -p docket -p bench-baseline
+	$(CARGO) build -j$(JOBS) --release -p docket -p bench-baseline -p bench-floor
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
 	@(command -v nginx || test -x /usr/sbin/nginx) >/dev/null && command -v curl >/dev/null || \
 		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx curl)
 	python3 bench/run.py $(BENCH_ONLY)
+
+## `wasmtime serve` for the peers scenario (bench/peers.py): wasmtime-cli from
+## crates.io, built once into $(BENCH_TOOLS) (its own target directory; a long
+## build) and skipped while the cached binary reports this version.
+bench-wasmtime:
+	@$(BENCH_TOOLS)/bin/wasmtime --version 2>/dev/null | grep -qE '^wasmtime $(WASMTIME_CLI_VERSION)( |$$)' || \
+		$(CARGO) install -j$(JOBS) wasmtime-cli --version =$(WASMTIME_CLI_VERSION) --locked --root $(BENCH_TOOLS)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Docket's benchmark (`make bench`): throughput and latency against a bare axum
 baseline measured in the same run, cold paths, compile tiers (bench/tiers.py),
-and many concurrent waiting invocations. Writes a table to stdout and JSON to bench/results/.
+many concurrent waiting invocations, and peers (bench/peers.py: `wasmtime serve`
+and the design floor). Writes a table to stdout and JSON to bench/results/.
 
 Everything targets 127.0.0.1 and is bounded in time. Needs the release binaries,
 the example actions and bench guests (the Makefile builds them) and wrk.
@@ -400,7 +401,7 @@ def main():
                             # sets --compile-tiers itself); unset means the default.
                             "compile_tiers": os.environ.get("DOCKET_COMPILE_TIERS", "baseline,optimized")}}
     only = sys.argv[1:] or ["throughput", "cold", "languages", "tiers", "concurrency", "cluster", "observability",
-                            "providers"]
+                            "providers", "peers"]
     if "throughput" in only: throughput(results)
     if "cold" in only: cold_paths(results)
     if "languages" in only: language_deploys(results)
@@ -417,6 +418,9 @@ def main():
     if "providers" in only:
         import providers  # bench/providers.py: Docket Drive against nginx, large folders
         providers.providers(results)
+    if "peers" in only:
+        import peers  # bench/peers.py: wasmtime serve and the design floor beside Docket
+        peers.peers(results)
     os.makedirs(os.path.join(ROOT, "bench/results"), exist_ok=True)
     stamp = results["when"].replace(":", "").replace("+0000", "Z")
     for name in (f"bench-{stamp}.json", "latest.json"):
@@ -446,6 +450,10 @@ def print_table(results):
         import providers
         print()
         providers.print_providers(results["providers"])
+    if "peers" in results:
+        import peers
+        print()
+        peers.print_peers(results["peers"])
 
 if __name__ == "__main__":
     main()

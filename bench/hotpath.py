@@ -47,6 +47,9 @@ VARIANTS = {
 TARGETS = {
     "trivial-command": (os.path.join(bench.ROOT, "bench/guests/dist/noop-command.wasm"), "", ""),
     "trivial-component": (os.path.join(bench.ROOT, "bench/guests/dist/noop-component.wasm"), "", ""),
+    # Opt-in reuse (`instance-reuse`): one instance answers up to 100 requests.
+    "trivial-component-reuse": (os.path.join(bench.ROOT, "bench/guests/dist/noop-component.wasm"),
+                                "[limits]\ninstance-reuse = 100\n", ""),
     "realistic-command": (os.path.join(bench.ROOT, "actions-wasm/dist/archive.wasm"),
                           '[config]\nfolder = "Archive"\n', ""),
     "realistic-component": (os.path.join(bench.ROOT, "actions-wasm/dist/review-gate.wasm"),
@@ -87,6 +90,9 @@ def main():
         raise SystemExit(f"variants {needs_knobs} need a binary built with bench/hotpath-knobs.patch applied")
     chosen = list(binaries) + [v for v in chosen if v not in binaries]
     targets = os.environ.get("BENCH_HOTPATH_TARGETS", ",".join(TARGETS)).split(",")
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise SystemExit(f"unknown targets {unknown}; known: {', '.join(TARGETS)}")
     rounds = int(os.environ.get("BENCH_HOTPATH_ROUNDS", "3"))
     work = tempfile.mkdtemp(prefix="docket-hotpath-")
     manifests = os.path.join(work, "manifests", "bench")

@@ -3,7 +3,9 @@
 //! replicas, and the health `/readyz` reports.
 //!
 //! A notification reloads one tenant at once (a few milliseconds after the
-//! writer commits). Notifications are lost while the listening connection is
+//! writer commits), unless this replica's snapshot is at the generation the
+//! notification names already: the writer's own replica installs its
+//! snapshot as it commits, so its own notification costs nothing. Notifications are lost while the listening connection is
 //! down, so every [`RECONCILE_EVERY`] the replica compares each tenant's
 //! generation with its snapshot's and reloads what differs: a change reaches
 //! every replica within that period even when no notification arrives.
@@ -144,11 +146,16 @@ async fn listen(store: Weak<PgStore>, mut listener: PgListener) {
         };
         match received {
             Ok(notification) => {
-                if let Ok(name) = TenantName::new(notification.payload()) {
-                    // A failed reload is retried by the next reconcile.
-                    if let Err(err) = store.refresh(&name).await {
-                        tracing::debug!(tenant = %name, error = %err, "reload after notification failed");
-                    }
+                let Some(change) = Change::parse(notification.payload()) else {
+                    continue;
+                };
+                let loaded = store.loaded_generation(change.tenant.as_str());
+                if change.is_loaded(loaded) {
+                    continue;
+                }
+                // A failed reload is retried by the next reconcile.
+                if let Err(err) = store.refresh(&change.tenant).await {
+                    tracing::debug!(tenant = %change.tenant, error = %err, "reload after notification failed");
                 }
             }
             Err(err) => {
@@ -159,6 +166,49 @@ async fn listen(store: Weak<PgStore>, mut listener: PgListener) {
                 tokio::time::sleep(RECONCILE_EVERY).await;
             }
         }
+    }
+}
+
+/// A change notification: the tenant, and the generation its change
+/// committed at. The payload is `<name> <generation>`; a bare name (a
+/// deletion, `docket migrate`, a replica before generations were sent)
+/// always reloads.
+#[derive(Debug, PartialEq)]
+pub(super) struct Change {
+    tenant: TenantName,
+    generation: Option<i64>,
+}
+
+impl Change {
+    /// The payload announcing `tenant`'s change at `generation`.
+    pub(super) fn payload(tenant: &TenantName, generation: Option<i64>) -> String {
+        match generation {
+            Some(generation) => format!("{} {generation}", tenant.as_str()),
+            None => tenant.as_str().to_owned(),
+        }
+    }
+
+    /// The change a payload announces; `None` for one that names no tenant.
+    fn parse(payload: &str) -> Option<Self> {
+        let (name, generation) = match payload.split_once(' ') {
+            Some((name, generation)) => (name, Some(generation.parse().ok()?)),
+            None => (payload, None),
+        };
+        Some(Self {
+            tenant: TenantName::new(name).ok()?,
+            generation,
+        })
+    }
+
+    /// Whether a snapshot loaded at `loaded` has this change already, so
+    /// the notification costs nothing: this replica's own write (it
+    /// installs its snapshot as it commits), or a change a reconcile or an
+    /// earlier reload already brought. Generations only grow and a write
+    /// holds its tenant's lock until it commits, so a snapshot at this
+    /// generation or later has seen the change; another replica's change
+    /// has a generation this one has not loaded, and is reloaded.
+    fn is_loaded(&self, loaded: Option<i64>) -> bool {
+        matches!((self.generation, loaded), (Some(changed), Some(have)) if have >= changed)
     }
 }
 
@@ -265,4 +315,36 @@ async fn heartbeat(store: &PgStore) -> Result<(), StoreError> {
         .execute(&store.pool)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Change;
+    use crate::names::TenantName;
+
+    #[test]
+    fn a_payload_names_the_tenant_and_the_generation() {
+        let acme = TenantName::new("acme").unwrap();
+        let change = Change::parse(&Change::payload(&acme, Some(42))).unwrap();
+        assert_eq!(change.generation, Some(42));
+        assert_eq!(change.tenant, acme);
+        assert_eq!(Change::parse("acme").unwrap().generation, None);
+        assert_eq!(Change::parse("acme x"), None);
+        assert_eq!(Change::parse("Not A Name"), None);
+    }
+
+    #[test]
+    fn only_a_snapshot_at_the_generation_or_later_skips_the_reload() {
+        let change = |generation| Change {
+            tenant: TenantName::new("acme").unwrap(),
+            generation,
+        };
+        // This replica's own write, or a change already reloaded.
+        assert!(change(Some(7)).is_loaded(Some(7)));
+        assert!(change(Some(7)).is_loaded(Some(9)));
+        // Another replica's change, a tenant not loaded here, a bare name.
+        assert!(!change(Some(7)).is_loaded(Some(6)));
+        assert!(!change(Some(7)).is_loaded(None));
+        assert!(!change(None).is_loaded(Some(7)));
+    }
 }

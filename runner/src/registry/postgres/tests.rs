@@ -91,6 +91,40 @@ async fn a_missed_deletion_and_creation_are_caught_by_the_reconcile() {
     .await;
 }
 
+/// A replica's own notification costs no reload (its write installed the
+/// snapshot as it committed), while another replica's change still reloads:
+/// the generation in the payload tells them apart.
+#[tokio::test]
+async fn a_replica_skips_its_own_notification_and_reloads_anothers() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let db = TestDatabase::create().await;
+    let (one, two) = (db.open().await, db.open().await);
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    let settle = || tokio::time::sleep(Duration::from_millis(300));
+    settle().await;
+    let (one_before, two_before) = (one.reloads.load(Relaxed), two.reloads.load(Relaxed));
+    one.update_tenant(&acme(), Some(true), None).await.unwrap();
+    within(Duration::from_secs(1), || {
+        two.tenant("acme").is_some_and(|t| t.suspended)
+    })
+    .await;
+    settle().await;
+    assert_eq!(one.reloads.load(Relaxed), one_before, "its own change");
+    assert_eq!(two.reloads.load(Relaxed), two_before + 1, "the other's change");
+
+    two.update_tenant(&acme(), Some(false), None).await.unwrap();
+    within(Duration::from_secs(1), || {
+        one.tenant("acme").is_some_and(|t| !t.suspended)
+    })
+    .await;
+    settle().await;
+    assert_eq!(one.reloads.load(Relaxed), one_before + 1, "the other's change");
+    assert_eq!(two.reloads.load(Relaxed), two_before + 1, "its own change");
+}
+
 #[tokio::test]
 async fn quotas_are_checked_against_the_database_not_a_stale_snapshot() {
     let db = TestDatabase::create().await;

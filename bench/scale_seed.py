@@ -207,8 +207,9 @@ def main():
             if os.environ.get("BENCH_SEED_KEEP"):
                 # Kept for starts by hand (e.g. with DOCKET_LOG=info).
                 print(f"kept {backend} store: --data-dir {data}" + (f" --database-url {db_url}" if db else ""))
-                continue
-            shutil.rmtree(data, ignore_errors=True)
+                data, db = None, None
+            if data:
+                shutil.rmtree(data, ignore_errors=True)
             if db:
                 subprocess.run(["psql", pg_url("test"), "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"],
                                timeout=60)

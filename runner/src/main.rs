@@ -134,7 +134,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     tracing::info!(
-        tenants = store.tenants().len(),
+        tenants = docket::registry::TenantStore::tenants(&*store).len(),
         ms = started.elapsed().as_millis() as u64,
         "store opened, every tenant's snapshot loaded"
     );
@@ -338,7 +338,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     .await?;
     let store: Arc<dyn Storage> = Arc::new(store);
     tracing::info!(
-        tenants = store.tenants().len(),
+        tenants = docket::registry::TenantStore::tenants(&*store).len(),
         ms = started.elapsed().as_millis() as u64,
         "store opened, every tenant's snapshot loaded"
     );

@@ -337,11 +337,6 @@ async fn check(args: CheckArgs) -> anyhow::Result<()> {
     )
     .await?;
     let store: Arc<dyn Storage> = Arc::new(store);
-    tracing::info!(
-        tenants = docket::registry::TenantStore::tenants(&*store).len(),
-        ms = started.elapsed().as_millis() as u64,
-        "store opened, every tenant's snapshot loaded"
-    );
     let services = args
         .limits
         .host_services(store.clone(), scratch.path().join("blobs"))?;

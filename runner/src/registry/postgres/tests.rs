@@ -140,7 +140,11 @@ async fn a_replica_skips_its_own_notification_and_reloads_anothers() {
     .await;
     settle().await;
     assert_eq!(one.reloads.load(Relaxed), one_before, "its own change");
-    assert_eq!(two.reloads.load(Relaxed), two_before + 1, "the other's change");
+    assert_eq!(
+        two.reloads.load(Relaxed),
+        two_before + 1,
+        "the other's change"
+    );
 
     two.update_tenant(&acme(), Some(false), None).await.unwrap();
     within(Duration::from_secs(1), || {
@@ -148,7 +152,11 @@ async fn a_replica_skips_its_own_notification_and_reloads_anothers() {
     })
     .await;
     settle().await;
-    assert_eq!(one.reloads.load(Relaxed), one_before + 1, "the other's change");
+    assert_eq!(
+        one.reloads.load(Relaxed),
+        one_before + 1,
+        "the other's change"
+    );
     assert_eq!(two.reloads.load(Relaxed), two_before + 1, "its own change");
 }
 

@@ -28,7 +28,8 @@ distinct modules to tenants spread over the store (admin API).
         BENCH_SEED_BACKENDS=sqlite,postgres python3 bench/scale_seed.py
 
 PostgreSQL: a database `docket_scale_<pid>` is created on 127.0.0.1:5432
-(BENCH_PG, trust auth) and dropped at the end. Loopback only; every step is
+(BENCH_PG, trust auth) and dropped at the end (with BENCH_SEED_KEEP=1 the
+stores are kept, and their paths printed, for starts by hand). Loopback only; every step is
 bounded (server starts wait at most 120 s). Writes
 bench/results/scale-seed-<time>.json.
 """
@@ -203,7 +204,12 @@ def main():
                 print(f"{backend} {label}: {json.dumps(run[label])}", flush=True)
             results["runs"][backend] = run
         finally:
-            shutil.rmtree(data, ignore_errors=True)
+            if os.environ.get("BENCH_SEED_KEEP"):
+                # Kept for starts by hand (e.g. with DOCKET_LOG=info).
+                print(f"kept {backend} store: --data-dir {data}" + (f" --database-url {db_url}" if db else ""))
+                data, db = None, None
+            if data:
+                shutil.rmtree(data, ignore_errors=True)
             if db:
                 subprocess.run(["psql", pg_url("test"), "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"],
                                timeout=60)

@@ -31,6 +31,23 @@ fn sample(text: &str, series: &str) -> u64 {
     sum as u64
 }
 
+/// Waits until the start's warm (run beside the listener) has finished, as
+/// its log line says, so what it loaded can be counted.
+async fn until_warmed(server: &Server) {
+    let started = Instant::now();
+    while !server
+        .stderr()
+        .contains("live versions called lately loaded")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the warm did not finish:\n{}",
+            server.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn manifest(name: &str) -> String {
     format!("name = \"{name}\"\n")
 }
@@ -64,6 +81,7 @@ async fn a_start_loads_what_was_called_and_the_rest_loads_on_its_first_call() {
     stop(server);
 
     let server = Server::hosted_in(data.path(), &[]);
+    until_warmed(&server).await;
     let text = server.scrape_metrics().await;
     assert_eq!(sample(&text, "docket_loaded_modules"), 1, "{text}");
     assert_eq!(sample(&text, "docket_module_lazy_loads_total"), 0, "{text}");
@@ -143,6 +161,7 @@ async fn a_first_call_after_a_restart_goes_through_the_tier_switch() {
     let data = server.crash().unwrap();
 
     let server = Server::hosted_in(data.path(), &tiers);
+    until_warmed(&server).await;
     assert_eq!(
         sample(&server.scrape_metrics().await, "docket_loaded_modules"),
         0

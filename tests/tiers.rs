@@ -74,6 +74,23 @@ fn tail_call_module() -> Vec<u8> {
 }
 
 /// Waits until the optimized code serves the one deployed module.
+/// Waits until the start's warm (run beside the listener) has finished, as
+/// its log line says, so what it loaded can be counted.
+async fn until_warmed(server: &Server) {
+    let started = Instant::now();
+    while !server
+        .stderr()
+        .contains("live versions called lately loaded")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the warm did not finish:\n{}",
+            server.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn until_optimized(server: &Server, limit: Duration) {
     let started = Instant::now();
     loop {
@@ -182,6 +199,7 @@ async fn a_restart_serves_the_best_artifact_without_compiling_in_the_foreground(
     let data = server.crash().unwrap();
 
     let restarted = Server::hosted_in(data.path(), TIERED);
+    until_warmed(&restarted).await;
     // Never called: loaded by its first call, not at the start…
     let text = restarted.scrape_metrics().await;
     assert_eq!(sample(&text, "docket_loaded_modules"), 0, "{text}");
@@ -206,6 +224,7 @@ async fn a_restart_serves_the_best_artifact_without_compiling_in_the_foreground(
     // Now the optimized artifact is stored, and the action was called
     // lately: a restart loads it at once, on optimized code.
     let again = Server::hosted_in(data.path(), TIERED);
+    until_warmed(&again).await;
     assert_eq!(cached_by_tier(&again).await, (0, 1));
     let text = again.scrape_metrics().await;
     assert_eq!(sample(&text, "docket_compile_duration_seconds_count"), 0);

@@ -106,6 +106,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let quotas = args.quotas.quotas(&args.limits);
     let secrets_key = std::env::var("DOCKET_SECRETS_KEY").ok();
     let key_file = KeyFile::locate(args.secrets_key_file.as_deref(), &args.data_dir);
+    let started = std::time::Instant::now();
     let store: Arc<dyn Storage> = match &args.database_url {
         Some(url) => {
             if secrets_key.as_deref().is_none_or(str::is_empty) {
@@ -132,6 +133,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Arc::new(store)
         }
     };
+    tracing::info!(
+        tenants = docket::registry::TenantStore::tenants(&*store).len(),
+        ms = started.elapsed().as_millis() as u64,
+        "store opened, every tenant's snapshot loaded"
+    );
     let services = args
         .limits
         .host_services(store.clone(), args.data_dir.join("blobs"))?;
@@ -162,13 +168,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.manifests {
         tenants = declarative::sync_with(&app, dir, &args.data_dir, args.missing_modules()).await?;
     }
-    let warming = std::time::Instant::now();
-    let warmed = app.warm().await;
-    tracing::info!(
-        modules = warmed,
-        ms = warming.elapsed().as_millis() as u64,
-        "live versions called lately loaded; the others load on their first call"
-    );
     app.follow_changes();
     app.watch_tenants();
     if app.operator_token.is_none() {
@@ -178,9 +177,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         docket::http::serve::listen(socket).map_err(|err| listen_error(args.listen, err))?;
     let local_url = format!("http://{}", display_addr(local));
     print_banner(&local_url, args.public_url.as_deref(), &tenants);
-    // Only now: optimized compiles queued by the start would take a core
-    // from loading the live versions and binding, and so delay readiness.
-    app.start_background_compiles();
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "listening; loading the versions called lately meanwhile"
+    );
+    // After the listener: a call meanwhile loads its module itself, or
+    // waits for the warm's load of it (docs/architecture.md, "Warming").
+    app.warm_in_background();
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let app_at_shutdown = app.clone();
     let app_at_signal = app.clone();

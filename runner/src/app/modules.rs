@@ -272,6 +272,26 @@ impl App {
         }
     }
 
+    /// Runs [`App::warm`] in its own task, then starts the optimized
+    /// compiles ([`App::start_background_compiles`]). The server listens
+    /// meanwhile: at 10,000 tenants the warm would be a large part of the
+    /// time to ready, and a call it has not reached yet loads its module
+    /// itself, or waits for the warm's load of it (one load per module).
+    /// The compiles wait for the warm, as they would take a core from it.
+    pub fn warm_in_background(self: &Arc<Self>) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let warming = std::time::Instant::now();
+            let warmed = app.warm().await;
+            tracing::info!(
+                modules = warmed,
+                ms = warming.elapsed().as_millis() as u64,
+                "live versions called lately loaded; the others load on their first call"
+            );
+            app.start_background_compiles();
+        });
+    }
+
     /// Loads the live versions called lately (an invocation recorded in the
     /// last seven days), newest first, while they fit in
     /// `--max-loaded-modules-mb`, so the first calls after a start do not

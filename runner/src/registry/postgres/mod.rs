@@ -75,6 +75,9 @@ pub struct PgStore {
     health: sync::Health,
     /// The budget of on-demand tenant reloads (`TenantStore::catch_up`).
     catch_ups: std::sync::Mutex<tenants::CatchUps>,
+    /// Reloads of one tenant's snapshot so far, for the tests of what a
+    /// notification costs.
+    reloads: std::sync::atomic::AtomicU64,
 }
 
 impl Registry for PgStore {
@@ -123,6 +126,7 @@ impl PgStore {
             snapshots: RwLock::new(HashMap::new()),
             health: sync::Health::new(),
             catch_ups: std::sync::Mutex::new(tenants::CatchUps::new()),
+            reloads: std::sync::atomic::AtomicU64::new(0),
         });
         store.reload_everything().await?;
         sync::follow(&store).await?;
@@ -162,45 +166,65 @@ impl PgStore {
         });
     }
 
-    /// Replaces every snapshot with what the database holds now.
+    /// Replaces every snapshot with what the database holds now, keeping
+    /// the ones already at that generation or newer (as [`PgStore::install`]
+    /// does): a bulk reload after a lost connection then replaces only what
+    /// changed, and the followers compare only those.
     async fn reload_everything(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
         let loaded = self.load(&mut conn, None).await?;
         let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
+        let mut old = std::mem::take(&mut *snapshots);
         *snapshots = loaded
             .into_iter()
-            .map(|l| (l.tenant.name.clone(), l))
+            .map(|new| match old.remove(&new.tenant.name) {
+                Some(kept) if kept.generation >= new.generation => (new.tenant.name.clone(), kept),
+                _ => (new.tenant.name.clone(), new),
+            })
             .collect();
         Ok(())
     }
 
     /// Reloads one tenant's snapshot (removing it if the tenant is gone).
     async fn refresh(&self, name: &TenantName) -> Result<(), StoreError> {
+        self.reloads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut conn = self.pool.acquire().await?;
         let loaded = self.load(&mut conn, Some(name)).await?.pop();
         self.install(name, loaded);
         Ok(())
     }
 
-    /// Installs a loaded snapshot unless a newer one is already there: a
-    /// notification's reload and a local write's may finish in either order.
+    /// Installs a loaded snapshot unless one of the same generation or a
+    /// newer one is already there: a notification's reload and a local
+    /// write's may finish in either order, and a snapshot kept keeps its
+    /// `Arc`, so what is keyed by it (idle instances, the followers'
+    /// comparisons) is not thrown away for the same contents. Subscribers
+    /// hear of it only when something was replaced or removed.
     fn install(&self, name: &TenantName, loaded: Option<Loaded>) {
         let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
-        match loaded {
+        let changed = match loaded {
             Some(new) => {
-                let newer = snapshots
+                let current = snapshots
                     .get(name)
-                    .is_some_and(|old| old.generation > new.generation);
-                if !newer {
+                    .is_some_and(|old| old.generation >= new.generation);
+                if !current {
                     snapshots.insert(name.clone(), new);
                 }
+                !current
             }
-            None => {
-                snapshots.remove(name);
-            }
-        }
+            None => snapshots.remove(name).is_some(),
+        };
         drop(snapshots);
-        self.health.changed();
+        if changed {
+            self.health.changed();
+        }
+    }
+
+    /// The generation this replica's snapshot of `name` was loaded at.
+    fn loaded_generation(&self, name: &str) -> Option<i64> {
+        let snapshots = self.snapshots.read().unwrap_or_else(|e| e.into_inner());
+        snapshots.get(name).map(|l| l.generation)
     }
 
     /// Starts a write to `tenant`: a transaction holding the tenant's advisory
@@ -231,24 +255,36 @@ impl PgStore {
             .ok_or_else(|| StoreError::UnknownTenant(name.to_string()))
     }
 
-    /// Ends a write: bumps the tenant's generation, tells the other replicas,
-    /// commits, and reloads this replica's snapshot.
+    /// Ends a write: bumps the tenant's generation, tells the other replicas
+    /// (the payload names the generation, so this replica skips its own
+    /// notification: `sync::Change`), loads the tenant's new snapshot,
+    /// commits, and installs the snapshot here.
+    ///
+    /// The snapshot is loaded inside the transaction, under the tenant's
+    /// lock: it is exactly what the commit makes current, and it is in place
+    /// a moment after the commit, usually before the notification comes
+    /// back, rather than a reload later.
     async fn commit_change(
         &self,
         mut tx: Transaction<'static, Postgres>,
         tenant: &TenantName,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tenants SET generation = nextval('docket_generation') WHERE name = $1")
-            .bind(tenant.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let generation: Option<i64> = sqlx::query_scalar(
+            "UPDATE tenants SET generation = nextval('docket_generation') WHERE name = $1 \
+             RETURNING generation",
+        )
+        .bind(tenant.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANGES_CHANNEL)
-            .bind(tenant.as_str())
+            .bind(sync::Change::payload(tenant, generation))
             .execute(&mut *tx)
             .await?;
+        let loaded = self.load(&mut tx, Some(tenant)).await?.pop();
         tx.commit().await?;
-        self.refresh(tenant).await
+        self.install(tenant, loaded);
+        Ok(())
     }
 
     /// Loads snapshots: one tenant's, or every tenant's in four queries

@@ -3,10 +3,14 @@
 //! replicas, and the health `/readyz` reports.
 //!
 //! A notification reloads one tenant at once (a few milliseconds after the
-//! writer commits). Notifications are lost while the listening connection is
+//! writer commits), unless this replica's snapshot is at the generation the
+//! notification names already: the writer's own replica installs its
+//! snapshot as it commits, so its own notification costs nothing. Notifications are lost while the listening connection is
 //! down, so every [`RECONCILE_EVERY`] the replica compares each tenant's
 //! generation with its snapshot's and reloads what differs: a change reaches
-//! every replica within that period even when no notification arrives.
+//! every replica within that period even when no notification arrives. That
+//! comparison reads every tenant only when one row of sums ([`Fingerprint`])
+//! says something differs, and every [`FULL_COMPARE_EVERY`]th time.
 
 use super::{CHANGES_CHANNEL, PgStore};
 use crate::names::TenantName;
@@ -30,6 +34,9 @@ const RECONCILE_TIMEOUT: Duration = Duration::from_millis(1500);
 const REPLICA_EXPIRES_MS: i64 = 5_000;
 /// More changed tenants than this in one reconcile reload everything at once.
 const BULK_RELOAD: usize = 64;
+/// Every this many reconciles, the tenants' generations are compared one by
+/// one even when the sums match (see [`Fingerprint`]).
+const FULL_COMPARE_EVERY: u32 = 25;
 
 /// What `/readyz` says about this replica's view of the cluster.
 #[derive(Debug, Clone, Serialize)]
@@ -144,11 +151,16 @@ async fn listen(store: Weak<PgStore>, mut listener: PgListener) {
         };
         match received {
             Ok(notification) => {
-                if let Ok(name) = TenantName::new(notification.payload()) {
-                    // A failed reload is retried by the next reconcile.
-                    if let Err(err) = store.refresh(&name).await {
-                        tracing::debug!(tenant = %name, error = %err, "reload after notification failed");
-                    }
+                let Some(change) = Change::parse(notification.payload()) else {
+                    continue;
+                };
+                let loaded = store.loaded_generation(change.tenant.as_str());
+                if change.is_loaded(loaded) {
+                    continue;
+                }
+                // A failed reload is retried by the next reconcile.
+                if let Err(err) = store.refresh(&change.tenant).await {
+                    tracing::debug!(tenant = %change.tenant, error = %err, "reload after notification failed");
                 }
             }
             Err(err) => {
@@ -162,15 +174,109 @@ async fn listen(store: Weak<PgStore>, mut listener: PgListener) {
     }
 }
 
+/// A change notification: the tenant, and the generation its change
+/// committed at. The payload is `<name> <generation>`; a bare name (a
+/// deletion, `docket migrate`, a replica before generations were sent)
+/// always reloads.
+#[derive(Debug, PartialEq)]
+pub(super) struct Change {
+    tenant: TenantName,
+    generation: Option<i64>,
+}
+
+impl Change {
+    /// The payload announcing `tenant`'s change at `generation`.
+    pub(super) fn payload(tenant: &TenantName, generation: Option<i64>) -> String {
+        match generation {
+            Some(generation) => format!("{} {generation}", tenant.as_str()),
+            None => tenant.as_str().to_owned(),
+        }
+    }
+
+    /// The change a payload announces; `None` for one that names no tenant.
+    fn parse(payload: &str) -> Option<Self> {
+        let (name, generation) = match payload.split_once(' ') {
+            Some((name, generation)) => (name, Some(generation.parse().ok()?)),
+            None => (payload, None),
+        };
+        Some(Self {
+            tenant: TenantName::new(name).ok()?,
+            generation,
+        })
+    }
+
+    /// Whether a snapshot loaded at `loaded` has this change already, so
+    /// the notification costs nothing: this replica's own write (it
+    /// installs its snapshot as it commits), or a change a reconcile or an
+    /// earlier reload already brought. Generations only grow and a write
+    /// holds its tenant's lock until it commits, so a snapshot at this
+    /// generation or later has seen the change; another replica's change
+    /// has a generation this one has not loaded, and is reloaded.
+    fn is_loaded(&self, loaded: Option<i64>) -> bool {
+        matches!((self.generation, loaded), (Some(changed), Some(have)) if have >= changed)
+    }
+}
+
+/// What the tenant rows add up to: how many, and the sum of their
+/// generations. Compared with the same of the loaded snapshots, it tells in
+/// one row whether anything changed, so a reconcile at 10,000 tenants reads
+/// one row, not 10,000. Every write raises its tenant's generation (the sum
+/// grows), a deletion or creation changes the count, and generations only
+/// grow: for both to match while something changed, tenants must be deleted
+/// and created and other writes made, all unannounced, with generations
+/// that cancel exactly. Every [`FULL_COMPARE_EVERY`]th reconcile compares
+/// tenant by tenant all the same, so even that is caught within seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+struct Fingerprint {
+    tenants: i64,
+    /// As text: PostgreSQL sums `bigint` into `numeric`.
+    #[sqlx(try_from = "String")]
+    generations: Generations,
+}
+
+/// A sum of generations (128 bits: 10,000 tenants of 63-bit generations fit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Generations(i128);
+
+impl TryFrom<String> for Generations {
+    type Error = std::num::ParseIntError;
+
+    fn try_from(sum: String) -> Result<Self, Self::Error> {
+        sum.parse().map(Self)
+    }
+}
+
+impl Fingerprint {
+    async fn stored(store: &PgStore) -> Result<Self, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*) AS tenants, COALESCE(SUM(generation), 0)::TEXT AS generations \
+             FROM tenants",
+        )
+        .fetch_one(&store.pool)
+        .await?)
+    }
+
+    fn loaded(store: &PgStore) -> Self {
+        let snapshots = store.snapshots.read().unwrap_or_else(|e| e.into_inner());
+        Self {
+            tenants: snapshots.len() as i64,
+            generations: Generations(snapshots.values().map(|l| i128::from(l.generation)).sum()),
+        }
+    }
+}
+
 async fn reconcile_forever(store: Weak<PgStore>) {
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut round: u32 = 0;
     loop {
         tick.tick().await;
         let Some(store) = store.upgrade() else {
             return;
         };
-        match tokio::time::timeout(RECONCILE_TIMEOUT, reconcile(&store)).await {
+        round = round.wrapping_add(1);
+        let full = round.is_multiple_of(FULL_COMPARE_EVERY);
+        match tokio::time::timeout(RECONCILE_TIMEOUT, reconcile(&store, full)).await {
             Ok(Ok(())) => store.health.synced(),
             Ok(Err(err)) => store.health.failed(&err),
             Err(_) => store.health.failed(&StoreError::Unavailable(format!(
@@ -182,8 +288,13 @@ async fn reconcile_forever(store: Weak<PgStore>) {
 }
 
 /// Reloads every tenant whose generation differs from its snapshot's, drops
-/// the snapshots of deleted tenants, and sends the heartbeat.
-async fn reconcile(store: &PgStore) -> Result<(), StoreError> {
+/// the snapshots of deleted tenants, and sends the heartbeat. Unless `full`,
+/// the tenants are compared one by one only when their [`Fingerprint`]
+/// differs from the snapshots'.
+async fn reconcile(store: &PgStore, full: bool) -> Result<(), StoreError> {
+    if !full && Fingerprint::stored(store).await? == Fingerprint::loaded(store) {
+        return heartbeat(store).await;
+    }
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, generation FROM tenants")
         .fetch_all(&store.pool)
         .await?;
@@ -265,4 +376,36 @@ async fn heartbeat(store: &PgStore) -> Result<(), StoreError> {
         .execute(&store.pool)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Change;
+    use crate::names::TenantName;
+
+    #[test]
+    fn a_payload_names_the_tenant_and_the_generation() {
+        let acme = TenantName::new("acme").unwrap();
+        let change = Change::parse(&Change::payload(&acme, Some(42))).unwrap();
+        assert_eq!(change.generation, Some(42));
+        assert_eq!(change.tenant, acme);
+        assert_eq!(Change::parse("acme").unwrap().generation, None);
+        assert_eq!(Change::parse("acme x"), None);
+        assert_eq!(Change::parse("Not A Name"), None);
+    }
+
+    #[test]
+    fn only_a_snapshot_at_the_generation_or_later_skips_the_reload() {
+        let change = |generation| Change {
+            tenant: TenantName::new("acme").unwrap(),
+            generation,
+        };
+        // This replica's own write, or a change already reloaded.
+        assert!(change(Some(7)).is_loaded(Some(7)));
+        assert!(change(Some(7)).is_loaded(Some(9)));
+        // Another replica's change, a tenant not loaded here, a bare name.
+        assert!(!change(Some(7)).is_loaded(Some(6)));
+        assert!(!change(Some(7)).is_loaded(None));
+        assert!(!change(None).is_loaded(Some(7)));
+    }
 }

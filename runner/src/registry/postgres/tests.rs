@@ -64,31 +64,95 @@ async fn a_missed_notification_is_caught_by_the_reconcile() {
     .await;
 }
 
+/// Unannounced: tenant acme deleted and globex made by copying its row, so
+/// the number of tenants is the same and only the names differ; globex's
+/// generation is `generation` (an SQL expression over acme's row).
+async fn swap_acme_for_globex_unannounced(store: &super::PgStore, generation: &str) {
+    sqlx::query(&format!(
+        "INSERT INTO tenants (name, uid, display_name, failure_word, suspended, declarative, \
+         max_concurrency, max_actions, max_module_bytes, max_storage_bytes, max_versions, \
+         created_ms, generation) SELECT 'globex', uid || '-g', display_name, failure_word, \
+         suspended, declarative, max_concurrency, max_actions, max_module_bytes, \
+         max_storage_bytes, max_versions, created_ms, {generation} FROM tenants WHERE name = 'acme'"
+    ))
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM tenants WHERE name = 'acme'")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_missed_deletion_and_creation_are_caught_by_the_reconcile() {
     let db = TestDatabase::create().await;
     let (one, two) = (db.open().await, db.open().await);
-    let globex = TenantName::new("globex").unwrap();
     one.create_tenant(&acme(), None, QuotaOverrides::default())
         .await
         .unwrap();
     within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
-    // Unannounced: acme deleted and globex made by copying its row, so the
-    // number of tenants is the same and only the names differ.
-    sqlx::query(
-        "INSERT INTO tenants (name, uid, display_name, failure_word, suspended, declarative,          max_concurrency, max_actions, max_module_bytes, max_storage_bytes, max_versions,          created_ms, generation) SELECT 'globex', uid || '-g', display_name, failure_word,          suspended, declarative, max_concurrency, max_actions, max_module_bytes,          max_storage_bytes, max_versions, created_ms, nextval('docket_generation')          FROM tenants WHERE name = 'acme'",
-    )
-    .execute(&one.pool)
-    .await
-    .unwrap();
-    sqlx::query("DELETE FROM tenants WHERE name = 'acme'")
-        .execute(&one.pool)
-        .await
-        .unwrap();
+    swap_acme_for_globex_unannounced(&one, "nextval('docket_generation')").await;
     within(Duration::from_secs(2), || {
-        two.tenant("acme").is_none() && two.tenant(globex.as_str()).is_some()
+        two.tenant("acme").is_none() && two.tenant("globex").is_some()
     })
     .await;
+}
+
+/// A change the reconcile's fingerprint cannot see (the same number of
+/// tenants, the same sum of generations: not something Docket's own writes
+/// make, as a write always takes a new generation) is still caught by the
+/// reconcile that compares tenant by tenant (`FULL_COMPARE_EVERY`).
+#[tokio::test]
+async fn a_change_the_fingerprint_misses_is_caught_by_the_full_comparison() {
+    let db = TestDatabase::create().await;
+    let (one, two) = (db.open().await, db.open().await);
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    swap_acme_for_globex_unannounced(&one, "generation").await;
+    within(Duration::from_secs(15), || {
+        two.tenant("acme").is_none() && two.tenant("globex").is_some()
+    })
+    .await;
+}
+
+/// A replica's own notification costs no reload (its write installed the
+/// snapshot as it committed), while another replica's change still reloads:
+/// the generation in the payload tells them apart.
+#[tokio::test]
+async fn a_replica_skips_its_own_notification_and_reloads_anothers() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let db = TestDatabase::create().await;
+    let (one, two) = (db.open().await, db.open().await);
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    let settle = || tokio::time::sleep(Duration::from_millis(300));
+    settle().await;
+    // Exactly none for the writer; at least one for the other replica (its
+    // reconcile may reload the tenant too, if it runs first).
+    let (one_before, two_before) = (one.reloads.load(Relaxed), two.reloads.load(Relaxed));
+    one.update_tenant(&acme(), Some(true), None).await.unwrap();
+    within(Duration::from_secs(1), || {
+        two.tenant("acme").is_some_and(|t| t.suspended)
+    })
+    .await;
+    settle().await;
+    assert_eq!(one.reloads.load(Relaxed), one_before, "its own change");
+    assert!(two.reloads.load(Relaxed) > two_before, "the other's change");
+
+    let (one_before, two_before) = (one.reloads.load(Relaxed), two.reloads.load(Relaxed));
+    two.update_tenant(&acme(), Some(false), None).await.unwrap();
+    within(Duration::from_secs(1), || {
+        one.tenant("acme").is_some_and(|t| !t.suspended)
+    })
+    .await;
+    settle().await;
+    assert!(one.reloads.load(Relaxed) > one_before, "the other's change");
+    assert_eq!(two.reloads.load(Relaxed), two_before, "its own change");
 }
 
 #[tokio::test]

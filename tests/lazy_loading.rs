@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::warm::until_warmed;
 use common::{DOC, Server, VER, example_action, message_module, padded_message_module};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -29,23 +30,6 @@ fn sample(text: &str, series: &str) -> u64 {
         }
     }
     sum as u64
-}
-
-/// Waits until the start's warm (run beside the listener) has finished, as
-/// its log line says, so what it loaded can be counted.
-async fn until_warmed(server: &Server) {
-    let started = Instant::now();
-    while !server
-        .stderr()
-        .contains("live versions called lately loaded")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the warm did not finish:\n{}",
-            server.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn manifest(name: &str) -> String {

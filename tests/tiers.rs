@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::warm::until_warmed;
 use common::{Server, padded_message_module};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -74,23 +75,6 @@ fn tail_call_module() -> Vec<u8> {
 }
 
 /// Waits until the optimized code serves the one deployed module.
-/// Waits until the start's warm (run beside the listener) has finished, as
-/// its log line says, so what it loaded can be counted.
-async fn until_warmed(server: &Server) {
-    let started = Instant::now();
-    while !server
-        .stderr()
-        .contains("live versions called lately loaded")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the warm did not finish:\n{}",
-            server.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn until_optimized(server: &Server, limit: Duration) {
     let started = Instant::now();
     loop {

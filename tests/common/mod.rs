@@ -9,6 +9,7 @@ pub mod haproxy;
 pub mod modules;
 pub mod oidc;
 pub mod sse;
+pub mod warm;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

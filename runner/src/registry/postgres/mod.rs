@@ -78,6 +78,33 @@ pub struct PgStore {
     /// Reloads of one tenant's snapshot so far, for the tests of what a
     /// notification costs.
     reloads: std::sync::atomic::AtomicU64,
+    /// Of those, the ones a notification caused.
+    notified_reloads: std::sync::atomic::AtomicU64,
+    /// This replica's writes being committed, with the generation each
+    /// takes: its own notification may arrive before the write has
+    /// installed its snapshot, and costs no reload then either.
+    committing: std::sync::Mutex<Vec<(TenantName, i64)>>,
+}
+
+/// A write of this replica between its commit and its snapshot's install
+/// (`PgStore::committing`); gone when dropped, committed or not.
+struct Committing<'a> {
+    store: &'a PgStore,
+    tenant: TenantName,
+    generation: i64,
+}
+
+impl Drop for Committing<'_> {
+    fn drop(&mut self) {
+        let mut committing = self
+            .store
+            .committing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        committing.retain(|(tenant, generation)| {
+            !(*tenant == self.tenant && *generation == self.generation)
+        });
+    }
 }
 
 impl Registry for PgStore {
@@ -127,6 +154,8 @@ impl PgStore {
             health: sync::Health::new(),
             catch_ups: std::sync::Mutex::new(tenants::CatchUps::new()),
             reloads: std::sync::atomic::AtomicU64::new(0),
+            notified_reloads: std::sync::atomic::AtomicU64::new(0),
+            committing: std::sync::Mutex::new(Vec::new()),
         });
         store.reload_everything().await?;
         sync::follow(&store).await?;
@@ -282,9 +311,27 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         let loaded = self.load(&mut tx, Some(tenant)).await?.pop();
+        let _committing = generation.map(|generation| {
+            let mut committing = self.committing.lock().unwrap_or_else(|e| e.into_inner());
+            committing.push((tenant.clone(), generation));
+            Committing {
+                store: self,
+                tenant: tenant.clone(),
+                generation,
+            }
+        });
         tx.commit().await?;
         self.install(tenant, loaded);
         Ok(())
+    }
+
+    /// Whether this replica is committing `tenant`'s change at `generation`
+    /// (its own notification, come before its install).
+    fn is_committing(&self, tenant: &TenantName, generation: i64) -> bool {
+        let committing = self.committing.lock().unwrap_or_else(|e| e.into_inner());
+        committing
+            .iter()
+            .any(|(name, at)| name == tenant && *at == generation)
     }
 
     /// Loads snapshots: one tenant's, or every tenant's in four queries

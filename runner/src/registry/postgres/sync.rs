@@ -155,9 +155,15 @@ async fn listen(store: Weak<PgStore>, mut listener: PgListener) {
                     continue;
                 };
                 let loaded = store.loaded_generation(change.tenant.as_str());
-                if change.is_loaded(loaded) {
+                let own = change
+                    .generation
+                    .is_some_and(|at| store.is_committing(&change.tenant, at));
+                if own || change.is_loaded(loaded) {
                     continue;
                 }
+                store
+                    .notified_reloads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // A failed reload is retried by the next reconcile.
                 if let Err(err) = store.refresh(&change.tenant).await {
                     tracing::debug!(tenant = %change.tenant, error = %err, "reload after notification failed");

@@ -218,8 +218,16 @@ impl PgStore {
     async fn refresh(&self, name: &TenantName) -> Result<(), StoreError> {
         self.reloads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let seen = self.loaded_generation(name.as_str());
         let mut conn = self.pool.acquire().await?;
         let loaded = self.load(&mut conn, Some(name)).await?.pop();
+        // A load that found no tenant removes only the snapshot it saw: a
+        // write of this replica may have made the tenant again meanwhile
+        // (a deletion's notification reloads after the next create of the
+        // same name has installed its snapshot).
+        if loaded.is_none() && self.loaded_generation(name.as_str()) != seen {
+            return Ok(());
+        }
         self.install(name, loaded);
         Ok(())
     }

@@ -220,15 +220,10 @@ impl PgStore {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let seen = self.loaded_generation(name.as_str());
         let mut conn = self.pool.acquire().await?;
-        let loaded = self.load(&mut conn, Some(name)).await?.pop();
-        // A load that found no tenant removes only the snapshot it saw: a
-        // write of this replica may have made the tenant again meanwhile
-        // (a deletion's notification reloads after the next create of the
-        // same name has installed its snapshot).
-        if loaded.is_none() && self.loaded_generation(name.as_str()) != seen {
-            return Ok(());
+        match self.load(&mut conn, Some(name)).await?.pop() {
+            Some(loaded) => self.install(name, loaded),
+            None => self.remove_seen(name, seen),
         }
-        self.install(name, loaded);
         Ok(())
     }
 
@@ -238,22 +233,33 @@ impl PgStore {
     /// `Arc`, so what is keyed by it (idle instances, the followers'
     /// comparisons) is not thrown away for the same contents. Subscribers
     /// hear of it only when something was replaced or removed.
-    fn install(&self, name: &TenantName, loaded: Option<Loaded>) {
+    fn install(&self, name: &TenantName, new: Loaded) {
         let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
-        let changed = match loaded {
-            Some(new) => {
-                let current = snapshots
-                    .get(name)
-                    .is_some_and(|old| old.generation >= new.generation);
-                if !current {
-                    snapshots.insert(name.clone(), new);
-                }
-                !current
-            }
-            None => snapshots.remove(name).is_some(),
-        };
+        let current = snapshots
+            .get(name)
+            .is_some_and(|old| old.generation >= new.generation);
+        if !current {
+            snapshots.insert(name.clone(), new);
+        }
         drop(snapshots);
-        if changed {
+        if !current {
+            self.health.changed();
+        }
+    }
+
+    /// Removes the snapshot of a tenant the database no longer holds, but
+    /// only the one the caller saw (`seen`, its generation) before it read
+    /// the database: a write of this replica may have made the tenant again
+    /// meanwhile and installed its snapshot as it committed (a deletion's
+    /// notification, or the reconcile's list of gone tenants, can come after
+    /// a create of the same name).
+    fn remove_seen(&self, name: &TenantName, seen: Option<i64>) {
+        let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
+        let removed = seen.is_some()
+            && snapshots.get(name).map(|l| l.generation) == seen
+            && snapshots.remove(name).is_some();
+        drop(snapshots);
+        if removed {
             self.health.changed();
         }
     }
@@ -319,6 +325,9 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         let loaded = self.load(&mut tx, Some(tenant)).await?.pop();
+        // A deletion removes the snapshot of the tenant it deleted, not one
+        // a create of the same name installs just after this commit.
+        let seen = self.loaded_generation(tenant.as_str());
         let _committing = generation.map(|generation| {
             let mut committing = self.committing.lock().unwrap_or_else(|e| e.into_inner());
             committing.push((tenant.clone(), generation));
@@ -329,7 +338,10 @@ impl PgStore {
             }
         });
         tx.commit().await?;
-        self.install(tenant, loaded);
+        match loaded {
+            Some(loaded) => self.install(tenant, loaded),
+            None => self.remove_seen(tenant, seen),
+        }
         Ok(())
     }
 

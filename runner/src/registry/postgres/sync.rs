@@ -324,14 +324,15 @@ async fn reconcile(store: &PgStore, full: bool) -> Result<(), StoreError> {
                 None => stale.push(name.clone()),
             }
         }
-        let gone: Vec<TenantName> = if matched == snapshots.len() {
+        // With the generation each was compared at, for `remove_seen`.
+        let gone: Vec<(TenantName, i64)> = if matched == snapshots.len() {
             Vec::new()
         } else {
             let stored: HashSet<&str> = rows.iter().map(|(name, _)| name.as_str()).collect();
             snapshots
-                .keys()
-                .filter(|name| !stored.contains(name.as_str()))
-                .cloned()
+                .iter()
+                .filter(|(name, _)| !stored.contains(name.as_str()))
+                .map(|(name, loaded)| (name.clone(), loaded.generation))
                 .collect()
         };
         (stale, gone)
@@ -343,8 +344,8 @@ async fn reconcile(store: &PgStore, full: bool) -> Result<(), StoreError> {
         for name in stale.iter().filter_map(|n| TenantName::new(n.clone()).ok()) {
             store.refresh(&name).await?;
         }
-        for name in &gone {
-            store.install(name, None);
+        for (name, seen) in gone_still(store, &gone).await? {
+            store.remove_seen(name, Some(*seen));
         }
     }
     if !stale.is_empty() || !gone.is_empty() {
@@ -355,6 +356,31 @@ async fn reconcile(store: &PgStore, full: bool) -> Result<(), StoreError> {
         );
     }
     heartbeat(store).await
+}
+
+/// Those of `gone` the database still does not hold. The rows were read
+/// before the snapshots were compared, so a create that committed and
+/// installed its snapshot in between looks gone; asked again after the
+/// comparison, the database holds it (a write commits before it installs).
+pub(super) async fn gone_still<'a>(
+    store: &PgStore,
+    gone: &'a [(TenantName, i64)],
+) -> Result<Vec<&'a (TenantName, i64)>, StoreError> {
+    if gone.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = gone.iter().map(|(name, _)| name.as_str()).collect();
+    let present: HashSet<String> =
+        sqlx::query_scalar("SELECT name FROM tenants WHERE name = ANY($1)")
+            .bind(&names)
+            .fetch_all(&store.pool)
+            .await?
+            .into_iter()
+            .collect();
+    Ok(gone
+        .iter()
+        .filter(|(name, _)| !present.contains(name.as_str()))
+        .collect())
 }
 
 /// Records this replica as alive and counts the live ones.

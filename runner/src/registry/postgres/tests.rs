@@ -25,14 +25,21 @@ async fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
     started.elapsed()
 }
 
-#[tokio::test]
-async fn a_write_on_one_replica_reaches_the_other_within_a_second() {
+/// Two replicas of a fresh database, with tenant acme made on the first
+/// and seen by the second. Keep the database while they run.
+async fn two_replicas_with_acme() -> (TestDatabase, Arc<super::PgStore>, Arc<super::PgStore>) {
     let db = TestDatabase::create().await;
     let (one, two) = (db.open().await, db.open().await);
     one.create_tenant(&acme(), None, QuotaOverrides::default())
         .await
         .unwrap();
     within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    (db, one, two)
+}
+
+#[tokio::test]
+async fn a_write_on_one_replica_reaches_the_other_within_a_second() {
+    let (_db, one, two) = two_replicas_with_acme().await;
     one.update_tenant(&acme(), Some(true), None).await.unwrap();
     within(Duration::from_secs(1), || {
         two.tenant("acme").is_some_and(|t| t.suspended)
@@ -44,12 +51,7 @@ async fn a_write_on_one_replica_reaches_the_other_within_a_second() {
 
 #[tokio::test]
 async fn a_missed_notification_is_caught_by_the_reconcile() {
-    let db = TestDatabase::create().await;
-    let (one, two) = (db.open().await, db.open().await);
-    one.create_tenant(&acme(), None, QuotaOverrides::default())
-        .await
-        .unwrap();
-    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    let (_db, one, two) = two_replicas_with_acme().await;
     // A write no notification announces, as if the listener were disconnected.
     sqlx::query(
         "UPDATE tenants SET failure_word = 'oops', generation = nextval('docket_generation') \
@@ -86,17 +88,42 @@ async fn swap_acme_for_globex_unannounced(store: &super::PgStore, generation: &s
 
 #[tokio::test]
 async fn a_missed_deletion_and_creation_are_caught_by_the_reconcile() {
-    let db = TestDatabase::create().await;
-    let (one, two) = (db.open().await, db.open().await);
-    one.create_tenant(&acme(), None, QuotaOverrides::default())
-        .await
-        .unwrap();
-    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    let (_db, one, two) = two_replicas_with_acme().await;
     swap_acme_for_globex_unannounced(&one, "nextval('docket_generation')").await;
     within(Duration::from_secs(2), || {
         two.tenant("acme").is_none() && two.tenant("globex").is_some()
     })
     .await;
+}
+
+/// The steps by which a snapshot leaves: a tenant the reconcile found gone
+/// is asked for again (a create may have committed and installed it since
+/// the rows were read), and only the generation the remover saw is removed.
+#[tokio::test]
+async fn a_snapshot_is_removed_only_when_gone_and_as_seen() {
+    let db = TestDatabase::create().await;
+    let one = db.open().await;
+    one.create_tenant(&acme(), None, QuotaOverrides::default())
+        .await
+        .unwrap();
+    let seen = one.loaded_generation("acme").expect("acme is loaded");
+    let found_gone = [(acme(), seen)];
+    let still_gone = super::sync::gone_still(&one, &found_gone).await.unwrap();
+    assert!(still_gone.is_empty(), "acme exists: {still_gone:?}");
+    one.remove_seen(&acme(), Some(seen - 1));
+    one.remove_seen(&acme(), None);
+    assert!(
+        one.tenant("acme").is_some(),
+        "removed at a generation not seen"
+    );
+    sqlx::query("DELETE FROM tenants WHERE name = 'acme'")
+        .execute(&one.pool)
+        .await
+        .unwrap();
+    let still_gone = super::sync::gone_still(&one, &found_gone).await.unwrap();
+    assert_eq!(still_gone, [&found_gone[0]]);
+    one.remove_seen(&acme(), Some(seen));
+    assert!(one.tenant("acme").is_none());
 }
 
 /// A change the reconcile's fingerprint cannot see (the same number of
@@ -105,12 +132,7 @@ async fn a_missed_deletion_and_creation_are_caught_by_the_reconcile() {
 /// reconcile that compares tenant by tenant (`FULL_COMPARE_EVERY`).
 #[tokio::test]
 async fn a_change_the_fingerprint_misses_is_caught_by_the_full_comparison() {
-    let db = TestDatabase::create().await;
-    let (one, two) = (db.open().await, db.open().await);
-    one.create_tenant(&acme(), None, QuotaOverrides::default())
-        .await
-        .unwrap();
-    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    let (_db, one, two) = two_replicas_with_acme().await;
     swap_acme_for_globex_unannounced(&one, "generation").await;
     within(Duration::from_secs(15), || {
         two.tenant("acme").is_none() && two.tenant("globex").is_some()
@@ -124,12 +146,7 @@ async fn a_change_the_fingerprint_misses_is_caught_by_the_full_comparison() {
 #[tokio::test]
 async fn a_replica_skips_its_own_notification_and_reloads_anothers() {
     use std::sync::atomic::Ordering::Relaxed;
-    let db = TestDatabase::create().await;
-    let (one, two) = (db.open().await, db.open().await);
-    one.create_tenant(&acme(), None, QuotaOverrides::default())
-        .await
-        .unwrap();
-    within(Duration::from_secs(1), || two.tenant("acme").is_some()).await;
+    let (_db, one, two) = two_replicas_with_acme().await;
     let settle = || tokio::time::sleep(Duration::from_millis(300));
     settle().await;
     // None after a notification for the writer (its reconcile may still

@@ -307,6 +307,10 @@ async fn download(
         answer
     });
     tokio::select! {
+        // The head first: a small file's provider can finish before this
+        // task is polled, and then both branches are ready; an unbiased
+        // pick answered the download's JSON record instead of its bytes.
+        biased;
         head = response.head => match head {
             Ok(content) => streamed(content, response.body, inline),
             // `open` failed or the call was refused: its answer says why.

@@ -94,6 +94,19 @@ struct Committing<'a> {
     generation: i64,
 }
 
+impl<'a> Committing<'a> {
+    /// Marks `tenant`'s write at `generation` as committing until dropped.
+    fn begin(store: &'a PgStore, tenant: &TenantName, generation: i64) -> Self {
+        let mut committing = store.committing.lock().unwrap_or_else(|e| e.into_inner());
+        committing.push((tenant.clone(), generation));
+        Self {
+            store,
+            tenant: tenant.clone(),
+            generation,
+        }
+    }
+}
+
 impl Drop for Committing<'_> {
     fn drop(&mut self) {
         let mut committing = self
@@ -220,11 +233,19 @@ impl PgStore {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let seen = self.loaded_generation(name.as_str());
         let mut conn = self.pool.acquire().await?;
-        match self.load(&mut conn, Some(name)).await?.pop() {
+        let loaded = self.load(&mut conn, Some(name)).await?.pop();
+        self.settle(name, loaded, seen);
+        Ok(())
+    }
+
+    /// Puts what a load of `name` found in place: its snapshot installed,
+    /// or, for a tenant the database no longer holds, the snapshot removed
+    /// if it is still the one seen (at generation `seen`) before the load.
+    fn settle(&self, name: &TenantName, loaded: Option<Loaded>, seen: Option<i64>) {
+        match loaded {
             Some(loaded) => self.install(name, loaded),
             None => self.remove_seen(name, seen),
         }
-        Ok(())
     }
 
     /// Installs a loaded snapshot unless one of the same generation or a
@@ -328,20 +349,9 @@ impl PgStore {
         // A deletion removes the snapshot of the tenant it deleted, not one
         // a create of the same name installs just after this commit.
         let seen = self.loaded_generation(tenant.as_str());
-        let _committing = generation.map(|generation| {
-            let mut committing = self.committing.lock().unwrap_or_else(|e| e.into_inner());
-            committing.push((tenant.clone(), generation));
-            Committing {
-                store: self,
-                tenant: tenant.clone(),
-                generation,
-            }
-        });
+        let _committing = generation.map(|generation| Committing::begin(self, tenant, generation));
         tx.commit().await?;
-        match loaded {
-            Some(loaded) => self.install(tenant, loaded),
-            None => self.remove_seen(tenant, seen),
-        }
+        self.settle(tenant, loaded, seen);
         Ok(())
     }
 

@@ -86,14 +86,22 @@ async fn swap_acme_for_globex_unannounced(store: &super::PgStore, generation: &s
         .unwrap();
 }
 
-#[tokio::test]
-async fn a_missed_deletion_and_creation_are_caught_by_the_reconcile() {
+/// Swaps acme for globex unannounced on one replica (`generation` as in
+/// [`swap_acme_for_globex_unannounced`]) and waits up to `limit` for the
+/// other to follow.
+async fn an_unannounced_swap_is_followed_within(generation: &str, limit: Duration) {
     let (_db, one, two) = two_replicas_with_acme().await;
-    swap_acme_for_globex_unannounced(&one, "nextval('docket_generation')").await;
-    within(Duration::from_secs(2), || {
+    swap_acme_for_globex_unannounced(&one, generation).await;
+    within(limit, || {
         two.tenant("acme").is_none() && two.tenant("globex").is_some()
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_missed_deletion_and_creation_are_caught_by_the_reconcile() {
+    an_unannounced_swap_is_followed_within("nextval('docket_generation')", Duration::from_secs(2))
+        .await;
 }
 
 /// The steps by which a snapshot leaves: a tenant the reconcile found gone
@@ -132,12 +140,7 @@ async fn a_snapshot_is_removed_only_when_gone_and_as_seen() {
 /// reconcile that compares tenant by tenant (`FULL_COMPARE_EVERY`).
 #[tokio::test]
 async fn a_change_the_fingerprint_misses_is_caught_by_the_full_comparison() {
-    let (_db, one, two) = two_replicas_with_acme().await;
-    swap_acme_for_globex_unannounced(&one, "generation").await;
-    within(Duration::from_secs(15), || {
-        two.tenant("acme").is_none() && two.tenant("globex").is_some()
-    })
-    .await;
+    an_unannounced_swap_is_followed_within("generation", Duration::from_secs(15)).await;
 }
 
 /// A replica's own notification costs no reload (its write installed the

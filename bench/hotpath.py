@@ -42,6 +42,9 @@ VARIANTS = {
     "io-threads-1": ([], {"TOKIO_WORKER_THREADS": "1"}),
     "io-1-wasm-1": ([], {"TOKIO_WORKER_THREADS": "1", "DOCKET_WASM_THREADS": "1"}),
     "small-pool": (["--max-instances", "200"], {}),
+    # A tenant's CPU share as large as the load's connections: no guest ever
+    # waits for a turn (`engine/cpu.rs`), so the turn's own cost shows.
+    "cpu-share-64": (["--tenant-cpu-share", "64"], {}),
 }
 
 TARGETS = {

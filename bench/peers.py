@@ -20,6 +20,12 @@ against the same bare axum baseline.
 * `floor-command` (and `floor-component` when `bench-floor` supports it): the
   design floor, `bench/floor`: hyper plus a pooled instance of the same
   module per request, minimal host functions, no WASI context, no limits.
+  `floor-engine-*`: the same under the engine contract every Docket request
+  honours (asynchronous calls on fiber stacks, epoch deadline and ticker,
+  fuel, a memory bound); `floor-pool-*`: that, with the guest run on a
+  runtime of its own, as Docket's WebAssembly pool. What lies between
+  `floor-pool` and Docket is Docket's own machinery (WASI, authentication,
+  routing, tenants' CPU turns, the invocation log).
 
 All servers start once and stay up; each is driven in turn by the same wrk as
 `throughput` (1 s warm-up, then `-t2 -c32` for BENCH_SECONDS), with the server's
@@ -50,6 +56,12 @@ RATIOS = {
     "docket_component_over_wasmtime_serve_on_demand": ("docket-component", "wasmtime-serve-on-demand"),
     "docket_component_over_wasmtime_serve_tuned": ("docket-component", "wasmtime-serve-tuned"),
     "docket_component_over_floor_component": ("docket-component", "floor-component"),
+    # Against the floor that honours the engine contract and the separate pool.
+    "docket_command_over_floor_pool": ("docket-command", "floor-pool-command"),
+    "docket_component_over_floor_pool_component": ("docket-component", "floor-pool-component"),
+    # What the contract itself costs the floor.
+    "floor_pool_over_floor_command": ("floor-pool-command", "floor-command"),
+    "floor_pool_over_floor_component": ("floor-pool-component", "floor-component"),
 }
 
 LABELS = {
@@ -62,7 +74,14 @@ LABELS = {
     "wasmtime-serve-reuse": "wasmtime serve, reuse 128 (!fresh)",
     "floor-command": "floor, command",
     "floor-component": "floor, component",
+    "floor-engine-command": "floor + engine contract, command",
+    "floor-engine-component": "floor + engine contract, component",
+    "floor-pool-command": "floor + contract + pool, command",
+    "floor-pool-component": "floor + contract + pool, component",
 }
+
+# The floor's contracts (`bench-floor`'s third argument): name infix -> argument.
+FLOOR_CONTRACTS = [("", "plain"), ("-engine", "engine"), ("-pool", "pool")]
 
 
 def free_port():
@@ -110,10 +129,11 @@ def wasmtime_serve(flags):
     return proc, base
 
 
-def floor(module):
-    """`bench-floor` instantiating `module` per request; None when this build
-    of the floor cannot serve it (the component floor is optional)."""
-    proc = subprocess.Popen([FLOOR, "127.0.0.1:0", module], stdout=subprocess.PIPE,
+def floor(module, contract="plain"):
+    """`bench-floor` instantiating `module` per request under `contract`; None
+    when this build of the floor cannot serve it (the component floor is
+    optional)."""
+    proc = subprocess.Popen([FLOOR, "127.0.0.1:0", module, contract], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
     prefix = "floor listening on "
@@ -158,11 +178,13 @@ def start_all(data):
             servers[name] = (proc, base + bench.action_path("bench", "x"))
     else:
         print(f"peers: skipping wasmtime serve: {WASMTIME} or {NOOP_HTTP} is missing")
-    for name, module in [("floor-command", "noop-command.wasm"), ("floor-component", "noop-component.wasm")]:
+    floors = [(f"floor{infix}-{kind}", f"noop-{kind}.wasm", contract)
+              for kind in ("command", "component") for infix, contract in FLOOR_CONTRACTS]
+    for name, module, contract in floors:
         if not os.path.exists(FLOOR):
             print(f"peers: skipping {name}: {FLOOR} is not built")
             continue
-        started = floor(os.path.join(bench.ROOT, "bench/guests/dist", module))
+        started = floor(os.path.join(bench.ROOT, "bench/guests/dist", module), contract)
         if started:
             servers[name] = (started[0], started[1] + bench.action_path("bench", "x"))
         else:

@@ -11,9 +11,11 @@ const WASI: &str = "wasi_snapshot_preview1";
 /// preopened directories (wasi-libc stops enumerating them there).
 const ERRNO_BADF: i32 = 8;
 
-/// Per-request store state: what the guest wrote to stdout.
+/// Per-request store state: what the guest wrote to stdout, and (under the
+/// engine contract) its memory bound.
 pub struct Guest {
     stdout: Vec<u8>,
+    limits: wasmtime::StoreLimits,
 }
 
 /// `proc_exit`'s code, carried out of the guest as the trap's error.
@@ -117,11 +119,37 @@ fn iovec(memory: &Memory, caller: &Caller<'_, Guest>, at: u32) -> wasmtime::Resu
 /// Exit code 0 with an empty stdout or the success JSON is success, as
 /// Docket reads it; anything else is the error's text.
 pub fn invoke(pre: &InstancePre<Guest>) -> Result<(), String> {
-    let mut store = Store::new(pre.module().engine(), Guest { stdout: Vec::new() });
+    let mut store = Store::new(pre.module().engine(), guest());
     let ran = pre.instantiate(&mut store).and_then(|instance| {
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
         start.call(&mut store, ())
     });
+    outcome(ran, store.data())
+}
+
+/// [`invoke`] under Docket's engine contract: a store armed by
+/// [`crate::contract_store`], instantiated and called asynchronously, on a
+/// fiber stack.
+pub async fn invoke_async(pre: &InstancePre<Guest>) -> Result<(), String> {
+    let mut store = crate::contract_store(pre.module().engine(), guest(), |g| &mut g.limits);
+    let ran = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        start.call_async(&mut store, ()).await
+    }
+    .await;
+    outcome(ran, store.data())
+}
+
+fn guest() -> Guest {
+    Guest {
+        stdout: Vec::new(),
+        limits: crate::guest_limits(),
+    }
+}
+
+/// What a finished `_start` means, as Docket reads it.
+fn outcome(ran: wasmtime::Result<()>, guest: &Guest) -> Result<(), String> {
     let code = match ran {
         Ok(()) => 0,
         Err(err) => match err.downcast_ref::<Exit>() {
@@ -129,7 +157,7 @@ pub fn invoke(pre: &InstancePre<Guest>) -> Result<(), String> {
             None => return Err(format!("{err:#}")),
         },
     };
-    let stdout = &store.data().stdout;
+    let stdout = &guest.stdout;
     let trimmed = stdout.trim_ascii();
     if code == 0 && (trimmed.is_empty() || trimmed == SUCCESS) {
         Ok(())

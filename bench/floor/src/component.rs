@@ -3,7 +3,7 @@
 //! trapping, instead of WASI and Docket's host interfaces.
 
 use wasmtime::component::{Component, InstancePre, Linker, Val};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, StoreLimits};
 
 /// The request every invocation gets: what Docket passes for the bench's
 /// `customAction` call (no params, no config).
@@ -31,7 +31,7 @@ fn request() -> Val {
 }
 
 /// Compiles the component at `bytes` and links it, once for the process.
-pub fn prepare(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<InstancePre<()>> {
+pub fn prepare(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<InstancePre<StoreLimits>> {
     let component = Component::new(engine, bytes)?;
     let mut linker = Linker::new(engine);
     // The SDK reads the granted secrets (none) and whether the username is
@@ -55,8 +55,8 @@ pub fn prepare(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<InstancePre<()
 
 /// One invocation in a fresh instance: a fresh store, instantiate, `run`;
 /// `ok(_)` is success.
-pub fn invoke(pre: &InstancePre<()>) -> Result<(), String> {
-    let mut store = Store::new(pre.engine(), ());
+pub fn invoke(pre: &InstancePre<StoreLimits>) -> Result<(), String> {
+    let mut store = Store::new(pre.engine(), crate::guest_limits());
     let mut result = [Val::Bool(false)];
     pre.instantiate(&mut store)
         .and_then(|instance| {
@@ -66,7 +66,29 @@ pub fn invoke(pre: &InstancePre<()>) -> Result<(), String> {
             run.call(&mut store, &[request()], &mut result)
         })
         .map_err(|err| format!("{err:#}"))?;
-    match &result[0] {
+    outcome(&result[0])
+}
+
+/// [`invoke`] under Docket's engine contract: a store armed by
+/// [`crate::contract_store`], instantiated and called asynchronously, on a
+/// fiber stack.
+pub async fn invoke_async(pre: &InstancePre<StoreLimits>) -> Result<(), String> {
+    let mut store = crate::contract_store(pre.engine(), crate::guest_limits(), |l| l);
+    let mut result = [Val::Bool(false)];
+    async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let run = instance
+            .get_func(&mut store, "run")
+            .ok_or_else(|| wasmtime::format_err!("no export `run`"))?;
+        run.call_async(&mut store, &[request()], &mut result).await
+    }
+    .await
+    .map_err(|err| format!("{err:#}"))?;
+    outcome(&result[0])
+}
+
+fn outcome(result: &Val) -> Result<(), String> {
+    match result {
         Val::Result(Ok(_)) => Ok(()),
         other => Err(format!("{other:?}")),
     }

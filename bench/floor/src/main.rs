@@ -6,9 +6,10 @@
 //! trivial component, `noop-component.wasm`) from one `InstancePre` in a
 //! pooling-allocator engine, calls it and answers 200 `{"status":"success"}`.
 //!
-//! By default (`plain`, below) everything Docket adds is left out: no WASI context (the imports are a
-//! handful of host functions or stubs), no limits, fuel, epochs or
-//! deadlines, no authentication, routing, tenants or invocation log.
+//! By default (`plain`, below) everything Docket adds is left out: no WASI
+//! context (the imports are a handful of host functions or stubs), no
+//! limits, fuel, epochs or deadlines, no authentication, routing, tenants or
+//! invocation log.
 //! Docket's throughput divided by this one's is what its machinery costs.
 //!
 //! Usage: `bench-floor [ADDR] [WASM] [CONTRACT]` (defaults `127.0.0.1:0`,

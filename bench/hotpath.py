@@ -30,6 +30,9 @@ VARIANTS = {
     "default": ([], {}),
     "inline": ([], {"DOCKET_EXPERIMENT_INLINE": "1"}),
     "no-log": ([], {"DOCKET_EXPERIMENT_NO_LOG": "1"}),
+    # One row per tenant per batch instead of one per record (write side
+    # only: the run log cannot be read back in this variant).
+    "log-batch-rows": ([], {"DOCKET_EXPERIMENT_LOG_BATCH_ROWS": "1"}),
     "log-pause-100": ([], {"DOCKET_EXPERIMENT_LOG_PAUSE_MS": "100"}),
     "log-pause-250": ([], {"DOCKET_EXPERIMENT_LOG_PAUSE_MS": "250"}),
     "no-cow": ([], {"DOCKET_EXPERIMENT_COW": "0"}),

@@ -33,6 +33,9 @@ VARIANTS = {
     # One row per tenant per batch instead of one per record (write side
     # only: the run log cannot be read back in this variant).
     "log-batch-rows": ([], {"DOCKET_EXPERIMENT_LOG_BATCH_ROWS": "1"}),
+    # SQLite's page cache per connection at 32 MiB instead of 2 MB, so the
+    # log's pages are not read back from the OS.
+    "sqlite-cache-32m": ([], {"DOCKET_EXPERIMENT_SQLITE_CACHE_KB": "32768"}),
     "log-pause-100": ([], {"DOCKET_EXPERIMENT_LOG_PAUSE_MS": "100"}),
     "log-pause-250": ([], {"DOCKET_EXPERIMENT_LOG_PAUSE_MS": "250"}),
     "no-cow": ([], {"DOCKET_EXPERIMENT_COW": "0"}),

@@ -77,12 +77,20 @@ enum Prepared {
     Component(wasmtime::component::InstancePre<StoreLimits>),
 }
 
+/// How each invocation is run, by contract.
+enum Run {
+    /// `plain`: synchronously, on the connection's thread.
+    Inline,
+    /// `engine`: asynchronously, polled in the connection's task.
+    InlineAsync,
+    /// `pool`: asynchronously, on the guests' own runtime.
+    Pool(tokio::runtime::Runtime),
+}
+
 /// The prepared guest and how it is run.
 struct Floor {
     prepared: Prepared,
-    contract: Contract,
-    /// The guests' own runtime, under [`Contract::Pool`].
-    guests: Option<tokio::runtime::Runtime>,
+    run: Run,
 }
 
 fn main() -> wasmtime::Result<()> {
@@ -115,20 +123,17 @@ fn main() -> wasmtime::Result<()> {
             }
         });
     }
-    let guests = match contract {
-        Contract::Pool => Some(
+    let run = match contract {
+        Contract::Plain => Run::Inline,
+        Contract::Engine => Run::InlineAsync,
+        Contract::Pool => Run::Pool(
             tokio::runtime::Builder::new_multi_thread()
                 .thread_name("floor-wasm")
                 .enable_time()
                 .build()?,
         ),
-        _ => None,
     };
-    let floor = Arc::new(Floor {
-        prepared,
-        contract,
-        guests,
-    });
+    let floor = Arc::new(Floor { prepared, run });
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
@@ -216,21 +221,21 @@ async fn serve(listen: &str, floor: Arc<Floor>) -> wasmtime::Result<()> {
 impl Floor {
     /// One invocation in a fresh instance, run as the contract says.
     async fn invoke(self: Arc<Self>) -> Result<(), String> {
-        match (self.contract, &self.guests) {
+        match &self.run {
             // Inline on the I/O thread: it takes microseconds, less than a
             // hand-off to another thread would.
-            (Contract::Plain, _) => match &self.prepared {
+            Run::Inline => match &self.prepared {
                 Prepared::Command(pre) => command::invoke(pre),
                 Prepared::Component(pre) => component::invoke(pre),
             },
-            (Contract::Pool, Some(guests)) => {
+            Run::InlineAsync => self.invoke_async().await,
+            Run::Pool(guests) => {
                 let floor = self.clone();
                 guests
                     .spawn(async move { floor.invoke_async().await })
                     .await
                     .unwrap_or_else(|e| Err(format!("the guest's task failed: {e}")))
             }
-            _ => self.invoke_async().await,
         }
     }
 

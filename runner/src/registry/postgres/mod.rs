@@ -276,9 +276,10 @@ impl PgStore {
     /// a create of the same name).
     fn remove_seen(&self, name: &TenantName, seen: Option<i64>) {
         let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
-        let removed = seen.is_some()
-            && snapshots.get(name).map(|l| l.generation) == seen
-            && snapshots.remove(name).is_some();
+        // With no snapshot seen there is nothing to remove: `None == None`
+        // finds no entry to take out.
+        let removed =
+            snapshots.get(name).map(|l| l.generation) == seen && snapshots.remove(name).is_some();
         drop(snapshots);
         if removed {
             self.health.changed();

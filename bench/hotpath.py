@@ -87,7 +87,7 @@ def docket(manifests, state, flags, env, binary=None):
 
 
 def main():
-    chosen = os.environ.get("BENCH_HOTPATH_VARIANTS", ",".join(VARIANTS)).split(",")
+    chosen = [v for v in os.environ.get("BENCH_HOTPATH_VARIANTS", ",".join(VARIANTS)).split(",") if v]
     # Other binaries with the default settings, as label=path (a before/after pair).
     binaries = dict(spec.split("=", 1) for spec in os.environ.get("BENCH_HOTPATH_BINS", "").split(",") if spec)
     for label in binaries:

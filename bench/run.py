@@ -369,11 +369,13 @@ def concurrency(results):
     with open(os.path.join(manifests, "wait.toml"), "w") as f:
         f.write(f'name = "wait"\nmodule = "{os.path.join(ROOT, "bench/guests/dist/sleep-command.wasm")}"\n'
                 '[limits]\ntimeout-ms = 30000\n')
-    # Every waiter holds its action's memory-mb (64 MiB) of the tenant's
-    # guest-memory budget and one connection while it sleeps; raise both
-    # defaults with the quota.
+    # Every waiter holds its action's memory-mb (64 MiB) of the tenant's and
+    # of the server's guest-memory budgets and one connection while it
+    # sleeps; raise the three defaults with the quota (the server's budget
+    # defaults to half the machine's memory: 188 waiters on 24 GiB).
     server, base = docket(os.path.join(data, "state"), os.path.dirname(manifests),
                           extra=("--tenant-max-memory-mb", str(64 * WAITERS),
+                                 "--guest-memory-budget-mb", str(64 * WAITERS),
                                  "--max-connections", str(WAITERS + 1000)))
     # The waiters hold instances of the optimized engine's pool, sized by
     # --max-instances; the baseline engine's pool is a quarter of it.

@@ -10,6 +10,12 @@ use admin_commands::print_json;
 use anyhow::{Context, bail};
 use banner::{action_list, display_addr, listen_error, print_banner};
 use docket::app::App;
+
+/// Requests allocate on the connection's thread and free on the guest's or
+/// the log writer's; glibc's malloc spent a tenth of a request's CPU on
+/// that (bench/README.md, the request's future).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use docket::client::AdminClient;
 use docket::config::{CheckArgs, Cli, Command, DeployArgs, LogFormat, NewArgs, ServeArgs};
 use docket::declarative;

@@ -103,6 +103,12 @@ impl CompileWorker {
             .arg("--job")
             .arg(job)
             .env_clear()
+            // The worker caps its own data segment (`confine`) after it has
+            // started. mimalloc (the process allocator, `main.rs`) would by
+            // default have committed a 1 GiB arena by then, past any such cap,
+            // so that every later mapping (a compile thread's stack) failed;
+            // reserved without committing, the arena counts only as it is used.
+            .env("MIMALLOC_ARENA_EAGER_COMMIT", "0")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

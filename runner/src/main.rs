@@ -10,12 +10,6 @@ use admin_commands::print_json;
 use anyhow::{Context, bail};
 use banner::{action_list, display_addr, listen_error, print_banner};
 use docket::app::App;
-
-/// Requests allocate on the connection's thread and free on the guest's or
-/// the log writer's; glibc's malloc spent a tenth of a request's CPU on
-/// that (bench/README.md, the request's future).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use docket::client::AdminClient;
 use docket::config::{CheckArgs, Cli, Command, DeployArgs, LogFormat, NewArgs, ServeArgs};
 use docket::declarative;
@@ -30,6 +24,12 @@ use docket::registry::store::SqliteStore;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+/// Requests allocate on the connection's thread and free on the guest's, the
+/// log writer's or SQLite's; glibc's malloc spent a tenth of a request's CPU on
+/// that (bench/README.md, "The request's future, and the allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Runs the command; an error is printed as `error: <message>: <causes>`,
 /// for a person to read, without a backtrace (even with RUST_BACKTRACE set).
